@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every test of Folio on a fresh Debian 12 machine:
+#   - installs RabbitMQ, Redis (and NVRTC, for the CUDA kernel compile checks) from Debian if missing,
+#   - starts RabbitMQ and Redis on loopback in a private folder (no systemd needed),
+#   - builds the host-emulation library of the CUDA kernels,
+#   - builds the solution and runs every test project.
+# A missing server is a failure, never a skip. Prints one closing line "tests: N passed, N failed, N skipped".
+set -euo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v rabbitmq-server >/dev/null 2>&1 || [ -x /usr/sbin/rabbitmq-server ] || missing+=(rabbitmq-server)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test.sh: installing ${missing[*]} from Debian"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# The distribution's units may have started servers on the default ports; ours take their own.
+if [ -f native-kernels/install-nvrtc.sh ]; then bash native-kernels/install-nvrtc.sh; fi
+if [ -f native-kernels/build-emu.sh ]; then bash native-kernels/build-emu.sh; fi
+
+bash tests/servers.sh start
+trap 'bash tests/servers.sh stop >/dev/null 2>&1 || true' EXIT
+eval "$(bash tests/servers.sh env)"
+
+results=$(mktemp -d)
+dotnet build Worker.sln -c Release -nologo -v quiet
+set +e
+dotnet test Worker.sln -c Release --no-build -nologo \
+  --logger "trx" --results-directory "$results" \
+  --logger "console;verbosity=normal"
+status=$?
+set -e
+# One closing line for the whole run, summed over every project's trx report.
+python3 - "$results" <<'PY' || true
+import sys, glob, re
+p = f = s = 0
+for path in glob.glob(sys.argv[1] + "/**/*.trx", recursive=True):
+    text = open(path, encoding="utf-8").read()
+    m = re.search(r'<Counters [^>]*', text)
+    if not m: continue
+    attrs = dict(re.findall(r'(\w+)="(\d+)"', m.group(0)))
+    p += int(attrs.get("passed", 0)); f += int(attrs.get("failed", 0)) + int(attrs.get("error", 0))
+    s += int(attrs.get("notExecuted", 0))
+print(f"tests: {p} passed, {f} failed, {s} skipped")
+PY
+exit $status
