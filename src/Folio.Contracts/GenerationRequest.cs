@@ -1,0 +1,74 @@
+namespace Folio.Contracts;
+
+/// <summary>
+/// One request as CONTRACT.md section 1 defines it, after parsing: every optional field already
+/// carries its default. Model-dependent rules (vocabulary, context, caps) are checked later by
+/// <see cref="RequestLimits"/>-aware validation, because the parser knows nothing of the model.
+/// </summary>
+public sealed record GenerationRequest
+{
+    /// <summary>1-128 chars of A-Z a-z 0-9 . _ : -; names the output stream.</summary>
+    public required string RequestId { get; init; }
+
+    /// <summary>The prompt text; exactly one of this and <see cref="PromptTokenIds"/> is set.</summary>
+    public string? Prompt { get; init; }
+
+    /// <summary>Pre-tokenized prompt; exactly one of this and <see cref="Prompt"/> is set.</summary>
+    public IReadOnlyList<int>? PromptTokenIds { get; init; }
+
+    public int MaxTokens { get; init; } = RequestDefaults.MaxTokens;
+
+    public int MinTokens { get; init; } = RequestDefaults.MinTokens;
+
+    public double Temperature { get; init; } = RequestDefaults.Temperature;
+
+    public double TopP { get; init; } = RequestDefaults.TopP;
+
+    /// <summary>0 or -1 means off.</summary>
+    public int TopK { get; init; } = RequestDefaults.TopK;
+
+    public double MinP { get; init; } = RequestDefaults.MinP;
+
+    public double RepetitionPenalty { get; init; } = RequestDefaults.RepetitionPenalty;
+
+    public double PresencePenalty { get; init; } = RequestDefaults.PresencePenalty;
+
+    public double FrequencyPenalty { get; init; } = RequestDefaults.FrequencyPenalty;
+
+    /// <summary>Null when the request gave none (the worker then derives one from the request id).</summary>
+    public long? Seed { get; init; }
+
+    public IReadOnlyList<string> Stop { get; init; } = [];
+
+    public IReadOnlyList<int> StopTokenIds { get; init; } = [];
+
+    public bool IgnoreEos { get; init; }
+
+    public bool IncludeStopStrInOutput { get; init; }
+
+    /// <summary>Null: no logprobs. 0-20: the sampled token's logprob plus this many alternatives.</summary>
+    public int? Logprobs { get; init; }
+
+    /// <summary>Lower is served earlier within a worker (vLLM's convention).</summary>
+    public int Priority { get; init; } = RequestDefaults.Priority;
+}
+
+/// <summary>The defaults of CONTRACT.md section 1, in one place so docs, parser and tests agree.</summary>
+public static class RequestDefaults
+{
+    public const int MaxTokens = 16;
+    public const int MinTokens = 0;
+    public const double Temperature = 1.0;
+    public const double TopP = 1.0;
+    public const int TopK = 0;
+    public const double MinP = 0.0;
+    public const double RepetitionPenalty = 1.0;
+    public const double PresencePenalty = 0.0;
+    public const double FrequencyPenalty = 0.0;
+    public const int Priority = 0;
+
+    public const int MaxRequestIdLength = 128;
+    public const int MaxStopStrings = 16;
+    public const int MaxStopStringLength = 256;
+    public const int MaxLogprobs = 20;
+}
