@@ -1,0 +1,218 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Folio.Engine.Cpu;
+
+/// <summary>
+/// y = x · Wᵀ (+ bias) (or y += ...) over a <see cref="PackedMatrix"/>. Every output element is the
+/// same chain of fused multiply-adds, acc = fma(x[r,k], W[n,k], acc) for k = 0..K-1 from acc = 0,
+/// then + bias, then (when accumulating) y + that. The 4-row tile, the 1-row tile, the 256-bit path
+/// and the scalar path all compute exactly this chain (a fused multiply-add rounds once, whatever
+/// its width), so a row's result never depends on how many rows the batch has, where the row sits
+/// in it, or which thread computes which panel: the determinism the engine promises rests on this.
+/// </summary>
+internal static unsafe class GemmKernels
+{
+    private const int W = PackedMatrix.PanelWidth;
+
+    /// <summary>
+    /// Computes panels [panelStart, panelEnd) for all <paramref name="m"/> rows. x is [m, K] with row
+    /// stride <paramref name="ldx"/>; y is [m, N] with row stride <paramref name="ldy"/>.
+    /// </summary>
+    public static void Run(float* x, int ldx, int m, PackedMatrix w, float* y, int ldy, bool accumulate, int panelStart, int panelEnd)
+    {
+        int k = w.K;
+        for (int p = panelStart; p < panelEnd; p++)
+        {
+            float* panel = w.Data + ((long)p * k * W);
+            int n0 = p * W;
+            int valid = Math.Min(W, w.N - n0);
+            float* bias = w.Bias == null ? null : w.Bias + n0;
+            int r = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; r + 4 <= m; r += 4)
+                {
+                    Tile4x64V512(x + ((long)r * ldx), ldx, panel, k, y + ((long)r * ldy) + n0, ldy, bias, accumulate, valid);
+                }
+
+                for (; r < m; r++)
+                {
+                    Tile1x64V512(x + ((long)r * ldx), panel, k, y + ((long)r * ldy) + n0, bias, accumulate, valid);
+                }
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                for (; r < m; r++)
+                {
+                    Tile1x64V256(x + ((long)r * ldx), panel, k, y + ((long)r * ldy) + n0, bias, accumulate, valid);
+                }
+            }
+            else
+            {
+                for (; r < m; r++)
+                {
+                    Tile1x64Scalar(x + ((long)r * ldx), panel, k, y + ((long)r * ldy) + n0, bias, accumulate, valid);
+                }
+            }
+        }
+    }
+
+    private static void Tile4x64V512(float* x, int ldx, float* panel, int k, float* y, int ldy, float* bias, bool accumulate, int valid)
+    {
+        float* x0 = x;
+        float* x1 = x + ldx;
+        float* x2 = x1 + ldx;
+        float* x3 = x2 + ldx;
+        Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default;
+        Vector512<float> c10 = default, c11 = default, c12 = default, c13 = default;
+        Vector512<float> c20 = default, c21 = default, c22 = default, c23 = default;
+        Vector512<float> c30 = default, c31 = default, c32 = default, c33 = default;
+        float* wp = panel;
+        for (int i = 0; i < k; i++, wp += W)
+        {
+            var w0 = Vector512.Load(wp);
+            var w1 = Vector512.Load(wp + 16);
+            var w2 = Vector512.Load(wp + 32);
+            var w3 = Vector512.Load(wp + 48);
+            var a = Vector512.Create(x0[i]);
+            c00 = Vector512.FusedMultiplyAdd(a, w0, c00);
+            c01 = Vector512.FusedMultiplyAdd(a, w1, c01);
+            c02 = Vector512.FusedMultiplyAdd(a, w2, c02);
+            c03 = Vector512.FusedMultiplyAdd(a, w3, c03);
+            a = Vector512.Create(x1[i]);
+            c10 = Vector512.FusedMultiplyAdd(a, w0, c10);
+            c11 = Vector512.FusedMultiplyAdd(a, w1, c11);
+            c12 = Vector512.FusedMultiplyAdd(a, w2, c12);
+            c13 = Vector512.FusedMultiplyAdd(a, w3, c13);
+            a = Vector512.Create(x2[i]);
+            c20 = Vector512.FusedMultiplyAdd(a, w0, c20);
+            c21 = Vector512.FusedMultiplyAdd(a, w1, c21);
+            c22 = Vector512.FusedMultiplyAdd(a, w2, c22);
+            c23 = Vector512.FusedMultiplyAdd(a, w3, c23);
+            a = Vector512.Create(x3[i]);
+            c30 = Vector512.FusedMultiplyAdd(a, w0, c30);
+            c31 = Vector512.FusedMultiplyAdd(a, w1, c31);
+            c32 = Vector512.FusedMultiplyAdd(a, w2, c32);
+            c33 = Vector512.FusedMultiplyAdd(a, w3, c33);
+        }
+
+        StoreRow(c00, c01, c02, c03, y, bias, accumulate, valid);
+        StoreRow(c10, c11, c12, c13, y + ldy, bias, accumulate, valid);
+        StoreRow(c20, c21, c22, c23, y + (2L * ldy), bias, accumulate, valid);
+        StoreRow(c30, c31, c32, c33, y + (3L * ldy), bias, accumulate, valid);
+    }
+
+    private static void Tile1x64V512(float* x, float* panel, int k, float* y, float* bias, bool accumulate, int valid)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        float* wp = panel;
+        for (int i = 0; i < k; i++, wp += W)
+        {
+            var a = Vector512.Create(x[i]);
+            c0 = Vector512.FusedMultiplyAdd(a, Vector512.Load(wp), c0);
+            c1 = Vector512.FusedMultiplyAdd(a, Vector512.Load(wp + 16), c1);
+            c2 = Vector512.FusedMultiplyAdd(a, Vector512.Load(wp + 32), c2);
+            c3 = Vector512.FusedMultiplyAdd(a, Vector512.Load(wp + 48), c3);
+        }
+
+        StoreRow(c0, c1, c2, c3, y, bias, accumulate, valid);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(Vector512<float> c0, Vector512<float> c1, Vector512<float> c2, Vector512<float> c3, float* y, float* bias, bool accumulate, int valid)
+    {
+        if (valid == W)
+        {
+            Store16(c0, y, bias, accumulate);
+            Store16(c1, y + 16, bias == null ? null : bias + 16, accumulate);
+            Store16(c2, y + 32, bias == null ? null : bias + 32, accumulate);
+            Store16(c3, y + 48, bias == null ? null : bias + 48, accumulate);
+            return;
+        }
+
+        float* tmp = stackalloc float[W];
+        c0.Store(tmp);
+        c1.Store(tmp + 16);
+        c2.Store(tmp + 32);
+        c3.Store(tmp + 48);
+        StorePartial(tmp, y, bias, accumulate, valid);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store16(Vector512<float> c, float* y, float* bias, bool accumulate)
+    {
+        if (bias != null)
+        {
+            c += Vector512.Load(bias);
+        }
+
+        if (accumulate)
+        {
+            c = Vector512.Load(y) + c;
+        }
+
+        c.Store(y);
+    }
+
+    /// <summary>The scalar form of the store: the same two additions, lane by lane.</summary>
+    private static void StorePartial(float* acc, float* y, float* bias, bool accumulate, int valid)
+    {
+        for (int j = 0; j < valid; j++)
+        {
+            float v = acc[j];
+            if (bias != null)
+            {
+                v += bias[j];
+            }
+
+            y[j] = accumulate ? y[j] + v : v;
+        }
+    }
+
+    private static void Tile1x64V256(float* x, float* panel, int k, float* y, float* bias, bool accumulate, int valid)
+    {
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        float* wp = panel;
+        for (int i = 0; i < k; i++, wp += W)
+        {
+            var a = Vector256.Create(x[i]);
+            c0 = Vector256.FusedMultiplyAdd(a, Vector256.Load(wp), c0);
+            c1 = Vector256.FusedMultiplyAdd(a, Vector256.Load(wp + 8), c1);
+            c2 = Vector256.FusedMultiplyAdd(a, Vector256.Load(wp + 16), c2);
+            c3 = Vector256.FusedMultiplyAdd(a, Vector256.Load(wp + 24), c3);
+            c4 = Vector256.FusedMultiplyAdd(a, Vector256.Load(wp + 32), c4);
+            c5 = Vector256.FusedMultiplyAdd(a, Vector256.Load(wp + 40), c5);
+            c6 = Vector256.FusedMultiplyAdd(a, Vector256.Load(wp + 48), c6);
+            c7 = Vector256.FusedMultiplyAdd(a, Vector256.Load(wp + 56), c7);
+        }
+
+        float* tmp = stackalloc float[W];
+        c0.Store(tmp);
+        c1.Store(tmp + 8);
+        c2.Store(tmp + 16);
+        c3.Store(tmp + 24);
+        c4.Store(tmp + 32);
+        c5.Store(tmp + 40);
+        c6.Store(tmp + 48);
+        c7.Store(tmp + 56);
+        StorePartial(tmp, y, bias, accumulate, valid);
+    }
+
+    private static void Tile1x64Scalar(float* x, float* panel, int k, float* y, float* bias, bool accumulate, int valid)
+    {
+        float* tmp = stackalloc float[W];
+        for (int j = 0; j < valid; j++)
+        {
+            float acc = 0;
+            for (int i = 0; i < k; i++)
+            {
+                acc = MathF.FusedMultiplyAdd(x[i], panel[((long)i * W) + j], acc);
+            }
+
+            tmp[j] = acc;
+        }
+
+        StorePartial(tmp, y, bias, accumulate, valid);
+    }
+}
