@@ -1,2 +1,74 @@
-// Placeholder entry point until the worker host lands (issue 4).
-return 0;
+using Folio.Worker;
+using Folio.Worker.Engine;
+using Folio.Worker.Hosting;
+using Folio.Worker.Metrics;
+using Folio.Worker.Options;
+using Microsoft.Extensions.Options;
+
+var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+WorkerConfiguration.Apply(builder.Configuration, args);
+var config = builder.Configuration;
+
+void AddOptions<T, TValidator>(string section)
+    where T : class
+    where TValidator : class, IValidateOptions<T>
+{
+    builder.Services.AddOptions<T>().Bind(config.GetSection(section)).ValidateOnStart();
+    builder.Services.AddSingleton<IValidateOptions<T>, TValidator>();
+}
+
+AddOptions<RabbitMqOptions, RabbitMqOptionsValidator>(RabbitMqOptions.Section);
+AddOptions<RedisOptions, RedisOptionsValidator>(RedisOptions.Section);
+AddOptions<ModelOptions, ModelOptionsValidator>(ModelOptions.Section);
+AddOptions<EngineOptions, EngineOptionsValidator>(EngineOptions.Section);
+AddOptions<LimitsOptions, LimitsOptionsValidator>(LimitsOptions.Section);
+AddOptions<WorkerHostOptions, WorkerHostOptionsValidator>(WorkerHostOptions.Section);
+
+var hostOptions = config.GetSection(WorkerHostOptions.Section).Get<WorkerHostOptions>() ?? new WorkerHostOptions();
+builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(Math.Max(0, hostOptions.DrainTimeoutSeconds) + 20));
+builder.Services.AddSingleton<WorkerMetrics>();
+builder.Services.AddSingleton<RuntimeHolder>();
+builder.Services.AddSingleton<IEngineFactory, EngineFactory>();
+builder.Services.AddHostedService<WorkerHostedService>();
+builder.Logging.AddSimpleConsole(o =>
+{
+    o.SingleLine = true;
+    o.TimestampFormat = "HH:mm:ss.fff ";
+});
+builder.WebHost.ConfigureKestrel(k => k.ListenAnyIP(Math.Max(0, hostOptions.HttpPort)));
+
+var app = builder.Build();
+var holder = app.Services.GetRequiredService<RuntimeHolder>();
+var metrics = app.Services.GetRequiredService<WorkerMetrics>();
+app.MapGet("/metrics", () =>
+{
+    var runtime = holder.Runtime;
+    var load = runtime?.Engine.Load ?? default;
+    return Results.Text(metrics.Render(load, runtime?.InFlightCount ?? 0), "text/plain; version=0.0.4; charset=utf-8");
+});
+app.MapGet("/healthz", () => Results.Text("ok"));
+app.MapGet("/readyz", () => holder.Runtime is { IsReady: true } ? Results.Text("ready") : Results.Text("not ready", statusCode: 503));
+app.Lifetime.ApplicationStarted.Register(() =>
+{
+    var log = app.Services.GetRequiredService<ILogger<WorkerRuntime>>();
+    foreach (var url in app.Urls)
+    {
+        Log.Listening(log, url);
+    }
+});
+
+try
+{
+    await app.RunAsync();
+    return 0;
+}
+catch (OptionsValidationException e)
+{
+    Console.Error.WriteLine("folio worker: invalid configuration:");
+    foreach (var failure in e.Failures)
+    {
+        Console.Error.WriteLine("  " + failure);
+    }
+
+    return 2;
+}

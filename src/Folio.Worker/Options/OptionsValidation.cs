@@ -1,0 +1,188 @@
+using Microsoft.Extensions.Options;
+
+namespace Folio.Worker.Options;
+
+/// <summary>Validators that run at start (ValidateOnStart): each message names the configuration key to fix.</summary>
+internal sealed class RabbitMqOptionsValidator : IValidateOptions<RabbitMqOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RabbitMqOptions o)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(o.Uri))
+        {
+            errors.Add("Folio:RabbitMq:Uri is required (e.g. amqp://user:pass@host:5672/; env Folio__RabbitMq__Uri)");
+        }
+        else if (!System.Uri.TryCreate(o.Uri, UriKind.Absolute, out var u) || u.Scheme is not ("amqp" or "amqps"))
+        {
+            // Never echo the value: it may hold a password.
+            errors.Add("Folio:RabbitMq:Uri must be an amqp:// or amqps:// URI");
+        }
+
+        if (string.IsNullOrWhiteSpace(o.RequestQueue) || o.RequestQueue.Length > 200)
+        {
+            errors.Add("Folio:RabbitMq:RequestQueue must be a queue name of 1-200 characters");
+        }
+
+        if (string.IsNullOrWhiteSpace(o.CancelExchange))
+        {
+            errors.Add("Folio:RabbitMq:CancelExchange must not be empty");
+        }
+
+        if (o.MaxDeliveries is < 1 or > 100)
+        {
+            errors.Add($"Folio:RabbitMq:MaxDeliveries must be 1-100; got {o.MaxDeliveries}");
+        }
+
+        if (o.ConsumerTimeoutSeconds < 60)
+        {
+            errors.Add($"Folio:RabbitMq:ConsumerTimeoutSeconds must be >= 60; got {o.ConsumerTimeoutSeconds}");
+        }
+
+        if (o.QuorumInitialGroupSize < 0)
+        {
+            errors.Add("Folio:RabbitMq:QuorumInitialGroupSize must be >= 0 (0: the broker's default)");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+internal sealed class RedisOptionsValidator : IValidateOptions<RedisOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RedisOptions o)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(o.Configuration))
+        {
+            errors.Add("Folio:Redis:Configuration is required (a StackExchange.Redis configuration string such as host:6379; env Folio__Redis__Configuration)");
+        }
+        else
+        {
+            try
+            {
+                StackExchange.Redis.ConfigurationOptions.Parse(o.Configuration);
+            }
+            catch (ArgumentException)
+            {
+                errors.Add("Folio:Redis:Configuration is not a valid StackExchange.Redis configuration string");
+            }
+        }
+
+        if (string.IsNullOrEmpty(o.StreamPrefix))
+        {
+            errors.Add("Folio:Redis:StreamPrefix must not be empty");
+        }
+
+        if (o.StreamTtlSeconds < 1)
+        {
+            errors.Add($"Folio:Redis:StreamTtlSeconds must be >= 1; got {o.StreamTtlSeconds}");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+internal sealed class ModelOptionsValidator : IValidateOptions<ModelOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ModelOptions o)
+    {
+        if (string.IsNullOrWhiteSpace(o.Path))
+        {
+            return ValidateOptionsResult.Fail("Folio:Model:Path is required: a Hugging Face model folder, a .gguf file, or demo (env Folio__Model__Path)");
+        }
+
+        if (o.Path != "demo" && !File.Exists(o.Path) && !Directory.Exists(o.Path))
+        {
+            return ValidateOptionsResult.Fail($"Folio:Model:Path '{o.Path}' is neither 'demo' nor an existing file or folder");
+        }
+
+        return ValidateOptionsResult.Success;
+    }
+}
+
+internal sealed class EngineOptionsValidator : IValidateOptions<EngineOptions>
+{
+    public ValidateOptionsResult Validate(string? name, EngineOptions o)
+    {
+        var errors = new List<string>();
+        if (o.Backend is not ("auto" or "cpu" or "cuda"))
+        {
+            errors.Add($"Folio:Engine:Backend must be auto, cpu or cuda; got '{o.Backend}'");
+        }
+
+        if (EngineOptions.ParseSize(o.KvCacheMemory) is null)
+        {
+            errors.Add($"Folio:Engine:KvCacheMemory must be a size such as 2GiB or 512MiB; got '{o.KvCacheMemory}'");
+        }
+
+        if (o.MaxNumSeqs is < 1 or > 4096)
+        {
+            errors.Add($"Folio:Engine:MaxNumSeqs must be 1-4096; got {o.MaxNumSeqs}");
+        }
+
+        if (o.MaxNumBatchedTokens < 1)
+        {
+            errors.Add($"Folio:Engine:MaxNumBatchedTokens must be >= 1; got {o.MaxNumBatchedTokens}");
+        }
+
+        if (o.BlockSize is < 1 or > 256)
+        {
+            errors.Add($"Folio:Engine:BlockSize must be 1-256; got {o.BlockSize}");
+        }
+
+        if (o.Threads < 0)
+        {
+            errors.Add($"Folio:Engine:Threads must be >= 0 (0: all cores); got {o.Threads}");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+internal sealed class LimitsOptionsValidator : IValidateOptions<LimitsOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LimitsOptions o)
+    {
+        var errors = new List<string>();
+        if (o.MaxTokens < 1)
+        {
+            errors.Add($"Folio:Limits:MaxTokens must be >= 1; got {o.MaxTokens}");
+        }
+
+        if (o.MaxPromptTokens < 1)
+        {
+            errors.Add($"Folio:Limits:MaxPromptTokens must be >= 1; got {o.MaxPromptTokens}");
+        }
+
+        if (o.MaxMessageBytes is < 1024 or > 128 << 20)
+        {
+            errors.Add($"Folio:Limits:MaxMessageBytes must be 1024 to 134217728; got {o.MaxMessageBytes}");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+internal sealed class WorkerHostOptionsValidator : IValidateOptions<WorkerHostOptions>
+{
+    public ValidateOptionsResult Validate(string? name, WorkerHostOptions o)
+    {
+        var errors = new List<string>();
+        if (o.HttpPort is < -1 or > 65535)
+        {
+            errors.Add($"Folio:Worker:HttpPort must be -1 (off), 0 (any free port) or 1-65535; got {o.HttpPort}");
+        }
+
+        if (o.DrainTimeoutSeconds < 0)
+        {
+            errors.Add($"Folio:Worker:DrainTimeoutSeconds must be >= 0; got {o.DrainTimeoutSeconds}");
+        }
+
+        if (o.Name is { } n && !Folio.Contracts.RequestIdRules.IsValid(n))
+        {
+            errors.Add($"Folio:Worker:Name must be {Folio.Contracts.RequestIdRules.Description}");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

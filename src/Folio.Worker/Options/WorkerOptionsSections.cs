@@ -1,0 +1,129 @@
+using Folio.Contracts;
+
+namespace Folio.Worker.Options;
+
+/// <summary>Folio:RabbitMq. The URI carries credentials: it is never logged (see <see cref="Redaction"/>).</summary>
+public sealed class RabbitMqOptions
+{
+    public const string Section = "Folio:RabbitMq";
+
+    /// <summary>amqp://user:pass@host:5672/vhost, or amqps:// for TLS.</summary>
+    public string Uri { get; set; } = string.Empty;
+
+    public string RequestQueue { get; set; } = WireNames.RequestQueue;
+
+    /// <summary>Defaults to RequestQueue + "_error".</summary>
+    public string? ErrorQueue { get; set; }
+
+    public string CancelExchange { get; set; } = WireNames.CancelExchange;
+
+    /// <summary>Deliveries after which a request that keeps failing (killing workers) gets an error entry and goes to the error queue.</summary>
+    public int MaxDeliveries { get; set; } = 5;
+
+    /// <summary>How long the broker lets one delivery stay unacknowledged (x-consumer-timeout; long generations need long).</summary>
+    public int ConsumerTimeoutSeconds { get; set; } = 3600;
+
+    /// <summary>Replicas of the quorum queue (1 on a single node).</summary>
+    public int QuorumInitialGroupSize { get; set; }
+
+    /// <summary>TLS: a server name to verify instead of the host in Uri (amqps only).</summary>
+    public string? TlsServerName { get; set; }
+
+    public string ErrorQueueName => string.IsNullOrEmpty(ErrorQueue) ? RequestQueue + WireNames.ErrorQueueSuffix : ErrorQueue;
+}
+
+/// <summary>Folio:Redis.</summary>
+public sealed class RedisOptions
+{
+    public const string Section = "Folio:Redis";
+
+    /// <summary>A StackExchange.Redis configuration string, e.g. "host:6379,password=...,ssl=true".</summary>
+    public string Configuration { get; set; } = string.Empty;
+
+    public string StreamPrefix { get; set; } = WireNames.StreamPrefix;
+
+    public int StreamTtlSeconds { get; set; } = WireNames.StreamTtlSeconds;
+}
+
+/// <summary>Folio:Model.</summary>
+public sealed class ModelOptions
+{
+    public const string Section = "Folio:Model";
+
+    /// <summary>A Hugging Face folder, a .gguf file, or "demo".</summary>
+    public string Path { get; set; } = string.Empty;
+}
+
+/// <summary>Folio:Engine: the engine's capacity knobs, which also bound what the worker takes from the queue.</summary>
+public sealed class EngineOptions
+{
+    public const string Section = "Folio:Engine";
+
+    /// <summary>"auto", "cpu" or "cuda".</summary>
+    public string Backend { get; set; } = "auto";
+
+    /// <summary>KV cache size, e.g. "2GiB", "512MiB".</summary>
+    public string KvCacheMemory { get; set; } = "2GiB";
+
+    public int MaxNumSeqs { get; set; } = 32;
+
+    public int MaxNumBatchedTokens { get; set; } = 2048;
+
+    public int BlockSize { get; set; } = 16;
+
+    /// <summary>CPU threads (0: all cores).</summary>
+    public int Threads { get; set; }
+
+    /// <summary>Parses KvCacheMemory; null when it is not a size.</summary>
+    public static long? ParseSize(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        string t = text.Trim();
+        (string suffix, long mul)[] units = [("GiB", 1L << 30), ("MiB", 1L << 20), ("KiB", 1L << 10), ("GB", 1_000_000_000), ("MB", 1_000_000), ("B", 1)];
+        foreach (var (suffix, mul) in units)
+        {
+            if (t.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)
+                && double.TryParse(t[..^suffix.Length].Trim(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v)
+                && v > 0)
+            {
+                return (long)(v * mul);
+            }
+        }
+
+        return long.TryParse(t, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out long b) && b > 0 ? b : null;
+    }
+}
+
+/// <summary>Folio:Limits: caps a deployment puts on requests (safe defaults).</summary>
+public sealed class LimitsOptions
+{
+    public const string Section = "Folio:Limits";
+
+    public int MaxTokens { get; set; } = 4096;
+
+    public int MaxPromptTokens { get; set; } = 8192;
+
+    public int MaxMessageBytes { get; set; } = 1 << 20;
+}
+
+/// <summary>Folio:Worker: the host itself.</summary>
+public sealed class WorkerHostOptions
+{
+    public const string Section = "Folio:Worker";
+
+    /// <summary>Written in start entries; defaults to host name + process id.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>Port of /metrics, /healthz, /readyz (0: pick a free one; -1: no HTTP endpoint).</summary>
+    public int HttpPort { get; set; } = 9400;
+
+    /// <summary>On SIGTERM, how long in-flight requests may run before they are handed back to the queue.</summary>
+    public int DrainTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Fault injection for tests: a request whose id starts with this kills the worker process when taken. Empty: off.</summary>
+    public string? CrashOnRequestIdPrefix { get; set; }
+}
