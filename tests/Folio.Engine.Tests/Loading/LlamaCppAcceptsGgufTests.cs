@@ -1,0 +1,171 @@
+using System.Text;
+using Folio.Engine.Loading;
+using Folio.Engine.Tensors;
+using LLama;
+using LLama.Common;
+using LLama.Native;
+
+namespace Folio.Engine.Tests.Loading;
+
+/// <summary>
+/// llama.cpp (through LLamaSharp) is an oracle no one here wrote: it must load the GGUF files
+/// make-test-model writes, read the same shape from their metadata, and compute from a single token
+/// the logits an independent float64 forward pass computes from the Hugging Face-layout weights.
+/// </summary>
+public class LlamaCppAcceptsGgufTests
+{
+    private static ModelParams Params(string path) => new(path)
+    {
+        GpuLayerCount = 0,
+        ContextSize = 32,
+        BatchSize = 32,
+        Threads = 1,
+        FlashAttention = false,
+        TypeK = GGMLType.GGML_TYPE_F32,
+        TypeV = GGMLType.GGML_TYPE_F32,
+    };
+
+    public static TheoryData<TestModelOptions> Shapes => new()
+    {
+        new TestModelOptions { Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 96, Vocab = 300, Seed = 21 },
+        new TestModelOptions { Dim = 64, Layers = 1, Heads = 2, KvHeads = 1, Ffn = 64, Vocab = 280, Seed = 22, HeadDim = 48, Bias = true, Tied = true },
+        new TestModelOptions { Dim = 96, Layers = 2, Heads = 3, KvHeads = 3, Ffn = 160, Vocab = 320, Seed = 23, Llama3Scaling = true, RopeTheta = 500000f },
+        new TestModelOptions { Dim = 96, Layers = 2, Heads = 3, KvHeads = 1, Ffn = 160, Vocab = 320, Seed = 25, DType = DType.F16 },
+        new TestModelOptions { Dim = 64, Layers = 1, Heads = 4, KvHeads = 4, Ffn = 128, Vocab = 300, Seed = 24, DType = DType.Q8_0 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Llama_cpp_loads_the_gguf_with_the_same_shape_and_matches_a_one_token_reference(TestModelOptions o)
+    {
+        using var dir = new TempDir();
+        string path = dir.File("m.gguf");
+        TestModelWriter.Write(path, TestModelFormat.Gguf, o);
+        var config = TestModelWriter.Config(o);
+        var p = Params(path);
+
+        using var weights = LLamaWeights.LoadFromFile(p);
+        Assert.Equal(o.Vocab, weights.Vocab.Count);
+        Assert.Equal(o.Dim, weights.EmbeddingSize);
+        Assert.Equal(o.Layers, weights.NativeHandle.LayerCount);
+        Assert.Equal(o.Heads, weights.NativeHandle.HeadCount);
+        Assert.Equal(o.KvHeads, weights.NativeHandle.KVHeadCount);
+        Assert.Equal("llama", weights.Metadata["general.architecture"]);
+
+        // At position 0 rotary embedding is the identity and attention over one token returns its V,
+        // so the logits depend on every weight except q and k: embedding, norms, v/o, MLP, head.
+        const int token = 77;
+        using var context = weights.CreateContext(p);
+        var batch = new LLamaBatch();
+        batch.Add((LLamaToken)token, 0, LLamaSeqId.Zero, true);
+        Assert.Equal(DecodeResult.Ok, context.NativeHandle.Decode(batch));
+        var actual = context.NativeHandle.GetLogitsIth(0).ToArray();
+
+        var expected = OneTokenReference(config, QuantizedAsStored(o), token);
+        double maxAbs = expected.Max(Math.Abs);
+        double maxDiff = expected.Select((e, i) => Math.Abs(e - actual[i])).Max();
+        // llama.cpp's CPU matmuls convert the activations to the weight type (f16, or q8_0 blocks) before
+        // the dot product, so only f32 weights can meet issue 2's 1e-4 bound; the others get their own.
+        double tolerance = o.DType switch { DType.F32 => 1e-4, DType.F16 => 2e-3, _ => 3e-2 };
+        Assert.True(maxDiff <= tolerance * maxAbs, $"max |diff| {maxDiff} vs max |logit| {maxAbs}");
+    }
+
+    [Fact]
+    public void Llama_cpp_reads_the_embedded_vocabulary_token_by_token()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("m.gguf");
+        var o = new TestModelOptions { Vocab = 300, Seed = 5 };
+        TestModelWriter.Write(path, TestModelFormat.Gguf, o);
+        var spec = TestModelWriter.Tokenizer(o);
+        using var weights = LLamaWeights.LoadFromFile(Params(path));
+        Assert.Equal(spec.Tokens.Count, weights.Vocab.Count);
+        // llama.cpp turns byte-level token strings back into bytes; byte 'A' (0x41) is its own symbol.
+        int idA = spec.Tokens.ToList().IndexOf("A");
+        Assert.True(idA >= 0);
+        var tokens = weights.Tokenize("A", false, false, Encoding.UTF8);
+        Assert.Equal([idA], tokens.Select(t => (int)t));
+    }
+
+    /// <summary>The weights as the GGUF holds them after encoding (so the reference sees the same rounding).</summary>
+    private static Dictionary<string, float[]> QuantizedAsStored(TestModelOptions o)
+    {
+        var weights = TestModelWriter.Weights(o);
+        foreach (var (name, values) in weights.ToList())
+        {
+            bool twoD = !name.EndsWith("norm.weight", StringComparison.Ordinal) && !name.EndsWith(".bias", StringComparison.Ordinal);
+            if (twoD && o.DType != DType.F32)
+            {
+                var back = new float[values.Length];
+                TensorEncoding.Decode(o.DType, TensorEncoding.Encode(values, o.DType), back);
+                weights[name] = back;
+            }
+        }
+
+        return weights;
+    }
+
+    /// <summary>A float64 Llama forward pass for one token at position 0, written from the model definition.</summary>
+    private static double[] OneTokenReference(Folio.Engine.Model.ModelConfig c, Dictionary<string, float[]> w, int token)
+    {
+        int h = c.HiddenSize;
+        var x = w["model.embed_tokens.weight"].Skip(token * h).Take(h).Select(v => (double)v).ToArray();
+
+        double[] RmsNorm(double[] v, float[] weight)
+        {
+            double ms = v.Average(a => a * a);
+            double inv = 1 / Math.Sqrt(ms + c.RmsNormEps);
+            return v.Select((a, i) => a * inv * weight[i]).ToArray();
+        }
+
+        double[] Linear(float[] m, double[] v, int rows)
+        {
+            int cols = v.Length;
+            var r = new double[rows];
+            for (int i = 0; i < rows; i++)
+            {
+                double s = 0;
+                for (int j = 0; j < cols; j++)
+                {
+                    s += m[(i * cols) + j] * v[j];
+                }
+
+                r[i] = s;
+            }
+
+            return r;
+        }
+
+        for (int l = 0; l < c.NumLayers; l++)
+        {
+            string p = $"model.layers.{l}.";
+            var n = RmsNorm(x, w[p + "input_layernorm.weight"]);
+            var v = Linear(w[p + "self_attn.v_proj.weight"], n, c.KvDim);
+            if (c.AttentionBias)
+            {
+                var b = w[p + "self_attn.v_proj.bias"];
+                v = v.Select((a, i) => a + b[i]).ToArray();
+            }
+
+            // Softmax over a single position is 1: each query head's output is its kv head's V.
+            var attn = new double[c.QDim];
+            for (int head = 0; head < c.NumHeads; head++)
+            {
+                int kvHead = head / c.QueryGroupSize;
+                Array.Copy(v, kvHead * c.HeadDim, attn, head * c.HeadDim, c.HeadDim);
+            }
+
+            var o = Linear(w[p + "self_attn.o_proj.weight"], attn, h);
+            x = x.Select((a, i) => a + o[i]).ToArray();
+            var n2 = RmsNorm(x, w[p + "post_attention_layernorm.weight"]);
+            var gate = Linear(w[p + "mlp.gate_proj.weight"], n2, c.IntermediateSize);
+            var up = Linear(w[p + "mlp.up_proj.weight"], n2, c.IntermediateSize);
+            var act = gate.Select((g, i) => g / (1 + Math.Exp(-g)) * up[i]).ToArray();
+            var down = Linear(w[p + "mlp.down_proj.weight"], act, h);
+            x = x.Select((a, i) => a + down[i]).ToArray();
+        }
+
+        var final = RmsNorm(x, w["model.norm.weight"]);
+        return Linear(c.TieWordEmbeddings ? w["model.embed_tokens.weight"] : w["lm_head.weight"], final, c.VocabSize);
+    }
+}
