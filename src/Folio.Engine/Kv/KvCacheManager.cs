@@ -1,0 +1,214 @@
+using Folio.Engine.Core;
+
+namespace Folio.Engine.Kv;
+
+/// <summary>Copies whole KV blocks on the device: dst[i] := src[i] (IModelRunner.CopyBlocks).</summary>
+public delegate void BlockCopy(ReadOnlySpan<int> sources, ReadOnlySpan<int> destinations);
+
+/// <summary>
+/// Sequence-level KV management over a <see cref="KvBlockPool"/>: slot allocation for new tokens,
+/// prefix-cache lookup and registration, fork with copy-on-write, and freeing. The scheduler asks
+/// here whether a step's tokens fit before it schedules them.
+/// </summary>
+public sealed class KvCacheManager
+{
+    private readonly BlockCopy _copy;
+    private readonly int[] _copySrc = new int[1];
+    private readonly int[] _copyDst = new int[1];
+
+    public KvCacheManager(KvBlockPool pool, bool enablePrefixCaching, BlockCopy copy, double watermarkFraction = 0.01)
+    {
+        Pool = pool;
+        PrefixCachingEnabled = enablePrefixCaching;
+        _copy = copy;
+        WatermarkBlocks = (int)(pool.NumBlocks * watermarkFraction);
+    }
+
+    public KvBlockPool Pool { get; }
+
+    public int BlockSize => Pool.BlockSize;
+
+    public bool PrefixCachingEnabled { get; }
+
+    /// <summary>Blocks kept free when admitting new requests, so running ones can still grow.</summary>
+    public int WatermarkBlocks { get; }
+
+    /// <summary>Prompt tokens looked up in the prefix cache at admission.</summary>
+    public long PrefixQueryTokens { get; private set; }
+
+    /// <summary>Of those, tokens found in the cache.</summary>
+    public long PrefixHitTokens { get; private set; }
+
+    public long CopyOnWrites { get; private set; }
+
+    public int BlocksFor(int tokens) => (tokens + BlockSize - 1) / BlockSize;
+
+    /// <summary>
+    /// Finds the longest run of leading full blocks of <paramref name="tokens"/> in the prefix
+    /// cache, leaving at least the last token to compute (its logits are needed). Takes no reference.
+    /// Returns the number of hit blocks written to <paramref name="hits"/>.
+    /// </summary>
+    public int FindCachedPrefix(ReadOnlySpan<int> tokens, Span<int> hits, out ulong lastHash)
+    {
+        lastHash = BlockHash.Root;
+        if (!PrefixCachingEnabled)
+        {
+            return 0;
+        }
+
+        int maxBlocks = Math.Min((tokens.Length - 1) / BlockSize, hits.Length);
+        int n = 0;
+        ulong parent = BlockHash.Root;
+        for (; n < maxBlocks; n++)
+        {
+            var blockTokens = tokens.Slice(n * BlockSize, BlockSize);
+            ulong h = BlockHash.Compute(parent, blockTokens);
+            if (!Pool.TryFindCached(h, parent, blockTokens, out var block))
+            {
+                break;
+            }
+
+            hits[n] = block.Value;
+            parent = h;
+        }
+
+        lastHash = parent;
+        return n;
+    }
+
+    public void RecordPrefixQuery(int queriedTokens, int hitTokens)
+    {
+        PrefixQueryTokens += queriedTokens;
+        PrefixHitTokens += hitTokens;
+    }
+
+    /// <summary>
+    /// Makes room for a sequence to hold <paramref name="totalTokens"/> tokens, the first new one at
+    /// <paramref name="firstWritePosition"/>: takes references on <paramref name="hits"/> (an empty
+    /// table only), allocates the missing blocks, and copies a shared block about to be written
+    /// (copy-on-write). Nothing changes when the blocks are not there beyond
+    /// <paramref name="reserveBlocks"/>; returns false then.
+    /// </summary>
+    public bool TryAllocate(KvBlockTable table, int totalTokens, int firstWritePosition, ReadOnlySpan<int> hits, ulong hitsLastHash, int reserveBlocks)
+    {
+        if (hits.Length > 0 && table.Count != 0)
+        {
+            throw new InvalidOperationException("prefix-cache hits can only start an empty block table");
+        }
+
+        int needTotal = BlocksFor(totalTokens);
+        if (needTotal > table.Capacity)
+        {
+            return false;
+        }
+
+        int newBlocks = Math.Max(0, needTotal - table.Count - hits.Length);
+        int takenFromFree = 0;
+        foreach (int b in hits)
+        {
+            if (Pool.RefCount(new BlockId(b)) == 0)
+            {
+                takenFromFree++;
+            }
+        }
+
+        int writeBlock = firstWritePosition / BlockSize;
+        bool cow = writeBlock < table.Count && Pool.RefCount(table[writeBlock]) > 1;
+        if (newBlocks + takenFromFree + (cow ? 1 : 0) > Pool.NumFree - reserveBlocks)
+        {
+            return false;
+        }
+
+        foreach (int b in hits)
+        {
+            Pool.AddRef(new BlockId(b));
+            table.Append(new BlockId(b));
+        }
+
+        if (hits.Length > 0)
+        {
+            table.NumHashedBlocks = hits.Length;
+            table.LastHash = hitsLastHash;
+        }
+
+        if (cow)
+        {
+            CopyOnWrite(table, writeBlock);
+        }
+
+        for (int i = 0; i < newBlocks; i++)
+        {
+            table.Append(Pool.Allocate());
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Registers every block that is now full and computed in the prefix cache, chaining hashes from
+    /// the last registered one. <paramref name="tokens"/> is the sequence's token list.
+    /// </summary>
+    public void CommitComputed(KvBlockTable table, ReadOnlySpan<int> tokens, int computedTokens)
+    {
+        if (!PrefixCachingEnabled)
+        {
+            return;
+        }
+
+        int full = Math.Min(computedTokens / BlockSize, table.Count);
+        while (table.NumHashedBlocks < full)
+        {
+            int i = table.NumHashedBlocks;
+            var blockTokens = tokens.Slice(i * BlockSize, BlockSize);
+            ulong parent = table.LastHash;
+            ulong h = BlockHash.Compute(parent, blockTokens);
+            Pool.RegisterFull(table[i], h, parent, blockTokens);
+            table.LastHash = h;
+            table.NumHashedBlocks = i + 1;
+        }
+    }
+
+    /// <summary>Gives back a sequence's blocks, last first, so its tail is evicted before its shared prefix.</summary>
+    public void Free(KvBlockTable table)
+    {
+        for (int i = table.Count - 1; i >= 0; i--)
+        {
+            Pool.Free(table[i]);
+        }
+
+        table.Clear();
+    }
+
+    /// <summary>
+    /// Makes <paramref name="child"/> share every block of <paramref name="parent"/> (e.g. for n &gt; 1
+    /// samples of one prompt); the first one to write into a shared block copies it.
+    /// </summary>
+    public void Fork(KvBlockTable parent, KvBlockTable child)
+    {
+        if (child.Count != 0)
+        {
+            throw new InvalidOperationException("fork target must be an empty block table");
+        }
+
+        foreach (int b in parent.Blocks)
+        {
+            Pool.AddRef(new BlockId(b));
+            child.Append(new BlockId(b));
+        }
+
+        child.NumHashedBlocks = parent.NumHashedBlocks;
+        child.LastHash = parent.LastHash;
+    }
+
+    private void CopyOnWrite(KvBlockTable table, int index)
+    {
+        var shared = table[index];
+        var fresh = Pool.Allocate();
+        _copySrc[0] = shared.Value;
+        _copyDst[0] = fresh.Value;
+        _copy(_copySrc, _copyDst);
+        table.Replace(index, fresh);
+        Pool.Free(shared);
+        CopyOnWrites++;
+    }
+}

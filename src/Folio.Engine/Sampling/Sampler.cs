@@ -1,0 +1,318 @@
+namespace Folio.Engine.Sampling;
+
+/// <summary>
+/// Turns one row of raw logits into a token, following vLLM V1's order: min_tokens masking,
+/// repetition / frequency / presence penalties, then greedy argmax or temperature, min_p, top_k,
+/// top_p and an inverse-CDF draw with <see cref="CounterRng"/>. Every loop is scalar and in a fixed
+/// order with double accumulation, so the choice is the same on every machine whatever its SIMD
+/// width. All scratch is sized to the vocabulary once; sampling a token allocates nothing (only the
+/// logprobs a request asked for are allocated, as output).
+/// </summary>
+public sealed class Sampler
+{
+    private readonly double[] _work;
+    private readonly double[] _probs;
+    private readonly int[] _order;
+    private readonly int[] _stamp;
+    private readonly int[] _counts;
+    private readonly int[] _eos;
+    private int _generation;
+
+    public Sampler(int vocabSize, IReadOnlyList<int> eosTokenIds)
+    {
+        VocabSize = vocabSize;
+        _work = new double[vocabSize];
+        _probs = new double[vocabSize];
+        _order = new int[vocabSize];
+        _stamp = new int[vocabSize];
+        _counts = new int[vocabSize];
+        _eos = eosTokenIds.Where(t => t >= 0 && t < vocabSize).ToArray();
+    }
+
+    public int VocabSize { get; }
+
+    /// <summary>
+    /// Chooses token number <c>output.Length</c> of a request. <paramref name="prompt"/> and
+    /// <paramref name="output"/> are its tokens so far (penalties read them).
+    /// </summary>
+    public int Sample(ReadOnlySpan<float> logits, SamplingParams p, long seed, ReadOnlySpan<int> prompt, ReadOnlySpan<int> output, out SampledLogprobs? logprobs)
+    {
+        if (logits.Length < VocabSize)
+        {
+            throw new ArgumentException($"logits row has {logits.Length} entries, vocabulary is {VocabSize}", nameof(logits));
+        }
+
+        logits = logits[..VocabSize];
+        var w = _work.AsSpan();
+        for (int i = 0; i < w.Length; i++)
+        {
+            w[i] = logits[i];
+        }
+
+        if (output.Length < p.MinTokens)
+        {
+            MaskStopTokens(w, p);
+        }
+
+        ApplyPenalties(w, p, prompt, output);
+
+        int token = p.IsGreedy ? ArgMax(w) : SampleRandom(w, p, CounterRng.Uniform(seed, output.Length));
+        if (token < 0)
+        {
+            // Everything masked (cannot happen with finite logits): fall back to the raw argmax.
+            for (int i = 0; i < w.Length; i++)
+            {
+                w[i] = logits[i];
+            }
+
+            token = Math.Max(0, ArgMax(w));
+        }
+
+        logprobs = p.Logprobs is int n ? ComputeLogprobs(logits, token, n) : null;
+        return token;
+    }
+
+    /// <summary>log_softmax of the raw logits: the sampled token's value and the top <paramref name="n"/>.</summary>
+    public static SampledLogprobs ComputeLogprobs(ReadOnlySpan<float> logits, int token, int n)
+    {
+        double max = double.NegativeInfinity;
+        foreach (float l in logits)
+        {
+            if (l > max)
+            {
+                max = l;
+            }
+        }
+
+        double sum = 0;
+        foreach (float l in logits)
+        {
+            sum += Math.Exp(l - max);
+        }
+
+        double logZ = max + Math.Log(sum);
+        var top = n <= 0 ? [] : new TokenLogprob[Math.Min(n, logits.Length)];
+        int count = 0;
+        for (int i = 0; i < logits.Length; i++)
+        {
+            float v = logits[i];
+            if (count == top.Length && (count == 0 || !(v > logits[top[count - 1].TokenId])))
+            {
+                continue;
+            }
+
+            // Insertion keeps the list highest first; a later (higher) id never passes an equal value.
+            int j = count < top.Length ? count++ : count - 1;
+            while (j > 0 && v > logits[top[j - 1].TokenId])
+            {
+                top[j] = top[j - 1];
+                j--;
+            }
+
+            top[j] = new TokenLogprob(i, 0);
+        }
+
+        for (int k = 0; k < count; k++)
+        {
+            top[k] = new TokenLogprob(top[k].TokenId, (float)(logits[top[k].TokenId] - logZ));
+        }
+
+        return new SampledLogprobs((float)(logits[token] - logZ), top);
+    }
+
+    private void MaskStopTokens(Span<double> w, SamplingParams p)
+    {
+        if (!p.IgnoreEos)
+        {
+            foreach (int t in _eos)
+            {
+                w[t] = double.NegativeInfinity;
+            }
+        }
+
+        foreach (int t in p.StopTokenIds)
+        {
+            if ((uint)t < (uint)w.Length)
+            {
+                w[t] = double.NegativeInfinity;
+            }
+        }
+    }
+
+    private void ApplyPenalties(Span<double> w, SamplingParams p, ReadOnlySpan<int> prompt, ReadOnlySpan<int> output)
+    {
+        if (p.RepetitionPenalty != 1.0)
+        {
+            int gen = NextGeneration();
+            double r = p.RepetitionPenalty;
+            ApplyRepetition(w, prompt, gen, r);
+            ApplyRepetition(w, output, gen, r);
+        }
+
+        if (p.FrequencyPenalty != 0 || p.PresencePenalty != 0)
+        {
+            int gen = NextGeneration();
+            foreach (int t in output)
+            {
+                if (_stamp[t] != gen)
+                {
+                    _stamp[t] = gen;
+                    _counts[t] = 0;
+                }
+
+                _counts[t]++;
+            }
+
+            foreach (int t in output)
+            {
+                if (_counts[t] > 0)
+                {
+                    w[t] -= (p.FrequencyPenalty * _counts[t]) + p.PresencePenalty;
+                    _counts[t] = 0;
+                }
+            }
+        }
+    }
+
+    private void ApplyRepetition(Span<double> w, ReadOnlySpan<int> tokens, int gen, double r)
+    {
+        foreach (int t in tokens)
+        {
+            if ((uint)t < (uint)w.Length && _stamp[t] != gen)
+            {
+                _stamp[t] = gen;
+                w[t] = w[t] > 0 ? w[t] / r : w[t] * r;
+            }
+        }
+    }
+
+    private int NextGeneration()
+    {
+        if (++_generation == int.MaxValue)
+        {
+            Array.Clear(_stamp);
+            _generation = 1;
+        }
+
+        return _generation;
+    }
+
+    /// <summary>Index of the largest value, the lowest index among equals; -1 when all are -inf or NaN.</summary>
+    public static int ArgMax(ReadOnlySpan<double> w)
+    {
+        int best = -1;
+        double bestValue = double.NegativeInfinity;
+        for (int i = 0; i < w.Length; i++)
+        {
+            if (w[i] > bestValue)
+            {
+                bestValue = w[i];
+                best = i;
+            }
+        }
+
+        return best;
+    }
+
+    private int SampleRandom(Span<double> w, SamplingParams p, double u)
+    {
+        int argmax = ArgMax(w);
+        if (argmax < 0)
+        {
+            return -1;
+        }
+
+        // Unnormalised softmax of w / T: the top token has weight 1, so min_p compares directly.
+        double max = w[argmax];
+        double t = p.Temperature;
+        var probs = _probs.AsSpan();
+        double minKeep = p.MinP;
+        int candidates = 0;
+        for (int i = 0; i < w.Length; i++)
+        {
+            double e = double.IsNegativeInfinity(w[i]) ? 0 : Math.Exp((w[i] - max) / t);
+            if (e < minKeep)
+            {
+                e = 0;
+            }
+
+            probs[i] = e;
+            if (e > 0)
+            {
+                _order[candidates++] = i;
+            }
+        }
+
+        bool truncate = (p.TopK > 0 && p.TopK < candidates) || p.TopP < 1.0;
+        var order = _order.AsSpan(0, candidates);
+        if (truncate)
+        {
+            order.Sort(new ByProbabilityDescending(_probs));
+            if (p.TopK > 0 && p.TopK < order.Length)
+            {
+                order = order[..p.TopK];
+            }
+
+            if (p.TopP < 1.0)
+            {
+                double total = 0;
+                foreach (int i in order)
+                {
+                    total += probs[i];
+                }
+
+                double limit = p.TopP * total;
+                double before = 0;
+                int keep = 0;
+                while (keep < order.Length && (keep == 0 || before < limit))
+                {
+                    before += probs[order[keep]];
+                    keep++;
+                }
+
+                order = order[..keep];
+            }
+
+            // Drop what truncation removed; the draw below then sees only the kept tokens.
+            foreach (int i in _order.AsSpan(order.Length, candidates - order.Length))
+            {
+                probs[i] = 0;
+            }
+        }
+
+        // Inverse CDF over the kept tokens in ascending id order: one uniform number picks one token.
+        double sum = 0;
+        for (int i = 0; i < probs.Length; i++)
+        {
+            sum += probs[i];
+        }
+
+        double target = u * sum;
+        double cumulative = 0;
+        int last = -1;
+        for (int i = 0; i < probs.Length; i++)
+        {
+            if (probs[i] > 0)
+            {
+                cumulative += probs[i];
+                last = i;
+                if (cumulative > target)
+                {
+                    return i;
+                }
+            }
+        }
+
+        return last;
+    }
+
+    /// <summary>Highest probability first, lowest token id among equals: a total order, so any sort gives one result.</summary>
+    private readonly struct ByProbabilityDescending(double[] probs) : IComparer<int>
+    {
+        public int Compare(int x, int y)
+        {
+            int c = probs[y].CompareTo(probs[x]);
+            return c != 0 ? c : x.CompareTo(y);
+        }
+    }
+}

@@ -1,0 +1,127 @@
+using Folio.Engine.Engine;
+using Folio.Engine.Sampling;
+
+namespace Folio.Engine.Tests.EngineLoop;
+
+/// <summary>
+/// Issue 3's headline: a request's tokens and logprobs are bitwise the same alone, in a batch of
+/// mixed requests, with prefill chunked at any size, after preemption and recompute, with or without
+/// prefix-cache hits, and when restarted from its prompt plus its first k tokens.
+/// </summary>
+public sealed class DeterminismTests
+{
+    private static readonly List<Folio.Engine.Engine.EngineRequest> Workload = EngineHarness.MixedWorkload(20, seed: 7);
+
+    private static Dictionary<string, RunResult> Alone() =>
+        Workload.ToDictionary(r => r.RequestId, r => EngineHarness.Run([r])[r.RequestId]);
+
+    [Fact]
+    public void EveryRequestInABatchOf20MatchesItsRunAlone()
+    {
+        var alone = Alone();
+        var batch = EngineHarness.Run(Workload, new EngineOptions { MaxNumSeqs = 32 });
+        Assert.Equal(Workload.Count, batch.Count);
+        foreach (var (id, r) in alone)
+        {
+            r.AssertSameGeneration(batch[id]);
+            Assert.Equal(r.FinalText, batch[id].FinalText);
+            Assert.Equal(r.Reason, batch[id].Reason);
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(16)]
+    [InlineData(33)]
+    public void ChunkedPrefillAtAnyBudgetGivesTheSameTokens(int budget)
+    {
+        var reference = EngineHarness.Run(Workload);
+        var chunked = EngineHarness.Run(Workload, new EngineOptions { MaxNumBatchedTokens = budget, MaxNumSeqs = 8 }, afterStep: (_, runner) => Assert.True(runner.MaxTokensSeen <= budget));
+        foreach (var (id, r) in reference)
+        {
+            r.AssertSameGeneration(chunked[id]);
+        }
+    }
+
+    [Fact]
+    public void PreemptionAndRecomputeInATinyCacheGiveTheSameTokens()
+    {
+        var reference = EngineHarness.Run(Workload);
+        long preemptions = 0;
+
+        // 40 blocks of 4 tokens: the largest request (~160 tokens) fits alone, not beside others.
+        var tight = EngineHarness.Run(Workload, new EngineOptions { MaxNumSeqs = 16, MaxNumBatchedTokens = 64 }, numBlocks: 40, blockSize: 4,
+            afterStep: (engine, _) => preemptions = engine.Metrics.Preemptions);
+        Assert.True(preemptions > 0, "the workload was meant to force preemption");
+        foreach (var (id, r) in reference)
+        {
+            r.AssertSameGeneration(tight[id]);
+            Assert.Equal(r.ConcatenatedDeltas, tight[id].ConcatenatedDeltas);
+        }
+    }
+
+    [Fact]
+    public void PrefixCacheHitsDoNotChangeAnyResult()
+    {
+        // Twice the workload: the second copy finds the first's blocks in the cache.
+        var doubled = Workload.Concat(Workload.Select(r => r with { RequestId = r.RequestId + "-again" })).ToList();
+        long hits = 0;
+        var cached = EngineHarness.Run(doubled, new EngineOptions { MaxNumSeqs = 4 }, afterStep: (e, _) => hits = e.Metrics.PrefixHitTokens);
+        var uncached = EngineHarness.Run(doubled, new EngineOptions { MaxNumSeqs = 4, EnablePrefixCaching = false });
+        Assert.True(hits > 0, "expected prefix-cache hits");
+        foreach (var (id, r) in uncached)
+        {
+            r.AssertSameGeneration(cached[id]);
+        }
+
+        Assert.Contains(cached.Values, r => r.Usage.CachedTokens > 0);
+        Assert.All(uncached.Values, r => Assert.Equal(0, r.Usage.CachedTokens));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(9)]
+    public void RestartFromPromptPlusFirstKTokensContinuesIdentically(int k)
+    {
+        var full = EngineHarness.Run(Workload);
+        var resumable = Workload.Where(r => full[r.RequestId].Tokens.Length > k).ToList();
+        Assert.NotEmpty(resumable);
+        var resumed = EngineHarness.Run(resumable.Select(r => r with
+        {
+            ResumeTokenIds = full[r.RequestId].Tokens[..k],
+            Params = r.Params with { Seed = full[r.RequestId].Seed },
+        }));
+        foreach (var r in resumable)
+        {
+            var before = full[r.RequestId];
+            var after = resumed[r.RequestId];
+            before.AssertSameGeneration(after, skip: k);
+            Assert.Equal(Enumerable.Range(k, after.Tokens.Length), after.Indices);
+
+            // The earlier run's first k deltas plus the resumed run's deltas are the uninterrupted text.
+            Assert.Equal(before.FinalText, after.FinalText);
+            Assert.EndsWith(after.ConcatenatedDeltas, before.FinalText, StringComparison.Ordinal);
+            Assert.Equal(before.Usage.CompletionTokens, after.Usage.CompletionTokens);
+        }
+    }
+
+    [Fact]
+    public void UnseededRequestReportsASeedThatReproducesIt()
+    {
+        var p = new SamplingParams { Temperature = 1.0, MaxTokens = 12, IgnoreEos = true, Logprobs = 1 };
+        var first = EngineHarness.Run([EngineHarness.Request("a", [5, 6, 7], p)])["a"];
+        var again = EngineHarness.Run([EngineHarness.Request("a", [5, 6, 7], p with { Seed = first.Seed })])["a"];
+        first.AssertSameGeneration(again);
+    }
+
+    [Fact]
+    public void SameSeedGivesSameTokensDifferentSeedsDiffer()
+    {
+        var p = new SamplingParams { Temperature = 1.0, MaxTokens = 20, IgnoreEos = true, Seed = 42 };
+        var a = EngineHarness.Run([EngineHarness.Request("a", [9, 9, 9], p), EngineHarness.Request("b", [9, 9, 9], p), EngineHarness.Request("c", [9, 9, 9], p with { Seed = 43 })]);
+        Assert.Equal(a["a"].Tokens, a["b"].Tokens);
+        Assert.NotEqual(a["a"].Tokens, a["c"].Tokens);
+    }
+}

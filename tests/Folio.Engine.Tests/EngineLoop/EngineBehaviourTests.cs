@@ -1,0 +1,227 @@
+using System.Text;
+using Folio.Engine.Engine;
+using Folio.Engine.Sampling;
+
+namespace Folio.Engine.Tests.EngineLoop;
+
+public sealed class EngineBehaviourTests
+{
+    private static readonly SamplingParams Greedy = new() { Temperature = 0, MaxTokens = 8, IgnoreEos = true };
+
+    [Fact]
+    public void PromptLongerThanTheModelContextFinishesWithPromptTooLong()
+    {
+        var r = EngineHarness.Run([EngineHarness.Request("long", [.. Enumerable.Repeat(5, 64)], Greedy), EngineHarness.Request("ok", [5, 6], Greedy)], maxPositions: 64);
+        Assert.Equal(FinishReason.PromptTooLong, r["long"].Reason);
+        Assert.Empty(r["long"].Tokens);
+        Assert.Equal(FinishReason.Length, r["ok"].Reason);
+    }
+
+    [Fact]
+    public void PromptLargerThanTheWholeCacheFinishesWithPromptTooLongInsteadOfWaitingForever()
+    {
+        // 4 blocks of 4 tokens = 16 tokens: a 16-token prompt plus one generated token cannot fit.
+        var r = EngineHarness.Run([EngineHarness.Request("big", [.. Enumerable.Repeat(5, 16)], Greedy), EngineHarness.Request("fits", [.. Enumerable.Repeat(5, 15)], Greedy with { MaxTokens = 1 })], numBlocks: 4, blockSize: 4);
+        Assert.Equal(FinishReason.PromptTooLong, r["big"].Reason);
+        Assert.Equal(FinishReason.Length, r["fits"].Reason);
+        Assert.Single(r["fits"].Tokens);
+    }
+
+    [Fact]
+    public void SequenceThatOutgrowsTheWholeCacheEndsWithLength()
+    {
+        var r = EngineHarness.Run([EngineHarness.Request("grow", [5, 6, 7], Greedy with { MaxTokens = 100 })], numBlocks: 4, blockSize: 4);
+        Assert.Equal(FinishReason.Length, r["grow"].Reason);
+        Assert.Equal(16 - 3 + 1, r["grow"].Tokens.Length);
+    }
+
+    [Fact]
+    public void MaxTokensEndsWithLengthAndCountsUsage()
+    {
+        var r = EngineHarness.Run([EngineHarness.Request("a", [5, 6, 7], Greedy with { MaxTokens = 5 })])["a"];
+        Assert.Equal(FinishReason.Length, r.Reason);
+        Assert.Equal(5, r.Tokens.Length);
+        Assert.Equal(new RequestUsage(3, 5, 0), r.Usage);
+    }
+
+    [Fact]
+    public void AbortFinishesWaitingAndRunningRequestsWithAbort()
+    {
+        using var runner = new FakeModelRunner(EngineHarness.Vocab, 64, 4);
+        var sink = new CollectingOutputSink();
+        using var engine = new LlmEngine(runner, new FakeTokenizer(EngineHarness.Vocab), new EngineOptions { MaxNumSeqs = 1 }, sink);
+        engine.AddRequest(EngineHarness.Request("run", [5, 6], Greedy with { MaxTokens = 50 }));
+        engine.AddRequest(EngineHarness.Request("wait", [5, 6], Greedy with { MaxTokens = 50 }));
+        engine.Step();
+        engine.Step();
+        engine.Abort("run");
+        engine.Abort("wait");
+        engine.Abort("unknown");
+        engine.Step();
+        Assert.False(engine.HasWork);
+        var r = EngineHarness.Collect(sink.Snapshot());
+        Assert.Equal(FinishReason.Abort, r["run"].Reason);
+        Assert.Equal(2, r["run"].Tokens.Length);
+        Assert.Equal(FinishReason.Abort, r["wait"].Reason);
+        Assert.Empty(r["wait"].Tokens);
+        engine.Kv.Pool.CheckConsistency(expectAllFree: true);
+    }
+
+    [Fact]
+    public void PriorityPolicyServesLowerValuesFirst()
+    {
+        using var runner = new FakeModelRunner(EngineHarness.Vocab, 64, 4);
+        var sink = new CollectingOutputSink();
+        using var engine = new LlmEngine(runner, new FakeTokenizer(EngineHarness.Vocab), new EngineOptions { MaxNumSeqs = 1, Policy = SchedulingPolicy.Priority }, sink);
+        engine.AddRequest(EngineHarness.Request("p5", [5], Greedy with { MaxTokens = 2 }, priority: 5));
+        engine.AddRequest(EngineHarness.Request("p1", [5], Greedy with { MaxTokens = 2 }, priority: 1));
+        engine.AddRequest(EngineHarness.Request("p1-later", [5], Greedy with { MaxTokens = 2 }, priority: 1));
+        engine.AddRequest(EngineHarness.Request("p-3", [5], Greedy with { MaxTokens = 2 }, priority: -3));
+        engine.RunUntilIdle();
+        var order = sink.Snapshot().Where(o => o.Finished).Select(o => o.RequestId).ToList();
+        Assert.Equal(["p-3", "p1", "p1-later", "p5"], order);
+    }
+
+    [Fact]
+    public void FcfsServesInArrivalOrderWithOneSlot()
+    {
+        using var runner = new FakeModelRunner(EngineHarness.Vocab, 64, 4);
+        var sink = new CollectingOutputSink();
+        using var engine = new LlmEngine(runner, new FakeTokenizer(EngineHarness.Vocab), new EngineOptions { MaxNumSeqs = 1 }, sink);
+        foreach (var id in new[] { "c", "a", "b" })
+        {
+            engine.AddRequest(EngineHarness.Request(id, [5], Greedy with { MaxTokens = 2 }, priority: id == "b" ? -1 : 0));
+        }
+
+        engine.RunUntilIdle();
+        Assert.Equal(["c", "a", "b"], sink.Snapshot().Where(o => o.Finished).Select(o => o.RequestId));
+    }
+
+    [Fact]
+    public void DecodesComeFirstAndPrefillIsChunkedToTheBudget()
+    {
+        using var runner = new FakeModelRunner(EngineHarness.Vocab, 256, 4);
+        var sink = new CollectingOutputSink();
+        using var engine = new LlmEngine(runner, new FakeTokenizer(EngineHarness.Vocab), new EngineOptions { MaxNumBatchedTokens = 10 }, sink);
+        engine.AddRequest(EngineHarness.Request("short", [5, 6], Greedy with { MaxTokens = 20 }));
+        engine.Step();
+        engine.AddRequest(EngineHarness.Request("long", [.. Enumerable.Range(2, 40)], Greedy));
+        var plan = new List<int>();
+        for (int i = 0; i < 5; i++)
+        {
+            engine.Step();
+            plan.Add(runner.MaxTokensSeen);
+        }
+
+        // 1 decode + 9 prefill tokens per step until the 40-token prompt is in.
+        Assert.All(plan, n => Assert.True(n <= 10));
+        Assert.Equal(0, engine.Metrics.Waiting);
+        var shortTokens = sink.Snapshot().Count(o => o.RequestId == "short" && o.TokenId is not null);
+        Assert.Equal(6, shortTokens);
+    }
+
+    [Fact]
+    public void AddRequestRejectsTokenIdsOutsideTheVocabularyAndDuplicateIds()
+    {
+        using var runner = new FakeModelRunner(EngineHarness.Vocab, 16, 4);
+        using var engine = new LlmEngine(runner, new FakeTokenizer(EngineHarness.Vocab), new EngineOptions(), new CollectingOutputSink());
+        var e = Assert.Throws<ArgumentException>(() => engine.AddRequest(EngineHarness.Request("x", [5, EngineHarness.Vocab], Greedy)));
+        Assert.Contains("vocabulary", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => engine.AddRequest(EngineHarness.Request("x", [], Greedy)));
+        engine.AddRequest(EngineHarness.Request("x", [5], Greedy));
+        Assert.Throws<ArgumentException>(() => engine.AddRequest(EngineHarness.Request("x", [5], Greedy)));
+    }
+
+    [Fact]
+    public void StopTokenIdEndsWithItsIdAsStopReason()
+    {
+        var free = EngineHarness.Run([EngineHarness.Request("a", [5, 6], Greedy with { MaxTokens = 10 })])["a"];
+        int stopAt = free.Tokens[3];
+        int firstIndex = Array.IndexOf(free.Tokens, stopAt);
+        var r = EngineHarness.Run([EngineHarness.Request("a", [5, 6], Greedy with { MaxTokens = 10, StopTokenIds = [stopAt] })])["a"];
+        Assert.Equal(FinishReason.Stop, r.Reason);
+        Assert.Equal(stopAt.ToString(System.Globalization.CultureInfo.InvariantCulture), r.StopReason);
+        Assert.Equal(free.Tokens[..(firstIndex + 1)], r.Tokens);
+        var tok = new FakeTokenizer(EngineHarness.Vocab);
+        Assert.Equal(tok.DecodeAll(free.Tokens[..firstIndex]), r.FinalText);
+    }
+
+    [Fact]
+    public void MinTokensIgnoresStopTokenIdsBeforeIt()
+    {
+        var free = EngineHarness.Run([EngineHarness.Request("a", [5, 6], Greedy with { MaxTokens = 10 })])["a"];
+        int stopAt = free.Tokens[0];
+        var r = EngineHarness.Run([EngineHarness.Request("a", [5, 6], Greedy with { MaxTokens = 10, StopTokenIds = [stopAt], MinTokens = 3 })])["a"];
+        Assert.True(r.Tokens.Length >= 3);
+        Assert.DoesNotContain(stopAt, r.Tokens[..2]);
+    }
+
+    [Fact]
+    public void StopStringEndsTheTextAndDeltasAddUpToIt()
+    {
+        var free = EngineHarness.Run([EngineHarness.Request("a", [5, 6], Greedy with { MaxTokens = 12 })])["a"];
+        string stop = free.FinalText.Substring(7, 3);
+        int at = free.FinalText.IndexOf(stop, StringComparison.Ordinal);
+        var r = EngineHarness.Run([EngineHarness.Request("a", [5, 6], Greedy with { MaxTokens = 12, Stop = [stop] })])["a"];
+        Assert.Equal(FinishReason.Stop, r.Reason);
+        Assert.Equal(stop, r.StopReason);
+        Assert.Equal(free.FinalText[..at], r.FinalText);
+        Assert.Equal(r.FinalText, r.ConcatenatedDeltas);
+        var incl = EngineHarness.Run([EngineHarness.Request("a", [5, 6], Greedy with { MaxTokens = 12, Stop = [stop], IncludeStopStrInOutput = true })])["a"];
+        Assert.Equal(free.FinalText[..(at + stop.Length)], incl.FinalText);
+        Assert.Equal(incl.FinalText, incl.ConcatenatedDeltas);
+    }
+
+    [Fact]
+    public void EosEndsWithStopUnlessIgnored()
+    {
+        // A runner whose EOS is the greedy choice after the prompt: find it by running once.
+        var free = EngineHarness.Run([EngineHarness.Request("a", [5, 6], Greedy with { MaxTokens = 6 })])["a"];
+        var tok = new EosAtTokenizer(free.Tokens[2]);
+        var r = EngineHarness.Run([EngineHarness.Request("a", [5, 6], Greedy with { MaxTokens = 6, IgnoreEos = false })], tokenizer: tok)["a"];
+        Assert.Equal(FinishReason.Stop, r.Reason);
+        Assert.Null(r.StopReason);
+        Assert.Equal(3, r.Tokens.Length);
+        var ignored = EngineHarness.Run([EngineHarness.Request("a", [5, 6], Greedy with { MaxTokens = 6, IgnoreEos = true })], tokenizer: tok)["a"];
+        Assert.Equal(FinishReason.Length, ignored.Reason);
+    }
+
+    [Fact]
+    public async Task EngineThreadDeliversOutputsThroughTheChannel()
+    {
+        using var runner = new FakeModelRunner(EngineHarness.Vocab, 64, 4);
+        var sink = new ChannelOutputSink();
+        using var engine = new LlmEngine(runner, new FakeTokenizer(EngineHarness.Vocab), new EngineOptions(), sink);
+        engine.Start();
+        engine.AddRequest(EngineHarness.Request("t", [5, 6], Greedy with { MaxTokens = 4 }));
+        var got = new List<RequestOutput>();
+        var sb = new StringBuilder();
+        while (got.Count == 0 || !got[^1].Finished)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            Assert.True(await sink.Reader.WaitToReadAsync(timeout.Token), "no output from the engine thread");
+            while (sink.Reader.TryRead(out var step))
+            {
+                got.AddRange(step);
+            }
+        }
+
+        Assert.Equal(4, got.Count(o => o.TokenId is not null));
+        Assert.Equal(4, engine.Metrics.GeneratedTokens);
+    }
+
+    /// <summary>The fake tokenizer with a chosen EOS id.</summary>
+    private sealed class EosAtTokenizer(int eos) : Folio.Engine.Tokenization.ITokenizer
+    {
+        private readonly FakeTokenizer _inner = new(EngineHarness.Vocab);
+
+        public int VocabSize => _inner.VocabSize;
+        public int? BosTokenId => null;
+        public IReadOnlyList<int> EosTokenIds => [eos];
+        public bool AddBosToken => false;
+        public int[] Encode(string text, bool addSpecialTokens) => _inner.Encode(text, addSpecialTokens);
+        public ReadOnlySpan<byte> TokenBytes(int tokenId) => tokenId == eos ? [] : _inner.TokenBytes(tokenId);
+        public string TokenText(int tokenId) => _inner.TokenText(tokenId);
+        public bool IsSpecial(int tokenId) => tokenId == eos;
+    }
+}
