@@ -243,41 +243,10 @@ public sealed class Sampler
             }
         }
 
-        bool truncate = (p.TopK > 0 && p.TopK < candidates) || p.TopP < 1.0;
-        var order = _order.AsSpan(0, candidates);
-        if (truncate)
+        bool topK = p.TopK > 0 && p.TopK < candidates;
+        if (topK || p.TopP < 1.0)
         {
-            order.Sort(new ByProbabilityDescending(_probs));
-            if (p.TopK > 0 && p.TopK < order.Length)
-            {
-                order = order[..p.TopK];
-            }
-
-            if (p.TopP < 1.0)
-            {
-                double total = 0;
-                foreach (int i in order)
-                {
-                    total += probs[i];
-                }
-
-                double limit = p.TopP * total;
-                double before = 0;
-                int keep = 0;
-                while (keep < order.Length && (keep == 0 || before < limit))
-                {
-                    before += probs[order[keep]];
-                    keep++;
-                }
-
-                order = order[..keep];
-            }
-
-            // Drop what truncation removed; the draw below then sees only the kept tokens.
-            foreach (int i in _order.AsSpan(order.Length, candidates - order.Length))
-            {
-                probs[i] = 0;
-            }
+            Truncate(probs, candidates, topK ? p.TopK : candidates, p.TopP);
         }
 
         // Inverse CDF over the kept tokens in ascending id order: one uniform number picks one token.
@@ -306,13 +275,121 @@ public sealed class Sampler
         return last;
     }
 
-    /// <summary>Highest probability first, lowest token id among equals: a total order, so any sort gives one result.</summary>
-    private readonly struct ByProbabilityDescending(double[] probs) : IComparer<int>
+    /// <summary>
+    /// top_k then top_p over the <paramref name="candidates"/> ids in _order: a max-heap (highest
+    /// probability first, lowest id among equals, a total order) yields tokens best first, and only
+    /// as many are taken as top_k and top_p keep, so the usual case costs O(vocab), not a full sort.
+    /// The mass top_p compares against is the sum over the top_k kept tokens taken best first, or
+    /// without top_k the sum over all candidates in id order. Dropped tokens get probability 0.
+    /// </summary>
+    private void Truncate(Span<double> probs, int candidates, int k, double topP)
     {
-        public int Compare(int x, int y)
+        var heap = _order.AsSpan(0, candidates);
+        for (int i = (candidates / 2) - 1; i >= 0; i--)
         {
-            int c = probs[y].CompareTo(probs[x]);
-            return c != 0 ? c : x.CompareTo(y);
+            SiftDown(heap, i, candidates, probs);
+        }
+
+        double limit;
+        if (k < candidates)
+        {
+            // Pop k tokens; popped ones collect at the end of the span, best at the very end.
+            int size = candidates;
+            double kept = 0;
+            for (int j = 0; j < k; j++)
+            {
+                kept += probs[heap[0]];
+                size = Pop(heap, size, probs);
+            }
+
+            for (int j = 0; j < size; j++)
+            {
+                probs[heap[j]] = 0;
+            }
+
+            if (topP >= 1.0)
+            {
+                return;
+            }
+
+            // The k kept tokens in best-first order are heap[candidates-1], heap[candidates-2], ...
+            limit = topP * kept;
+            double before = 0;
+            int take = 0;
+            while (take < k && (take == 0 || before < limit))
+            {
+                before += probs[heap[candidates - 1 - take]];
+                take++;
+            }
+
+            for (int j = take; j < k; j++)
+            {
+                probs[heap[candidates - 1 - j]] = 0;
+            }
+
+            return;
+        }
+
+        double total = 0;
+        for (int i = 0; i < probs.Length; i++)
+        {
+            total += probs[i];
+        }
+
+        limit = topP * total;
+        double mass = 0;
+        int remaining = candidates;
+        int popped = 0;
+        while (remaining > 0 && (popped == 0 || mass < limit))
+        {
+            mass += probs[heap[0]];
+            remaining = Pop(heap, remaining, probs);
+            popped++;
+        }
+
+        for (int j = 0; j < remaining; j++)
+        {
+            probs[heap[j]] = 0;
         }
     }
+
+    /// <summary>Moves the best token to heap[size-1] and restores the heap on the rest; returns the new size.</summary>
+    private static int Pop(Span<int> heap, int size, ReadOnlySpan<double> probs)
+    {
+        size--;
+        (heap[0], heap[size]) = (heap[size], heap[0]);
+        SiftDown(heap, 0, size, probs);
+        return size;
+    }
+
+    private static void SiftDown(Span<int> heap, int i, int size, ReadOnlySpan<double> probs)
+    {
+        while (true)
+        {
+            int best = i;
+            int l = (2 * i) + 1;
+            int r = l + 1;
+            if (l < size && Better(heap[l], heap[best], probs))
+            {
+                best = l;
+            }
+
+            if (r < size && Better(heap[r], heap[best], probs))
+            {
+                best = r;
+            }
+
+            if (best == i)
+            {
+                return;
+            }
+
+            (heap[i], heap[best]) = (heap[best], heap[i]);
+            i = best;
+        }
+    }
+
+    /// <summary>Higher probability first, lower id among equals.</summary>
+    private static bool Better(int a, int b, ReadOnlySpan<double> probs) =>
+        probs[a] > probs[b] || (probs[a] == probs[b] && a < b);
 }
