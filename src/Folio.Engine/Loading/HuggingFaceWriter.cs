@@ -30,8 +30,7 @@ public static class HuggingFaceWriter
 
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, HuggingFaceLoader.ConfigFile), ConfigJson(config, dtype));
-        File.WriteAllText(Path.Combine(folder, "tokenizer.json"), LoaderTokenizers.TokenizerJson(tokenizer));
-        File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), TokenizerConfigJson(tokenizer, config));
+        LoaderTokenizers.WriteHuggingFaceFiles(tokenizer, folder);
 
         var encoded = expected.Select(e => new EncodedTensor(e.Name, dtype, e.Shape, TensorEncoding.Encode(Require(weights, e), dtype))).ToList();
         if (shards == 1)
@@ -141,32 +140,6 @@ public static class HuggingFaceWriter
             }
 
             j.WriteString("torch_dtype", dtype switch { DType.F16 => "float16", DType.BF16 => "bfloat16", _ => "float32" });
-            j.WriteEndObject();
-        }
-
-        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
-    }
-
-    private static string TokenizerConfigJson(TokenizerSpec spec, ModelConfig config)
-    {
-        using var stream = new MemoryStream();
-        using (var j = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-        {
-            j.WriteStartObject();
-            j.WriteBoolean("add_bos_token", spec.AddBosToken);
-            j.WriteBoolean("add_eos_token", false);
-            if (spec.BosTokenId is int bos)
-            {
-                j.WriteString("bos_token", spec.Tokens[bos]);
-            }
-
-            if (spec.EosTokenIds.Count > 0)
-            {
-                j.WriteString("eos_token", spec.Tokens[spec.EosTokenIds[0]]);
-            }
-
-            j.WriteNumber("model_max_length", config.MaxPositionEmbeddings);
-            j.WriteString("tokenizer_class", "PreTrainedTokenizerFast");
             j.WriteEndObject();
         }
 

@@ -4,6 +4,16 @@ using Folio.Engine.Tokenization;
 
 namespace Folio.Engine.Loading;
 
+/// <summary>The synthetic vocabulary a test model carries.</summary>
+public enum TestTokenizerKind
+{
+    /// <summary>GGUF "gpt2": byte-level BPE (as GPT-2, Llama 3, Qwen2), no BOS added.</summary>
+    ByteLevelBpe,
+
+    /// <summary>GGUF "llama": SentencePiece-style BPE with byte fallback (as Llama 2, Mistral, TinyLlama), BOS added.</summary>
+    SentencePiece,
+}
+
 public enum TestModelFormat
 {
     /// <summary>A Hugging Face folder: config.json, safetensors (optionally sharded), tokenizer.json.</summary>
@@ -25,6 +35,9 @@ public sealed record TestModelOptions
     public int KvHeads { get; init; } = 2;
     public int Ffn { get; init; } = 128;
     public int Vocab { get; init; } = 512;
+
+    /// <summary>Which synthetic vocabulary of exactly <see cref="Vocab"/> tokens the model carries.</summary>
+    public TestTokenizerKind Tokenizer { get; init; } = TestTokenizerKind.ByteLevelBpe;
 
     /// <summary>Per-head size; null means Dim / Heads.</summary>
     public int? HeadDim { get; init; }
@@ -91,8 +104,10 @@ public static class TestModelWriter
         return config;
     }
 
-    /// <summary>The synthetic byte-level BPE vocabulary of exactly <see cref="TestModelOptions.Vocab"/> tokens.</summary>
-    public static TokenizerSpec Tokenizer(TestModelOptions o) => LoaderTokenizers.SyntheticByteLevelBpe(o.Vocab);
+    /// <summary>The synthetic vocabulary of exactly <see cref="TestModelOptions.Vocab"/> tokens.</summary>
+    public static TokenizerSpec Tokenizer(TestModelOptions o) => o.Tokenizer == TestTokenizerKind.SentencePiece
+        ? LoaderTokenizers.SyntheticSentencePiece(o.Vocab)
+        : LoaderTokenizers.SyntheticByteLevelBpe(o.Vocab);
 
     /// <summary>The f32 weights by canonical name, Hugging Face layout: what both formats store.</summary>
     public static Dictionary<string, float[]> Weights(TestModelOptions o) => LlamaWeightInit.Generate(Config(o), o.Seed, noisyNorms: true);
