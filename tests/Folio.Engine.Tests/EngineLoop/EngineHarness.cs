@@ -47,9 +47,10 @@ internal static class EngineHarness
         int blockSize = 16,
         Action<LlmEngine, FakeModelRunner>? afterStep = null,
         ITokenizer? tokenizer = null,
-        int maxPositions = 4096)
+        int maxPositions = 4096,
+        Func<int, int, IModelRunner>? runnerFactory = null)
     {
-        using var runner = new FakeModelRunner(Vocab, numBlocks, blockSize, maxPositions);
+        using var runner = runnerFactory?.Invoke(numBlocks, blockSize) ?? new FakeModelRunner(Vocab, numBlocks, blockSize, maxPositions);
         var sink = new CollectingOutputSink();
         using var engine = new LlmEngine(runner, tokenizer ?? new FakeTokenizer(Vocab), options ?? new EngineOptions(), sink);
         var list = requests.ToList();
@@ -62,7 +63,7 @@ internal static class EngineHarness
         {
             engine.Step();
             engine.Kv.Pool.CheckConsistency(expectAllFree: false);
-            afterStep?.Invoke(engine, runner);
+            afterStep?.Invoke(engine, runner as FakeModelRunner ?? FakeModelRunner.None);
         }
 
         engine.Kv.Pool.CheckConsistency(expectAllFree: true);

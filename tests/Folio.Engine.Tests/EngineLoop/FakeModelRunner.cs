@@ -37,6 +37,9 @@ internal sealed class FakeModelRunner : IModelRunner
         _written = new bool[numBlocks * blockSize];
     }
 
+    /// <summary>Stands in for the runner in after-step callbacks when a real runner is used.</summary>
+    public static FakeModelRunner None { get; } = new(2, 1, 1);
+
     public ModelConfig Config { get; }
     public int BlockSize { get; }
     public int NumBlocks { get; }
