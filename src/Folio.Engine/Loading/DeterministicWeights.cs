@@ -21,7 +21,7 @@ public static class DeterministicWeights
         for (int i = 0; i < destination.Length; i++)
         {
             ulong z = Mix(key + ((ulong)(first + i) * 0x9E3779B97F4A7C15UL));
-            destination[i] = offset + ((z >> 40) * scale);
+            destination[i] = offset + ((int)(z >> 40) * scale);
         }
     }
 

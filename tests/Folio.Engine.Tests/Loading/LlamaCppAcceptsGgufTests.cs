@@ -87,6 +87,26 @@ public class LlamaCppAcceptsGgufTests
         Assert.Equal([idA], tokens.Select(t => (int)t));
     }
 
+    [Theory]
+    [InlineData(TestTokenizerKind.ByteLevelBpe, 400)]
+    [InlineData(TestTokenizerKind.SentencePiece, 500)]
+    public void Llama_cpp_and_folio_tokenize_text_from_the_embedded_vocabulary_alike(TestTokenizerKind kind, int vocab)
+    {
+        using var dir = new TempDir();
+        string path = dir.File("m.gguf");
+        var o = new TestModelOptions { Vocab = vocab, Seed = 6, Tokenizer = kind };
+        TestModelWriter.Write(path, TestModelFormat.Gguf, o);
+        using var model = ModelLoader.Load(path);
+        using var weights = LLamaWeights.LoadFromFile(Params(path));
+        Assert.Equal(model.Tokenizer.VocabSize, weights.Vocab.Count);
+        foreach (string text in new[] { "the quick brown fox", "Hello, world!\nSecond line  with  spaces", "naïve café 123" })
+        {
+            var theirs = weights.Tokenize(text, false, false, Encoding.UTF8).Select(t => (int)t).ToArray();
+            var ours = model.Tokenizer.Encode(text, addSpecialTokens: false);
+            Assert.Equal(theirs, ours);
+        }
+    }
+
     /// <summary>The weights as the GGUF holds them after encoding (so the reference sees the same rounding).</summary>
     private static Dictionary<string, float[]> QuantizedAsStored(TestModelOptions o)
     {
