@@ -227,7 +227,10 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
             var table = batch.BlockTable(s);
             for (int b = 0; b < blocks; b++)
             {
-                RequireBlock(table[b], $"sequence {s} block table entry {b}");
+                if ((uint)table[b] >= (uint)NumBlocks)
+                {
+                    throw new ArgumentException($"sequence {s}: block table entry {b} is block {table[b]}, outside the pool of {NumBlocks} blocks");
+                }
             }
 
             for (int i = batch.QueryStart[s]; i < batch.QueryStart[s + 1]; i++)
