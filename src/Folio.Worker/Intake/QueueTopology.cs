@@ -17,7 +17,11 @@ public static class QueueTopology
     /// MaxDeliveries so that the worker sees the last delivery and writes the error entry itself;
     /// the dead-letter route catches anything the worker could not (e.g. it died on that delivery too).
     /// </summary>
-    public static Dictionary<string, object?> RequestQueueArguments(string errorQueue, int maxDeliveries, int quorumInitialGroupSize)
+    /// <remarks>
+    /// x-consumer-timeout (milliseconds) is honoured per queue from RabbitMQ 3.12; older brokers
+    /// ignore it and use consumer_timeout from rabbitmq.conf (docs/operations.md says to raise it).
+    /// </remarks>
+    public static Dictionary<string, object?> RequestQueueArguments(string errorQueue, int maxDeliveries, int quorumInitialGroupSize, int consumerTimeoutSeconds)
     {
         var args = new Dictionary<string, object?>
         {
@@ -25,6 +29,7 @@ public static class QueueTopology
             ["x-delivery-limit"] = maxDeliveries + 1,
             ["x-dead-letter-exchange"] = string.Empty,
             ["x-dead-letter-routing-key"] = errorQueue,
+            ["x-consumer-timeout"] = consumerTimeoutSeconds * 1000L,
         };
         if (quorumInitialGroupSize > 0)
         {
@@ -48,7 +53,7 @@ public static class QueueTopology
         {
             await using var ch = await connection.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false);
             await ch.QueueDeclareAsync(o.RequestQueue, durable: true, exclusive: false, autoDelete: false,
-                arguments: RequestQueueArguments(o.ErrorQueueName, o.MaxDeliveries, o.QuorumInitialGroupSize), cancellationToken: ct).ConfigureAwait(false);
+                arguments: RequestQueueArguments(o.ErrorQueueName, o.MaxDeliveries, o.QuorumInitialGroupSize, o.ConsumerTimeoutSeconds), cancellationToken: ct).ConfigureAwait(false);
         }
         catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 406)
         {
