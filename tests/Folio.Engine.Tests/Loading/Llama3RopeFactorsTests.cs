@@ -6,7 +6,7 @@ namespace Folio.Engine.Tests.Loading;
 public class Llama3RopeFactorsTests
 {
     // transformers' _compute_llama3_parameters, rewritten here as the reference: scaled inv_freq per pair.
-    private static double[] ReferenceScaledInvFreq(int dim, double theta, double factor, double low, double high, double oldCtx)
+    internal static double[] ReferenceScaledInvFreq(int dim, double theta, double factor, double low, double high, double oldCtx)
     {
         var result = new double[dim / 2];
         for (int i = 0; i < result.Length; i++)
