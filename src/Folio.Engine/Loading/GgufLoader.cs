@@ -100,7 +100,7 @@ public static unsafe class GgufLoader
 
         float theta = OptFloat("rope.freq_base") ?? 10000f;
         int contextLength = Int("context_length");
-        return new ModelConfig
+        var config = new ModelConfig
         {
             Architecture = arch,
             HiddenSize = hidden,
@@ -119,7 +119,9 @@ public static unsafe class GgufLoader
             AttentionBias = tensors.ContainsKey("model.layers.0.self_attn.q_proj.bias"),
             BosTokenId = spec.BosTokenId,
             EosTokenIds = spec.EosTokenIds,
-        }.Also(c => c.Validate(path));
+        };
+        config.Validate(path);
+        return config;
     }
 
     private static Llama3RopeScaling? ReadLlama3Scaling(string path, string arch, IReadOnlyDictionary<string, GgufValue> md, Dictionary<string, TensorView> tensors, int headDim, float theta)
@@ -169,11 +171,5 @@ public static unsafe class GgufLoader
         {
             throw new ModelFormatException($"{path}: metadata '{key}' has the wrong type ({e.Message})", e);
         }
-    }
-
-    private static ModelConfig Also(this ModelConfig c, Action<ModelConfig> action)
-    {
-        action(c);
-        return c;
     }
 }
