@@ -63,7 +63,7 @@ EMU_API void emu_prefill_attention_##suffix(int gx, int gy, int gz, int bx, long
 EMU_TYPED(f32, float)
 EMU_TYPED(bf16, folio_bf16)
 
-EMU_API void emu_rotary(int gx, int gy, int gz, int bx, long smem, float* q, float* k, const int* positions, const float* inv_freq,
+EMU_API void emu_rotary(int gx, int gy, int gz, int bx, long smem, float* q, float* k, const int* positions, const double* inv_freq,
                         int q_stride, int k_stride, int num_heads, int num_kv_heads, int head_dim, int interleaved)
 { FOLIO_EMU_LAUNCH(folio_rotary, GRID, BLOCK, smem, q, k, positions, inv_freq, q_stride, k_stride, num_heads, num_kv_heads, head_dim, interleaved); }
 

@@ -82,15 +82,15 @@ public sealed unsafe class RowKernelTests
             }
         }
 
-        var inv32 = invFreq.Select(v => (float)v).ToArray();
-        fixed (float* q = qkv, f = inv32)
+        fixed (float* q = qkv)
+        fixed (double* f = invFreq)
         fixed (int* p = positions)
         {
             EmuKernels.Rotary(tokens, 1, 1, KernelShapes.SmallThreads, 0, q, q + (heads * headDim), p, f, qStride, qStride, heads, kvHeads, headDim, interleaved ? 1 : 0);
         }
 
-        // f32 angles at position 8191 carry ~1e-3 rad of rounding, as in every f32 RoPE.
-        Rand.AssertClose(expected, qkv, 3e-3, 1e-3, "rotary");
+        // angles in f64, cos/sin rounded to f32, rotation in f32
+        Rand.AssertClose(expected, qkv, 2e-6, 2e-6, "rotary");
     }
 
     [Fact]
