@@ -9,19 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-
-missing=()
-command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-command -v rabbitmq-server >/dev/null 2>&1 || [ -x /usr/sbin/rabbitmq-server ] || missing+=(rabbitmq-server)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "test.sh: installing ${missing[*]} from Debian"
-  as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-# The distribution's units may have started servers on the default ports; ours take their own.
-if [ -f native-kernels/install-nvrtc.sh ]; then bash native-kernels/install-nvrtc.sh; fi
-if [ -f native-kernels/build-emu.sh ]; then bash native-kernels/build-emu.sh; fi
+bash tests/servers.sh install
+bash native-kernels/install-nvrtc.sh
+bash native-kernels/build-emu.sh
 
 bash tests/servers.sh start
 trap 'bash tests/servers.sh stop >/dev/null 2>&1 || true' EXIT

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts and stops the real RabbitMQ and Redis the tests run against, on loopback, in a private
 # folder, without systemd. Used by test.sh and by the restart tests.
-#   tests/servers.sh start | stop | env | restart-rabbitmq | restart-redis | stop-rabbitmq | start-rabbitmq | stop-redis | start-redis
+#   tests/servers.sh install | start | stop | env | restart-rabbitmq | restart-redis | stop-rabbitmq | start-rabbitmq | stop-redis | start-redis
 # Ports: FOLIO_TEST_AMQP_PORT (default 5672), FOLIO_TEST_REDIS_PORT (default 6379).
 set -euo pipefail
 base=${FOLIO_TEST_SERVERS_DIR:-/tmp/folio-test-servers}
@@ -48,7 +48,19 @@ start_rabbitmq() {
 }
 stop_rabbitmq() { rabbit_env; rabbitmqctl -n "$RABBITMQ_NODENAME" stop "$RABBITMQ_PID_FILE" >/dev/null 2>&1 || true; }
 
+install_missing() {
+  local missing=()
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "servers.sh: installing ${missing[*]} from Debian" >&2
+  local sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
 case "${1:-}" in
+  install) install_missing ;;
   start) start_redis; start_rabbitmq ;;
   stop) stop_rabbitmq; stop_redis ;;
   env)
