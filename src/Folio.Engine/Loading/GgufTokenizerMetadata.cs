@@ -107,7 +107,8 @@ public static class GgufTokenizerMetadata
     private static int? OptionalId(string path, IReadOnlyDictionary<string, GgufValue> md, string key, int vocab)
     {
         long? id = Optional(path, md, key, v => (long?)v.AsLong());
-        if (id is null)
+        // llama.cpp writes LLAMA_TOKEN_NULL (-1, stored as u32 0xFFFFFFFF) for "no such token".
+        if (id is null or -1 or uint.MaxValue)
         {
             return null;
         }

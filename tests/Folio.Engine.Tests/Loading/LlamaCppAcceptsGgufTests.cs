@@ -113,6 +113,35 @@ public class LlamaCppAcceptsGgufTests
         }
     }
 
+    [Fact]
+    public void A_gguf_written_by_llama_cpp_itself_loads_with_the_same_tensors_and_config()
+    {
+        using var dir = new TempDir();
+        var o = new TestModelOptions { Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 96, Vocab = 300, Seed = 41, Bias = true, DType = DType.Q8_0 };
+        TestModelWriter.Write(dir.File("ours.gguf"), TestModelFormat.Gguf, o);
+        using (var weights = LLamaWeights.LoadFromFile(Params(dir.File("ours.gguf"))))
+        {
+            // llama.cpp's own GGUF writer (llama_model_save_to_file): an independent producer for our reader.
+            weights.NativeHandle.SaveToFile(dir.File("theirs.gguf"));
+        }
+
+        using var ours = ModelLoader.Load(dir.File("ours.gguf"));
+        using var theirs = ModelLoader.Load(dir.File("theirs.gguf"));
+        Assert.Equal(ours.Config.HiddenSize, theirs.Config.HiddenSize);
+        Assert.Equal(ours.Config.NumKvHeads, theirs.Config.NumKvHeads);
+        Assert.Equal(ours.Config.RopeStyle, theirs.Config.RopeStyle);
+        Assert.Equal(ours.Config.AttentionBias, theirs.Config.AttentionBias);
+        Assert.Equal(ours.Tokenizer.VocabSize, theirs.Tokenizer.VocabSize);
+        foreach (var e in ModelTensorChecker.Expected(ours.Config))
+        {
+            var a = ours.Require(e.Name);
+            var b = theirs.Require(e.Name);
+            Assert.Equal(a.DType, b.DType);
+            Assert.Equal(a.Shape, b.Shape);
+            Assert.Equal(TensorEncoding.ToF32(a), TensorEncoding.ToF32(b));
+        }
+    }
+
     /// <summary>The weights as the GGUF holds them after encoding (so the reference sees the same rounding).</summary>
     private static Dictionary<string, float[]> QuantizedAsStored(TestModelOptions o)
     {
