@@ -1,0 +1,254 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Folio.Contracts;
+using RabbitMQ.Client;
+using StackExchange.Redis;
+
+namespace Folio.Client;
+
+/// <summary>
+/// Submit requests to Folio workers, stream their output, cancel them. Thread-safe; keep one per
+/// application. Streaming uses XREAD BLOCK, which holds a Redis connection while it waits, so each
+/// stream being read borrows a dedicated connection from a small pool.
+/// </summary>
+public sealed class FolioClient : IAsyncDisposable
+{
+    private readonly FolioClientOptions _options;
+    private readonly IConnection _rabbit;
+    private readonly ConnectionMultiplexer _redis;
+    private readonly ConcurrentBag<ConnectionMultiplexer> _blockingPool = [];
+    private readonly SemaphoreSlim _publishLock = new(1, 1);
+    private IChannel? _publishChannel;
+    private bool _declared;
+
+    private FolioClient(FolioClientOptions options, IConnection rabbit, ConnectionMultiplexer redis)
+    {
+        _options = options;
+        _rabbit = rabbit;
+        _redis = redis;
+    }
+
+    public static async Task<FolioClient> ConnectAsync(FolioClientOptions options, CancellationToken cancellationToken = default)
+    {
+        var factory = new ConnectionFactory { Uri = new Uri(options.RabbitMqUri), AutomaticRecoveryEnabled = true, ClientProvidedName = "folio-client" };
+        var rabbit = await factory.CreateConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var redis = await ConnectionMultiplexer.ConnectAsync(RedisOptions(options.RedisConfiguration)).ConfigureAwait(false);
+        return new FolioClient(options, rabbit, redis);
+    }
+
+    private static ConfigurationOptions RedisOptions(string configuration)
+    {
+        var c = ConfigurationOptions.Parse(configuration);
+        c.AbortOnConnectFail = false;
+        return c;
+    }
+
+    /// <summary>Publishes a request (persistent, application/json, publisher-confirmed). Returns its request id.</summary>
+    public Task<string> SubmitAsync(GenerationRequest request, CancellationToken cancellationToken = default) =>
+        SubmitRawAsync(request.RequestId, RequestSerializer.ToUtf8Json(request), cancellationToken);
+
+    /// <summary>Publishes a request given as raw JSON (validated by the worker, not here).</summary>
+    public async Task<string> SubmitRawAsync(string requestId, ReadOnlyMemory<byte> utf8Json, CancellationToken cancellationToken = default)
+    {
+        await _publishLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var ch = await PublishChannelAsync(cancellationToken).ConfigureAwait(false);
+            var props = new BasicProperties
+            {
+                ContentType = "application/json",
+                DeliveryMode = DeliveryModes.Persistent,
+                MessageId = requestId,
+                Timestamp = new AmqpTimestamp(DateTimeOffset.UtcNow.ToUnixTimeSeconds()),
+            };
+            await ch.BasicPublishAsync(string.Empty, _options.RequestQueue, mandatory: true, props, utf8Json, cancellationToken).ConfigureAwait(false);
+            return requestId;
+        }
+        finally
+        {
+            _publishLock.Release();
+        }
+    }
+
+    /// <summary>Asks the worker holding the request (or the one that takes it later) to stop it; it ends with finish_reason abort.</summary>
+    public async Task CancelAsync(string requestId, CancellationToken cancellationToken = default)
+    {
+        if (!RequestIdRules.IsValid(requestId))
+        {
+            throw new ArgumentException($"request_id must be {RequestIdRules.Description}", nameof(requestId));
+        }
+
+        await _publishLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var ch = await PublishChannelAsync(cancellationToken).ConfigureAwait(false);
+            byte[] body = Encoding.UTF8.GetBytes($"{{\"request_id\":\"{requestId}\"}}");
+            await ch.BasicPublishAsync(_options.CancelExchange, string.Empty, mandatory: false, new BasicProperties { ContentType = "application/json" }, body, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _publishLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// The request's stream from the start (or after <paramref name="afterId"/>), entry by entry,
+    /// until its done or error entry. Waits with XREAD BLOCK; never ends on its own before the
+    /// terminal entry, so pass a cancellation token for a deadline.
+    /// </summary>
+    public async IAsyncEnumerable<StreamEntry> StreamAsync(string requestId, string afterId = "0-0", [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        RedisKey key = _options.StreamPrefix + requestId;
+        var conn = await RentBlockingAsync().ConfigureAwait(false);
+        try
+        {
+            var db = conn.GetDatabase();
+            string last = afterId;
+            int blockMs = (int)Math.Max(1, _options.BlockInterval.TotalMilliseconds);
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var result = await db.ExecuteAsync("XREAD", "COUNT", 512, "BLOCK", blockMs, "STREAMS", key, last).WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (result.IsNull)
+                {
+                    continue;
+                }
+
+                foreach (var entry in ParseXRead(result))
+                {
+                    last = entry.Id;
+                    yield return entry;
+                    if (entry.IsTerminal)
+                    {
+                        yield break;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            _blockingPool.Add(conn);
+        }
+    }
+
+    /// <summary>The stream as it is now (XRANGE), without waiting.</summary>
+    public async Task<IReadOnlyList<StreamEntry>> ReadAsync(string requestId)
+    {
+        var entries = await _redis.GetDatabase().StreamRangeAsync(_options.StreamPrefix + requestId, "-", "+").ConfigureAwait(false);
+        return entries.Select(e => new StreamEntry(e.Id!, e.Values.ToDictionary(v => (string)v.Name!, v => (string?)v.Value ?? string.Empty, StringComparer.Ordinal))).ToList();
+    }
+
+    /// <summary>Streams the request and returns its terminal entry, with the text it accumulated.</summary>
+    public async Task<StreamEntry> WaitAsync(string requestId, CancellationToken cancellationToken = default)
+    {
+        await foreach (var e in StreamAsync(requestId, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (e.IsTerminal)
+            {
+                return e;
+            }
+        }
+
+        throw new InvalidOperationException("the stream ended without a terminal entry");
+    }
+
+    /// <summary>
+    /// XREAD's reply: RESP2 [[key, [[id, [field, value, ...]], ...]]], or under RESP3 a map
+    /// {key: [[id, [field, value, ...]], ...]}.
+    /// </summary>
+    internal static IEnumerable<StreamEntry> ParseXRead(RedisResult result)
+    {
+        var top = (RedisResult[])result!;
+        var entryLists = new List<RedisResult>();
+        if (result.Resp3Type == ResultType.Map)
+        {
+            for (int i = 1; i < top.Length; i += 2)
+            {
+                entryLists.Add(top[i]);
+            }
+        }
+        else
+        {
+            foreach (var stream in top)
+            {
+                entryLists.Add(((RedisResult[])stream!)[1]);
+            }
+        }
+
+        foreach (var list in entryLists)
+        {
+            foreach (var item in (RedisResult[])list!)
+            {
+                var pair = (RedisResult[])item!;
+                var flat = (RedisResult[])pair[1]!;
+                var fields = new Dictionary<string, string>(flat.Length / 2, StringComparer.Ordinal);
+                for (int i = 0; i + 1 < flat.Length; i += 2)
+                {
+                    fields[(string)flat[i]!] = (string?)flat[i + 1] ?? string.Empty;
+                }
+
+                yield return new StreamEntry((string)pair[0]!, fields);
+            }
+        }
+    }
+
+    private async Task<ConnectionMultiplexer> RentBlockingAsync()
+    {
+        if (_blockingPool.TryTake(out var c))
+        {
+            return c;
+        }
+
+        var options = RedisOptions(_options.RedisConfiguration);
+        options.SyncTimeout = Math.Max(options.SyncTimeout, (int)_options.BlockInterval.TotalMilliseconds + 5000);
+        options.AsyncTimeout = Math.Max(options.AsyncTimeout, (int)_options.BlockInterval.TotalMilliseconds + 5000);
+        return await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
+    }
+
+    private async Task<IChannel> PublishChannelAsync(CancellationToken ct)
+    {
+        if (_publishChannel is not { IsOpen: true })
+        {
+            _publishChannel = await _rabbit.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), ct).ConfigureAwait(false);
+        }
+
+        if (_options.DeclareQueue && !_declared)
+        {
+            string errorQueue = _options.RequestQueue + WireNames.ErrorQueueSuffix;
+            await _publishChannel.QueueDeclareAsync(errorQueue, durable: true, exclusive: false, autoDelete: false, cancellationToken: ct).ConfigureAwait(false);
+            await _publishChannel.ExchangeDeclareAsync(_options.CancelExchange, ExchangeType.Fanout, durable: true, cancellationToken: ct).ConfigureAwait(false);
+            try
+            {
+                await _publishChannel.QueueDeclareAsync(_options.RequestQueue, durable: true, exclusive: false, autoDelete: false, arguments: RequestQueueArguments.Build(errorQueue), cancellationToken: ct).ConfigureAwait(false);
+            }
+            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 406)
+            {
+                // Declared by a worker configured with other arguments: it exists, which is all a publisher needs.
+                _publishChannel = await _rabbit.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), ct).ConfigureAwait(false);
+            }
+
+            _declared = true;
+        }
+
+        return _publishChannel;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_publishChannel is not null)
+        {
+            await _publishChannel.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await _rabbit.CloseAsync().ConfigureAwait(false);
+        _rabbit.Dispose();
+        while (_blockingPool.TryTake(out var c))
+        {
+            await c.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await _redis.DisposeAsync().ConfigureAwait(false);
+        _publishLock.Dispose();
+    }
+}
