@@ -12,7 +12,8 @@ internal static class BpeLearner
     /// <param name="vocab">The tokens so far, in id order (new tokens are appended).</param>
     /// <param name="merges">Receives "left right" merges in priority order.</param>
     /// <param name="wanted">How many tokens to add.</param>
-    public static void Learn(List<(List<string> Symbols, int Count)> words, List<string> vocab, List<string> merges, int wanted)
+    /// <param name="fillerAllowed">Which filler tokens may be made (learned ones are never filtered).</param>
+    public static void Learn(List<(List<string> Symbols, int Count)> words, List<string> vocab, List<string> merges, int wanted, Func<string, bool>? fillerAllowed = null)
     {
         var known = new HashSet<string>(vocab, StringComparer.Ordinal);
         var added = 0;
@@ -66,7 +67,7 @@ internal static class BpeLearner
             }
         }
 
-        AddFiller(vocab, known, merges, wanted - added);
+        AddFiller(vocab, known, merges, wanted - added, fillerAllowed ?? (_ => true));
     }
 
     private static int ComparePairs((string Left, string Right) a, (string Left, string Right) b)
@@ -75,7 +76,7 @@ internal static class BpeLearner
         return left != 0 ? left : string.CompareOrdinal(a.Right, b.Right);
     }
 
-    private static void AddFiller(List<string> vocab, HashSet<string> known, List<string> merges, int wanted)
+    private static void AddFiller(List<string> vocab, HashSet<string> known, List<string> merges, int wanted, Func<string, bool> allowed)
     {
         // Pairs (i, k) and (k, i) for k = 0, 1, 2, ... over the growing token list: unbounded, and
         // every merge joins two existing tokens into a new one.
@@ -94,7 +95,7 @@ internal static class BpeLearner
         void TryAdd(string left, string right)
         {
             var merged = left + right;
-            if (merged.Length > 32 || !known.Add(merged))
+            if (merged.Length > 32 || !allowed(merged) || !known.Add(merged))
             {
                 return;
             }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 
@@ -39,12 +40,18 @@ internal sealed class SentencePieceBpeTokenizer : TokenizerBase
 {
     public const char SpaceMark = '\u2581';
 
+    private const int CacheLimit = 50_000;
+    private const int CacheableWordLength = 64;
+
     private readonly Dictionary<string, int> _vocab;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _vocabLookup;
     private readonly float[]? _scores;
     private readonly Dictionary<long, (int Rank, int MergedId)>? _merges;
     private readonly int[] _byteTokens = new int[256];
     private readonly int? _unknownId;
+    private readonly bool _wordsNeverSpanSpaces;
+    private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _cacheLookup;
 
     public SentencePieceBpeTokenizer(SentencePieceOptions options)
         : base(options.Tokens, options.TokenTypes, options.BosTokenId, options.EosTokenIds, options.AddBosToken)
@@ -70,6 +77,8 @@ internal sealed class SentencePieceBpeTokenizer : TokenizerBase
         }
 
         _vocabLookup = _vocab.GetAlternateLookup<ReadOnlySpan<char>>();
+        _cacheLookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
+        _wordsNeverSpanSpaces = _vocab.Keys.All(t => !HasMarkAfterOtherChar(t));
         if (options.Scores is not null)
         {
             _scores = options.Scores.ToArray();
@@ -85,6 +94,20 @@ internal sealed class SentencePieceBpeTokenizer : TokenizerBase
     public SentencePieceOptions Options { get; }
 
     protected override TokenByteTable Bytes { get; }
+
+    /// <summary>Whether a '▁' follows some other character in the token (SentencePiece's own training never makes one).</summary>
+    public static bool HasMarkAfterOtherChar(string token)
+    {
+        for (var i = 1; i < token.Length; i++)
+        {
+            if (token[i] == SpaceMark && token[i - 1] != SpaceMark)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Parses "&lt;0xNN&gt;" byte tokens.</summary>
     public static bool TryParseByteToken(string token, out byte value)
@@ -108,18 +131,22 @@ internal sealed class SentencePieceBpeTokenizer : TokenizerBase
             }
 
             text.Replace(escaped[(prefix ? 1 : 0)..], ' ', SpaceMark);
-            if (!Options.SplitOnSpace)
+            if (!Options.SplitOnSpace && !_wordsNeverSpanSpaces)
             {
                 EncodeWord(escaped, output);
                 return;
             }
 
+            // Cut before each '▁' that follows another character (before every '▁' for Metaspace
+            // split=true). Without split, a cut is only taken when no token holds a '▁' after
+            // another character: then no merge can cross it and the result is the same as merging
+            // the whole text, only faster, and words can be cached.
             var start = 0;
             for (var i = 1; i <= escaped.Length; i++)
             {
-                if (i == escaped.Length || escaped[i] == SpaceMark)
+                if (i == escaped.Length || (escaped[i] == SpaceMark && (Options.SplitOnSpace || escaped[i - 1] != SpaceMark)))
                 {
-                    EncodeWord(escaped[start..i], output);
+                    EncodeCachedWord(escaped[start..i], output);
                     start = i;
                 }
             }
@@ -127,6 +154,27 @@ internal sealed class SentencePieceBpeTokenizer : TokenizerBase
         finally
         {
             ArrayPool<char>.Shared.Return(buffer);
+        }
+    }
+
+    private void EncodeCachedWord(ReadOnlySpan<char> word, List<int> output)
+    {
+        if (_cacheLookup.TryGetValue(word, out var cached))
+        {
+            output.AddRange(cached);
+            return;
+        }
+
+        var first = output.Count;
+        EncodeWord(word, output);
+        if (word.Length <= CacheableWordLength)
+        {
+            if (_cache.Count >= CacheLimit)
+            {
+                _cache.Clear(); // crude bound: a long-running worker must not grow without limit
+            }
+
+            _cache.TryAdd(word.ToString(), output.GetRange(first, output.Count - first).ToArray());
         }
     }
 

@@ -74,7 +74,9 @@ public static class SyntheticTokenizers
         var firstMerged = vocab.Count;
         var words = CountWords(wordTexts, w => TextElements(w).ToList());
         var merges = new List<string>();
-        BpeLearner.Learn(words, vocab, merges, vocabSize - vocab.Count);
+        // Like SentencePiece's own training, no piece has a '▁' after another character, so words
+        // can be merged (and cached) separately.
+        BpeLearner.Learn(words, vocab, merges, vocabSize - vocab.Count, piece => !SentencePieceBpeTokenizer.HasMarkAfterOtherChar(piece));
 
         // SentencePiece's scores: merged pieces in merge order (earlier = higher), then the single
         // characters below all of them. Specials and bytes score 0.

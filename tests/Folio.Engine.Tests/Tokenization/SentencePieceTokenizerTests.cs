@@ -50,6 +50,21 @@ public sealed class SentencePieceTokenizerTests
     }
 
     [Fact]
+    public void PiecesSpanningASpace_AreFoundWhenTheVocabularyHasThem()
+    {
+        // Adds a▁ (265, score -0.5) and a▁b (266, score -0.2). "▁a▁b": a▁ beats ▁a, then a▁+b -> a▁b.
+        var spec = TinySpec(withScores: true);
+        spec = spec with
+        {
+            Tokens = [.. spec.Tokens, "a" + Mark, "a" + Mark + "b"],
+            TokenTypes = [.. spec.TokenTypes, GgufTokenType.Normal, GgufTokenType.Normal],
+            Scores = [.. spec.Scores!, -0.5f, -0.2f],
+        };
+        var tokenizer = TokenizerFactory.FromSpec(spec);
+        Assert.Equal([259, 266], tokenizer.Encode("a b", addSpecialTokens: false));
+    }
+
+    [Fact]
     public void CharactersNotInTheVocabulary_FallBackToTheirUtf8Bytes()
     {
         var tokenizer = TokenizerFactory.FromSpec(TinySpec(withScores: true));
