@@ -71,6 +71,15 @@ public static class HuggingFaceConfig
             _ => 2048,
         };
 
+        // Folio attends over the whole context; a sliding-window model is exact only up to its window,
+        // so its usable context is capped there (longer prompts are refused rather than answered wrongly).
+        int maxPositions = OptionalInt(source, root, "max_position_embeddings") ?? defaultMaxPositions;
+        bool slidingOn = architecture == "MistralForCausalLM" || (isQwen2 && (OptionalBool(source, root, "use_sliding_window") ?? false));
+        if (slidingOn && OptionalInt(source, root, "sliding_window") is int window && window > 0)
+        {
+            maxPositions = Math.Min(maxPositions, window);
+        }
+
         var config = new ModelConfig
         {
             Architecture = architecture,
@@ -81,7 +90,7 @@ public static class HuggingFaceConfig
             HeadDim = headDim,
             IntermediateSize = RequiredInt(source, root, "intermediate_size"),
             VocabSize = RequiredInt(source, root, "vocab_size"),
-            MaxPositionEmbeddings = OptionalInt(source, root, "max_position_embeddings") ?? defaultMaxPositions,
+            MaxPositionEmbeddings = maxPositions,
             RmsNormEps = (float)(OptionalDouble(source, root, "rms_norm_eps") ?? 1e-6),
             RopeTheta = (float)(OptionalDouble(source, root, "rope_theta") ?? 10000.0),
             RopeScaling = ReadRopeScaling(source, root),

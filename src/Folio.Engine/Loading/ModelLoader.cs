@@ -35,7 +35,8 @@ public static class ModelLoader
                 return GgufLoader.Load(path);
             }
 
-            if (Path.GetFileName(path) == HuggingFaceLoader.ConfigFile)
+            // config.json or a .safetensors file of a model folder stand for the folder.
+            if (Path.GetFileName(path) == HuggingFaceLoader.ConfigFile || path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
             {
                 return HuggingFaceLoader.Load(Path.GetDirectoryName(Path.GetFullPath(path))!);
             }

@@ -56,6 +56,17 @@ public class HuggingFaceConfigTests
     }
 
     [Fact]
+    public void Sliding_window_caps_the_usable_context_only_where_it_is_in_force()
+    {
+        var mistral = Parse("""{"architectures":["MistralForCausalLM"],"hidden_size":64,"intermediate_size":128,"num_attention_heads":4,"num_hidden_layers":1,"vocab_size":100,"max_position_embeddings":32768,"sliding_window":4096}""");
+        Assert.Equal(4096, mistral.MaxPositionEmbeddings);
+        var mistralNoWindow = Parse("""{"architectures":["MistralForCausalLM"],"hidden_size":64,"intermediate_size":128,"num_attention_heads":4,"num_hidden_layers":1,"vocab_size":100,"max_position_embeddings":32768,"sliding_window":null}""");
+        Assert.Equal(32768, mistralNoWindow.MaxPositionEmbeddings);
+        var qwenOff = Parse("""{"architectures":["Qwen2ForCausalLM"],"hidden_size":64,"intermediate_size":128,"num_attention_heads":4,"num_hidden_layers":1,"vocab_size":100,"max_position_embeddings":32768,"sliding_window":4096,"use_sliding_window":false}""");
+        Assert.Equal(32768, qwenOff.MaxPositionEmbeddings);
+    }
+
+    [Fact]
     public void Llama_attention_bias_key_is_honoured()
     {
         var c = Parse("""{"architectures":["LlamaForCausalLM"],"hidden_size":64,"intermediate_size":128,"num_attention_heads":4,"num_hidden_layers":1,"vocab_size":100,"attention_bias":true}""");
