@@ -31,6 +31,11 @@ internal static unsafe class GemmKernels
             int r = 0;
             if (Vector512.IsHardwareAccelerated)
             {
+                for (; r + 6 <= m; r += 6)
+                {
+                    Tile6x64V512(x + ((long)r * ldx), ldx, panel, k, y + ((long)r * ldy) + n0, ldy, bias, accumulate, valid);
+                }
+
                 for (; r + 4 <= m; r += 4)
                 {
                     Tile4x64V512(x + ((long)r * ldx), ldx, panel, k, y + ((long)r * ldy) + n0, ldy, bias, accumulate, valid);
@@ -56,6 +61,68 @@ internal static unsafe class GemmKernels
                 }
             }
         }
+    }
+
+    /// <summary>6 rows x 64 columns: 24 accumulators, 4 weight vectors and a broadcast fill the 32 vector registers.</summary>
+    private static void Tile6x64V512(float* x, int ldx, float* panel, int k, float* y, int ldy, float* bias, bool accumulate, int valid)
+    {
+        float* x0 = x;
+        float* x1 = x0 + ldx;
+        float* x2 = x1 + ldx;
+        float* x3 = x2 + ldx;
+        float* x4 = x3 + ldx;
+        float* x5 = x4 + ldx;
+        Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default;
+        Vector512<float> c10 = default, c11 = default, c12 = default, c13 = default;
+        Vector512<float> c20 = default, c21 = default, c22 = default, c23 = default;
+        Vector512<float> c30 = default, c31 = default, c32 = default, c33 = default;
+        Vector512<float> c40 = default, c41 = default, c42 = default, c43 = default;
+        Vector512<float> c50 = default, c51 = default, c52 = default, c53 = default;
+        float* wp = panel;
+        for (int i = 0; i < k; i++, wp += W)
+        {
+            var w0 = Vector512.Load(wp);
+            var w1 = Vector512.Load(wp + 16);
+            var w2 = Vector512.Load(wp + 32);
+            var w3 = Vector512.Load(wp + 48);
+            var a = Vector512.Create(x0[i]);
+            c00 = Vector512.FusedMultiplyAdd(a, w0, c00);
+            c01 = Vector512.FusedMultiplyAdd(a, w1, c01);
+            c02 = Vector512.FusedMultiplyAdd(a, w2, c02);
+            c03 = Vector512.FusedMultiplyAdd(a, w3, c03);
+            a = Vector512.Create(x1[i]);
+            c10 = Vector512.FusedMultiplyAdd(a, w0, c10);
+            c11 = Vector512.FusedMultiplyAdd(a, w1, c11);
+            c12 = Vector512.FusedMultiplyAdd(a, w2, c12);
+            c13 = Vector512.FusedMultiplyAdd(a, w3, c13);
+            a = Vector512.Create(x2[i]);
+            c20 = Vector512.FusedMultiplyAdd(a, w0, c20);
+            c21 = Vector512.FusedMultiplyAdd(a, w1, c21);
+            c22 = Vector512.FusedMultiplyAdd(a, w2, c22);
+            c23 = Vector512.FusedMultiplyAdd(a, w3, c23);
+            a = Vector512.Create(x3[i]);
+            c30 = Vector512.FusedMultiplyAdd(a, w0, c30);
+            c31 = Vector512.FusedMultiplyAdd(a, w1, c31);
+            c32 = Vector512.FusedMultiplyAdd(a, w2, c32);
+            c33 = Vector512.FusedMultiplyAdd(a, w3, c33);
+            a = Vector512.Create(x4[i]);
+            c40 = Vector512.FusedMultiplyAdd(a, w0, c40);
+            c41 = Vector512.FusedMultiplyAdd(a, w1, c41);
+            c42 = Vector512.FusedMultiplyAdd(a, w2, c42);
+            c43 = Vector512.FusedMultiplyAdd(a, w3, c43);
+            a = Vector512.Create(x5[i]);
+            c50 = Vector512.FusedMultiplyAdd(a, w0, c50);
+            c51 = Vector512.FusedMultiplyAdd(a, w1, c51);
+            c52 = Vector512.FusedMultiplyAdd(a, w2, c52);
+            c53 = Vector512.FusedMultiplyAdd(a, w3, c53);
+        }
+
+        StoreRow(c00, c01, c02, c03, y, bias, accumulate, valid);
+        StoreRow(c10, c11, c12, c13, y + ldy, bias, accumulate, valid);
+        StoreRow(c20, c21, c22, c23, y + (2L * ldy), bias, accumulate, valid);
+        StoreRow(c30, c31, c32, c33, y + (3L * ldy), bias, accumulate, valid);
+        StoreRow(c40, c41, c42, c43, y + (4L * ldy), bias, accumulate, valid);
+        StoreRow(c50, c51, c52, c53, y + (5L * ldy), bias, accumulate, valid);
     }
 
     private static void Tile4x64V512(float* x, int ldx, float* panel, int k, float* y, int ldy, float* bias, bool accumulate, int valid)
