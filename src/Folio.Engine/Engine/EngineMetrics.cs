@@ -27,6 +27,9 @@ public sealed record EngineMetrics
     /// <summary>Tokens run through the model (prefill, recompute and decode).</summary>
     public long ComputedTokens { get; init; }
 
+    /// <summary>Seconds spent in the model's forward pass (the rest of a step is scheduling, sampling, detokenizing).</summary>
+    public double ModelSeconds { get; init; }
+
     public long Steps { get; init; }
     public long FinishedRequests { get; init; }
 }

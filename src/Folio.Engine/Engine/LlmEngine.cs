@@ -43,6 +43,7 @@ public sealed class LlmEngine : IDisposable
     private long _generatedTokens;
     private long _computedTokens;
     private long _steps;
+    private long _modelTicks;
     private long _finished;
     private EngineMetrics _metrics = new();
 
@@ -200,7 +201,9 @@ public sealed class LlmEngine : IDisposable
             _batch.AddSequence(seq.Tokens.Slice(seq.NumComputed, n), seq.NumComputed, seq.Table.Blocks, _kv.BlockSize, wantLogits);
         }
 
+        long start = Stopwatch.GetTimestamp();
         _runner.Forward(_batch, _logits.AsSpan(0, _batch.NumLogitRows * _vocab));
+        _modelTicks += Stopwatch.GetTimestamp() - start;
         _computedTokens += _batch.NumTokens;
 
         int row = 0;
@@ -413,6 +416,7 @@ public sealed class LlmEngine : IDisposable
             PromptTokens = _promptTokens,
             GeneratedTokens = _generatedTokens,
             ComputedTokens = _computedTokens,
+            ModelSeconds = (double)_modelTicks / Stopwatch.Frequency,
             Steps = _steps,
             FinishedRequests = _finished,
         });
