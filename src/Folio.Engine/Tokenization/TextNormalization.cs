@@ -2,7 +2,12 @@ using System.Text;
 
 namespace Folio.Engine.Tokenization;
 
-/// <summary>Unicode normalization a tokenizer applies to raw text before splitting (Qwen2: NFC).</summary>
+/// <summary>
+/// Unicode normalization a tokenizer.json asks for before splitting (Qwen2: NFC). It relies on
+/// .NET's string.Normalize, which needs ICU: in a process running with invariant globalization
+/// (Folio's build sets it) it leaves text unchanged. That matches llama.cpp, which does not
+/// normalize either, and differs from Hugging Face only on text that is not already composed.
+/// </summary>
 public enum TextNormalization
 {
     None,
