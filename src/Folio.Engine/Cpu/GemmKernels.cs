@@ -11,6 +11,7 @@ namespace Folio.Engine.Cpu;
 /// its width), so a row's result never depends on how many rows the batch has, where the row sits
 /// in it, or which thread computes which panel: the determinism the engine promises rests on this.
 /// </summary>
+[SkipLocalsInit]
 internal static unsafe class GemmKernels
 {
     private const int W = PackedMatrix.PanelWidth;
@@ -117,12 +118,19 @@ internal static unsafe class GemmKernels
             c53 = Vector512.FusedMultiplyAdd(a, w3, c53);
         }
 
-        StoreRow(c00, c01, c02, c03, y, bias, accumulate, valid);
-        StoreRow(c10, c11, c12, c13, y + ldy, bias, accumulate, valid);
-        StoreRow(c20, c21, c22, c23, y + (2L * ldy), bias, accumulate, valid);
-        StoreRow(c30, c31, c32, c33, y + (3L * ldy), bias, accumulate, valid);
-        StoreRow(c40, c41, c42, c43, y + (4L * ldy), bias, accumulate, valid);
-        StoreRow(c50, c51, c52, c53, y + (5L * ldy), bias, accumulate, valid);
+        // Accumulators go to memory first: no vector value may stay live across a call, or the JIT
+        // spills every accumulator inside the k loop.
+        float* t = stackalloc float[6 * W];
+        Spill(c00, c01, c02, c03, t);
+        Spill(c10, c11, c12, c13, t + W);
+        Spill(c20, c21, c22, c23, t + (2 * W));
+        Spill(c30, c31, c32, c33, t + (3 * W));
+        Spill(c40, c41, c42, c43, t + (4 * W));
+        Spill(c50, c51, c52, c53, t + (5 * W));
+        for (int r = 0; r < 6; r++)
+        {
+            StoreRow(t + (r * W), y + ((long)r * ldy), bias, accumulate, valid);
+        }
     }
 
     private static void Tile4x64V512(float* x, int ldx, float* panel, int k, float* y, int ldy, float* bias, bool accumulate, int valid)
@@ -164,10 +172,15 @@ internal static unsafe class GemmKernels
             c33 = Vector512.FusedMultiplyAdd(a, w3, c33);
         }
 
-        StoreRow(c00, c01, c02, c03, y, bias, accumulate, valid);
-        StoreRow(c10, c11, c12, c13, y + ldy, bias, accumulate, valid);
-        StoreRow(c20, c21, c22, c23, y + (2L * ldy), bias, accumulate, valid);
-        StoreRow(c30, c31, c32, c33, y + (3L * ldy), bias, accumulate, valid);
+        float* t = stackalloc float[4 * W];
+        Spill(c00, c01, c02, c03, t);
+        Spill(c10, c11, c12, c13, t + W);
+        Spill(c20, c21, c22, c23, t + (2 * W));
+        Spill(c30, c31, c32, c33, t + (3 * W));
+        for (int r = 0; r < 4; r++)
+        {
+            StoreRow(t + (r * W), y + ((long)r * ldy), bias, accumulate, valid);
+        }
     }
 
     private static void Tile1x64V512(float* x, float* panel, int k, float* y, float* bias, bool accumulate, int valid)
@@ -183,43 +196,45 @@ internal static unsafe class GemmKernels
             c3 = Vector512.FusedMultiplyAdd(a, Vector512.Load(wp + 48), c3);
         }
 
-        StoreRow(c0, c1, c2, c3, y, bias, accumulate, valid);
+        float* t = stackalloc float[W];
+        Spill(c0, c1, c2, c3, t);
+        StoreRow(t, y, bias, accumulate, valid);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow(Vector512<float> c0, Vector512<float> c1, Vector512<float> c2, Vector512<float> c3, float* y, float* bias, bool accumulate, int valid)
+    private static void Spill(Vector512<float> c0, Vector512<float> c1, Vector512<float> c2, Vector512<float> c3, float* t)
     {
-        if (valid == W)
+        c0.Store(t);
+        c1.Store(t + 16);
+        c2.Store(t + 32);
+        c3.Store(t + 48);
+    }
+
+    /// <summary>y[j] = (acc[j] + bias[j]) (+ y[j] when accumulating) for the valid columns of one tile row.</summary>
+    private static void StoreRow(float* acc, float* y, float* bias, bool accumulate, int valid)
+    {
+        if (valid == W && Vector512.IsHardwareAccelerated)
         {
-            Store16(c0, y, bias, accumulate);
-            Store16(c1, y + 16, bias == null ? null : bias + 16, accumulate);
-            Store16(c2, y + 32, bias == null ? null : bias + 32, accumulate);
-            Store16(c3, y + 48, bias == null ? null : bias + 48, accumulate);
+            for (int j = 0; j < W; j += 16)
+            {
+                var c = Vector512.Load(acc + j);
+                if (bias != null)
+                {
+                    c += Vector512.Load(bias + j);
+                }
+
+                if (accumulate)
+                {
+                    c = Vector512.Load(y + j) + c;
+                }
+
+                c.Store(y + j);
+            }
+
             return;
         }
 
-        float* tmp = stackalloc float[W];
-        c0.Store(tmp);
-        c1.Store(tmp + 16);
-        c2.Store(tmp + 32);
-        c3.Store(tmp + 48);
-        StorePartial(tmp, y, bias, accumulate, valid);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store16(Vector512<float> c, float* y, float* bias, bool accumulate)
-    {
-        if (bias != null)
-        {
-            c += Vector512.Load(bias);
-        }
-
-        if (accumulate)
-        {
-            c = Vector512.Load(y) + c;
-        }
-
-        c.Store(y);
+        StorePartial(acc, y, bias, accumulate, valid);
     }
 
     /// <summary>The scalar form of the store: the same two additions, lane by lane.</summary>
