@@ -1,0 +1,164 @@
+using Folio.Engine.Core;
+using Folio.Engine.Detokenization;
+using Folio.Engine.Engine;
+using Folio.Engine.Kv;
+using Folio.Engine.Sampling;
+using Folio.Engine.Scheduling;
+using Folio.Engine.Tests.EngineLoop;
+
+namespace Folio.Engine.Tests.Scheduling;
+
+/// <summary>The scheduler on its own: budgets, admission, watermark, preemption order, prefix hits.</summary>
+public sealed class SchedulerTests
+{
+    private static long _next;
+
+    private static (Scheduler S, KvCacheManager Kv) Make(int blocks, int blockSize, EngineOptions options, double watermark = 0)
+    {
+        var kv = new KvCacheManager(new KvBlockPool(blocks, blockSize), options.EnablePrefixCaching, (_, _) => { }, watermark);
+        return (new Scheduler(kv, options, 1024), kv);
+    }
+
+    private static Sequence Seq(int promptLength, int priority = 0, int firstToken = 2)
+    {
+        long id = Interlocked.Increment(ref _next);
+        int[] prompt = [.. Enumerable.Range(firstToken, promptLength)];
+        return new Sequence(new SeqId(id), $"s{id}", prompt, promptLength + 64, 1024, new SamplingParams(), 1, priority, id, 0, new IncrementalDetokenizer(new FakeTokenizer(), [], false));
+    }
+
+    /// <summary>Plays the engine's part after a step: tokens computed, one sampled token appended.</summary>
+    private static void Complete(SchedulerOutput plan, KvCacheManager kv)
+    {
+        foreach (var (seq, n) in plan.Scheduled)
+        {
+            seq.NumComputed += n;
+            kv.CommitComputed(seq.Table, seq.Tokens, seq.NumComputed);
+            if (seq.NumComputed == seq.NumTokens)
+            {
+                seq.Append(5);
+            }
+        }
+    }
+
+    [Fact]
+    public void TokenBudgetAndSequenceLimitAreNeverExceeded()
+    {
+        var (s, kv) = Make(100, 4, new EngineOptions { MaxNumSeqs = 3, MaxNumBatchedTokens = 10 });
+        for (int i = 0; i < 5; i++)
+        {
+            s.AddWaiting(Seq(7));
+        }
+
+        for (int step = 0; step < 10; step++)
+        {
+            var plan = s.Schedule();
+            Assert.True(plan.NumScheduledTokens <= 10);
+            Assert.Equal(plan.Scheduled.Sum(x => x.NumNewTokens), plan.NumScheduledTokens);
+            Assert.True(s.Running.Count <= 3);
+            Complete(plan, kv);
+        }
+    }
+
+    [Fact]
+    public void RunningSequencesAreScheduledBeforeWaitingOnes()
+    {
+        var (s, kv) = Make(100, 4, new EngineOptions { MaxNumBatchedTokens = 8 });
+        var first = Seq(3);
+        s.AddWaiting(first);
+        Complete(s.Schedule(), kv);
+        var second = Seq(20);
+        s.AddWaiting(second);
+        var plan = s.Schedule();
+        Assert.Equal(first, plan.Scheduled[0].Sequence);
+        Assert.Equal(1, plan.Scheduled[0].NumNewTokens);
+        Assert.Equal(second, plan.Scheduled[1].Sequence);
+        Assert.Equal(7, plan.Scheduled[1].NumNewTokens);
+    }
+
+    [Fact]
+    public void AdmissionStopsAtTheWatermark()
+    {
+        // 100 blocks, 10% watermark: a 90-block prompt fits, a second one does not.
+        var (s, _) = Make(100, 1, new EngineOptions { MaxNumBatchedTokens = 1000 }, watermark: 0.10);
+        var a = Seq(89);
+        var b = Seq(5);
+        s.AddWaiting(a);
+        s.AddWaiting(b);
+        var plan = s.Schedule();
+        Assert.Single(plan.Scheduled);
+        Assert.Equal(a, plan.Scheduled[0].Sequence);
+        Assert.Single(s.Waiting);
+    }
+
+    [Fact]
+    public void PriorityPolicyPreemptsTheLowestPriorityRunningSequence()
+    {
+        var (s, kv) = Make(6, 2, new EngineOptions { MaxNumBatchedTokens = 100, Policy = SchedulingPolicy.Priority });
+        var urgent = Seq(4, priority: 0);
+        var lazy = Seq(4, priority: 9);
+        var middle = Seq(4, priority: 5);
+        s.AddWaiting(lazy);
+        s.AddWaiting(urgent);
+        s.AddWaiting(middle);
+        Complete(s.Schedule(), kv);
+        Assert.Equal(3, s.Running.Count);
+
+        // All three hold 4 computed tokens in 2 full blocks each: the pool is full, the 5th token needs a block.
+        var plan = s.Schedule();
+        Assert.Equal(1, plan.NumPreempted);
+        Assert.Equal([lazy], s.Waiting);
+        Assert.Equal(0, lazy.NumComputed);
+        Assert.Equal(0, lazy.Table.Count);
+        Assert.Equal([urgent, middle], plan.Scheduled.Select(x => x.Sequence));
+    }
+
+    [Fact]
+    public void FcfsPolicyPreemptsTheNewestAndRequeuesItFirst()
+    {
+        var (s, kv) = Make(6, 2, new EngineOptions { MaxNumBatchedTokens = 100 });
+        var a = Seq(4);
+        var b = Seq(4);
+        var c = Seq(4);
+        var d = Seq(1);
+        foreach (var x in new[] { a, b, c })
+        {
+            s.AddWaiting(x);
+        }
+
+        Complete(s.Schedule(), kv);
+        s.AddWaiting(d);
+        var plan = s.Schedule();
+        Assert.Equal(1, plan.NumPreempted);
+        Assert.Equal([c, d], s.Waiting);
+        Assert.Equal(1, c.Preemptions);
+    }
+
+    [Fact]
+    public void PrefixCacheHitsShortenThePrefill()
+    {
+        var (s, kv) = Make(64, 4, new EngineOptions { MaxNumBatchedTokens = 100 });
+        var a = Seq(13);
+        s.AddWaiting(a);
+        Complete(s.Schedule(), kv);
+        var b = Seq(13);
+        s.AddWaiting(b);
+        var plan = s.Schedule();
+        var scheduledB = plan.Scheduled.Single(x => x.Sequence == b);
+
+        // 12 of 13 tokens are in 3 full cached blocks; the last token is always recomputed.
+        Assert.Equal(1, scheduledB.NumNewTokens);
+        Assert.Equal(12, b.CachedTokens);
+        Assert.Equal(a.Table.Blocks[..3].ToArray(), b.Table.Blocks[..3].ToArray());
+    }
+
+    [Fact]
+    public void APromptThatCanNeverFitIsReportedNotQueuedForever()
+    {
+        var (s, _) = Make(4, 4, new EngineOptions());
+        var big = Seq(16);
+        s.AddWaiting(big);
+        var plan = s.Schedule();
+        Assert.Equal([big], plan.PromptTooLong);
+        Assert.Empty(s.Waiting);
+    }
+}
