@@ -11,9 +11,10 @@ public static class RequestQueueArguments
     public const int DefaultConsumerTimeoutSeconds = 3600;
 
     /// <summary>
-    /// A durable quorum queue. The broker's delivery limit sits one above the worker's own
-    /// MaxDeliveries so that the worker sees the last delivery and writes the error entry itself;
-    /// the dead-letter route to the error queue catches whatever the worker could not.
+    /// A durable quorum queue. The worker counts how often a request was started (in Redis) and
+    /// answers one started MaxDeliveries times with an error entry itself. The broker counts every
+    /// delivery, also of messages merely prefetched by a worker that crashed, so its limit is only a
+    /// backstop well above that (4 x MaxDeliveries, at least 20), dead-lettering to the error queue.
     /// x-consumer-timeout (ms) is honoured per queue from RabbitMQ 3.12; older brokers use
     /// consumer_timeout from rabbitmq.conf.
     /// </summary>
@@ -22,7 +23,7 @@ public static class RequestQueueArguments
         var args = new Dictionary<string, object?>(StringComparer.Ordinal)
         {
             ["x-queue-type"] = "quorum",
-            ["x-delivery-limit"] = maxDeliveries + 1,
+            ["x-delivery-limit"] = Math.Max(20, maxDeliveries * 4),
             ["x-dead-letter-exchange"] = string.Empty,
             ["x-dead-letter-routing-key"] = errorQueue,
             ["x-consumer-timeout"] = consumerTimeoutSeconds * 1000L,

@@ -35,6 +35,8 @@ builder.Logging.AddSimpleConsole(o =>
     o.SingleLine = true;
     o.TimestampFormat = "HH:mm:ss.fff ";
 });
+// One line per scrape of /metrics is noise at Information.
+builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 builder.WebHost.ConfigureKestrel(k => k.ListenAnyIP(Math.Max(0, hostOptions.HttpPort)));
 
 var app = builder.Build();
@@ -62,10 +64,12 @@ try
     await app.RunAsync();
     return 0;
 }
-catch (OptionsValidationException e)
+catch (Exception e) when (e is OptionsValidationException || (e is AggregateException a && a.InnerExceptions.All(i => i is OptionsValidationException)))
 {
+    // Configuration errors name the key to fix; print them plainly, without a stack trace.
     Console.Error.WriteLine("folio worker: invalid configuration:");
-    foreach (var failure in e.Failures)
+    var failures = e is AggregateException agg ? agg.InnerExceptions.Cast<OptionsValidationException>().SelectMany(x => x.Failures) : ((OptionsValidationException)e).Failures;
+    foreach (var failure in failures)
     {
         Console.Error.WriteLine("  " + failure);
     }

@@ -68,6 +68,23 @@ public sealed class ServersFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        // Leave the broker as we found it: the test queues and exchanges go.
+        foreach (var names in TestNames.All)
+        {
+            try
+            {
+                await using var ch = await Rabbit.CreateChannelAsync();
+                await ch.QueueDeleteAsync(names.RequestQueue);
+                await ch.QueueDeleteAsync(names.ErrorQueue);
+                await ch.ExchangeDeleteAsync(names.RequestQueue);
+                await ch.ExchangeDeleteAsync(names.CancelExchange);
+            }
+            catch (Exception)
+            {
+                // A test that failed early may not have created them.
+            }
+        }
+
         await Rabbit.CloseAsync();
         Rabbit.Dispose();
         await Redis.CloseAsync();

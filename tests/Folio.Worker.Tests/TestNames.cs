@@ -6,7 +6,11 @@ internal sealed class TestNames
     public TestNames(string? tag = null)
     {
         Prefix = $"t{Guid.NewGuid():N}"[..13] + (tag is null ? string.Empty : "-" + tag);
+        All.Add(this);
     }
+
+    /// <summary>Every name set made in this test run, for the fixture to delete at the end.</summary>
+    public static System.Collections.Concurrent.ConcurrentBag<TestNames> All { get; } = [];
 
     public string Prefix { get; }
 

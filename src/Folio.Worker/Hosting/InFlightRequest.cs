@@ -66,6 +66,19 @@ internal sealed class InFlightRequest
 
     public bool HasPending => _pending.Count > 0 || Finish is not null;
 
+    private SemaphoreSlim? _probationGate;
+    private int _probationTokens;
+
+    /// <summary>This request holds the worker's suspect slot until it has produced this many tokens or ended.</summary>
+    public void HoldProbation(SemaphoreSlim gate, int tokens)
+    {
+        _probationGate = gate;
+        _probationTokens = tokens;
+    }
+
+    /// <summary>Releases the suspect slot (once).</summary>
+    public void EndProbation() => Interlocked.Exchange(ref _probationGate, null)?.Release();
+
     public void InitResume(int nextIndex, string priorText)
     {
         WrittenNext = nextIndex;
@@ -93,6 +106,11 @@ internal sealed class InFlightRequest
             _pending.Add(output.Tokens[i]);
             expected++;
             TokensThisAttempt++;
+            if (TokensThisAttempt >= _probationTokens)
+            {
+                EndProbation();
+            }
+
             if (FirstTokenAt == 0)
             {
                 FirstTokenAt = now;

@@ -70,6 +70,11 @@ internal sealed partial class WorkerRuntime
 
     private long _waitingSince;
 
+    /// <summary>Tokens a suspect request must produce before the next suspect may start.</summary>
+    private const int ProbationTokens = 16;
+
+    private readonly SemaphoreSlim _suspectGate = new(1, 1);
+
     private async Task StopConsumingAsync()
     {
         await _consumeGate.WaitAsync().ConfigureAwait(false);
@@ -118,10 +123,11 @@ internal sealed partial class WorkerRuntime
             }
 
             var keys = _store!.Keys(requestId);
-            if (attempt > _rabbit.MaxDeliveries)
+            var (takes, finished) = await WithRedisRetry(() => _store.PeekAsync(keys)).ConfigureAwait(false);
+            if (!finished && takes >= _rabbit.MaxDeliveries)
             {
-                string message = $"the request was delivered {attempt} times without finishing (Folio:RabbitMq:MaxDeliveries is {_rabbit.MaxDeliveries}); it may crash workers, so it was moved to the error queue";
-                Log.Poison(_log, requestId, attempt);
+                string message = $"the request was started {takes} times and never finished (Folio:RabbitMq:MaxDeliveries is {_rabbit.MaxDeliveries}); it may crash workers, so it was moved to the error queue";
+                Log.Poison(_log, requestId, takes);
                 await WithRedisRetry(() => _store.FailAsync(keys, ErrorCodes.Internal, message)).ConfigureAwait(false);
                 await DeadLetterAsync(body, ea.BasicProperties, ErrorCodes.Internal, message, requestId).ConfigureAwait(false);
                 _metrics.Error(ErrorCodes.Internal);
@@ -153,7 +159,15 @@ internal sealed partial class WorkerRuntime
                 return;
             }
 
-            await StartRequestAsync(request, promptIds, keys, delivery, attempt).ConfigureAwait(false);
+            bool suspect = takes > 0 && !finished;
+            if (suspect)
+            {
+                // Started before and never finished: perhaps it kills workers. Run such requests one
+                // at a time here, each past its probation, so a crash is charged to few bystanders.
+                await _suspectGate.WaitAsync(_stopping.Token).ConfigureAwait(false);
+            }
+
+            await StartRequestAsync(request, promptIds, keys, delivery, attempt, suspect).ConfigureAwait(false);
         }
         catch (Exception e) when (!_stopping.IsCancellationRequested && e is not OperationCanceledException)
         {
@@ -183,11 +197,16 @@ internal sealed partial class WorkerRuntime
         }
     }
 
-    private async Task StartRequestAsync(GenerationRequest request, int[] promptIds, StreamKeys keys, DeliveryHandle delivery, int attempt)
+    private async Task StartRequestAsync(GenerationRequest request, int[] promptIds, StreamKeys keys, DeliveryHandle delivery, int attempt, bool suspect)
     {
         long ticket = Interlocked.Increment(ref _nextTicket);
         string owner = $"{WorkerName}/{ticket}/{Guid.NewGuid():N}";
         var r = new InFlightRequest(ticket, request, keys, owner, delivery, attempt, promptIds.Length);
+        if (suspect)
+        {
+            r.HoldProbation(_suspectGate, ProbationTokens);
+        }
+
         _inFlight[ticket] = r;
         TakeResult take;
         try
@@ -197,12 +216,14 @@ internal sealed partial class WorkerRuntime
         catch
         {
             _inFlight.TryRemove(ticket, out _);
+            r.EndProbation();
             throw;
         }
 
         if (take.AlreadyFinished)
         {
             _inFlight.TryRemove(ticket, out _);
+            r.EndProbation();
             _metrics.AlreadyFinished();
             Log.AlreadyFinished(_log, request.RequestId);
             await AckAsync(delivery).ConfigureAwait(false);

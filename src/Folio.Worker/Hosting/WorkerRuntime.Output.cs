@@ -117,6 +117,7 @@ internal sealed partial class WorkerRuntime
             {
                 // Another delivery of the same request took over (this one's channel died, or a duplicate publish).
                 _inFlight.TryRemove(r.Ticket, out _);
+                r.EndProbation();
                 _engine.Abort(r.Ticket);
                 Log.Fenced(_log, r.RequestId);
                 await AckAsync(r.Delivery).ConfigureAwait(false);
@@ -126,6 +127,7 @@ internal sealed partial class WorkerRuntime
             if (result == AppendResult.Gap)
             {
                 _inFlight.TryRemove(r.Ticket, out _);
+                r.EndProbation();
                 _engine.Abort(r.Ticket);
                 Log.IndexGap(_log, r.RequestId, c.FirstIndex);
                 await NackAsync(r.Delivery, requeue: true).ConfigureAwait(false);
@@ -138,6 +140,7 @@ internal sealed partial class WorkerRuntime
             if (c.Terminal is not null)
             {
                 _inFlight.TryRemove(r.Ticket, out _);
+                r.EndProbation();
                 Completed(r);
                 await AckAsync(r.Delivery).ConfigureAwait(false);
             }

@@ -117,7 +117,11 @@ internal sealed partial class WorkerRuntime : IAsyncDisposable
                 var connection = await factory.CreateConnectionAsync(ct).ConfigureAwait(false);
                 connection.ConnectionShutdownAsync += (_, e) =>
                 {
-                    Log.RabbitConnectionLost(_log, e.ReplyText);
+                    if (e.Initiator != ShutdownInitiator.Application)
+                    {
+                        Log.RabbitConnectionLost(_log, e.ReplyText);
+                    }
+
                     return Task.CompletedTask;
                 };
                 connection.RecoverySucceededAsync += (_, _) =>
@@ -173,6 +177,7 @@ internal sealed partial class WorkerRuntime : IAsyncDisposable
         {
             if (r.Delivery.Epoch <= old && _inFlight.TryRemove(r.Ticket, out _))
             {
+                r.EndProbation();
                 _engine.Abort(r.Ticket);
                 orphaned++;
             }
@@ -266,6 +271,7 @@ internal sealed partial class WorkerRuntime : IAsyncDisposable
         foreach (var r in rest)
         {
             _inFlight.TryRemove(r.Ticket, out _);
+            r.EndProbation();
             await NackAsync(r.Delivery, requeue: true).ConfigureAwait(false);
             _metrics.HandedBack();
         }
@@ -337,6 +343,7 @@ internal sealed partial class WorkerRuntime : IAsyncDisposable
 
         _stopping.Dispose();
         _consumeGate.Dispose();
+        _suspectGate.Dispose();
     }
 
     private static string SafeName(string s)

@@ -11,6 +11,9 @@ internal static class StreamScripts
 {
     /// <summary>
     /// KEYS: stream, state, cancel marker. ARGV: owner, worker, attempt, prompt_tokens, ttl.
+    /// Counts takes in the state hash ('takes'): unlike the broker's delivery count, it only grows
+    /// for deliveries that were actually started, so a message merely prefetched by a worker that
+    /// crashed is not counted against it.
     /// Returns {"finished"} when the stream already ends in done/error, else {"taken", next, cancelled}.
     /// </summary>
     public const string Take = """
@@ -26,6 +29,7 @@ internal static class StreamScripts
         local nxt = tonumber(redis.call('HGET', KEYS[2], 'next') or '0')
         redis.call('HSET', KEYS[2], 'owner', ARGV[1], 'next', nxt)
         redis.call('HDEL', KEYS[2], 'final')
+        redis.call('HINCRBY', KEYS[2], 'takes', 1)
         redis.call('XADD', KEYS[1], '*', 'type', 'start', 'worker', ARGV[2], 'attempt', ARGV[3], 'prompt_tokens', ARGV[4], 'resume_index', tostring(nxt))
         redis.call('EXPIRE', KEYS[1], ARGV[5])
         redis.call('EXPIRE', KEYS[2], ARGV[5])

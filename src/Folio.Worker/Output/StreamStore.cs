@@ -76,6 +76,16 @@ internal sealed class StreamStore(IConnectionMultiplexer redis, string prefix, i
         return (string?)r[0] == "finished" ? new TakeResult(true, 0, false) : new TakeResult(false, (int)r[1], (long)r[2] != 0);
     }
 
+    /// <summary>How many times the request was taken before (0 for a fresh one); whether its stream has ended.</summary>
+    public async Task<(int Takes, bool Finished)> PeekAsync(StreamKeys keys)
+    {
+        var db = Db;
+        var takes = db.HashGetAsync(keys.State, "takes");
+        var final = db.HashGetAsync(keys.State, "final");
+        await Task.WhenAll(takes, final).ConfigureAwait(false);
+        return (takes.Result.IsNull ? 0 : (int)takes.Result, !final.Result.IsNull);
+    }
+
     /// <summary>Reads the token entries below <paramref name="nextIndex"/>; throws if they are not 0..next-1 in order.</summary>
     public async Task<ResumeState> ReadResumeAsync(StreamKeys keys, int nextIndex)
     {

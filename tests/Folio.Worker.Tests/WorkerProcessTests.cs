@@ -1,0 +1,176 @@
+using System.Globalization;
+using System.Text;
+
+namespace Folio.Worker.Tests;
+
+/// <summary>
+/// Real worker processes on the real engine (a tiny test model): SIGKILL mid-generation (repeated),
+/// two processes on one queue, a message that crashes the worker on purpose.
+/// </summary>
+[Collection(ServersCollection.Name)]
+public sealed class WorkerProcessTests(ServersFixture servers, TestModelFixture model) : IClassFixture<TestModelFixture>
+{
+    private static string Json(string id, int maxTokens, int seed) =>
+        $$"""{"request_id":"{{id}}","prompt":"The story number {{seed}} begins","max_tokens":{{maxTokens}},"seed":{{seed}},"temperature":0.9,"ignore_eos":true}""";
+
+    private static Dictionary<string, string> Slow => new() { ["Folio__Engine__MaxNumSeqs"] = "2" };
+
+    [Fact]
+    public async Task Workers_killed_with_sigkill_mid_generation_leave_streams_identical_to_an_uninterrupted_run()
+    {
+        var ids = Enumerable.Range(0, 8).Select(i => $"kill-{i}").ToList();
+
+        // The uninterrupted reference, on its own queue and keys.
+        var refNames = new TestNames("ref");
+        var refClient = new ForeignClient(servers, refNames);
+        var reference = new Dictionary<string, int[]>();
+        await using (var w = WorkerProcess.Start(servers, refNames, model.Path, "ref"))
+        {
+            await w.WaitConsumingAsync();
+            for (int i = 0; i < ids.Count; i++)
+            {
+                await refClient.PublishAsync(Json(ids[i], 160, i));
+            }
+
+            foreach (var id in ids)
+            {
+                reference[id] = StreamChecks.AssertWellFormed(await refClient.WaitTerminalAsync(id, TimeSpan.FromSeconds(120)));
+                Assert.Equal(160, reference[id].Length);
+            }
+        }
+
+        var names = new TestNames("kill");
+        var client = new ForeignClient(servers, names);
+        int generation = 0;
+        var worker = WorkerProcess.Start(servers, names, model.Path, "victim-0", Slow);
+        await worker.WaitConsumingAsync();
+        for (int i = 0; i < ids.Count; i++)
+        {
+            await client.PublishAsync(Json(ids[i], 160, i));
+        }
+
+        // Kill three times, each time once more tokens have been written, then let one worker finish.
+        for (int kill = 1; kill <= 3; kill++)
+        {
+            int target = kill * 25;
+            await ContractGuaranteeTests.WaitUntil(async () => (await client.ReadAsync(ids[0])).Count(e => e["type"] == "token") >= target || (await client.ReadAsync(ids[0])).Any(e => e["type"] == "done"), 120);
+            worker.Kill();
+            await worker.DisposeAsync();
+            worker = WorkerProcess.Start(servers, names, model.Path, $"victim-{++generation}", Slow);
+            await worker.WaitConsumingAsync();
+        }
+
+        try
+        {
+            int resumed = 0;
+            foreach (var id in ids)
+            {
+                var entries = await client.WaitTerminalAsync(id, TimeSpan.FromSeconds(180));
+                int[] tokens = StreamChecks.AssertWellFormed(entries);
+                Assert.Equal(reference[id], tokens);
+                var refText = string.Concat((await refClient.ReadAsync(id)).Where(e => e["type"] == "token").Select(e => e["text"]));
+                Assert.Equal(refText, entries[^1]["text"]);
+                resumed += entries.Count(e => e["type"] == "start" && e["resume_index"] != "0");
+            }
+
+            Assert.True(resumed >= 2, "expected resumed streams after the kills; got " + resumed);
+        }
+        finally
+        {
+            await worker.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Two_worker_processes_on_one_queue_both_take_work_and_finish_everything()
+    {
+        var names = new TestNames("two");
+        var client = new ForeignClient(servers, names);
+        await using var a = WorkerProcess.Start(servers, names, ModelFixture.Path, "proc-a", Slow);
+        await using var b = WorkerProcess.Start(servers, names, ModelFixture.Path, "proc-b", Slow);
+        await a.WaitConsumingAsync();
+        await b.WaitConsumingAsync();
+        var ids = Enumerable.Range(0, 12).Select(i => $"two-{i}").ToList();
+        for (int i = 0; i < ids.Count; i++)
+        {
+            await client.PublishAsync(Json(ids[i], 60, i));
+        }
+
+        var workers = new HashSet<string>();
+        foreach (var id in ids)
+        {
+            var entries = await client.WaitTerminalAsync(id, TimeSpan.FromSeconds(120));
+            Assert.Equal(60, StreamChecks.AssertWellFormed(entries).Length);
+            workers.UnionWith(entries.Where(e => e["type"] == "start").Select(e => e["worker"]));
+        }
+
+        Assert.Equal(new HashSet<string> { "proc-a", "proc-b" }, workers);
+    }
+
+    [Fact]
+    public async Task A_message_that_keeps_crashing_workers_gets_an_error_entry_and_goes_to_the_error_queue()
+    {
+        var names = new TestNames("poison");
+        var client = new ForeignClient(servers, names);
+        var extra = new Dictionary<string, string> { ["Folio__Worker__CrashOnRequestIdPrefix"] = "crash-me", ["Folio__RabbitMq__MaxDeliveries"] = "3" };
+        var good = Enumerable.Range(0, 4).Select(i => $"fine-{i}").ToList();
+        var worker = WorkerProcess.Start(servers, names, ModelFixture.Path, "poisoned-0", extra);
+        await worker.WaitConsumingAsync();
+        await client.PublishAsync(Json(good[0], 30, 0));
+        await client.PublishAsync(Json("crash-me-1", 30, 9));
+        foreach (var id in good.Skip(1))
+        {
+            await client.PublishAsync(Json(id, 30, 1));
+        }
+
+        // A supervisor: restart the worker whenever it dies, until every stream has ended.
+        int restarts = 0;
+        try
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(180);
+            while (true)
+            {
+                bool allDone = true;
+                foreach (var id in good.Append("crash-me-1"))
+                {
+                    allDone &= (await client.ReadAsync(id)).Any(e => e["type"] is "done" or "error");
+                }
+
+                if (allDone)
+                {
+                    break;
+                }
+
+                Assert.True(DateTime.UtcNow < deadline, "streams did not end; worker log:\n" + worker.Log);
+                if (worker.HasExited)
+                {
+                    await worker.DisposeAsync();
+                    worker = WorkerProcess.Start(servers, names, ModelFixture.Path, $"poisoned-{++restarts}", extra);
+                    await worker.WaitConsumingAsync();
+                }
+
+                await Task.Delay(100);
+            }
+        }
+        finally
+        {
+            await worker.DisposeAsync();
+        }
+
+        var poison = await client.ReadAsync("crash-me-1");
+        StreamChecks.AssertWellFormed(poison, expectTerminal: "error");
+        Assert.Equal("internal", poison[^1]["code"]);
+        Assert.Equal(3, poison.Count(e => e["type"] == "start")); // three deliveries crashed a worker each
+        Assert.Equal(3, restarts);
+        foreach (var id in good)
+        {
+            Assert.Equal(30, StreamChecks.AssertWellFormed(await client.ReadAsync(id)).Length);
+        }
+
+        var dead = await client.DrainQueueAsync(names.ErrorQueue);
+        var moved = Assert.Single(dead);
+        Assert.Equal("crash-me-1", Encoding.UTF8.GetString((byte[])moved.BasicProperties.Headers!["folio-request-id"]!));
+    }
+
+    private TestModelFixture ModelFixture => model;
+}
