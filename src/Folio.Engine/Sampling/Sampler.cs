@@ -276,116 +276,157 @@ public sealed class Sampler
     }
 
     /// <summary>
-    /// top_k then top_p over the <paramref name="candidates"/> ids in _order: a max-heap (highest
-    /// probability first, lowest id among equals, a total order) yields tokens best first, and only
-    /// as many are taken as top_k and top_p keep, so the usual case costs O(vocab), not a full sort.
-    /// The mass top_p compares against is the sum over the top_k kept tokens taken best first, or
-    /// without top_k the sum over all candidates in id order. Dropped tokens get probability 0.
+    /// top_k then top_p over the <paramref name="candidates"/> ids in _order, ranked by probability
+    /// (highest first, lowest id among equals: a total order). Both are selections, not sorts:
+    /// quickselect-style partitioning finds the k best, then the smallest best-first set whose mass
+    /// reaches top_p (a token is kept while the mass ranked before it is below top_p of the total),
+    /// in expected O(vocab) even when top_p keeps most of a flat distribution. Masses are summed
+    /// per partition in a fixed order, so the result is deterministic. Dropped tokens get probability 0.
     /// </summary>
     private void Truncate(Span<double> probs, int candidates, int k, double topP)
     {
-        var heap = _order.AsSpan(0, candidates);
-        for (int i = (candidates / 2) - 1; i >= 0; i--)
-        {
-            SiftDown(heap, i, candidates, probs);
-        }
-
-        double limit;
+        var order = _order.AsSpan(0, candidates);
         if (k < candidates)
         {
-            // Pop k tokens; popped ones collect at the end of the span, best at the very end.
-            int size = candidates;
-            double kept = 0;
-            for (int j = 0; j < k; j++)
+            SelectBest(order, k, probs);
+            foreach (int i in order[k..])
             {
-                kept += probs[heap[0]];
-                size = Pop(heap, size, probs);
+                probs[i] = 0;
             }
 
-            for (int j = 0; j < size; j++)
-            {
-                probs[heap[j]] = 0;
-            }
+            order = order[..k];
+        }
 
-            if (topP >= 1.0)
-            {
-                return;
-            }
-
-            // The k kept tokens in best-first order are heap[candidates-1], heap[candidates-2], ...
-            limit = topP * kept;
-            double before = 0;
-            int take = 0;
-            while (take < k && (take == 0 || before < limit))
-            {
-                before += probs[heap[candidates - 1 - take]];
-                take++;
-            }
-
-            for (int j = take; j < k; j++)
-            {
-                probs[heap[candidates - 1 - j]] = 0;
-            }
-
+        if (topP >= 1.0)
+        {
             return;
         }
 
         double total = 0;
-        for (int i = 0; i < probs.Length; i++)
+        foreach (int i in order)
         {
             total += probs[i];
         }
 
-        limit = topP * total;
-        double mass = 0;
-        int remaining = candidates;
-        int popped = 0;
-        while (remaining > 0 && (popped == 0 || mass < limit))
+        double limit = topP * total;
+        int kept = KeepByMass(order, limit, probs);
+        foreach (int i in order[kept..])
         {
-            mass += probs[heap[0]];
-            remaining = Pop(heap, remaining, probs);
-            popped++;
-        }
-
-        for (int j = 0; j < remaining; j++)
-        {
-            probs[heap[j]] = 0;
+            probs[i] = 0;
         }
     }
 
-    /// <summary>Moves the best token to heap[size-1] and restores the heap on the rest; returns the new size.</summary>
-    private static int Pop(Span<int> heap, int size, ReadOnlySpan<double> probs)
+    /// <summary>Rearranges <paramref name="order"/> so that its first <paramref name="k"/> entries are the k best (in any order).</summary>
+    private static void SelectBest(Span<int> order, int k, ReadOnlySpan<double> probs)
     {
-        size--;
-        (heap[0], heap[size]) = (heap[size], heap[0]);
-        SiftDown(heap, 0, size, probs);
-        return size;
-    }
-
-    private static void SiftDown(Span<int> heap, int i, int size, ReadOnlySpan<double> probs)
-    {
-        while (true)
+        int lo = 0, hi = order.Length;
+        while (hi - lo > 1)
         {
-            int best = i;
-            int l = (2 * i) + 1;
-            int r = l + 1;
-            if (l < size && Better(heap[l], heap[best], probs))
-            {
-                best = l;
-            }
-
-            if (r < size && Better(heap[r], heap[best], probs))
-            {
-                best = r;
-            }
-
-            if (best == i)
+            int mid = Partition(order, lo, hi, probs);
+            if (mid == k || mid + 1 == k)
             {
                 return;
             }
 
-            (heap[i], heap[best]) = (heap[best], heap[i]);
-            i = best;
+            if (mid > k)
+            {
+                hi = mid;
+            }
+            else
+            {
+                lo = mid + 1;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Rearranges <paramref name="order"/> so that a best-first prefix holds exactly the tokens
+    /// top_p keeps, and returns its length: token j (best first) is kept when j is the first or the
+    /// mass of the tokens ranked before it is below <paramref name="limit"/>.
+    /// </summary>
+    private static int KeepByMass(Span<int> order, double limit, ReadOnlySpan<double> probs)
+    {
+        int lo = 0, hi = order.Length;
+        double before = 0;
+        while (hi - lo > 16)
+        {
+            int mid = Partition(order, lo, hi, probs);
+            double better = 0;
+            for (int j = lo; j < mid; j++)
+            {
+                better += probs[order[j]];
+            }
+
+            if (mid > lo && before + better >= limit)
+            {
+                // The boundary lies among the better tokens; the pivot and the rest are dropped.
+                hi = mid;
+                continue;
+            }
+
+            // Every better token and the pivot are kept (the mass before the pivot is below the limit).
+            before += better + probs[order[mid]];
+            lo = mid + 1;
+            if (before >= limit)
+            {
+                return lo;
+            }
+        }
+
+        // A few tokens left: rank them and walk.
+        InsertionSort(order[lo..hi], probs);
+        for (int j = lo; j < hi; j++)
+        {
+            if (j > 0 && before >= limit)
+            {
+                return j;
+            }
+
+            before += probs[order[j]];
+        }
+
+        return hi;
+    }
+
+    /// <summary>
+    /// Lomuto partition of order[lo..hi) around a median-of-three pivot: returns the pivot's final
+    /// index; entries before it rank better, entries after it worse.
+    /// </summary>
+    private static int Partition(Span<int> order, int lo, int hi, ReadOnlySpan<double> probs)
+    {
+        int a = lo, b = lo + ((hi - lo) / 2), c = hi - 1;
+        int median = Better(order[a], order[b], probs)
+            ? (Better(order[b], order[c], probs) ? b : (Better(order[a], order[c], probs) ? c : a))
+            : (Better(order[a], order[c], probs) ? a : (Better(order[b], order[c], probs) ? c : b));
+        (order[median], order[hi - 1]) = (order[hi - 1], order[median]);
+        int pivot = order[hi - 1];
+        int store = lo;
+        for (int j = lo; j < hi - 1; j++)
+        {
+            if (Better(order[j], pivot, probs))
+            {
+                (order[store], order[j]) = (order[j], order[store]);
+                store++;
+            }
+        }
+
+        (order[store], order[hi - 1]) = (order[hi - 1], order[store]);
+        return store;
+    }
+
+    private static void InsertionSort(Span<int> items, ReadOnlySpan<double> probs)
+    {
+        for (int i = 1; i < items.Length; i++)
+        {
+            int x = items[i];
+            int j = i - 1;
+            while (j >= 0 && Better(x, items[j], probs))
+            {
+                items[j + 1] = items[j];
+                j--;
+            }
+
+            items[j + 1] = x;
         }
     }
 

@@ -49,13 +49,16 @@ public sealed class SamplerTests
     public void AgreesWithTheReferenceSamplerOverManySeedsAndHistories(string name)
     {
         var p = Config(name);
-        var sampler = new Sampler(64, [Eos]);
+        // A small vocabulary and a larger one (deeper selection passes in top_k / top_p).
+        var samplers = new Dictionary<int, Sampler> { [64] = new(64, [Eos]), [3000] = new(3000, [Eos]) };
         for (int trial = 0; trial < 200; trial++)
         {
-            var logits = RandomLogits(64, trial);
+            int vocab = trial % 4 == 3 ? 3000 : 64;
+            var sampler = samplers[vocab];
+            var logits = RandomLogits(vocab, trial);
             var rng = new Random(1000 + trial);
-            int[] prompt = [.. Enumerable.Range(0, rng.Next(0, 10)).Select(_ => rng.Next(64))];
-            int[] output = [.. Enumerable.Range(0, rng.Next(0, 12)).Select(_ => rng.Next(64))];
+            int[] prompt = [.. Enumerable.Range(0, rng.Next(0, 10)).Select(_ => rng.Next(vocab))];
+            int[] output = [.. Enumerable.Range(0, rng.Next(0, 12)).Select(_ => rng.Next(vocab))];
             int got = sampler.Sample(logits, p, trial * 7919L, prompt, output, out _);
             int want = ReferenceSampler.Sample(logits, p, trial * 7919L, prompt, output, [Eos]);
             Assert.True(want == got, $"{name} trial {trial}: sampler chose {got}, reference {want}");
