@@ -25,7 +25,10 @@ public sealed class LlmEngine : IDisposable
     private readonly IEngineOutputSink _sink;
     private readonly KvCacheManager _kv;
     private readonly Scheduler _scheduler;
-    private readonly Sampler _sampler;
+    private readonly Sampler[] _samplers;
+    private readonly Sequence?[] _sampleSeqs;
+    private readonly int[] _sampledTokens;
+    private readonly SampledLogprobs?[] _sampledLogprobs;
     private readonly ForwardBatch _batch;
     private readonly float[] _logits;
     private readonly int _vocab;
@@ -61,7 +64,10 @@ public sealed class LlmEngine : IDisposable
         _scheduler = new Scheduler(_kv, options, MaxModelLen);
         var eos = tokenizer.EosTokenIds.Concat(runner.Config.EosTokenIds).Distinct().ToArray();
         _eos = [.. eos];
-        _sampler = new Sampler(_vocab, eos);
+        _samplers = [.. Enumerable.Range(0, Math.Clamp(Environment.ProcessorCount, 1, 8)).Select(_ => new Sampler(_vocab, eos))];
+        _sampleSeqs = new Sequence?[options.MaxNumSeqs];
+        _sampledTokens = new int[options.MaxNumSeqs];
+        _sampledLogprobs = new SampledLogprobs?[options.MaxNumSeqs];
         _batch = new ForwardBatch(options.MaxNumBatchedTokens, options.MaxNumSeqs, _scheduler.MaxBlocksPerSeq);
         _logits = new float[(long)options.MaxNumSeqs * _vocab];
         PublishMetrics();
@@ -86,6 +92,9 @@ public sealed class LlmEngine : IDisposable
     public int CapacityTokens => _scheduler.CapacityTokens;
 
     internal KvCacheManager Kv => _kv;
+
+    /// <summary>Below this many logits (rows x vocabulary) a step samples on the engine thread alone (tests lower it).</summary>
+    internal long ParallelSamplingWork { get; set; } = 200_000;
 
     internal Scheduler Scheduler => _scheduler;
 
@@ -206,26 +215,59 @@ public sealed class LlmEngine : IDisposable
         _modelTicks += Stopwatch.GetTimestamp() - start;
         _computedTokens += _batch.NumTokens;
 
-        int row = 0;
-        long now = Stopwatch.GetTimestamp();
+        int rows = 0;
         foreach (var (seq, n) in plan.Scheduled)
         {
             seq.NumComputed += n;
             _kv.CommitComputed(seq.Table, seq.Tokens, seq.NumComputed);
-            if (seq.NumComputed != seq.NumTokens)
+            if (seq.NumComputed == seq.NumTokens)
             {
-                continue;
+                _sampleSeqs[rows++] = seq;
             }
+        }
 
-            var logits = _logits.AsSpan(row++ * _vocab, _vocab);
-            int token = _sampler.Sample(logits, seq.Params, seq.Seed, seq.PromptTokens, seq.OutputTokens, out var logprobs);
-            if (seq.FirstTokenTimestamp == 0)
+        SampleRows(rows);
+        long now = Stopwatch.GetTimestamp();
+        for (int row = 0; row < rows; row++)
+        {
+            var seq = _sampleSeqs[row];
+            _sampleSeqs[row] = null;
+            if (seq!.FirstTokenTimestamp == 0)
             {
                 seq.FirstTokenTimestamp = now;
             }
 
             _generatedTokens++;
-            AcceptToken(seq, token, logprobs, now);
+            AcceptToken(seq, _sampledTokens[row], _sampledLogprobs[row], now);
+            _sampledLogprobs[row] = null;
+        }
+    }
+
+    /// <summary>
+    /// Samples every logits row. Rows are independent (each sampler's result depends only on its row,
+    /// the request and the token index), so with many rows they are split over a few samplers in
+    /// parallel; which sampler takes a row cannot change its token.
+    /// </summary>
+    private void SampleRows(int rows)
+    {
+        int workers = Math.Min(_samplers.Length, (rows * (long)_vocab) >= ParallelSamplingWork && rows > 1 ? rows : 1);
+        if (workers <= 1)
+        {
+            SampleRange(_samplers[0], 0, rows);
+            return;
+        }
+
+        int per = (rows + workers - 1) / workers;
+        Parallel.For(0, workers, w => SampleRange(_samplers[w], w * per, Math.Min(rows, (w + 1) * per)));
+    }
+
+    private void SampleRange(Sampler sampler, int from, int to)
+    {
+        for (int row = from; row < to; row++)
+        {
+            var seq = _sampleSeqs[row]!;
+            var logits = _logits.AsSpan(row * _vocab, _vocab);
+            _sampledTokens[row] = sampler.Sample(logits, seq.Params, seq.Seed, seq.PromptTokens, seq.OutputTokens, out _sampledLogprobs[row]);
         }
     }
 

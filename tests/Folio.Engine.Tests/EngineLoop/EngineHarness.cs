@@ -48,11 +48,13 @@ internal static class EngineHarness
         Action<LlmEngine, FakeModelRunner>? afterStep = null,
         ITokenizer? tokenizer = null,
         int maxPositions = 4096,
-        Func<int, int, IModelRunner>? runnerFactory = null)
+        Func<int, int, IModelRunner>? runnerFactory = null,
+        Action<LlmEngine>? configure = null)
     {
         using var runner = runnerFactory?.Invoke(numBlocks, blockSize) ?? new FakeModelRunner(Vocab, numBlocks, blockSize, maxPositions);
         var sink = new CollectingOutputSink();
         using var engine = new LlmEngine(runner, tokenizer ?? new FakeTokenizer(Vocab), options ?? new EngineOptions(), sink);
+        configure?.Invoke(engine);
         var list = requests.ToList();
         foreach (var r in list)
         {
