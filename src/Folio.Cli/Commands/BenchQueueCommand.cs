@@ -1,0 +1,295 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Folio.Client;
+using Folio.Contracts;
+using Folio.Engine.Cpu;
+using Folio.Engine.Engine;
+using Folio.Engine.Kv;
+using Folio.Engine.Loading;
+
+namespace Folio.Cli.Commands;
+
+/// <summary>
+/// `folio bench queue`: the same workload through RabbitMQ + Redis (real worker processes) and
+/// through the engine in this process, on the same model, machine and settings. Prints the
+/// throughput ratio and the time to first token the queue path adds (p50, p99), for one worker and
+/// for two.
+/// </summary>
+public sealed class BenchQueueCommand : ICliCommand
+{
+    public string Name => "bench queue";
+
+    public string Summary => "queue path (RabbitMQ + Redis, worker processes) against the in-process engine";
+
+    public string Usage => """
+        usage: folio bench queue [options]
+          --model PATH           demo, a .gguf file or a Hugging Face folder (default demo)
+          --requests N           requests per run (default 32)
+          --prompt-tokens N      prompt length, random token ids (default 32)
+          --max-tokens N         tokens generated per request, EOS ignored (default 32)
+          --max-num-seqs N       sequences per step, in-process and per worker (default 16)
+          --threads N            compute threads in all, split between workers (default: all cores)
+          --kv-cache-memory S    KV budget per engine (default 256MiB)
+          --workers LIST         worker counts to run, e.g. 1,2 (default 1,2)
+          --worker-dll PATH      the built worker (default: FOLIO_WORKER_DLL, else src/Folio.Worker/bin/...)
+        """ + "\n" + QueueConnectionArgs.Usage;
+
+    public async Task<int> RunAsync(CliArgs args, CancellationToken cancellationToken)
+    {
+        string modelPath = args.String("model") ?? "demo";
+        int requests = args.Int("requests", 32);
+        int promptTokens = args.Int("prompt-tokens", 32);
+        int maxTokens = args.Int("max-tokens", 32);
+        int maxNumSeqs = args.Int("max-num-seqs", 16);
+        int threads = args.Int("threads", Environment.ProcessorCount);
+        string kv = args.String("kv-cache-memory") ?? "256MiB";
+        int[] workerCounts = args.IntList("workers") ?? [1, 2];
+        string? workerDll = args.String("worker-dll");
+        var connection = QueueConnectionArgs.Read(args);
+        args.RejectUnknown();
+        if (requests < 1 || promptTokens < 1 || maxTokens < 1 || maxNumSeqs < 1 || threads < 1 || workerCounts.Any(w => w < 1))
+        {
+            throw new CliUsageException("--requests, --prompt-tokens, --max-tokens, --max-num-seqs, --threads and --workers must be >= 1");
+        }
+
+        workerDll ??= FindWorkerDll();
+        if (!ByteSize.TryParse(kv, out long kvBytes))
+        {
+            throw new CliUsageException($"--kv-cache-memory: '{kv}' is not a size");
+        }
+
+        using var model = ModelLoader.Load(modelPath);
+        var rng = new Random(1234);
+        var workload = Enumerable.Range(0, requests).Select(i => new GenerationRequest
+        {
+            RequestId = $"r{i}",
+            PromptTokenIds = Enumerable.Range(0, promptTokens).Select(_ => rng.Next(model.Config.VocabSize)).ToArray(),
+            MaxTokens = maxTokens,
+            Temperature = 0.8,
+            Seed = i,
+            IgnoreEos = true,
+        }).ToList();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench queue: model {modelPath}, {requests} requests x ({promptTokens} prompt + {maxTokens} generated tokens), max_num_seqs {maxNumSeqs}, {threads} threads in all"));
+
+        var inProcess = RunInProcess(model, workload, maxNumSeqs, threads, kvBytes);
+        Print("in-process engine", inProcess, null);
+        foreach (int w in workerCounts)
+        {
+            var queued = await RunQueueAsync(connection, workerDll, modelPath, workload, w, maxNumSeqs, Math.Max(1, threads / w), kv, cancellationToken);
+            Print($"queue, {w} worker{(w > 1 ? "s" : string.Empty)}", queued, inProcess);
+        }
+
+        return 0;
+    }
+
+    private sealed record RunResult(double Seconds, long Tokens, double[] TtftMs)
+    {
+        public double TokensPerSecond => Tokens / Seconds;
+    }
+
+    private static void Print(string label, RunResult r, RunResult? baseline)
+    {
+        double p50 = Percentile(r.TtftMs, 0.5), p99 = Percentile(r.TtftMs, 0.99);
+        string line = string.Create(CultureInfo.InvariantCulture, $"  {label,-22} {r.TokensPerSecond,9:F1} tok/s  {r.Seconds,7:F2} s  TTFT p50 {p50,8:F1} ms  p99 {p99,8:F1} ms");
+        if (baseline is not null)
+        {
+            line += string.Create(CultureInfo.InvariantCulture, $"  | throughput ratio {r.TokensPerSecond / baseline.TokensPerSecond:F3}, added TTFT p50 {p50 - Percentile(baseline.TtftMs, 0.5):+0.0;-0.0} ms, p99 {p99 - Percentile(baseline.TtftMs, 0.99):+0.0;-0.0} ms");
+        }
+
+        Console.WriteLine(line);
+    }
+
+    private static double Percentile(double[] values, double q)
+    {
+        var sorted = values.OrderBy(v => v).ToArray();
+        return sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
+    }
+
+    private static RunResult RunInProcess(Folio.Engine.Model.LoadedModel model, List<GenerationRequest> workload, int maxNumSeqs, int threads, long kvBytes)
+    {
+        int blocks = KvCacheSizing.BlocksForBudget(model.Config, 16, kvBytes, "--kv-cache-memory");
+        using var runner = new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = blocks, BlockSize = 16, Threads = threads });
+        var sink = new ChannelOutputSink();
+        // The same scheduling policy the worker uses.
+        using var engine = new LlmEngine(runner, model.Tokenizer, new EngineOptions { MaxNumSeqs = maxNumSeqs, Policy = SchedulingPolicy.Priority }, sink);
+        engine.Start();
+
+        // Warm-up (JIT, first-touch of the KV pool), not timed.
+        engine.AddRequest(new Folio.Engine.Engine.EngineRequest("warm", workload[0].PromptTokenIds!, (workload[0] with { MaxTokens = 4 }).ToSamplingParams()));
+        DrainUntil(sink, 1, null, null);
+
+        var first = new ConcurrentDictionary<string, long>();
+        long t0 = Stopwatch.GetTimestamp();
+        foreach (var r in workload)
+        {
+            engine.AddRequest(new Folio.Engine.Engine.EngineRequest(r.RequestId, r.PromptTokenIds!, r.ToSamplingParams()) { Priority = r.Priority });
+        }
+
+        long tokens = DrainUntil(sink, workload.Count, first, null);
+        double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        return new RunResult(seconds, tokens, first.Values.Select(t => Stopwatch.GetElapsedTime(t0, t).TotalMilliseconds).ToArray());
+    }
+
+    private static long DrainUntil(ChannelOutputSink sink, int finishedWanted, ConcurrentDictionary<string, long>? firstToken, object? unused)
+    {
+        _ = unused;
+        int finished = 0;
+        long tokens = 0;
+        while (finished < finishedWanted)
+        {
+            if (!sink.Reader.TryRead(out var step))
+            {
+                sink.Reader.WaitToReadAsync().AsTask().Wait();
+                continue;
+            }
+
+            long now = Stopwatch.GetTimestamp();
+            foreach (var o in step)
+            {
+                if (o.TokenId is not null)
+                {
+                    tokens++;
+                    firstToken?.TryAdd(o.RequestId, now);
+                }
+
+                if (o.Finished)
+                {
+                    finished++;
+                }
+            }
+        }
+
+        return tokens;
+    }
+
+    private static async Task<RunResult> RunQueueAsync(FolioClientOptions baseOptions, string workerDll, string modelPath, List<GenerationRequest> workload, int workers, int maxNumSeqs, int threadsPerWorker, string kv, CancellationToken ct)
+    {
+        string prefix = "bench" + Guid.NewGuid().ToString("N")[..8];
+        var options = new FolioClientOptions
+        {
+            RabbitMqUri = baseOptions.RabbitMqUri,
+            RedisConfiguration = baseOptions.RedisConfiguration,
+            RequestQueue = prefix + ".requests",
+            CancelExchange = prefix + ".cancel",
+            StreamPrefix = prefix + ":stream:",
+            BlockInterval = TimeSpan.FromSeconds(2),
+        };
+        var procs = new List<Process>();
+        try
+        {
+            for (int i = 0; i < workers; i++)
+            {
+                procs.Add(StartWorker(workerDll, options, baseOptions, modelPath, $"{prefix}-w{i}", maxNumSeqs, threadsPerWorker, kv));
+            }
+
+            await using var client = await FolioClient.ConnectAsync(options, ct);
+            // Warm-up: a few short requests, so every worker has jitted its paths before timing.
+            var warm = Enumerable.Range(0, 2 * workers).Select(i => workload[0] with { RequestId = $"warm-{i}", MaxTokens = 4 }).ToList();
+            foreach (var w in warm)
+            {
+                await client.SubmitAsync(w, ct);
+            }
+
+            foreach (var w in warm)
+            {
+                var end = await client.WaitAsync(w.RequestId, ct);
+                if (end.Type != EntryTypes.Done)
+                {
+                    throw new InvalidOperationException($"warm-up request failed: {end.ErrorCode} {end.ErrorMessage}");
+                }
+            }
+
+            var firstToken = new ConcurrentDictionary<string, long>();
+            long tokens = 0;
+            long t0 = Stopwatch.GetTimestamp();
+            var readers = workload.Select(r => Task.Run(async () =>
+            {
+                await foreach (var e in client.StreamAsync(r.RequestId, cancellationToken: ct))
+                {
+                    if (e.Type == EntryTypes.Token)
+                    {
+                        firstToken.TryAdd(r.RequestId, Stopwatch.GetTimestamp());
+                        Interlocked.Increment(ref tokens);
+                    }
+                    else if (e.Type == EntryTypes.Error)
+                    {
+                        throw new InvalidOperationException($"{r.RequestId}: {e.ErrorCode} {e.ErrorMessage}");
+                    }
+                }
+            }, ct)).ToList();
+            foreach (var r in workload)
+            {
+                await client.SubmitAsync(r, ct);
+            }
+
+            await Task.WhenAll(readers);
+            double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            return new RunResult(seconds, tokens, firstToken.Values.Select(t => Stopwatch.GetElapsedTime(t0, t).TotalMilliseconds).ToArray());
+        }
+        finally
+        {
+            foreach (var p in procs)
+            {
+                if (!p.HasExited)
+                {
+                    p.Kill(entireProcessTree: true);
+                }
+
+                p.WaitForExit(5000);
+                p.Dispose();
+            }
+        }
+    }
+
+    private static Process StartWorker(string dll, FolioClientOptions o, FolioClientOptions connection, string modelPath, string name, int maxNumSeqs, int threads, string kv)
+    {
+        var psi = new ProcessStartInfo("dotnet", [dll]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.Environment["Folio__RabbitMq__Uri"] = connection.RabbitMqUri;
+        psi.Environment["Folio__Redis__Configuration"] = connection.RedisConfiguration;
+        psi.Environment["Folio__RabbitMq__RequestQueue"] = o.RequestQueue;
+        psi.Environment["Folio__RabbitMq__CancelExchange"] = o.CancelExchange;
+        psi.Environment["Folio__Redis__StreamPrefix"] = o.StreamPrefix;
+        psi.Environment["Folio__Model__Path"] = modelPath;
+        psi.Environment["Folio__Engine__MaxNumSeqs"] = maxNumSeqs.ToString(CultureInfo.InvariantCulture);
+        psi.Environment["Folio__Engine__Threads"] = threads.ToString(CultureInfo.InvariantCulture);
+        psi.Environment["Folio__Engine__KvCacheMemory"] = kv;
+        psi.Environment["Folio__Worker__HttpPort"] = "0";
+        psi.Environment["Folio__Worker__Name"] = name;
+        psi.Environment["Logging__LogLevel__Default"] = "Warning";
+        var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start " + dll);
+        // Keep the pipes drained; show only errors.
+        p.OutputDataReceived += (_, e) => { if (e.Data is { } l && (l.Contains("fail", StringComparison.Ordinal) || l.Contains("crit", StringComparison.Ordinal))) Console.Error.WriteLine($"[{name}] {l}"); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is { } l) Console.Error.WriteLine($"[{name}] {l}"); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+
+    private static string FindWorkerDll()
+    {
+        if (Environment.GetEnvironmentVariable("FOLIO_WORKER_DLL") is { Length: > 0 } env)
+        {
+            return env;
+        }
+
+        for (var d = new DirectoryInfo(Directory.GetCurrentDirectory()); d is not null; d = d.Parent)
+        {
+            string bin = Path.Combine(d.FullName, "src", "Folio.Worker");
+            if (Directory.Exists(bin))
+            {
+                var found = Directory.EnumerateFiles(bin, "Folio.Worker.dll", SearchOption.AllDirectories)
+                    .Where(f => f.Contains("/bin", StringComparison.Ordinal) && !f.Contains("/obj", StringComparison.Ordinal) && File.Exists(Path.ChangeExtension(f, ".runtimeconfig.json")))
+                    .OrderByDescending(f => f.Contains("/Release/", StringComparison.Ordinal))
+                    .ThenByDescending(File.GetLastWriteTimeUtc)
+                    .FirstOrDefault();
+                if (found is not null)
+                {
+                    return found;
+                }
+            }
+        }
+
+        throw new CliUsageException("cannot find a built worker: build src/Folio.Worker (dotnet build -c Release) or pass --worker-dll / FOLIO_WORKER_DLL");
+    }
+}
