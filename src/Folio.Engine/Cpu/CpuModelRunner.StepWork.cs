@@ -18,13 +18,12 @@ public sealed unsafe partial class CpuModelRunner
 
     /// <summary>
     /// The one preallocated work item of a forward step: the runner sets its fields, then the team
-    /// runs it. Each op splits its units (tokens, (token, head) pairs, or GEMM panels) into
-    /// contiguous per-thread ranges; a unit is always computed whole by one thread.
+    /// runs it. Each op's units (tokens, (token, head) pairs, or GEMM panels) are handed out in
+    /// contiguous ranges; a unit is always computed whole by one thread.
     /// </summary>
     private sealed class StepWork(CpuModelRunner runner) : IParallelWork
     {
         public Op Op;
-        public int Units;
         public ForwardBatch Batch = null!;
         public int NumTokens;
         public CpuLayerWeights Layer = null!;
@@ -37,14 +36,8 @@ public sealed unsafe partial class CpuModelRunner
         public int GemmLdy;
         public bool GemmAccumulate;
 
-        public void Execute(int threadIndex, int threadCount)
+        public void Execute(int start, int end, int threadIndex)
         {
-            var (start, end) = CpuThreadTeam.Partition(Units, threadIndex, threadCount);
-            if (start >= end)
-            {
-                return;
-            }
-
             var r = runner;
             var c = r.Config;
             switch (Op)

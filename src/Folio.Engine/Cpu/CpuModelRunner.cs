@@ -283,19 +283,8 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         }
     }
 
-    /// <summary>Runs the current op over <paramref name="units"/> units; tiny ops stay on the calling thread (same code, same result).</summary>
-    private void Dispatch(int units)
-    {
-        _work.Units = units;
-        if (units < 2 || _team.ThreadCount == 1)
-        {
-            _work.Execute(0, 1);
-        }
-        else
-        {
-            _team.Run(_work);
-        }
-    }
+    /// <summary>Runs the current op over <paramref name="units"/> units (the team runs tiny ops on the calling thread: same code, same result).</summary>
+    private void Dispatch(int units) => _team.Run(_work, units, _team.ChunkFor(units));
 
     private void Gemm(float* x, int ldx, int m, PackedMatrix w, float* y, int ldy, bool accumulate)
     {
@@ -308,15 +297,7 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         g.GemmY = y;
         g.GemmLdy = ldy;
         g.GemmAccumulate = accumulate;
-        g.Units = w.Panels;
-        if (_team.ThreadCount == 1 || w.Panels < 2)
-        {
-            g.Execute(0, 1);
-        }
-        else
-        {
-            _team.Run(g);
-        }
+        _team.Run(g, w.Panels, _team.ChunkFor(w.Panels));
     }
 
     private static NativeBuffer Vector(TensorView t, int length)
