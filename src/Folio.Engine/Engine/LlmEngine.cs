@@ -40,6 +40,7 @@ public sealed class LlmEngine : IDisposable
     private readonly List<RequestOutput> _stepOutputs = [];
     private Thread? _thread;
     private volatile bool _stopping;
+    private bool _disposed;
     private long _nextSeqId;
     private long _arrivalCounter;
     private long _promptTokens;
@@ -503,6 +504,12 @@ public sealed class LlmEngine : IDisposable
 
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         _stopping = true;
         _wake.Set();
         _thread?.Join();
