@@ -53,7 +53,10 @@ internal sealed class LlmEngineAdapter : IInferenceEngine, IEngineOutputSink
         var r = request.Request;
         try
         {
-            _engine.AddRequest(new Folio.Engine.Engine.EngineRequest(Id(request.Ticket), request.PromptTokenIds, r.ToSamplingParams())
+            // No seed given: derive one from the request id, so that a resumed request continues
+            // exactly as its first attempt would have (and a resubmission repeats it).
+            var sampling = r.ToSamplingParams() with { Seed = r.Seed ?? StableSeed(r.RequestId) };
+            _engine.AddRequest(new Folio.Engine.Engine.EngineRequest(Id(request.Ticket), request.PromptTokenIds, sampling)
             {
                 Priority = r.Priority,
                 ResumeTokenIds = request.ResumeTokenIds,
@@ -119,6 +122,18 @@ internal sealed class LlmEngineAdapter : IInferenceEngine, IEngineOutputSink
         }
 
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>FNV-1a over the request id's characters: stable across processes and runs (string.GetHashCode is not).</summary>
+    internal static long StableSeed(string requestId)
+    {
+        ulong h = 14695981039346656037UL;
+        foreach (char c in requestId)
+        {
+            h = (h ^ c) * 1099511628211UL;
+        }
+
+        return (long)h;
     }
 
     private static string Id(long ticket) => ticket.ToString(CultureInfo.InvariantCulture);
