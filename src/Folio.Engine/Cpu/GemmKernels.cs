@@ -6,7 +6,7 @@ namespace Folio.Engine.Cpu;
 /// <summary>
 /// y = x · Wᵀ (+ bias) (or y += ...) over a <see cref="PackedMatrix"/>. Every output element is the
 /// same chain of fused multiply-adds, acc = fma(x[r,k], W[n,k], acc) for k = 0..K-1 from acc = 0,
-/// then + bias, then (when accumulating) y + that. The 4-row tile, the 1-row tile, the 256-bit path
+/// then + bias, then (when accumulating) y + that. The 6-, 4-, 2- and 1-row tiles, the 256-bit path
 /// and the scalar path all compute exactly this chain (a fused multiply-add rounds once, whatever
 /// its width), so a row's result never depends on how many rows the batch has, where the row sits
 /// in it, or which thread computes which panel: the determinism the engine promises rests on this.
@@ -40,6 +40,11 @@ internal static unsafe class GemmKernels
                 for (; r + 4 <= m; r += 4)
                 {
                     Tile4x64V512(x + ((long)r * ldx), ldx, panel, k, y + ((long)r * ldy) + n0, ldy, bias, accumulate, valid);
+                }
+
+                for (; r + 2 <= m; r += 2)
+                {
+                    Tile2x64V512(x + ((long)r * ldx), ldx, panel, k, y + ((long)r * ldy) + n0, ldy, bias, accumulate, valid);
                 }
 
                 for (; r < m; r++)
@@ -181,6 +186,38 @@ internal static unsafe class GemmKernels
         {
             StoreRow(t + (r * W), y + ((long)r * ldy), bias, accumulate, valid);
         }
+    }
+
+    private static void Tile2x64V512(float* x, int ldx, float* panel, int k, float* y, int ldy, float* bias, bool accumulate, int valid)
+    {
+        float* x0 = x;
+        float* x1 = x + ldx;
+        Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default;
+        Vector512<float> c10 = default, c11 = default, c12 = default, c13 = default;
+        float* wp = panel;
+        for (int i = 0; i < k; i++, wp += W)
+        {
+            var w0 = Vector512.Load(wp);
+            var w1 = Vector512.Load(wp + 16);
+            var w2 = Vector512.Load(wp + 32);
+            var w3 = Vector512.Load(wp + 48);
+            var a = Vector512.Create(x0[i]);
+            c00 = Vector512.FusedMultiplyAdd(a, w0, c00);
+            c01 = Vector512.FusedMultiplyAdd(a, w1, c01);
+            c02 = Vector512.FusedMultiplyAdd(a, w2, c02);
+            c03 = Vector512.FusedMultiplyAdd(a, w3, c03);
+            a = Vector512.Create(x1[i]);
+            c10 = Vector512.FusedMultiplyAdd(a, w0, c10);
+            c11 = Vector512.FusedMultiplyAdd(a, w1, c11);
+            c12 = Vector512.FusedMultiplyAdd(a, w2, c12);
+            c13 = Vector512.FusedMultiplyAdd(a, w3, c13);
+        }
+
+        float* t = stackalloc float[2 * W];
+        Spill(c00, c01, c02, c03, t);
+        Spill(c10, c11, c12, c13, t + W);
+        StoreRow(t, y, bias, accumulate, valid);
+        StoreRow(t + W, y + ldy, bias, accumulate, valid);
     }
 
     private static void Tile1x64V512(float* x, float* panel, int k, float* y, float* bias, bool accumulate, int valid)
