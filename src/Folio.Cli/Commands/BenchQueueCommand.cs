@@ -32,6 +32,7 @@ public sealed class BenchQueueCommand : ICliCommand
           --threads N            compute threads in all, split between workers (default: all cores)
           --kv-cache-memory S    KV budget per engine (default 256MiB)
           --workers LIST         worker counts to run, e.g. 1,2 (default 1,2)
+          --repeat N             alternate the runs N times and summarize medians (default 1; a busy machine wants 3+)
           --worker-dll PATH      the built worker (default: FOLIO_WORKER_DLL, else src/Folio.Worker/bin/...)
         """ + "\n" + QueueConnectionArgs.Usage;
 
@@ -46,6 +47,7 @@ public sealed class BenchQueueCommand : ICliCommand
         string kv = args.String("kv-cache-memory") ?? "256MiB";
         int[] workerCounts = args.IntList("workers") ?? [1, 2];
         string? workerDll = args.String("worker-dll");
+        int repeat = args.Int("repeat", 1);
         var connection = QueueConnectionArgs.Read(args);
         args.RejectUnknown();
         if (requests < 1 || promptTokens < 1 || maxTokens < 1 || maxNumSeqs < 1 || threads < 1 || workerCounts.Any(w => w < 1))
@@ -72,12 +74,27 @@ public sealed class BenchQueueCommand : ICliCommand
         }).ToList();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench queue: model {modelPath}, {requests} requests x ({promptTokens} prompt + {maxTokens} generated tokens), max_num_seqs {maxNumSeqs}, {threads} threads in all"));
 
-        var inProcess = RunInProcess(model, workload, maxNumSeqs, threads, kvBytes);
-        Print("in-process engine", inProcess, null);
-        foreach (int w in workerCounts)
+        var ratios = workerCounts.ToDictionary(w => w, _ => new List<(double Ratio, double P50, double P99)>());
+        for (int rep = 1; rep <= Math.Max(1, repeat); rep++)
         {
-            var queued = await RunQueueAsync(connection, workerDll, modelPath, workload, w, maxNumSeqs, Math.Max(1, threads / w), kv, cancellationToken);
-            Print($"queue, {w} worker{(w > 1 ? "s" : string.Empty)}", queued, inProcess);
+            // Alternate the two paths so that a change in the machine's load hits both alike.
+            var inProcess = RunInProcess(model, workload, maxNumSeqs, threads, kvBytes);
+            Print("in-process engine", inProcess, null);
+            foreach (int w in workerCounts)
+            {
+                var queued = await RunQueueAsync(connection, workerDll, modelPath, workload, w, maxNumSeqs, Math.Max(1, threads / w), kv, cancellationToken);
+                Print($"queue, {w} worker{(w > 1 ? "s" : string.Empty)}", queued, inProcess);
+                ratios[w].Add((queued.TokensPerSecond / inProcess.TokensPerSecond, Percentile(queued.TtftMs, 0.5) - Percentile(inProcess.TtftMs, 0.5), Percentile(queued.TtftMs, 0.99) - Percentile(inProcess.TtftMs, 0.99)));
+            }
+        }
+
+        if (repeat > 1)
+        {
+            foreach (var (w, list) in ratios)
+            {
+                double Median(IEnumerable<double> v) => Percentile([.. v], 0.5);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"median of {list.Count}, {w} worker(s): throughput ratio {Median(list.Select(x => x.Ratio)):F3}, added TTFT p50 {Median(list.Select(x => x.P50)):+0.0;-0.0} ms, p99 {Median(list.Select(x => x.P99)):+0.0;-0.0} ms"));
+            }
         }
 
         return 0;
@@ -200,30 +217,17 @@ public sealed class BenchQueueCommand : ICliCommand
                 }
             }
 
+            // One reader for all streams (a single XREAD BLOCK over every key), so that measuring
+            // costs the machine almost nothing next to the worker it measures.
             var firstToken = new ConcurrentDictionary<string, long>();
-            long tokens = 0;
             long t0 = Stopwatch.GetTimestamp();
-            var readers = workload.Select(r => Task.Run(async () =>
-            {
-                await foreach (var e in client.StreamAsync(r.RequestId, cancellationToken: ct))
-                {
-                    if (e.Type == EntryTypes.Token)
-                    {
-                        firstToken.TryAdd(r.RequestId, Stopwatch.GetTimestamp());
-                        Interlocked.Increment(ref tokens);
-                    }
-                    else if (e.Type == EntryTypes.Error)
-                    {
-                        throw new InvalidOperationException($"{r.RequestId}: {e.ErrorCode} {e.ErrorMessage}");
-                    }
-                }
-            }, ct)).ToList();
+            var reader = Task.Run(() => ReadAllAsync(options, workload, firstToken, ct), ct);
             foreach (var r in workload)
             {
                 await client.SubmitAsync(r, ct);
             }
 
-            await Task.WhenAll(readers);
+            long tokens = await reader;
             double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
             return new RunResult(seconds, tokens, firstToken.Values.Select(t => Stopwatch.GetElapsedTime(t0, t).TotalMilliseconds).ToArray());
         }
@@ -240,6 +244,77 @@ public sealed class BenchQueueCommand : ICliCommand
                 p.Dispose();
             }
         }
+    }
+
+    /// <summary>Reads every stream of the workload until each has ended; returns the tokens seen.</summary>
+    private static async Task<long> ReadAllAsync(FolioClientOptions o, List<GenerationRequest> workload, ConcurrentDictionary<string, long> firstToken, CancellationToken ct)
+    {
+        var config = StackExchange.Redis.ConfigurationOptions.Parse(o.RedisConfiguration);
+        config.AsyncTimeout = config.SyncTimeout = 30_000;
+        await using var mux = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(config);
+        var db = mux.GetDatabase();
+        var last = workload.ToDictionary(r => o.StreamPrefix + r.RequestId, _ => "0-0", StringComparer.Ordinal);
+        long tokens = 0;
+        while (last.Count > 0)
+        {
+            ct.ThrowIfCancellationRequested();
+            var keys = last.Keys.ToList();
+            var args = new List<object> { "COUNT", 1000, "BLOCK", 2000, "STREAMS" };
+            args.AddRange(keys);
+            args.AddRange(keys.Select(k => (object)last[k]));
+            var result = await db.ExecuteAsync("XREAD", args);
+            if (result.IsNull)
+            {
+                continue;
+            }
+
+            long now = Stopwatch.GetTimestamp();
+            var top = (StackExchange.Redis.RedisResult[])result!;
+            var perStream = new List<(string Key, StackExchange.Redis.RedisResult Entries)>();
+            if (result.Resp3Type == StackExchange.Redis.ResultType.Map)
+            {
+                for (int i = 0; i + 1 < top.Length; i += 2)
+                {
+                    perStream.Add(((string)top[i]!, top[i + 1]));
+                }
+            }
+            else
+            {
+                foreach (var st in top)
+                {
+                    var pair = (StackExchange.Redis.RedisResult[])st!;
+                    perStream.Add(((string)pair[0]!, pair[1]));
+                }
+            }
+
+            foreach (var (key, entries) in perStream)
+            {
+                foreach (var item in (StackExchange.Redis.RedisResult[])entries!)
+                {
+                    var pair = (StackExchange.Redis.RedisResult[])item!;
+                    var flat = (StackExchange.Redis.RedisResult[])pair[1]!;
+                    string type = (string)flat[1]!;
+                    last[key] = (string)pair[0]!;
+                    if (type == EntryTypes.Token)
+                    {
+                        tokens++;
+                        firstToken.TryAdd(key, now);
+                    }
+                    else if (type == EntryTypes.Error)
+                    {
+                        throw new InvalidOperationException($"{key}: the worker answered with an error entry");
+                    }
+
+                    if (EntryTypes.IsTerminal(type))
+                    {
+                        last.Remove(key);
+                        break;
+                    }
+                }
+            }
+        }
+
+        return tokens;
     }
 
     private static Process StartWorker(string dll, FolioClientOptions o, FolioClientOptions connection, string modelPath, string name, int maxNumSeqs, int threads, string kv)
