@@ -52,7 +52,8 @@ public sealed class IncrementalDetokenizer
         }
 
         int before = _length;
-        Decode(_tokenizer.TokenBytes(tokenId), flush: false);
+        // A model may pad its vocabulary past the tokenizer's: such ids have no text.
+        Decode((uint)tokenId < (uint)_tokenizer.VocabSize ? _tokenizer.TokenBytes(tokenId) : [], flush: false);
         if (_stops.Length == 0)
         {
             return Emit(_length);
