@@ -103,6 +103,13 @@ internal sealed partial class WorkerRuntime
         var delivery = new DeliveryHandle(ch, ea.DeliveryTag, epoch);
         int attempt = DeliveryCount(ea.BasicProperties) + 1;
         string? requestId = null;
+        if (_draining)
+        {
+            // Prefetched before the consumer was cancelled: leave it to another worker.
+            await NackAsync(delivery, requeue: true).ConfigureAwait(false);
+            return;
+        }
+
         try
         {
             if (ea.BasicProperties.Timestamp.UnixTime > 0)

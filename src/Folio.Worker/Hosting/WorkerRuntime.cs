@@ -42,6 +42,7 @@ internal sealed partial class WorkerRuntime : IAsyncDisposable
     private IChannel? _cancelChannel;
     private string? _consumerTag;
     private volatile bool _draining;
+    private volatile bool _resubscribe;
     private Task? _pumpTask;
     private Task? _superviseTask;
 
@@ -99,7 +100,10 @@ internal sealed partial class WorkerRuntime : IAsyncDisposable
         {
             Uri = new Uri(_rabbit.Uri),
             AutomaticRecoveryEnabled = true,
-            TopologyRecoveryEnabled = true,
+            // The worker re-declares its topology and re-subscribes itself after a recovery: a
+            // consumer recovered by the library would keep the delivery epoch of the lost
+            // connection, and its deliveries could never be acknowledged.
+            TopologyRecoveryEnabled = false,
             NetworkRecoveryInterval = TimeSpan.FromSeconds(2),
             RequestedHeartbeat = TimeSpan.FromSeconds(20),
             ClientProvidedName = "folio-worker " + WorkerName,
@@ -127,6 +131,7 @@ internal sealed partial class WorkerRuntime : IAsyncDisposable
                 connection.RecoverySucceededAsync += (_, _) =>
                 {
                     Log.RabbitRecovered(_log);
+                    _resubscribe = true;
                     return Task.CompletedTask;
                 };
                 return connection;
@@ -201,6 +206,12 @@ internal sealed partial class WorkerRuntime : IAsyncDisposable
                 await Task.Delay(500, ct).ConfigureAwait(false);
                 if (_connection is { IsOpen: true } && !_draining)
                 {
+                    if (_resubscribe)
+                    {
+                        _resubscribe = false;
+                        await ResubscribeAsync(ct).ConfigureAwait(false);
+                    }
+
                     await OpenChannelsAsync(ct).ConfigureAwait(false);
                     await UpdateConsumingAsync(force: false).ConfigureAwait(false);
                 }
@@ -213,6 +224,34 @@ internal sealed partial class WorkerRuntime : IAsyncDisposable
             {
                 Log.SuperviseFailed(_log, e.Message);
             }
+        }
+    }
+
+    /// <summary>After a connection recovery: the queues may be new (a broker that lost them), the cancel queue is gone.</summary>
+    private async Task ResubscribeAsync(CancellationToken ct)
+    {
+        try
+        {
+            await QueueTopology.DeclareAsync(_connection!, _rabbit, ct).ConfigureAwait(false);
+            if (_cancelChannel is { } old)
+            {
+                _cancelChannel = null;
+                try
+                {
+                    await old.CloseAsync(ct).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // The old channel may already be unusable; a new one replaces it below.
+                }
+
+                old.Dispose();
+            }
+        }
+        catch (Exception) when (!ct.IsCancellationRequested)
+        {
+            _resubscribe = true; // try again on the next round
+            throw;
         }
     }
 
