@@ -290,7 +290,7 @@ public sealed class LlmEngine : IDisposable
             return;
         }
 
-        _stepOutputs.Add(MakeOutput(seq, now) with { TokenId = token, Index = index, TextDelta = delta, Logprobs = logprobs });
+        _stepOutputs.Add(MakeOutput(seq, now, token, index, delta, logprobs));
     }
 
     private (string Delta, FinishReason? Reason, string? StopReason) Detokenize(Sequence seq, int token)
@@ -415,22 +415,20 @@ public sealed class LlmEngine : IDisposable
         _byId.Remove(seq.RequestId);
         _activeIds.TryRemove(seq.RequestId, out _);
         _finished++;
-        _stepOutputs.Add(MakeOutput(seq, Stopwatch.GetTimestamp()) with
-        {
-            TokenId = token,
-            Index = index,
-            TextDelta = delta,
-            Logprobs = logprobs,
-            FinishReason = reason,
-            StopReason = stopReason,
-            Text = seq.Detokenizer.EmittedText,
-            ErrorMessage = message,
-        });
+        _stepOutputs.Add(MakeOutput(seq, Stopwatch.GetTimestamp(), token, index, delta, logprobs, reason, stopReason, seq.Detokenizer.EmittedText, message));
     }
 
-    private RequestOutput MakeOutput(Sequence seq, long now) => new()
+    private static RequestOutput MakeOutput(Sequence seq, long now, int? token, int index, string delta, SampledLogprobs? logprobs, FinishReason? reason = null, string? stopReason = null, string? text = null, string? message = null) => new()
     {
         RequestId = seq.RequestId,
+        TokenId = token,
+        Index = index,
+        TextDelta = delta,
+        Logprobs = logprobs,
+        FinishReason = reason,
+        StopReason = stopReason,
+        Text = text,
+        ErrorMessage = message,
         Seed = seq.Seed,
         Usage = new RequestUsage(seq.NumPromptTokens, seq.NumOutputTokens, Math.Max(0, seq.CachedTokens)),
         TimeToFirstTokenMs = seq.FirstTokenTimestamp == 0 ? null : Stopwatch.GetElapsedTime(seq.ArrivalTimestamp, seq.FirstTokenTimestamp).TotalMilliseconds,
