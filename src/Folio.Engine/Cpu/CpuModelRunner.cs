@@ -218,6 +218,12 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         for (int s = 0; s < batch.NumSeqs; s++)
         {
             int ctx = batch.ContextLens[s];
+            if (ctx < 0 || (long)ctx > (long)NumBlocks * BlockSize)
+            {
+                // Also bounds the per-thread score buffers, which hold one pool's worth of positions.
+                throw new ArgumentException($"sequence {s}: context length {ctx} is outside 0..{(long)NumBlocks * BlockSize} (the whole KV pool)");
+            }
+
             int blocks = (ctx + BlockSize - 1) / BlockSize;
             if (blocks > batch.MaxBlocksPerSeq)
             {

@@ -133,6 +133,29 @@ public sealed class CpuKernelsTests
     }
 
     [Fact]
+    public void ABatchThatPointsOutsideThePoolIsRejectedWithAMessageNamingTheSequence()
+    {
+        var cfg = TestModel.Shape(64, 1, 2, 1, 32, 64, 30);
+        using var model = TestModel.Create(cfg, seed: 2);
+        using var runner = new CpuModelRunner(model.Model, new CpuRunnerOptions { NumBlocks = 2, BlockSize = 4, Threads = 1 });
+        var batch = new Execution.ForwardBatch(16, 2, 8);
+        batch.AddSequence([1, 2, 3], 0, [7], 4, wantLogits: true);
+        var e = Assert.Throws<ArgumentException>(() => runner.Forward(batch, new float[cfg.VocabSize]));
+        Assert.Contains("outside the pool", e.Message);
+
+        batch.Clear();
+        batch.AddSequence([1, 2, 3], 0, [0], 4, wantLogits: true);
+        batch.TokenIds[1] = cfg.VocabSize;
+        e = Assert.Throws<ArgumentException>(() => runner.Forward(batch, new float[cfg.VocabSize]));
+        Assert.Contains("outside the vocabulary", e.Message);
+
+        batch.Clear();
+        batch.AddSequence([1, 2, 3], 10, [0, 1, 0, 1], 4, wantLogits: true);
+        e = Assert.Throws<ArgumentException>(() => runner.Forward(batch, new float[cfg.VocabSize]));
+        Assert.Contains("sequence 0", e.Message);
+    }
+
+    [Fact]
     public void DTypeConversionDecodesHalfBFloat16AndQ8_0()
     {
         Assert.Equal(1.5f, DoConvert(DType.F16, BitConverter.GetBytes(BitConverter.HalfToUInt16Bits((Half)1.5f)), 1)[0]);
