@@ -107,7 +107,7 @@ public sealed class BadMessageTests(ServersFixture servers)
             Assert.False(string.IsNullOrWhiteSpace(Encoding.UTF8.GetString(reason!)), kind);
         }
 
-        await ContractGuaranteeTests.WaitUntil(async () => await client.MessageCountAsync(names.RequestQueue) == 0 && worker.Runtime.InFlightCount == 0);
         Assert.False(worker.Runtime.IsDraining);
+        await worker.AssertEverythingAcknowledgedAsync(client, names.RequestQueue);
     }
 }

@@ -28,8 +28,8 @@ public sealed class ContractGuaranteeTests(ServersFixture servers)
             Assert.Equal(r.Prompt!.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), entries[^1]["prompt_tokens"]);
         }
 
-        // 5. acknowledged: nothing left in the queue once every stream ended.
-        await WaitUntil(async () => await client.MessageCountAsync(names.RequestQueue) == 0 && worker.Runtime.InFlightCount == 0);
+        // 5. acknowledged: nothing comes back to the queue once the worker is gone.
+        await worker.AssertEverythingAcknowledgedAsync(client, names.RequestQueue);
     }
 
     [Fact]

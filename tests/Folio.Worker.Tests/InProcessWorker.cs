@@ -42,6 +42,18 @@ internal sealed class InProcessWorker : IAsyncDisposable
         await Engine.DisposeAsync();
     }
 
+    /// <summary>
+    /// Guarantee 5 seen from outside: once the worker holds nothing, it goes away as a crash would;
+    /// an unacknowledged message would then return to the queue.
+    /// </summary>
+    public async Task AssertEverythingAcknowledgedAsync(ForeignClient client, string queue)
+    {
+        await ContractGuaranteeTests.WaitUntil(() => Task.FromResult(Runtime.InFlightCount == 0));
+        await CrashAsync();
+        await Task.Delay(500);
+        Assert.Equal(0u, await client.MessageCountAsync(queue));
+    }
+
     public async Task DrainAsync(TimeSpan timeout)
     {
         _disposed = true;

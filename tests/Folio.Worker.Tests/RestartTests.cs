@@ -31,7 +31,7 @@ public sealed class RestartTests(ServersFixture servers)
             Assert.Equal(ContractGuaranteeTests.ExpectedTokens(r, worker.Engine), StreamChecks.AssertWellFormed(entries));
         }
 
-        await ContractGuaranteeTests.WaitUntil(async () => await client.MessageCountAsync(names.RequestQueue) == 0 && worker.Runtime.InFlightCount == 0, 60);
+        await worker.AssertEverythingAcknowledgedAsync(client, names.RequestQueue);
     }
 
     [Fact]

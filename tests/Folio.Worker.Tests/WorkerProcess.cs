@@ -104,6 +104,17 @@ internal sealed class WorkerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>The base URL of /metrics, /healthz, /readyz, from the worker's start-up log line.</summary>
+    public string HttpBase
+    {
+        get
+        {
+            var line = _lines.FirstOrDefault(l => l.Contains("HTTP endpoint", StringComparison.Ordinal)) ?? throw new InvalidOperationException("no HTTP endpoint line in the log:\n" + Log);
+            var m = System.Text.RegularExpressions.Regex.Match(line, @"https?://[^\s]*:(\d+)");
+            return "http://127.0.0.1:" + m.Groups[1].Value;
+        }
+    }
+
     /// <summary>SIGKILL.</summary>
     public void Kill()
     {

@@ -107,6 +107,25 @@ public sealed class WorkerProcessTests(ServersFixture servers, TestModelFixture 
         }
 
         Assert.Equal(new HashSet<string> { "proc-a", "proc-b" }, workers);
+
+        // The operator's view: ready, and metrics in Prometheus text that count what was done.
+        using var http = new HttpClient();
+        long generated = 0;
+        foreach (var w in new[] { a, b })
+        {
+            Assert.Equal("ready", await http.GetStringAsync(w.HttpBase + "/readyz"));
+            Assert.Equal("ok", await http.GetStringAsync(w.HttpBase + "/healthz"));
+            string metrics = await http.GetStringAsync(w.HttpBase + "/metrics");
+            foreach (var name in new[] { "folio_num_requests_running", "folio_num_requests_waiting", "folio_kv_cache_usage_perc", "folio_num_preemptions_total", "folio_prompt_tokens_total", "folio_time_to_first_token_seconds_bucket", "folio_time_per_output_token_seconds_count", "folio_e2e_request_latency_seconds_sum", "folio_request_queue_time_seconds_count", "folio_prefix_cache_hits_total" })
+            {
+                Assert.Contains(name, metrics, StringComparison.Ordinal);
+            }
+
+            var line = metrics.Split('\n').Single(l => l.StartsWith("folio_generation_tokens_total ", StringComparison.Ordinal));
+            generated += long.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture);
+        }
+
+        Assert.Equal(12 * 60, generated);
     }
 
     [Fact]
