@@ -129,13 +129,15 @@ public sealed class Scheduler
         }
 
         bool admit = _output.NumPreempted == 0 && (!Options.StaticBatching || batchWasEmpty);
+        int w = 0;
+
         // Static batching admits its whole batch at once; prefills beyond this step's budget run in later steps.
-        while (admit && Waiting.Count > 0 && (budget > 0 || Options.StaticBatching) && Running.Count < Options.MaxNumSeqs)
+        while (admit && w < Waiting.Count && (budget > 0 || Options.StaticBatching) && Running.Count < Options.MaxNumSeqs)
         {
-            var seq = Waiting[0];
+            var seq = Waiting[w];
             if (seq.NumTokens + 1 > CapacityTokens || (Options.StaticBatching && _kv.BlocksFor(MaxModelLen) > _kv.Pool.NumBlocks - _kv.WatermarkBlocks))
             {
-                Waiting.RemoveAt(0);
+                Waiting.RemoveAt(w);
                 seq.Status = SequenceStatus.Finished;
                 _output.PromptTooLong.Add(seq);
                 continue;
@@ -143,6 +145,14 @@ public sealed class Scheduler
 
             ulong lastHash = 0;
             int hitBlocks = seq.NumComputed == 0 ? _kv.FindCachedPrefix(seq.Tokens, _hits, out lastHash) : 0;
+            if (seq.NumComputed == 0 && _kv.PrefixCachingEnabled && PrefixBeingComputed(seq, hitBlocks))
+            {
+                // A running sequence is computing the next blocks of this prompt right now: wait a
+                // step and take them from the cache instead of computing them a second time.
+                w++;
+                continue;
+            }
+
             int computed = hitBlocks * _kv.BlockSize;
             int numNew = Math.Min(seq.NumTokens - computed, budget);
             int reserveTokens = Options.StaticBatching ? MaxModelLen : computed + numNew;
@@ -158,7 +168,7 @@ public sealed class Scheduler
                 seq.CachedTokens = Math.Min(computed, seq.NumPromptTokens);
             }
 
-            Waiting.RemoveAt(0);
+            Waiting.RemoveAt(w);
             seq.Status = SequenceStatus.Running;
             Running.Add(seq);
             if (numNew > 0)
@@ -170,6 +180,36 @@ public sealed class Scheduler
 
         _output.NumScheduledTokens = Options.MaxNumBatchedTokens - budget;
         return _output;
+    }
+
+    /// <summary>
+    /// Whether a running sequence holds the same tokens as <paramref name="seq"/> through the block
+    /// after its <paramref name="hitBlocks"/> cached ones and has not computed that block yet (it
+    /// will register it in the prefix cache within a step or two).
+    /// </summary>
+    private bool PrefixBeingComputed(Sequence seq, int hitBlocks)
+    {
+        int bs = _kv.BlockSize;
+        int blockEnd = (hitBlocks + 1) * bs;
+
+        // The last token is always computed, so only blocks before it can come from the cache.
+        if (blockEnd > seq.NumTokens - 1)
+        {
+            return false;
+        }
+
+        var next = seq.Tokens.Slice(hitBlocks * bs, bs);
+        foreach (var r in Running)
+        {
+            if (r.NumComputed < blockEnd && r.NumTokens >= blockEnd
+                && r.Tokens.Slice(hitBlocks * bs, bs).SequenceEqual(next)
+                && r.Tokens[..(hitBlocks * bs)].SequenceEqual(seq.Tokens[..(hitBlocks * bs)]))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Frees a running sequence's blocks and requeues it at the front; returns the budget it had been given this step.</summary>

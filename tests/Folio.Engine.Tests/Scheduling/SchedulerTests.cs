@@ -19,10 +19,11 @@ public sealed class SchedulerTests
         return (new Scheduler(kv, options, 1024), kv);
     }
 
-    private static Sequence Seq(int promptLength, int priority = 0, int firstToken = 2)
+    /// <summary>A sequence; prompts differ unless <paramref name="firstToken"/> is given.</summary>
+    private static Sequence Seq(int promptLength, int priority = 0, int? firstToken = null)
     {
         long id = Interlocked.Increment(ref _next);
-        int[] prompt = [.. Enumerable.Range(firstToken, promptLength)];
+        int[] prompt = [.. Enumerable.Range(firstToken ?? (int)(id * 10_000), promptLength)];
         return new Sequence(new SeqId(id), $"s{id}", prompt, promptLength + 64, 1024, new SamplingParams(), 1, priority, id, 0, new IncrementalDetokenizer(new FakeTokenizer(), [], false));
     }
 
@@ -137,10 +138,10 @@ public sealed class SchedulerTests
     public void PrefixCacheHitsShortenThePrefill()
     {
         var (s, kv) = Make(64, 4, new EngineOptions { MaxNumBatchedTokens = 100 });
-        var a = Seq(13);
+        var a = Seq(13, firstToken: 2);
         s.AddWaiting(a);
         Complete(s.Schedule(), kv);
-        var b = Seq(13);
+        var b = Seq(13, firstToken: 2);
         s.AddWaiting(b);
         var plan = s.Schedule();
         var scheduledB = plan.Scheduled.Single(x => x.Sequence == b);
@@ -149,6 +150,30 @@ public sealed class SchedulerTests
         Assert.Equal(1, scheduledB.NumNewTokens);
         Assert.Equal(12, b.CachedTokens);
         Assert.Equal(a.Table.Blocks[..3].ToArray(), b.Table.Blocks[..3].ToArray());
+    }
+
+    [Fact]
+    public void AWaitingPromptWhosePrefixIsBeingComputedWaitsForTheCacheInsteadOfRecomputing()
+    {
+        var (s, kv) = Make(64, 4, new EngineOptions { MaxNumBatchedTokens = 30 });
+        var first = Seq(21, firstToken: 2);
+        var twin = Seq(21, firstToken: 2);
+        var other = Seq(5);
+        s.AddWaiting(first);
+        s.AddWaiting(twin);
+        s.AddWaiting(other);
+
+        // first is admitted and will compute the shared blocks this step: twin waits, other is admitted.
+        var plan = s.Schedule();
+        Assert.DoesNotContain(plan.Scheduled, x => x.Sequence == twin);
+        Assert.Contains(plan.Scheduled, x => x.Sequence == other);
+        Assert.Equal([twin], s.Waiting);
+        Complete(plan, kv);
+
+        // Once first is through, twin finds 5 cached blocks (20 tokens) and computes only the last.
+        var after = s.Schedule();
+        Assert.Contains(after.Scheduled, x => x.Sequence == twin && x.NumNewTokens == 1);
+        Assert.Equal(20, twin.CachedTokens);
     }
 
     [Fact]
