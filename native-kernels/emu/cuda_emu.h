@@ -17,6 +17,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -45,6 +46,8 @@ struct LaunchState {
 };
 
 inline LaunchState* g_launch = nullptr;
+// One launch at a time in the process: a GPU stream runs kernels in order too, and g_launch is global.
+inline std::mutex g_launch_mutex;
 inline thread_local uint3 t_thread{0, 0, 0};
 inline thread_local uint3 t_block{0, 0, 0};
 
@@ -55,6 +58,7 @@ inline unsigned int flat_thread() { return t_thread.x + g_launch->block.x * (t_t
 // Runs `body` once per CUDA thread of every block in the grid. Blocks run in order x, then y, then z.
 inline void launch(dim3 grid, dim3 block, size_t smem_bytes, const std::function<void()>& body)
 {
+    std::lock_guard<std::mutex> one_at_a_time(g_launch_mutex);
     unsigned int nthreads = block.x * block.y * block.z;
     LaunchState st;
     st.grid = grid;
