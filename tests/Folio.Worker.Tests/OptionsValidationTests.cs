@@ -1,0 +1,67 @@
+using Folio.Worker.Options;
+
+namespace Folio.Worker.Tests;
+
+/// <summary>Start-up validation: every message names the configuration key to fix, and none echoes a credential.</summary>
+public sealed class OptionsValidationTests
+{
+    [Fact]
+    public void Missing_rabbitmq_uri_names_the_key_and_its_environment_variable()
+    {
+        var r = new RabbitMqOptionsValidator().Validate(null, new RabbitMqOptions());
+        Assert.True(r.Failed);
+        Assert.Contains("Folio:RabbitMq:Uri", r.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("Folio__RabbitMq__Uri", r.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_bad_rabbitmq_uri_is_refused_without_echoing_its_password()
+    {
+        var r = new RabbitMqOptionsValidator().Validate(null, new RabbitMqOptions { Uri = "http://user:s3cret@host/" });
+        Assert.True(r.Failed);
+        Assert.DoesNotContain("s3cret", r.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Redis_configuration_and_ttl_are_checked() =>
+        Assert.Contains("Folio:Redis:StreamTtlSeconds", new RedisOptionsValidator().Validate(null, new RedisOptions { Configuration = "h:1", StreamTtlSeconds = 0 }).FailureMessage, StringComparison.Ordinal);
+
+    [Fact]
+    public void A_missing_model_file_names_the_key() =>
+        Assert.Contains("Folio:Model:Path", new ModelOptionsValidator().Validate(null, new ModelOptions { Path = "/nonexistent/model.gguf" }).FailureMessage, StringComparison.Ordinal);
+
+    [Theory]
+    [InlineData("MaxNumSeqs", "Folio:Engine:MaxNumSeqs")]
+    [InlineData("KvCacheMemory", "Folio:Engine:KvCacheMemory")]
+    [InlineData("Backend", "Folio:Engine:Backend")]
+    public void Engine_settings_out_of_range_name_their_key(string field, string key)
+    {
+        var o = field switch
+        {
+            "MaxNumSeqs" => new EngineOptions { MaxNumSeqs = 0 },
+            "KvCacheMemory" => new EngineOptions { KvCacheMemory = "lots" },
+            _ => new EngineOptions { Backend = "tpu" },
+        };
+        Assert.Contains(key, new EngineOptionsValidator().Validate(null, o).FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Limits_are_checked() =>
+        Assert.Contains("Folio:Limits:MaxMessageBytes", new LimitsOptionsValidator().Validate(null, new LimitsOptions { MaxMessageBytes = 10 }).FailureMessage, StringComparison.Ordinal);
+
+    [Fact]
+    public void The_defaults_of_every_section_except_the_required_keys_are_valid()
+    {
+        Assert.True(new EngineOptionsValidator().Validate(null, new EngineOptions()).Succeeded);
+        Assert.True(new LimitsOptionsValidator().Validate(null, new LimitsOptions()).Succeeded);
+        Assert.True(new WorkerHostOptionsValidator().Validate(null, new WorkerHostOptions()).Succeeded);
+        Assert.True(new RabbitMqOptionsValidator().Validate(null, new RabbitMqOptions { Uri = "amqps://u:p@h:5671/" }).Succeeded);
+    }
+
+    [Fact]
+    public void Logged_endpoints_carry_no_credentials()
+    {
+        Assert.Equal("amqp://rabbit:5672/", Redaction.AmqpEndpoint("amqp://user:pw@rabbit:5672/"));
+        Assert.DoesNotContain("pw", Redaction.RedisEndpoints("redis:6379,password=pw,user=u"), StringComparison.Ordinal);
+    }
+}
