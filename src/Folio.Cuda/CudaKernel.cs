@@ -74,8 +74,11 @@ public sealed unsafe class CudaKernel
         void** pointers = stackalloc void*[KernelArgs.Capacity];
         args.AddressesInto(pointers);
         GC.KeepAlive(_module);
-        CudaDriver.Check(
-            CudaDriver.cuLaunchKernel(Function, (uint)grid.X, (uint)grid.Y, (uint)grid.Z, (uint)threads, 1, 1, (uint)sharedBytes, stream.Raw, pointers, null),
-            $"cuLaunchKernel({Name}, grid {grid.X}x{grid.Y}x{grid.Z}, {threads} threads, {sharedBytes} B shared)");
+        int status = CudaDriver.cuLaunchKernel(Function, (uint)grid.X, (uint)grid.Y, (uint)grid.Z, (uint)threads, 1, 1, (uint)sharedBytes, stream.Raw, pointers, null);
+        if (status != 0)
+        {
+            // the message is built only on failure: launches are on the per-token path
+            CudaDriver.Check(status, $"cuLaunchKernel({Name}, grid {grid.X}x{grid.Y}x{grid.Z}, {threads} threads, {sharedBytes} B shared)");
+        }
     }
 }

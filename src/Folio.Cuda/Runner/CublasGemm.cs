@@ -33,10 +33,12 @@ internal sealed unsafe class CublasGemm : IDisposable
         }
 
         float alpha = 1f, beta = 0f;
-        Cublas.Check(
-            Cublas.cublasGemmEx(_handle.DangerousGetHandle(), Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, n, m, k, &alpha, w, Cublas.CUDA_R_16BF, k,
-                x, Cublas.CUDA_R_16BF, k, &beta, y, Cublas.CUDA_R_32F, n, Cublas.CUBLAS_COMPUTE_32F, Cublas.CUBLAS_GEMM_DEFAULT),
-            $"cublasGemmEx(m={m}, n={n}, k={k})");
+        int status = Cublas.cublasGemmEx(_handle.DangerousGetHandle(), Cublas.CUBLAS_OP_T, Cublas.CUBLAS_OP_N, n, m, k, &alpha, w, Cublas.CUDA_R_16BF, k,
+            x, Cublas.CUDA_R_16BF, k, &beta, y, Cublas.CUDA_R_32F, n, Cublas.CUBLAS_COMPUTE_32F, Cublas.CUBLAS_GEMM_DEFAULT);
+        if (status != 0)
+        {
+            Cublas.Check(status, $"cublasGemmEx(m={m}, n={n}, k={k})");
+        }
     }
 
     public void Dispose()

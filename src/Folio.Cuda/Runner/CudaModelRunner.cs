@@ -41,6 +41,7 @@ public sealed unsafe class CudaModelRunner : IModelRunner
     private readonly int _offIds, _offPos, _offSlots, _offQs, _offCtx, _offTables, _offLogitIdx, _inputInts;
 
     private DeviceBuffer _kCache = null!, _vCache = null!;
+    private int[] _graphSizes = [];
     private long _layerCacheBytes;
 
     public CudaModelRunner(LoadedModel model, CudaRunnerOptions options)
@@ -49,7 +50,9 @@ public sealed unsafe class CudaModelRunner : IModelRunner
         Config = model.Config;
         var c = Config;
         BlockSize = options.BlockSize;
-        _maxModelLen = options.MaxModelLen > 0 ? options.MaxModelLen : c.MaxPositionEmbeddings;
+        // Buffers scale with MaxModelLen (block tables, split-K partitions): default to 8192 tokens
+        // rather than a 128K max_position_embeddings nobody schedules on one step.
+        _maxModelLen = options.MaxModelLen > 0 ? options.MaxModelLen : Math.Min(c.MaxPositionEmbeddings, 8192);
         _maxTokens = options.MaxNumBatchedTokens;
         _maxSeqs = options.MaxNumSeqs;
         _maxBlocksPerSeq = (_maxModelLen + BlockSize - 1) / BlockSize;
@@ -152,13 +155,29 @@ public sealed unsafe class CudaModelRunner : IModelRunner
             }
         }
 
-        int graphSize = decode && nl == ns ? _graphs.Keys.Where(b => b >= ns).DefaultIfEmpty(0).Min() : 0;
+        int graphSize = 0;
+        if (decode && nl == ns)
+        {
+            foreach (int b in _graphSizes)
+            {
+                if (b >= ns)
+                {
+                    graphSize = b;
+                    break;
+                }
+            }
+        }
+
         StageInputs(batch, padTo: graphSize);
         _ctx.MakeCurrent();
-        CudaDriver.Check(CudaDriver.cuMemcpyHtoDAsync(_inputs.Pointer, Staging, (nuint)(_inputInts * 4L), _stream.Raw), "cuMemcpyHtoDAsync(step inputs)");
+        UploadInputs(Math.Max(ns, graphSize), Math.Max(nl, graphSize));
         if (graphSize > 0)
         {
-            CudaDriver.Check(CudaDriver.cuGraphLaunch(_graphs[graphSize].Exec.DangerousGetHandle(), _stream.Raw), $"cuGraphLaunch(decode batch {graphSize})");
+            int status = CudaDriver.cuGraphLaunch(_graphs[graphSize].Exec.DangerousGetHandle(), _stream.Raw);
+            if (status != 0)
+            {
+                CudaDriver.Check(status, $"cuGraphLaunch(decode batch {graphSize})");
+            }
         }
         else
         {
@@ -252,6 +271,14 @@ public sealed unsafe class CudaModelRunner : IModelRunner
         {
             s[_offLogitIdx + r] = r < b.NumLogitRows ? b.LogitTokenIndex[r] : r;
         }
+    }
+
+    /// <summary>Copies the used part of the staged inputs: everything up to the last used block-table row, and the logit rows.</summary>
+    private void UploadInputs(int rows, int logitRows)
+    {
+        long head = (_offTables + ((long)rows * _maxBlocksPerSeq)) * 4;
+        CudaDriver.Check(CudaDriver.cuMemcpyHtoDAsync(_inputs.Pointer, Staging, (nuint)head, _stream.Raw), "cuMemcpyHtoDAsync(step inputs)");
+        CudaDriver.Check(CudaDriver.cuMemcpyHtoDAsync(In(_offLogitIdx), Staging + _offLogitIdx, (nuint)(Math.Max(logitRows, 1) * 4L), _stream.Raw), "cuMemcpyHtoDAsync(logit rows)");
     }
 
     private ulong In(int offsetInts) => _inputs.Pointer + ((ulong)offsetInts * 4);
@@ -383,7 +410,7 @@ public sealed unsafe class CudaModelRunner : IModelRunner
         // Warm up outside capture (cuBLAS picks its kernels), with padded dummy inputs already staged.
         var dummy = new ForwardBatch(batch, batch, _maxBlocksPerSeq);
         StageInputs(dummy, padTo: batch);
-        CudaDriver.Check(CudaDriver.cuMemcpyHtoDAsync(_inputs.Pointer, Staging, (nuint)(_inputInts * 4L), _stream.Raw), "cuMemcpyHtoDAsync(graph warm-up)");
+        UploadInputs(batch, batch);
         EnqueueForward(batch, batch, batch, AttentionMode.DecodeSplitK, _maxModelLen, 1);
         _stream.Synchronize();
         CudaDriver.Check(CudaDriver.cuStreamBeginCapture(_stream.Raw, CudaDriver.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "cuStreamBeginCapture");
@@ -399,6 +426,7 @@ public sealed unsafe class CudaModelRunner : IModelRunner
                 var graph = new SafeCudaGraphHandle(_ctx.Handle, g);
                 CudaDriver.Check(CudaDriver.cuGraphInstantiateWithFlags(out nint exec, g, 0), $"cuGraphInstantiateWithFlags(decode batch {batch})");
                 _graphs[batch] = (graph, new SafeCudaGraphExecHandle(_ctx.Handle, exec));
+                _graphSizes = [.. _graphs.Keys.Order()];
             }
         }
     }
