@@ -243,37 +243,48 @@ internal sealed partial class WorkerRuntime
             Environment.FailFast("fault injection: Folio:Worker:CrashOnRequestIdPrefix matched " + request.RequestId);
         }
 
-        var resume = take.NextIndex > 0 ? await WithRedisRetry(() => _store!.ReadResumeAsync(keys, take.NextIndex)).ConfigureAwait(false) : new ResumeState([], string.Empty);
-        r.InitResume(take.NextIndex, resume.Text);
-        _metrics.PromptTokens(promptIds.Length);
-        if (take.NextIndex > 0)
+        try
         {
-            _metrics.Resumed();
-            Log.Resuming(_log, request.RequestId, attempt, take.NextIndex);
-        }
-        else
-        {
-            Log.Taken(_log, request.RequestId, attempt, promptIds.Length);
-        }
+            var resume = take.NextIndex > 0 ? await WithRedisRetry(() => _store!.ReadResumeAsync(keys, take.NextIndex)).ConfigureAwait(false) : new ResumeState([], string.Empty);
+            r.InitResume(take.NextIndex, resume.Text);
+            _metrics.PromptTokens(promptIds.Length);
+            if (take.NextIndex > 0)
+            {
+                _metrics.Resumed();
+                Log.Resuming(_log, request.RequestId, attempt, take.NextIndex);
+            }
+            else
+            {
+                Log.Taken(_log, request.RequestId, attempt, promptIds.Length);
+            }
 
-        if (take.Cancelled || r.CancelRequested)
-        {
-            _localOutputs.Writer.TryWrite(new SequenceOutput(ticket, take.NextIndex, [], new SequenceFinish(FinishReasons.Abort, string.Empty, promptIds.Length, 0)));
-            return;
-        }
+            if (take.Cancelled || r.CancelRequested)
+            {
+                _localOutputs.Writer.TryWrite(new SequenceOutput(ticket, take.NextIndex, [], new SequenceFinish(FinishReasons.Abort, string.Empty, promptIds.Length, 0)));
+                return;
+            }
 
-        if (take.NextIndex >= request.MaxTokens)
-        {
-            // The previous attempt wrote every token but died before the done entry.
-            _localOutputs.Writer.TryWrite(new SequenceOutput(ticket, take.NextIndex, [], new SequenceFinish(FinishReasons.Length, string.Empty, promptIds.Length, 0)));
-            return;
-        }
+            if (take.NextIndex >= request.MaxTokens)
+            {
+                // The previous attempt wrote every token but died before the done entry.
+                _localOutputs.Writer.TryWrite(new SequenceOutput(ticket, take.NextIndex, [], new SequenceFinish(FinishReasons.Length, string.Empty, promptIds.Length, 0)));
+                return;
+            }
 
-        _engine.Submit(new EngineRequest(ticket, request, promptIds, resume.TokenIds));
-        r.Started = true;
-        if (r.CancelRequested)
+            _engine.Submit(new EngineRequest(ticket, request, promptIds, resume.TokenIds));
+            r.Started = true;
+            if (r.CancelRequested)
+            {
+                _engine.Abort(ticket);
+            }
+        }
+        catch
         {
-            _engine.Abort(ticket);
+            // Whatever failed after the take (an inconsistent stream, the engine refusing): this
+            // delivery no longer counts as in flight; the caller answers it.
+            _inFlight.TryRemove(ticket, out _);
+            r.EndProbation();
+            throw;
         }
     }
 
