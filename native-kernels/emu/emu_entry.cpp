@@ -76,3 +76,37 @@ EMU_API void emu_argmax(int gx, int gy, int gz, int bx, long smem, int* out, con
 EMU_API void emu_sample(int gx, int gy, int gz, int bx, long smem, int* out, const float* logits, int vocab, const float* temperature,
                         const int* top_k, const float* top_p, const float* min_p, const float* uniforms)
 { FOLIO_EMU_LAUNCH(folio_sample, GRID, BLOCK, smem, out, logits, vocab, temperature, top_k, top_p, min_p, uniforms); }
+
+// ---- launch by name, with arguments packed as cuLaunchKernel takes them ----------------------
+// args[i] points at the i-th argument (each in its own 8-byte slot), so the C# side can drive the
+// emulation exactly as it drives the driver API (Folio.Cuda's KernelArgs).
+#include <string_view>
+
+template <typename... A, size_t... I>
+static void emu_call(void (*k)(A...), void** args, std::index_sequence<I...>)
+{
+    k(*reinterpret_cast<A*>(args[I])...);
+}
+
+template <typename... A>
+static void emu_launch_kernel(void (*k)(A...), dim3 grid, dim3 block, size_t smem, void** args)
+{
+    folio_emu::launch(grid, block, smem, [&] { emu_call(k, args, std::index_sequence_for<A...>{}); });
+}
+
+#define EMU_BY_NAME(name) if (n == #name) { emu_launch_kernel(name, GRID, BLOCK, (size_t)smem, args); return 0; }
+
+EMU_API int emu_launch(const char* kernel, int gx, int gy, int gz, int bx, long smem, void** args)
+{
+    std::string_view n(kernel);
+    EMU_BY_NAME(folio_embedding_bf16) EMU_BY_NAME(folio_embedding_f32)
+    EMU_BY_NAME(folio_rms_norm_bf16) EMU_BY_NAME(folio_rms_norm_f32)
+    EMU_BY_NAME(folio_add_bias_bf16) EMU_BY_NAME(folio_add_bias_f32)
+    EMU_BY_NAME(folio_silu_and_mul_bf16) EMU_BY_NAME(folio_silu_and_mul_f32)
+    EMU_BY_NAME(folio_reshape_and_cache_bf16) EMU_BY_NAME(folio_reshape_and_cache_f32)
+    EMU_BY_NAME(folio_paged_attention_decode_bf16) EMU_BY_NAME(folio_paged_attention_decode_f32)
+    EMU_BY_NAME(folio_paged_attention_reduce_bf16) EMU_BY_NAME(folio_paged_attention_reduce_f32)
+    EMU_BY_NAME(folio_prefill_attention_bf16) EMU_BY_NAME(folio_prefill_attention_f32)
+    EMU_BY_NAME(folio_rotary) EMU_BY_NAME(folio_gather_rows) EMU_BY_NAME(folio_argmax) EMU_BY_NAME(folio_sample)
+    return -1;
+}

@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-using Folio.Cuda.Interop;
 using Folio.Cuda.Kernels;
 using Folio.Engine.Cpu;
 using Folio.Engine.Execution;
@@ -17,82 +15,95 @@ public sealed unsafe class CudaModelRunner : IModelRunner
 {
     private const int CacheElementBytes = 2; // bf16
 
-    private readonly CudaContext _ctx;
-    private readonly CudaStream _stream;
-    private readonly CudaKernelSet _k;
-    private readonly CublasGemm _gemm;
-    private readonly DeviceBuffer _embedding;
-    private readonly DeviceBuffer _finalNorm;
-    private readonly DeviceBuffer _lmHead; // may alias _embedding when tied
-    private readonly DeviceLayer[] _layers;
-    private readonly DeviceBuffer _invFreq;
-    private readonly List<DeviceBuffer> _owned = [];
-    private readonly Dictionary<int, (SafeCudaGraphHandle Graph, SafeCudaGraphExecHandle Exec)> _graphs = [];
-    private readonly int _maxTokens, _maxSeqs, _maxBlocksPerSeq, _maxModelLen, _maxParts;
-    private readonly int _qkvDim;
+    private readonly IDeviceApi _api;
+    private readonly List<ulong> _owned = [];
+    private readonly Dictionary<int, int> _graphs = [];
+    private readonly int _maxTokens, _maxSeqs, _maxBlocksPerSeq, _maxModelLen, _maxParts, _qkvDim, _singlePassMax, _partition;
+    private readonly ulong _embedding, _finalNorm, _lmHead, _invFreq;
+    private readonly DeviceLayer[] _layers = [];
 
     // activations
-    private readonly DeviceBuffer _residual, _normed, _qkv, _attn, _proj, _gateUp, _act, _rows, _rowsNormed, _logits;
-    private readonly DeviceBuffer _splitOut, _splitMax, _splitSum;
+    private readonly ulong _residual, _normed, _qkv, _attn, _proj, _gateUp, _act, _rows, _rowsNormed, _logits, _splitOut, _splitMax, _splitSum;
 
-    // step inputs: one pinned staging area and its device twin, same layout
-    private readonly SafePinnedHostHandle _staging;
-    private readonly DeviceBuffer _inputs;
+    // step inputs: one host staging area (page-locked on CUDA) and its device twin, same layout
+    private readonly int* _staging;
+    private readonly ulong _inputs;
     private readonly int _offIds, _offPos, _offSlots, _offQs, _offCtx, _offTables, _offLogitIdx, _inputInts;
 
-    private DeviceBuffer _kCache = null!, _vCache = null!;
-    private int[] _graphSizes = [];
+    // kernels
+    private readonly int _kEmbedding, _kRmsNorm, _kAddBias, _kRotary, _kCache, _kDecode, _kReduce, _kPrefill, _kSilu, _kGather;
+
+    private ulong _kPool, _vPool;
     private long _layerCacheBytes;
+    private int[] _graphSizes = [];
 
     public CudaModelRunner(LoadedModel model, CudaRunnerOptions options)
+        : this(model, options, CreateDevice(options))
     {
-        options.Validate();
-        Config = model.Config;
-        var c = Config;
-        BlockSize = options.BlockSize;
-        // Buffers scale with MaxModelLen (block tables, split-K partitions): default to 8192 tokens
-        // rather than a 128K max_position_embeddings nobody schedules on one step.
-        _maxModelLen = options.MaxModelLen > 0 ? options.MaxModelLen : Math.Min(c.MaxPositionEmbeddings, 8192);
-        _maxTokens = options.MaxNumBatchedTokens;
-        _maxSeqs = options.MaxNumSeqs;
-        _maxBlocksPerSeq = (_maxModelLen + BlockSize - 1) / BlockSize;
-        _maxParts = KernelShapes.Partitions(_maxModelLen, KernelShapes.DefaultPartitionSize);
-        _qkvDim = c.QDim + (2 * c.KvDim);
+    }
 
-        _ctx = CudaContext.Create(options.DeviceOrdinal);
+    internal CudaModelRunner(LoadedModel model, CudaRunnerOptions options, IDeviceApi api)
+    {
+        _api = api;
         try
         {
-            _stream = _ctx.CreateStream();
-            _k = new CudaKernelSet(_ctx, options.KernelCacheDirectory);
-            _gemm = new CublasGemm(_ctx, _stream);
+            options.Validate();
+            Config = model.Config;
+            var c = Config;
+            BlockSize = options.BlockSize;
+            // Buffers scale with MaxModelLen (block tables, split-K partitions): default to 8192 tokens
+            // rather than a 128K max_position_embeddings no step schedules.
+            _maxModelLen = options.MaxModelLen > 0 ? options.MaxModelLen : Math.Min(c.MaxPositionEmbeddings, 8192);
+            _maxTokens = options.MaxNumBatchedTokens;
+            _maxSeqs = options.MaxNumSeqs;
+            _maxBlocksPerSeq = (_maxModelLen + BlockSize - 1) / BlockSize;
+            _partition = options.PartitionSize;
+            _maxParts = KernelShapes.Partitions(_maxModelLen, _partition);
+            _qkvDim = c.QDim + (2 * c.KvDim);
+            _singlePassMax = options.SinglePassMaxContext;
 
-            _embedding = DeviceWeights.Upload(_ctx, model.Require("model.embed_tokens.weight"));
-            _finalNorm = DeviceWeights.Upload(_ctx, model.Require("model.norm.weight"));
-            _lmHead = c.TieWordEmbeddings ? _embedding : DeviceWeights.Upload(_ctx, model.Require("lm_head.weight"));
+            _kEmbedding = api.Kernel("folio_embedding_bf16");
+            _kRmsNorm = api.Kernel("folio_rms_norm_bf16");
+            _kAddBias = api.Kernel("folio_add_bias_bf16");
+            _kRotary = api.Kernel("folio_rotary");
+            _kCache = api.Kernel("folio_reshape_and_cache_bf16");
+            _kDecode = api.Kernel("folio_paged_attention_decode_bf16");
+            _kReduce = api.Kernel("folio_paged_attention_reduce_bf16");
+            _kPrefill = api.Kernel("folio_prefill_attention_bf16");
+            _kSilu = api.Kernel("folio_silu_and_mul_bf16");
+            _kGather = api.Kernel("folio_gather_rows");
+
+            _embedding = DeviceWeights.Upload(api, Own, model.Require("model.embed_tokens.weight"));
+            _finalNorm = DeviceWeights.Upload(api, Own, model.Require("model.norm.weight"));
+            _lmHead = c.TieWordEmbeddings ? _embedding : DeviceWeights.Upload(api, Own, model.Require("lm_head.weight"));
             _layers = new DeviceLayer[c.NumLayers];
             for (int i = 0; i < c.NumLayers; i++)
             {
-                _layers[i] = DeviceWeights.UploadLayer(_ctx, model, i);
+                _layers[i] = DeviceWeights.UploadLayer(api, Own, model, i);
             }
 
             var inv = RotaryEmbedding.InverseFrequencies(c.HeadDim, c.RopeTheta, c.RopeScaling);
-            _invFreq = Own(_ctx.Allocate(inv.Length * sizeof(double)));
-            _invFreq.Upload<double>(inv);
+            _invFreq = Own(inv.Length * sizeof(double));
+            fixed (double* p = inv)
+            {
+                api.Upload(_invFreq, p, inv.Length * sizeof(double));
+                api.Synchronize();
+            }
 
             long t = _maxTokens;
-            _residual = Own(_ctx.Allocate(t * c.HiddenSize * 4));
-            _normed = Own(_ctx.Allocate(t * c.HiddenSize * 2));
-            _qkv = Own(_ctx.Allocate(t * _qkvDim * 4));
-            _attn = Own(_ctx.Allocate(t * c.QDim * 2));
-            _proj = Own(_ctx.Allocate(t * c.HiddenSize * 4));
-            _gateUp = Own(_ctx.Allocate(t * 2 * c.IntermediateSize * 4));
-            _act = Own(_ctx.Allocate(t * c.IntermediateSize * 2));
-            _rows = Own(_ctx.Allocate((long)_maxSeqs * c.HiddenSize * 4));
-            _rowsNormed = Own(_ctx.Allocate((long)_maxSeqs * c.HiddenSize * 2));
-            _logits = Own(_ctx.Allocate((long)_maxSeqs * c.VocabSize * 4));
-            _splitOut = Own(_ctx.Allocate((long)_maxSeqs * c.NumHeads * _maxParts * c.HeadDim * 4));
-            _splitMax = Own(_ctx.Allocate((long)_maxSeqs * c.NumHeads * _maxParts * 4));
-            _splitSum = Own(_ctx.Allocate((long)_maxSeqs * c.NumHeads * _maxParts * 4));
+            _residual = Own(t * c.HiddenSize * 4);
+            _normed = Own(t * c.HiddenSize * 2);
+            _qkv = Own(t * _qkvDim * 4);
+            _attn = Own(t * c.QDim * 2);
+            _proj = Own(t * c.HiddenSize * 4);
+            _gateUp = Own(t * 2 * c.IntermediateSize * 4);
+            _act = Own(t * c.IntermediateSize * 2);
+            _rows = Own((long)_maxSeqs * c.HiddenSize * 4);
+            _rowsNormed = Own((long)_maxSeqs * c.HiddenSize * 2);
+            _logits = Own((long)_maxSeqs * c.VocabSize * 4);
+            _splitOut = Own((long)_maxSeqs * c.NumHeads * _maxParts * c.HeadDim * 4);
+            _splitMax = Own((long)_maxSeqs * c.NumHeads * _maxParts * 4);
+            _splitSum = Own((long)_maxSeqs * c.NumHeads * _maxParts * 4);
 
             _offIds = 0;
             _offPos = _offIds + _maxTokens;
@@ -102,16 +113,17 @@ public sealed unsafe class CudaModelRunner : IModelRunner
             _offTables = _offCtx + _maxSeqs;
             _offLogitIdx = _offTables + (_maxSeqs * _maxBlocksPerSeq);
             _inputInts = _offLogitIdx + _maxTokens;
-            _ctx.MakeCurrent();
-            CudaDriver.Check(CudaDriver.cuMemAllocHost(out nint pinned, (nuint)(_inputInts * 4L)), "cuMemAllocHost");
-            _staging = new SafePinnedHostHandle(_ctx.Handle, pinned);
-            _inputs = Own(_ctx.Allocate(_inputInts * 4L));
+            _staging = (int*)api.AllocateHost(_inputInts * 4L);
+            _inputs = Own(_inputInts * 4L);
 
             NumBlocks = options.NumBlocksOverride > 0 ? options.NumBlocksOverride : ProfileAndSizePool(options.GpuMemoryUtilization);
             AllocatePool(NumBlocks);
-            foreach (int b in options.GraphBatchSizes.Where(b => b <= _maxSeqs).Distinct().Order())
+            if (api.SupportsGraphs)
             {
-                CaptureDecodeGraph(b);
+                foreach (int b in options.GraphBatchSizes.Where(b => b >= 1 && b <= _maxSeqs).Distinct().Order())
+                {
+                    CaptureDecodeGraph(b);
+                }
             }
         }
         catch
@@ -121,14 +133,20 @@ public sealed unsafe class CudaModelRunner : IModelRunner
         }
     }
 
-    public ModelConfig Config { get; }
+    public ModelConfig Config { get; } = null!;
     public int BlockSize { get; }
-    public int NumBlocks { get; private set; }
-    public string DeviceName => _ctx.Name;
-    public int CompiledArch => _k.Arch;
-    public IReadOnlyCollection<int> GraphBatchSizes => _graphs.Keys;
+    public int NumBlocks { get; }
+    public string DeviceName => _api.DeviceName;
+    public int CompiledArch => _api.CompiledArch;
+    public int MaxModelLen => _maxModelLen;
+    public IReadOnlyList<int> GraphBatchSizes => _graphSizes;
 
-    private int* Staging => (int*)_staging.DangerousGetHandle();
+    private enum AttentionMode
+    {
+        Prefill,
+        DecodeSinglePass,
+        DecodeSplitK,
+    }
 
     public void Forward(ForwardBatch batch, Span<float> logits)
     {
@@ -144,17 +162,26 @@ public sealed unsafe class CudaModelRunner : IModelRunner
             throw new ArgumentException($"logits span holds {logits.Length} values, {nl} rows x {c.VocabSize} needed");
         }
 
-        bool decode = nt == ns;
-        int maxCtx = 0;
+        int maxCtx = 0, maxQ = 0;
         for (int s = 0; s < ns; s++)
         {
             maxCtx = Math.Max(maxCtx, batch.ContextLens[s]);
+            maxQ = Math.Max(maxQ, batch.QueryLength(s));
             if (batch.ContextLens[s] > _maxModelLen)
             {
-                throw new ArgumentException($"sequence {s}: context of {batch.ContextLens[s]} tokens exceeds MaxModelLen {_maxModelLen}");
+                throw new ArgumentException($"sequence {s}: context of {batch.ContextLens[s]} tokens exceeds MaxModelLen {_maxModelLen} (Folio:Engine:MaxModelLen)");
             }
         }
 
+        for (int i = 0; i < nt; i++)
+        {
+            if ((uint)batch.SlotMapping[i] >= (uint)(NumBlocks * BlockSize))
+            {
+                throw new ArgumentException($"token {i}: KV slot {batch.SlotMapping[i]} is outside the pool of {NumBlocks} x {BlockSize}");
+            }
+        }
+
+        bool decode = nt == ns;
         int graphSize = 0;
         if (decode && nl == ns)
         {
@@ -169,75 +196,53 @@ public sealed unsafe class CudaModelRunner : IModelRunner
         }
 
         StageInputs(batch, padTo: graphSize);
-        _ctx.MakeCurrent();
         UploadInputs(Math.Max(ns, graphSize), Math.Max(nl, graphSize));
         if (graphSize > 0)
         {
-            int status = CudaDriver.cuGraphLaunch(_graphs[graphSize].Exec.DangerousGetHandle(), _stream.Raw);
-            if (status != 0)
-            {
-                CudaDriver.Check(status, $"cuGraphLaunch(decode batch {graphSize})");
-            }
+            _api.LaunchGraph(_graphs[graphSize]);
         }
         else
         {
-            var mode = !decode ? AttentionMode.Prefill : maxCtx <= KernelShapes.SinglePassMaxContext ? AttentionMode.DecodeSinglePass : AttentionMode.DecodeSplitK;
-            EnqueueForward(nt, ns, nl, mode, maxCtx, MaxQueryLength(batch));
+            var mode = !decode ? AttentionMode.Prefill : maxCtx <= _singlePassMax ? AttentionMode.DecodeSinglePass : AttentionMode.DecodeSplitK;
+            EnqueueForward(nt, ns, nl, mode, maxCtx, maxQ);
         }
 
         fixed (float* dst = logits)
         {
-            CudaDriver.Check(CudaDriver.cuMemcpyDtoHAsync(dst, _logits.Pointer, (nuint)((long)nl * c.VocabSize * 4), _stream.Raw), "cuMemcpyDtoHAsync(logits)");
-            _stream.Synchronize();
+            _api.Download(dst, _logits, (long)nl * c.VocabSize * 4);
+            _api.Synchronize();
         }
-
     }
 
     public void CopyBlocks(ReadOnlySpan<int> sources, ReadOnlySpan<int> destinations)
     {
         long blockBytes = (long)BlockSize * Config.KvDim * CacheElementBytes;
-        _ctx.MakeCurrent();
-        for (int l = 0; l < Config.NumLayers; l++)
+        for (int i = 0; i < sources.Length; i++)
         {
-            for (int i = 0; i < sources.Length; i++)
+            if ((uint)sources[i] >= (uint)NumBlocks || (uint)destinations[i] >= (uint)NumBlocks)
             {
-                if ((uint)sources[i] >= (uint)NumBlocks || (uint)destinations[i] >= (uint)NumBlocks)
-                {
-                    throw new ArgumentOutOfRangeException(nameof(sources), $"block copy {sources[i]} -> {destinations[i]} is outside the pool of {NumBlocks} blocks");
-                }
-
-                ulong off = (ulong)(l * _layerCacheBytes);
-                ulong src = off + (ulong)(sources[i] * blockBytes), dst = off + (ulong)(destinations[i] * blockBytes);
-                CudaDriver.Check(CudaDriver.cuMemcpyDtoDAsync(_kCache.Pointer + dst, _kCache.Pointer + src, (nuint)blockBytes, _stream.Raw), "cuMemcpyDtoDAsync(K block)");
-                CudaDriver.Check(CudaDriver.cuMemcpyDtoDAsync(_vCache.Pointer + dst, _vCache.Pointer + src, (nuint)blockBytes, _stream.Raw), "cuMemcpyDtoDAsync(V block)");
+                throw new ArgumentOutOfRangeException(nameof(sources), $"block copy {sources[i]} -> {destinations[i]} is outside the pool of {NumBlocks} blocks");
             }
         }
 
-        _stream.Synchronize();
-    }
-
-    private enum AttentionMode
-    {
-        Prefill,
-        DecodeSinglePass,
-        DecodeSplitK,
-    }
-
-    private static int MaxQueryLength(ForwardBatch b)
-    {
-        int m = 0;
-        for (int s = 0; s < b.NumSeqs; s++)
+        for (int l = 0; l < Config.NumLayers; l++)
         {
-            m = Math.Max(m, b.QueryLength(s));
+            ulong off = (ulong)(l * _layerCacheBytes);
+            for (int i = 0; i < sources.Length; i++)
+            {
+                ulong src = off + (ulong)(sources[i] * blockBytes), dst = off + (ulong)(destinations[i] * blockBytes);
+                _api.Copy(_kPool + dst, _kPool + src, blockBytes);
+                _api.Copy(_vPool + dst, _vPool + src, blockBytes);
+            }
         }
 
-        return m;
+        _api.Synchronize();
     }
 
-    /// <summary>Copies the batch into the pinned staging area; decode batches are padded with harmless rows (slot -1, context 1, block 0).</summary>
+    /// <summary>Copies the batch into the staging area; decode batches are padded with harmless rows (slot -1, context 1, block 0).</summary>
     private void StageInputs(ForwardBatch b, int padTo)
     {
-        int* s = Staging;
+        int* s = _staging;
         int nt = b.NumTokens, ns = b.NumSeqs;
         int rows = Math.Max(padTo, ns);
         int tokens = Math.Max(padTo, nt);
@@ -266,7 +271,7 @@ public sealed unsafe class CudaModelRunner : IModelRunner
             }
         }
 
-        int nl = padTo > 0 ? padTo : b.NumLogitRows;
+        int nl = Math.Max(padTo, b.NumLogitRows);
         for (int r = 0; r < nl; r++)
         {
             s[_offLogitIdx + r] = r < b.NumLogitRows ? b.LogitTokenIndex[r] : r;
@@ -276,14 +281,13 @@ public sealed unsafe class CudaModelRunner : IModelRunner
     /// <summary>Copies the used part of the staged inputs: everything up to the last used block-table row, and the logit rows.</summary>
     private void UploadInputs(int rows, int logitRows)
     {
-        long head = (_offTables + ((long)rows * _maxBlocksPerSeq)) * 4;
-        CudaDriver.Check(CudaDriver.cuMemcpyHtoDAsync(_inputs.Pointer, Staging, (nuint)head, _stream.Raw), "cuMemcpyHtoDAsync(step inputs)");
-        CudaDriver.Check(CudaDriver.cuMemcpyHtoDAsync(In(_offLogitIdx), Staging + _offLogitIdx, (nuint)(Math.Max(logitRows, 1) * 4L), _stream.Raw), "cuMemcpyHtoDAsync(logit rows)");
+        _api.Upload(_inputs, _staging, (_offTables + ((long)rows * _maxBlocksPerSeq)) * 4);
+        _api.Upload(In(_offLogitIdx), _staging + _offLogitIdx, Math.Max(logitRows, 1) * 4L);
     }
 
-    private ulong In(int offsetInts) => _inputs.Pointer + ((ulong)offsetInts * 4);
+    private ulong In(int offsetInts) => _inputs + ((ulong)offsetInts * 4);
 
-    /// <summary>Queues one forward pass on the stream (also what a CUDA graph captures).</summary>
+    /// <summary>Queues one forward pass (also what a CUDA graph captures).</summary>
     private void EnqueueForward(int nt, int ns, int nl, AttentionMode mode, int maxCtx, int maxQ)
     {
         var c = Config;
@@ -292,35 +296,35 @@ public sealed unsafe class CudaModelRunner : IModelRunner
         float eps = c.RmsNormEps, scale = 1f / MathF.Sqrt(c.HeadDim);
         int interleaved = c.RopeStyle == RopeStyle.Interleaved ? 1 : 0;
 
-        _k.Embedding.Launch(_stream, (nt, 1, 1), rt, 0, new KernelArgs().Ptr(_residual).Ptr(_embedding).Ptr(In(_offIds)).Int(h).Int(c.VocabSize));
+        _api.Launch(_kEmbedding, (nt, 1, 1), rt, 0, new KernelArgs().Ptr(_residual).Ptr(_embedding).Ptr(In(_offIds)).Int(h).Int(c.VocabSize));
         for (int l = 0; l < c.NumLayers; l++)
         {
             var w = _layers[l];
-            // residual += previous MLP output (none before layer 0), normed = rmsnorm(residual)
-            _k.RmsNorm.Launch(_stream, (nt, 1, 1), rt, 0, new KernelArgs().Ptr(_normed).Ptr(_residual).Ptr(l == 0 ? null : _proj).Ptr(w.InputNorm).Float(eps).Int(h));
-            _gemm.Run(_normed.Pointer, w.Qkv.Pointer, _qkv.Pointer, nt, _qkvDim, h);
-            if (w.QkvBias is not null)
+            // residual += previous MLP output (none before layer 0); normed = rmsnorm(residual)
+            _api.Launch(_kRmsNorm, (nt, 1, 1), rt, 0, new KernelArgs().Ptr(_normed).Ptr(_residual).Ptr(l == 0 ? 0UL : _proj).Ptr(w.InputNorm).Float(eps).Int(h));
+            _api.Gemm(_normed, w.Qkv, _qkv, nt, _qkvDim, h);
+            if (w.QkvBias != 0)
             {
-                _k.AddBias.Launch(_stream, (nt, 1, 1), rt, 0, new KernelArgs().Ptr(_qkv).Ptr(w.QkvBias).Int(_qkvDim));
+                _api.Launch(_kAddBias, (nt, 1, 1), rt, 0, new KernelArgs().Ptr(_qkv).Ptr(w.QkvBias).Int(_qkvDim));
             }
 
-            ulong q = _qkv.Pointer, k = q + ((ulong)c.QDim * 4), v = k + ((ulong)c.KvDim * 4);
-            _k.Rotary.Launch(_stream, (nt, 1, 1), st, 0, new KernelArgs().Ptr(q).Ptr(k).Ptr(In(_offPos)).Ptr(_invFreq).Int(_qkvDim).Int(_qkvDim).Int(c.NumHeads).Int(c.NumKvHeads).Int(c.HeadDim).Int(interleaved));
-            ulong kc = _kCache.Pointer + (ulong)(l * _layerCacheBytes), vc = _vCache.Pointer + (ulong)(l * _layerCacheBytes);
-            _k.ReshapeAndCache.Launch(_stream, (nt, 1, 1), st, 0, new KernelArgs().Ptr(k).Ptr(v).Ptr(kc).Ptr(vc).Ptr(In(_offSlots)).Int(_qkvDim).Int(_qkvDim).Int(c.NumKvHeads).Int(c.HeadDim));
+            ulong q = _qkv, k = q + ((ulong)c.QDim * 4), v = k + ((ulong)c.KvDim * 4);
+            _api.Launch(_kRotary, (nt, 1, 1), st, 0, new KernelArgs().Ptr(q).Ptr(k).Ptr(In(_offPos)).Ptr(_invFreq).Int(_qkvDim).Int(_qkvDim).Int(c.NumHeads).Int(c.NumKvHeads).Int(c.HeadDim).Int(interleaved));
+            ulong kc = _kPool + (ulong)(l * _layerCacheBytes), vc = _vPool + (ulong)(l * _layerCacheBytes);
+            _api.Launch(_kCache, (nt, 1, 1), st, 0, new KernelArgs().Ptr(k).Ptr(v).Ptr(kc).Ptr(vc).Ptr(In(_offSlots)).Int(_qkvDim).Int(_qkvDim).Int(c.NumKvHeads).Int(c.HeadDim));
             EnqueueAttention(mode, ns, maxCtx, maxQ, q, kc, vc, scale);
-            _gemm.Run(_attn.Pointer, w.O.Pointer, _proj.Pointer, nt, h, c.QDim);
-            _k.RmsNorm.Launch(_stream, (nt, 1, 1), rt, 0, new KernelArgs().Ptr(_normed).Ptr(_residual).Ptr(_proj).Ptr(w.PostAttentionNorm).Float(eps).Int(h));
-            _gemm.Run(_normed.Pointer, w.GateUp.Pointer, _gateUp.Pointer, nt, 2 * inter, h);
-            _k.SiluAndMul.Launch(_stream, (nt, 1, 1), rt, 0, new KernelArgs().Ptr(_act).Ptr(_gateUp).Int(inter));
-            _gemm.Run(_act.Pointer, w.Down.Pointer, _proj.Pointer, nt, h, inter);
+            _api.Gemm(_attn, w.O, _proj, nt, h, c.QDim);
+            _api.Launch(_kRmsNorm, (nt, 1, 1), rt, 0, new KernelArgs().Ptr(_normed).Ptr(_residual).Ptr(_proj).Ptr(w.PostAttentionNorm).Float(eps).Int(h));
+            _api.Gemm(_normed, w.GateUp, _gateUp, nt, 2 * inter, h);
+            _api.Launch(_kSilu, (nt, 1, 1), rt, 0, new KernelArgs().Ptr(_act).Ptr(_gateUp).Int(inter));
+            _api.Gemm(_act, w.Down, _proj, nt, h, inter);
         }
 
         // residual += last MLP output over every token, then only the rows that want logits.
-        _k.RmsNorm.Launch(_stream, (nt, 1, 1), rt, 0, new KernelArgs().Ptr(_normed).Ptr(_residual).Ptr(_proj).Ptr(_finalNorm).Float(eps).Int(h));
-        _k.GatherRows.Launch(_stream, (nl, 1, 1), rt, 0, new KernelArgs().Ptr(_rows).Ptr(_residual).Ptr(In(_offLogitIdx)).Int(h));
-        _k.RmsNorm.Launch(_stream, (nl, 1, 1), rt, 0, new KernelArgs().Ptr(_rowsNormed).Ptr(_rows).Ptr(null).Ptr(_finalNorm).Float(eps).Int(h));
-        _gemm.Run(_rowsNormed.Pointer, _lmHead.Pointer, _logits.Pointer, nl, c.VocabSize, h);
+        _api.Launch(_kRmsNorm, (nt, 1, 1), rt, 0, new KernelArgs().Ptr(_normed).Ptr(_residual).Ptr(_proj).Ptr(_finalNorm).Float(eps).Int(h));
+        _api.Launch(_kGather, (nl, 1, 1), rt, 0, new KernelArgs().Ptr(_rows).Ptr(_residual).Ptr(In(_offLogitIdx)).Int(h));
+        _api.Launch(_kRmsNorm, (nl, 1, 1), rt, 0, new KernelArgs().Ptr(_rowsNormed).Ptr(_rows).Ptr(0UL).Ptr(_finalNorm).Float(eps).Int(h));
+        _api.Gemm(_rowsNormed, _lmHead, _logits, nl, c.VocabSize, h);
     }
 
     private void EnqueueAttention(AttentionMode mode, int ns, int maxCtx, int maxQ, ulong q, ulong kc, ulong vc, float scale)
@@ -330,18 +334,24 @@ public sealed unsafe class CudaModelRunner : IModelRunner
         switch (mode)
         {
             case AttentionMode.Prefill:
-                _k.Prefill.Launch(_stream, (c.NumHeads, ns, KernelShapes.PrefillTiles(maxQ)), at, KernelShapes.PrefillSharedBytes(c.HeadDim),
+                _api.Launch(_kPrefill, (c.NumHeads, ns, KernelShapes.PrefillTiles(maxQ)), at, KernelShapes.PrefillSharedBytes(c.HeadDim),
                     new KernelArgs().Ptr(_attn).Ptr(q).Int(_qkvDim).Ptr(kc).Ptr(vc).Ptr(In(_offTables)).Int(_maxBlocksPerSeq).Ptr(In(_offCtx)).Ptr(In(_offQs))
                         .Int(c.NumKvHeads).Int(c.HeadDim).Int(BlockSize).Float(scale));
                 break;
             case AttentionMode.DecodeSinglePass:
-                _k.Decode.Launch(_stream, (c.NumHeads, ns, 1), at, KernelShapes.DecodeSharedBytes(c.HeadDim, maxCtx),
-                    DecodeArgs(q, kc, vc, scale, maxCtx));
+                _api.Launch(_kDecode, (c.NumHeads, ns, 1), at, KernelShapes.DecodeSharedBytes(c.HeadDim, maxCtx), DecodeArgs(q, kc, vc, scale, maxCtx));
                 break;
             default:
-                int part = KernelShapes.DefaultPartitionSize;
-                _k.Decode.Launch(_stream, (c.NumHeads, ns, _maxParts), at, KernelShapes.DecodeSharedBytes(c.HeadDim, part), DecodeArgs(q, kc, vc, scale, part));
-                _k.Reduce.Launch(_stream, (c.NumHeads, ns, 1), at, KernelShapes.ReduceSharedBytes(_maxParts),
+                int part = _partition;
+                if (_maxParts == 1)
+                {
+                    // One partition covers MaxModelLen: the kernel then writes the output itself (no reduce).
+                    _api.Launch(_kDecode, (c.NumHeads, ns, 1), at, KernelShapes.DecodeSharedBytes(c.HeadDim, part), DecodeArgs(q, kc, vc, scale, part));
+                    break;
+                }
+
+                _api.Launch(_kDecode, (c.NumHeads, ns, _maxParts), at, KernelShapes.DecodeSharedBytes(c.HeadDim, part), DecodeArgs(q, kc, vc, scale, part));
+                _api.Launch(_kReduce, (c.NumHeads, ns, 1), at, KernelShapes.ReduceSharedBytes(_maxParts),
                     new KernelArgs().Ptr(_attn).Ptr(_splitOut).Ptr(_splitMax).Ptr(_splitSum).Ptr(In(_offCtx)).Int(c.HeadDim).Int(part).Int(_maxParts));
                 break;
         }
@@ -376,11 +386,9 @@ public sealed unsafe class CudaModelRunner : IModelRunner
         }
 
         var logits = new float[(long)batch.NumLogitRows * c.VocabSize];
-        Forward(batch, logits);
-        _ctx.Synchronize();
-        _kCache.Dispose();
-        _vCache.Dispose();
-        var (free, total) = _ctx.MemoryInfo();
+        EnqueueProfile(batch, logits);
+        FreePool();
+        var (free, total) = _api.MemoryInfo();
         long used = total - free;
         long budget = (long)(total * utilization) - used;
         long perBlock = 2L * c.NumLayers * BlockSize * c.KvDim * CacheElementBytes;
@@ -394,84 +402,80 @@ public sealed unsafe class CudaModelRunner : IModelRunner
         return (int)Math.Min(blocks, int.MaxValue / BlockSize);
     }
 
+    private void EnqueueProfile(ForwardBatch batch, float[] logits)
+    {
+        // Forward checks slots against NumBlocks, which is not known yet: run the step directly.
+        StageInputs(batch, padTo: 0);
+        UploadInputs(batch.NumSeqs, batch.NumLogitRows);
+        EnqueueForward(batch.NumTokens, batch.NumSeqs, batch.NumLogitRows, AttentionMode.Prefill, batch.ContextLens[0], batch.QueryLength(0));
+        fixed (float* dst = logits)
+        {
+            _api.Download(dst, _logits, logits.Length * 4L);
+            _api.Synchronize();
+        }
+    }
+
     private void AllocatePool(int blocks)
     {
         _layerCacheBytes = (long)blocks * BlockSize * Config.KvDim * CacheElementBytes;
-        _kCache = _ctx.Allocate(_layerCacheBytes * Config.NumLayers);
-        _vCache = _ctx.Allocate(_layerCacheBytes * Config.NumLayers);
-        _kCache.Clear();
-        _vCache.Clear();
+        _kPool = _api.Allocate(_layerCacheBytes * Config.NumLayers);
+        _vPool = _api.Allocate(_layerCacheBytes * Config.NumLayers);
+        _api.Clear(_kPool, _layerCacheBytes * Config.NumLayers);
+        _api.Clear(_vPool, _layerCacheBytes * Config.NumLayers);
+    }
+
+    private void FreePool()
+    {
+        if (_kPool != 0)
+        {
+            _api.Free(_kPool);
+        }
+
+        if (_vPool != 0)
+        {
+            _api.Free(_vPool);
+        }
+
+        _kPool = _vPool = 0;
     }
 
     /// <summary>Captures a decode step of <paramref name="batch"/> sequences (split-K over MaxModelLen, so any context fits).</summary>
     private void CaptureDecodeGraph(int batch)
     {
-        _ctx.MakeCurrent();
-        // Warm up outside capture (cuBLAS picks its kernels), with padded dummy inputs already staged.
+        // Warm up outside the capture (cuBLAS picks its kernels) on padded dummy rows.
         var dummy = new ForwardBatch(batch, batch, _maxBlocksPerSeq);
         StageInputs(dummy, padTo: batch);
         UploadInputs(batch, batch);
         EnqueueForward(batch, batch, batch, AttentionMode.DecodeSplitK, _maxModelLen, 1);
-        _stream.Synchronize();
-        CudaDriver.Check(CudaDriver.cuStreamBeginCapture(_stream.Raw, CudaDriver.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "cuStreamBeginCapture");
+        _api.Synchronize();
+        _api.BeginCapture();
         try
         {
             EnqueueForward(batch, batch, batch, AttentionMode.DecodeSplitK, _maxModelLen, 1);
         }
         finally
         {
-            CudaDriver.Check(CudaDriver.cuStreamEndCapture(_stream.Raw, out nint g), $"cuStreamEndCapture(decode batch {batch})");
-            if (g != 0)
-            {
-                var graph = new SafeCudaGraphHandle(_ctx.Handle, g);
-                CudaDriver.Check(CudaDriver.cuGraphInstantiateWithFlags(out nint exec, g, 0), $"cuGraphInstantiateWithFlags(decode batch {batch})");
-                _graphs[batch] = (graph, new SafeCudaGraphExecHandle(_ctx.Handle, exec));
-                _graphSizes = [.. _graphs.Keys.Order()];
-            }
+            _graphs[batch] = _api.EndCapture($"decode batch {batch}");
+            _graphSizes = [.. _graphs.Keys.Order()];
         }
     }
 
-    private DeviceBuffer Own(DeviceBuffer b)
+    private ulong Own(long bytes)
     {
-        _owned.Add(b);
-        return b;
+        ulong p = _api.Allocate(bytes);
+        _owned.Add(p);
+        return p;
+    }
+
+    private static IDeviceApi CreateDevice(CudaRunnerOptions options)
+    {
+        options.Validate();
+        return new CudaDeviceApi(options.DeviceOrdinal, options.KernelCacheDirectory);
     }
 
     public void Dispose()
     {
-        foreach (var (graph, exec) in _graphs.Values)
-        {
-            exec.Dispose();
-            graph.Dispose();
-        }
-
-        _graphs.Clear();
-        _kCache?.Dispose();
-        _vCache?.Dispose();
-        foreach (var b in _owned)
-        {
-            b.Dispose();
-        }
-
-        if (_layers is not null)
-        {
-            foreach (var l in _layers)
-            {
-                l?.Dispose();
-            }
-        }
-
-        if (_lmHead is not null && !ReferenceEquals(_lmHead, _embedding))
-        {
-            _lmHead.Dispose();
-        }
-
-        _embedding?.Dispose();
-        _finalNorm?.Dispose();
-        _staging?.Dispose();
-        _gemm?.Dispose();
-        _k?.Dispose();
-        _stream?.Dispose();
-        _ctx?.Dispose();
+        // The device API owns every allocation, graph and pinned buffer, and frees them with its context.
+        _api.Dispose();
     }
 }

@@ -26,6 +26,12 @@ public sealed record CudaRunnerOptions
     /// <summary>Decode batch sizes captured as CUDA graphs (a step pads up to the next one); empty = no graphs.</summary>
     public IReadOnlyList<int> GraphBatchSizes { get; init; } = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 
+    /// <summary>Longest context decoded in one pass per (sequence, head); longer contexts use split-K.</summary>
+    public int SinglePassMaxContext { get; init; } = Kernels.KernelShapes.SinglePassMaxContext;
+
+    /// <summary>Context tokens per split-K partition of the decode kernel.</summary>
+    public int PartitionSize { get; init; } = Kernels.KernelShapes.DefaultPartitionSize;
+
     /// <summary>Where compiled PTX is cached; null = NvrtcCompiler.DefaultCacheDirectory().</summary>
     public string? KernelCacheDirectory { get; init; }
 
@@ -44,6 +50,8 @@ public sealed record CudaRunnerOptions
         Require(MaxNumBatchedTokens >= 1, "MaxNumBatchedTokens", $"must be >= 1 (got {MaxNumBatchedTokens})");
         Require(MaxNumSeqs >= 1 && MaxNumSeqs <= MaxNumBatchedTokens, "MaxNumSeqs", $"must be in [1, MaxNumBatchedTokens] (got {MaxNumSeqs})");
         Require(MaxModelLen >= 0, "MaxModelLen", $"must be >= 0 (got {MaxModelLen})");
+        Require(SinglePassMaxContext is >= 1 and <= 8192, "SinglePassMaxContext", $"must be in [1, 8192] (got {SinglePassMaxContext})");
+        Require(PartitionSize is >= 1 and <= 4096, "PartitionSize", $"must be in [1, 4096] (got {PartitionSize})");
         Require(NumBlocksOverride >= 0, "NumBlocks", $"must be >= 0 (got {NumBlocksOverride})");
     }
 }

@@ -4,35 +4,24 @@ using Folio.Engine.Tensors;
 
 namespace Folio.Cuda.Runner;
 
-/// <summary>One decoder layer on the device, bf16, with q/k/v and gate/up fused as the CPU backend fuses them.</summary>
-internal sealed class DeviceLayer : IDisposable
+/// <summary>One decoder layer on the device (addresses of bf16 tensors), q/k/v and gate/up fused as the CPU backend fuses them.</summary>
+internal sealed class DeviceLayer
 {
-    public required DeviceBuffer InputNorm { get; init; }
-    public required DeviceBuffer PostAttentionNorm { get; init; }
+    public required ulong InputNorm { get; init; }
+    public required ulong PostAttentionNorm { get; init; }
 
     /// <summary>[QDim + 2 KvDim, Hidden]: q rows, then k, then v.</summary>
-    public required DeviceBuffer Qkv { get; init; }
+    public required ulong Qkv { get; init; }
 
-    /// <summary>[QDim + 2 KvDim] or null when the model has no attention bias.</summary>
-    public DeviceBuffer? QkvBias { get; init; }
+    /// <summary>[QDim + 2 KvDim], or 0 when the model has no attention bias.</summary>
+    public ulong QkvBias { get; init; }
 
-    public required DeviceBuffer O { get; init; }
+    public required ulong O { get; init; }
 
     /// <summary>[2 Intermediate, Hidden]: gate rows then up rows.</summary>
-    public required DeviceBuffer GateUp { get; init; }
+    public required ulong GateUp { get; init; }
 
-    public required DeviceBuffer Down { get; init; }
-
-    public void Dispose()
-    {
-        InputNorm.Dispose();
-        PostAttentionNorm.Dispose();
-        Qkv.Dispose();
-        QkvBias?.Dispose();
-        O.Dispose();
-        GateUp.Dispose();
-        Down.Dispose();
-    }
+    public required ulong Down { get; init; }
 }
 
 /// <summary>Copies a model's tensors to the device as bf16, converting from f32, f16, bf16 or q8_0 in bounded chunks.</summary>
@@ -40,29 +29,22 @@ internal static unsafe class DeviceWeights
 {
     private const int ChunkElements = 1 << 22; // multiple of 32 (q8_0 blocks); 8 MiB of bf16 per upload
 
-    public static DeviceBuffer Upload(CudaContext ctx, params TensorView[] parts)
+    /// <summary>Allocates (through <paramref name="allocate"/>, which owns the memory) and fills one bf16 tensor made of <paramref name="parts"/> back to back.</summary>
+    public static ulong Upload(IDeviceApi api, Func<long, ulong> allocate, params TensorView[] parts)
     {
         long total = parts.Sum(p => p.ElementCount);
-        var buffer = ctx.Allocate(total * 2);
-        try
+        ulong buffer = allocate(total * 2);
+        long offset = 0;
+        foreach (var p in parts)
         {
-            long offset = 0;
-            foreach (var p in parts)
-            {
-                UploadInto(buffer, offset * 2, p);
-                offset += p.ElementCount;
-            }
+            UploadInto(api, buffer + (ulong)(offset * 2), p);
+            offset += p.ElementCount;
+        }
 
-            return buffer;
-        }
-        catch
-        {
-            buffer.Dispose();
-            throw;
-        }
+        return buffer;
     }
 
-    private static void UploadInto(DeviceBuffer buffer, long byteOffset, TensorView t)
+    private static void UploadInto(IDeviceApi api, ulong destination, TensorView t)
     {
         float* f32 = (float*)NativeMemory.Alloc(ChunkElements, sizeof(float));
         ushort* b16 = (ushort*)NativeMemory.Alloc(ChunkElements, sizeof(ushort));
@@ -87,7 +69,11 @@ internal static unsafe class DeviceWeights
                     }
                 }
 
-                buffer.Upload<ushort>(dst, byteOffset + (start * 2));
+                fixed (ushort* src = dst)
+                {
+                    api.Upload(destination + (ulong)(start * 2), src, count * 2L);
+                    api.Synchronize(); // the chunk buffer is reused
+                }
             }
         }
         finally
@@ -97,25 +83,25 @@ internal static unsafe class DeviceWeights
         }
     }
 
-    public static DeviceLayer UploadLayer(CudaContext ctx, LoadedModel model, int i)
+    public static DeviceLayer UploadLayer(IDeviceApi api, Func<long, ulong> allocate, LoadedModel model, int i)
     {
         string p = $"model.layers.{i}.";
         var c = model.Config;
-        DeviceBuffer? bias = null;
+        ulong bias = 0;
         if (c.AttentionBias)
         {
-            bias = Upload(ctx, model.Require(p + "self_attn.q_proj.bias"), model.Require(p + "self_attn.k_proj.bias"), model.Require(p + "self_attn.v_proj.bias"));
+            bias = Upload(api, allocate, model.Require(p + "self_attn.q_proj.bias"), model.Require(p + "self_attn.k_proj.bias"), model.Require(p + "self_attn.v_proj.bias"));
         }
 
         return new DeviceLayer
         {
-            InputNorm = Upload(ctx, model.Require(p + "input_layernorm.weight")),
-            PostAttentionNorm = Upload(ctx, model.Require(p + "post_attention_layernorm.weight")),
-            Qkv = Upload(ctx, model.Require(p + "self_attn.q_proj.weight"), model.Require(p + "self_attn.k_proj.weight"), model.Require(p + "self_attn.v_proj.weight")),
+            InputNorm = Upload(api, allocate, model.Require(p + "input_layernorm.weight")),
+            PostAttentionNorm = Upload(api, allocate, model.Require(p + "post_attention_layernorm.weight")),
+            Qkv = Upload(api, allocate, model.Require(p + "self_attn.q_proj.weight"), model.Require(p + "self_attn.k_proj.weight"), model.Require(p + "self_attn.v_proj.weight")),
             QkvBias = bias,
-            O = Upload(ctx, model.Require(p + "self_attn.o_proj.weight")),
-            GateUp = Upload(ctx, model.Require(p + "mlp.gate_proj.weight"), model.Require(p + "mlp.up_proj.weight")),
-            Down = Upload(ctx, model.Require(p + "mlp.down_proj.weight")),
+            O = Upload(api, allocate, model.Require(p + "self_attn.o_proj.weight")),
+            GateUp = Upload(api, allocate, model.Require(p + "mlp.gate_proj.weight"), model.Require(p + "mlp.up_proj.weight")),
+            Down = Upload(api, allocate, model.Require(p + "mlp.down_proj.weight")),
         };
     }
 }

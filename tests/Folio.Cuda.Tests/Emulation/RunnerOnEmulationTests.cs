@@ -1,0 +1,117 @@
+using Folio.Cuda.Runner;
+using Folio.Engine.Cpu;
+using Folio.Engine.Execution;
+using Folio.Engine.Loading;
+using Folio.Engine.Model;
+using Folio.Engine.Tensors;
+
+namespace Folio.Cuda.Tests.Emulation;
+
+/// <summary>
+/// The real <see cref="CudaModelRunner"/> (every kernel argument, stride, offset and the layer
+/// sequence) driving the host-emulated kernels, against the CPU backend's runner on the same tiny
+/// model stored in bf16 (so both read identical weights; CUDA still rounds GEMM inputs and the KV
+/// cache to bf16, hence a tolerance of a few percent of the logit range, far below what a wrong
+/// stride or offset gives).
+/// </summary>
+public sealed class RunnerOnEmulationTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "folio-cuda-runner-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    private LoadedModel Model(TestModelFormat format, TestModelOptions o)
+    {
+        Directory.CreateDirectory(_dir);
+        string path = Path.Combine(_dir, format == TestModelFormat.Gguf ? "m.gguf" : "hf");
+        TestModelWriter.Write(path, format, o);
+        return ModelLoader.Load(path);
+    }
+
+    [Theory]
+    [InlineData(TestModelFormat.HuggingFace, true, false, 4096)]  // q/k/v bias, rotate-half, separate lm_head, single-pass decode
+    [InlineData(TestModelFormat.Gguf, false, true, 8)]            // interleaved rope, tied embeddings, split-K decode over 16-token partitions
+    public void Prefill_chunks_and_decode_steps_match_the_cpu_runner(TestModelFormat format, bool bias, bool tied, int singlePassMax)
+    {
+        using var model = Model(format, new TestModelOptions { Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 96, Vocab = 300, DType = DType.BF16, Bias = bias, Tied = tied, Llama3Scaling = !tied, Seed = 7 });
+        var c = model.Config;
+        int blockSize = 16, blocksPerSeq = 6, seqs = 2;
+        using var cpu = new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = seqs * blocksPerSeq, BlockSize = blockSize, Threads = 1 });
+        using var gpu = new CudaModelRunner(model,
+            new CudaRunnerOptions { NumBlocksOverride = seqs * blocksPerSeq, MaxNumBatchedTokens = 64, MaxNumSeqs = 4, MaxModelLen = blocksPerSeq * blockSize, SinglePassMaxContext = singlePassMax, PartitionSize = 16, GraphBatchSizes = [] },
+            new EmuDeviceApi());
+        var rng = new Random(3);
+        var promptA = Enumerable.Range(0, 37).Select(_ => rng.Next(c.VocabSize)).ToArray();
+        var promptB = Enumerable.Range(0, 21).Select(_ => rng.Next(c.VocabSize)).ToArray();
+        int[] tableA = [5, 0, 9, 2, 7, 11];
+        int[] tableB = [1, 10, 3, 4, 6, 8];
+        var batch = new ForwardBatch(64, 4, blocksPerSeq);
+        var cpuLogits = new float[2 * c.VocabSize];
+        var gpuLogits = new float[2 * c.VocabSize];
+
+        // step 1: A's first chunk (20 tokens) and all of B
+        batch.Clear();
+        batch.AddSequence(promptA.AsSpan(0, 20), 0, tableA, blockSize, wantLogits: false);
+        batch.AddSequence(promptB, 0, tableB, blockSize, wantLogits: true);
+        Step(batch, cpu, gpu, cpuLogits, gpuLogits, "prefill chunk + whole prompt");
+
+        // step 2: A's second chunk after its cached prefix, and B's first decode token (a mixed step)
+        int nextB = Argmax(cpuLogits.AsSpan(0, c.VocabSize));
+        batch.Clear();
+        batch.AddSequence(promptA.AsSpan(20), 20, tableA, blockSize, wantLogits: true);
+        batch.AddSequence([nextB], promptB.Length, tableB, blockSize, wantLogits: true);
+        Step(batch, cpu, gpu, cpuLogits, gpuLogits, "chunk after cached prefix + decode");
+
+        // steps 3..8: both decode, fed the CPU's greedy tokens
+        int lenA = promptA.Length, lenB = promptB.Length + 1;
+        for (int i = 0; i < 6; i++)
+        {
+            int a = Argmax(cpuLogits.AsSpan(0, c.VocabSize)), b = Argmax(cpuLogits.AsSpan(c.VocabSize, c.VocabSize));
+            batch.Clear();
+            batch.AddSequence([a], lenA++, tableA, blockSize, wantLogits: true);
+            batch.AddSequence([b], lenB++, tableB, blockSize, wantLogits: true);
+            Step(batch, cpu, gpu, cpuLogits, gpuLogits, $"decode step {i}");
+        }
+    }
+
+    private static void Step(ForwardBatch batch, CpuModelRunner cpu, CudaModelRunner gpu, float[] cpuLogits, float[] gpuLogits, string what)
+    {
+        int v = cpu.Config.VocabSize, rows = batch.NumLogitRows;
+        cpu.Forward(batch, cpuLogits.AsSpan(0, rows * v));
+        gpu.Forward(batch, gpuLogits.AsSpan(0, rows * v));
+        for (int r = 0; r < rows; r++)
+        {
+            var e = cpuLogits.AsSpan(r * v, v);
+            var g = gpuLogits.AsSpan(r * v, v);
+            float lo = float.MaxValue, hi = float.MinValue, worst = 0;
+            for (int i = 0; i < v; i++)
+            {
+                lo = Math.Min(lo, e[i]);
+                hi = Math.Max(hi, e[i]);
+                worst = Math.Max(worst, Math.Abs(e[i] - g[i]));
+            }
+
+            Assert.True(worst <= 0.03f * (hi - lo), $"{what}, row {r}: max logit difference {worst} over a range of {hi - lo}");
+        }
+    }
+
+    private static int Argmax(ReadOnlySpan<float> x)
+    {
+        int best = 0;
+        for (int i = 1; i < x.Length; i++)
+        {
+            if (x[i] > x[best])
+            {
+                best = i;
+            }
+        }
+
+        return best;
+    }
+}
