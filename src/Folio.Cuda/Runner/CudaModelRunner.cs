@@ -203,7 +203,10 @@ public sealed unsafe class CudaModelRunner : IModelRunner
         }
         else
         {
-            var mode = !decode ? AttentionMode.Prefill : maxCtx <= _singlePassMax ? AttentionMode.DecodeSinglePass : AttentionMode.DecodeSplitK;
+            // Single pass while the context fits one block's shared memory and the grid (heads x
+            // sequences) fills the device; split-K when few long sequences would leave SMs idle.
+            bool fewBlocks = ns * c.NumHeads < 256 && maxCtx > 2 * _partition;
+            var mode = !decode ? AttentionMode.Prefill : maxCtx <= _singlePassMax && !fewBlocks ? AttentionMode.DecodeSinglePass : AttentionMode.DecodeSplitK;
             EnqueueForward(nt, ns, nl, mode, maxCtx, maxQ);
         }
 

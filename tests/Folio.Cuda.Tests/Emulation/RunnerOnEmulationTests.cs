@@ -35,17 +35,18 @@ public sealed class RunnerOnEmulationTests : IDisposable
     }
 
     [Theory]
-    [InlineData(TestModelFormat.HuggingFace, true, false, 4096)]  // q/k/v bias, rotate-half, separate lm_head, single-pass decode
-    [InlineData(TestModelFormat.Gguf, false, true, 8)]            // interleaved rope, tied embeddings, split-K decode over 16-token partitions
-    public void Prefill_chunks_and_decode_steps_match_the_cpu_runner(TestModelFormat format, bool bias, bool tied, int singlePassMax)
+    [InlineData(TestModelFormat.HuggingFace, true, false, 512)]  // q/k/v bias, rotate-half, separate lm_head, single-pass decode
+    [InlineData(TestModelFormat.Gguf, false, true, 16)]          // interleaved rope, tied embeddings, split-K decode over 16-token partitions
+    public void Prefill_chunks_and_decode_steps_match_the_cpu_runner(TestModelFormat format, bool bias, bool tied, int partitionSize)
     {
         using var model = Model(format, new TestModelOptions { Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 96, Vocab = 300, DType = DType.BF16, Bias = bias, Tied = tied, Llama3Scaling = !tied, Seed = 7 });
         var c = model.Config;
         int blockSize = 16, blocksPerSeq = 6, seqs = 2;
         using var cpu = new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = seqs * blocksPerSeq, BlockSize = blockSize, Threads = 1 });
+        var api = new EmuDeviceApi();
         using var gpu = new CudaModelRunner(model,
-            new CudaRunnerOptions { NumBlocksOverride = seqs * blocksPerSeq, MaxNumBatchedTokens = 64, MaxNumSeqs = 4, MaxModelLen = blocksPerSeq * blockSize, SinglePassMaxContext = singlePassMax, PartitionSize = 16, GraphBatchSizes = [] },
-            new EmuDeviceApi());
+            new CudaRunnerOptions { NumBlocksOverride = seqs * blocksPerSeq, MaxNumBatchedTokens = 64, MaxNumSeqs = 4, MaxModelLen = blocksPerSeq * blockSize, PartitionSize = partitionSize, GraphBatchSizes = [] },
+            api);
         var rng = new Random(3);
         var promptA = Enumerable.Range(0, 37).Select(_ => rng.Next(c.VocabSize)).ToArray();
         var promptB = Enumerable.Range(0, 21).Select(_ => rng.Next(c.VocabSize)).ToArray();
@@ -78,6 +79,12 @@ public sealed class RunnerOnEmulationTests : IDisposable
             batch.AddSequence([b], lenB++, tableB, blockSize, wantLogits: true);
             Step(batch, cpu, gpu, cpuLogits, gpuLogits, $"decode step {i}");
         }
+
+        // The runner took the attention path this case is about.
+        bool split = partitionSize < lenA;
+        Assert.Equal(split, api.Launches.Contains("folio_paged_attention_reduce_bf16"));
+        Assert.Contains("folio_prefill_attention_bf16", api.Launches);
+        Assert.Contains("folio_paged_attention_decode_bf16", api.Launches);
     }
 
     private static void Step(ForwardBatch batch, CpuModelRunner cpu, CudaModelRunner gpu, float[] cpuLogits, float[] gpuLogits, string what)
