@@ -34,6 +34,8 @@ internal sealed unsafe class CudaDeviceApi : IDeviceApi
     public int CompiledArch => _kernels.Arch;
     public bool SupportsGraphs => true;
 
+    public void Bind() => _ctx.MakeCurrent();
+
     public ulong Allocate(long bytes)
     {
         var b = _ctx.Allocate(bytes);

@@ -150,6 +150,7 @@ public sealed unsafe class CudaModelRunner : IModelRunner
 
     public void Forward(ForwardBatch batch, Span<float> logits)
     {
+        _api.Bind();
         var c = Config;
         int nt = batch.NumTokens, ns = batch.NumSeqs, nl = batch.NumLogitRows;
         if (nt > _maxTokens || ns > _maxSeqs || nl > _maxSeqs)
@@ -219,6 +220,7 @@ public sealed unsafe class CudaModelRunner : IModelRunner
 
     public void CopyBlocks(ReadOnlySpan<int> sources, ReadOnlySpan<int> destinations)
     {
+        _api.Bind();
         long blockBytes = (long)BlockSize * Config.KvDim * CacheElementBytes;
         for (int i = 0; i < sources.Length; i++)
         {

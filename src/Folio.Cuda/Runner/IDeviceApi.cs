@@ -16,6 +16,9 @@ internal unsafe interface IDeviceApi : IDisposable
 
     bool SupportsGraphs { get; }
 
+    /// <summary>Makes the device current on the calling thread (the engine may call from a thread other than the constructor's).</summary>
+    void Bind();
+
     ulong Allocate(long bytes);
 
     void Free(ulong pointer);

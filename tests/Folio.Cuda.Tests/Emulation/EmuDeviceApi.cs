@@ -24,6 +24,10 @@ internal sealed unsafe partial class EmuDeviceApi : IDeviceApi
     /// <summary>Launches made, for tests that check which kernels ran.</summary>
     public List<string> Launches { get; } = [];
 
+    public int Binds { get; private set; }
+
+    public void Bind() => Binds++;
+
     public ulong Allocate(long bytes)
     {
         var p = NativeMemory.AlignedAlloc((nuint)Math.Max(bytes, 16), 64);

@@ -41,11 +41,11 @@ public sealed class RunnerOnEmulationTests : IDisposable
     {
         using var model = Model(format, new TestModelOptions { Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 96, Vocab = 300, DType = DType.BF16, Bias = bias, Tied = tied, Llama3Scaling = !tied, Seed = 7 });
         var c = model.Config;
-        int blockSize = 16, blocksPerSeq = 6, seqs = 2;
-        using var cpu = new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = seqs * blocksPerSeq, BlockSize = blockSize, Threads = 1 });
+        int blockSize = 16, blocksPerSeq = 6, seqs = 2, poolBlocks = (seqs * blocksPerSeq) + 6;
+        using var cpu = new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = poolBlocks, BlockSize = blockSize, Threads = 1 });
         var api = new EmuDeviceApi();
         using var gpu = new CudaModelRunner(model,
-            new CudaRunnerOptions { NumBlocksOverride = seqs * blocksPerSeq, MaxNumBatchedTokens = 64, MaxNumSeqs = 4, MaxModelLen = blocksPerSeq * blockSize, PartitionSize = partitionSize, GraphBatchSizes = [] },
+            new CudaRunnerOptions { NumBlocksOverride = poolBlocks, MaxNumBatchedTokens = 64, MaxNumSeqs = 4, MaxModelLen = blocksPerSeq * blockSize, PartitionSize = partitionSize, GraphBatchSizes = [] },
             api);
         var rng = new Random(3);
         var promptA = Enumerable.Range(0, 37).Select(_ => rng.Next(c.VocabSize)).ToArray();
@@ -79,6 +79,21 @@ public sealed class RunnerOnEmulationTests : IDisposable
             batch.AddSequence([b], lenB++, tableB, blockSize, wantLogits: true);
             Step(batch, cpu, gpu, cpuLogits, gpuLogits, $"decode step {i}");
         }
+
+        // Copy-on-write: A's cached blocks copied to fresh ones give bit-identical logits.
+        int[] copyTable = [12, 13, 14, 15, 16, 17];
+        gpu.CopyBlocks(tableA.AsSpan(0, 3), copyTable.AsSpan(0, 3));
+        int t = Argmax(cpuLogits.AsSpan(0, c.VocabSize));
+        var viaOriginal = new float[c.VocabSize];
+        var viaCopy = new float[c.VocabSize];
+        batch.Clear();
+        batch.AddSequence([t], lenA, tableA, blockSize, wantLogits: true);
+        gpu.Forward(batch, viaOriginal);
+        batch.Clear();
+        batch.AddSequence([t], lenA, copyTable, blockSize, wantLogits: true);
+        gpu.Forward(batch, viaCopy);
+        Assert.Equal(viaOriginal, viaCopy);
+        Assert.True(api.Binds > 0);
 
         // The runner took the attention path this case is about.
         bool split = partitionSize < lenA;
