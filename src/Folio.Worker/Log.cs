@@ -104,6 +104,9 @@ internal static partial class Log
     [LoggerMessage(32, LogLevel.Information, "Loading model {Model}")]
     public static partial void LoadingModel(ILogger log, string model);
 
+    [LoggerMessage(34, LogLevel.Information, "Backend {Backend} (Folio:Engine:Backend = auto): {Reason}")]
+    public static partial void BackendChosen(ILogger log, string backend, string reason);
+
     [LoggerMessage(33, LogLevel.Information, "HTTP endpoint (/metrics, /healthz, /readyz) on {Url}")]
     public static partial void Listening(ILogger log, string url);
 }

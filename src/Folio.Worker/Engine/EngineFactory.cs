@@ -14,15 +14,36 @@ internal sealed class EngineFactory(IOptions<ModelOptions> model, IOptions<Engin
     public IInferenceEngine Create()
     {
         var o = engine.Value;
-        if (o.Backend == "cuda")
+        bool cuda = o.Backend == "cuda";
+        if (o.Backend == "auto")
         {
-            throw new NotSupportedException("Folio:Engine:Backend = cuda: the worker has no CUDA model runner wired in yet; use cpu or auto");
+            cuda = Folio.Cuda.CudaBackend.IsUsable(out string reason);
+            Log.BackendChosen(log, cuda ? "cuda" : "cpu", reason);
         }
 
         Log.LoadingModel(log, model.Value.Path);
         var loaded = ModelLoader.Load(model.Value.Path);
         try
         {
+            var options = new Folio.Engine.Engine.EngineOptions
+            {
+                MaxNumSeqs = o.MaxNumSeqs,
+                MaxNumBatchedTokens = o.MaxNumBatchedTokens,
+                Policy = Folio.Engine.Engine.SchedulingPolicy.Priority,
+            };
+            if (cuda)
+            {
+                // The CUDA runner sizes its KV pool from free device memory (Folio:Engine:GpuMemoryUtilization).
+                var gpu = Folio.Cuda.CudaBackend.CreateRunner(loaded, new Folio.Cuda.Runner.CudaRunnerOptions
+                {
+                    BlockSize = o.BlockSize,
+                    GpuMemoryUtilization = o.GpuMemoryUtilization,
+                    MaxNumBatchedTokens = o.MaxNumBatchedTokens,
+                    MaxNumSeqs = o.MaxNumSeqs,
+                });
+                return new LlmEngineAdapter(loaded, gpu, options);
+            }
+
             long budget = ByteSize.Parse(o.KvCacheMemory, "Folio:Engine:KvCacheMemory");
             int blocks = KvCacheSizing.BlocksForBudget(loaded.Config, o.BlockSize, budget);
             // No more blocks than every sequence at full context could use: the rest would be idle memory.
@@ -34,12 +55,6 @@ internal sealed class EngineFactory(IOptions<ModelOptions> model, IOptions<Engin
                 BlockSize = o.BlockSize,
                 Threads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount,
             });
-            var options = new Folio.Engine.Engine.EngineOptions
-            {
-                MaxNumSeqs = o.MaxNumSeqs,
-                MaxNumBatchedTokens = o.MaxNumBatchedTokens,
-                Policy = Folio.Engine.Engine.SchedulingPolicy.Priority,
-            };
             return new LlmEngineAdapter(loaded, runner, options);
         }
         catch

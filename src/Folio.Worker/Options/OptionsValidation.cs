@@ -130,6 +130,11 @@ internal sealed class EngineOptionsValidator : IValidateOptions<EngineOptions>
             errors.Add($"Folio:Engine:BlockSize must be 1-256; got {o.BlockSize}");
         }
 
+        if (o.GpuMemoryUtilization is <= 0 or > 1)
+        {
+            errors.Add($"Folio:Engine:GpuMemoryUtilization must be in (0, 1]; got {o.GpuMemoryUtilization}");
+        }
+
         if (o.Threads < 0)
         {
             errors.Add($"Folio:Engine:Threads must be >= 0 (0: all cores); got {o.Threads}");

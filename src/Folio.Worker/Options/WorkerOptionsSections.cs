@@ -71,6 +71,9 @@ public sealed class EngineOptions
 
     public int BlockSize { get; set; } = 16;
 
+    /// <summary>CUDA: share of device memory for weights, activations and the KV pool.</summary>
+    public double GpuMemoryUtilization { get; set; } = 0.9;
+
     /// <summary>CPU threads (0: all cores).</summary>
     public int Threads { get; set; }
 
