@@ -173,7 +173,7 @@ public sealed class LlmEngine : IDisposable
         {
             string msg = seq.NumTokens + 1 > MaxModelLen
                 ? $"the prompt has {seq.NumTokens} tokens; with at least one generated token it exceeds the model's context of {MaxModelLen} tokens: shorten the prompt"
-                : $"the prompt has {seq.NumTokens} tokens but the KV cache holds at most {_scheduler.CapacityTokens} tokens per sequence: shorten the prompt or raise Folio:Engine:KvCacheMemory";
+                : $"the prompt has {seq.NumTokens} tokens but the KV cache holds at most {_scheduler.CapacityTokens} tokens per sequence: shorten the prompt or give the KV cache more memory (Folio:Engine:KvCacheMemory; --kv-cache-memory for folio generate)";
             FinishWaiting(seq, FinishReason.PromptTooLong, msg);
         }
 
