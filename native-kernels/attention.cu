@@ -192,15 +192,18 @@ FOLIO_DEVICE void folio_prefill_impl(S* __restrict__ out, const float* __restric
     const long slot_stride = (long)num_kv_heads * head_dim;
     const int* table = block_tables + (long)seq * max_blocks_per_seq;
 
+    // Q and K rows in shared memory are padded to an odd stride: the score step reads 16 different
+    // key rows (and 2 query rows) at the same column per warp, which would hit one bank otherwise.
+    const int ld = head_dim + 1;
     FOLIO_DYNAMIC_SMEM(float, smem);
-    float* Qs = smem;                    // [QT, head_dim] pre-scaled queries
-    float* Ks = Qs + QT * head_dim;      // [KT, head_dim] current key tile
-    float* Os = Ks + KT * head_dim;      // [QT, head_dim] running (unnormalised) outputs
+    float* Qs = smem;                    // [QT, ld] pre-scaled queries
+    float* Ks = Qs + QT * ld;            // [KT, ld] current key tile
+    float* Os = Ks + KT * ld;            // [QT, head_dim] running (unnormalised) outputs
     float* P = Os + QT * head_dim;       // [QT, KT] scores, then probabilities
 
     for (int e = tid; e < QT * head_dim; e += nt) {
         int i = e / head_dim, d = e % head_dim;
-        Qs[e] = i < nq ? q[(long)(q0 + tile * QT + i) * q_stride + (long)head * head_dim + d] * scale : 0.f;
+        Qs[i * ld + d] = i < nq ? q[(long)(q0 + tile * QT + i) * q_stride + (long)head * head_dim + d] * scale : 0.f;
         Os[e] = 0.f;
     }
     if (tid < QT) {
@@ -218,13 +221,13 @@ FOLIO_DEVICE void folio_prefill_impl(S* __restrict__ out, const float* __restric
         __syncthreads();
         for (int e = tid; e < KT * head_dim; e += nt) {
             int j = e / head_dim, d = e % head_dim;
-            Ks[e] = j < nk ? folio_to_f32(k_cache[kslot[j] * slot_stride + (long)kv_head * head_dim + d]) : 0.f;
+            Ks[j * ld + d] = j < nk ? folio_to_f32(k_cache[kslot[j] * slot_stride + (long)kv_head * head_dim + d]) : 0.f;
         }
         __syncthreads();
         for (int e = tid; e < QT * KT; e += nt) {
             int i = e / KT, j = e % KT;
             bool visible = i < nq && j < nk && k0 + j <= first_pos + i;   // causal
-            P[e] = visible ? folio_dot(Qs + i * head_dim, Ks + j * head_dim, head_dim) : FOLIO_NEG_INF;
+            P[e] = visible ? folio_dot(Qs + i * ld, Ks + j * ld, head_dim) : FOLIO_NEG_INF;
         }
         __syncthreads();
         if (tid < QT) {

@@ -38,9 +38,9 @@ public static class KernelShapes
     /// <summary>Dynamic shared bytes of folio_paged_attention_reduce: one weight per partition.</summary>
     public static long ReduceSharedBytes(int maxPartitions) => sizeof(float) * (long)Math.Max(maxPartitions, 1);
 
-    /// <summary>Dynamic shared bytes of folio_prefill_attention: query tile, key tile, output tile, scores.</summary>
+    /// <summary>Dynamic shared bytes of folio_prefill_attention: query and key tiles (rows padded to headDim + 1), output tile, scores.</summary>
     public static long PrefillSharedBytes(int headDim) =>
-        sizeof(float) * ((2L * PrefillQueryTile * headDim) + ((long)PrefillKeyTile * headDim) + (PrefillQueryTile * PrefillKeyTile));
+        sizeof(float) * (((long)(PrefillQueryTile + PrefillKeyTile) * (headDim + 1)) + ((long)PrefillQueryTile * headDim) + (PrefillQueryTile * PrefillKeyTile));
 
     public static int Partitions(int contextLength, int partitionSize) => (contextLength + partitionSize - 1) / partitionSize;
 
