@@ -22,7 +22,18 @@ internal sealed class CudaKernelSet : IDisposable
                 throw new InvalidOperationException($"NVRTC could not compile {source.FileName} for compute_{Arch}: {r.Log}");
             }
 
-            var module = ctx.LoadModule(r.Ptx, source.FileName);
+            CudaModule module;
+            try
+            {
+                module = ctx.LoadModule(r.Ptx, source.FileName);
+            }
+            catch (CudaException e) when (e.Status == 222)
+            {
+                // CUDA_ERROR_UNSUPPORTED_PTX_VERSION: this NVRTC writes a newer PTX ISA than the driver reads.
+                var (major, minor) = NvrtcCompiler.Version();
+                throw new CudaUnavailableException($"the NVIDIA driver cannot load PTX from NVRTC {major}.{minor} ({e.Message}): install an NVRTC no newer than the driver's CUDA version (nvidia-smi shows it), e.g. 'pip install nvidia-cuda-nvrtc-cu12==<that version>', or update the driver");
+            }
+
             _modules.Add(module);
             foreach (var entry in r.Entries)
             {
