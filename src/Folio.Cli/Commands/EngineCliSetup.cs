@@ -1,4 +1,7 @@
+using Folio.Cuda;
+using Folio.Cuda.Runner;
 using Folio.Engine.Cpu;
+using Folio.Engine.Execution;
 using Folio.Engine.Engine;
 using Folio.Engine.Kv;
 using Folio.Engine.Model;
@@ -6,9 +9,10 @@ using Folio.Engine.Model;
 namespace Folio.Cli.Commands;
 
 /// <summary>The engine options `folio generate` and `folio bench engine` share, read from the command line.</summary>
-internal sealed record EngineCliSetup(EngineOptions Options, int BlockSize, int? KvBlocks, long KvMemoryBytes, int Threads)
+internal sealed record EngineCliSetup(EngineOptions Options, int BlockSize, int? KvBlocks, long KvMemoryBytes, int Threads, string Backend)
 {
     public const string UsageLines = """
+          --backend auto|cpu|cuda      auto takes CUDA when a device answers (default auto)
           --threads N                  compute threads (default: all cores)
           --max-num-seqs N             sequences per step (default 64)
           --max-num-batched-tokens N   tokens per step, prefill chunks and decodes (default 2048)
@@ -62,12 +66,45 @@ internal sealed record EngineCliSetup(EngineOptions Options, int BlockSize, int?
             throw new CliUsageException($"--threads must be >= 1; got {threads}");
         }
 
-        return new EngineCliSetup(options, blockSize, blocks, bytes, threads);
+        string backend = args.String("backend") ?? "auto";
+        if (backend is not ("auto" or "cpu" or "cuda"))
+        {
+            throw new CliUsageException($"--backend must be auto, cpu or cuda; got '{backend}'");
+        }
+
+        return new EngineCliSetup(options, blockSize, blocks, bytes, threads, backend);
     }
 
     public int BlocksFor(ModelConfig config) =>
         KvBlocks ?? KvCacheSizing.BlocksForBudget(config, BlockSize, KvMemoryBytes, "--kv-cache-memory");
 
-    public CpuModelRunner CreateRunner(LoadedModel model, int? blocksOverride = null) =>
-        new(model, new CpuRunnerOptions { NumBlocks = blocksOverride ?? BlocksFor(model.Config), BlockSize = BlockSize, Threads = Threads });
+    /// <summary>
+    /// The runner for --backend: CUDA when asked for (its errors say what to install) or, with
+    /// auto, when a device answers; the CPU backend otherwise. The reason for auto's choice goes to stderr.
+    /// </summary>
+    public IModelRunner CreateRunner(LoadedModel model, int? blocksOverride = null)
+    {
+        bool cuda = Backend == "cuda";
+        if (Backend == "auto")
+        {
+            cuda = CudaBackend.IsUsable(out string reason);
+            if (cuda)
+            {
+                Console.Error.WriteLine($"folio: using CUDA ({reason})");
+            }
+        }
+
+        if (cuda)
+        {
+            return CudaBackend.CreateRunner(model, new CudaRunnerOptions
+            {
+                BlockSize = BlockSize,
+                MaxNumBatchedTokens = Options.MaxNumBatchedTokens,
+                MaxNumSeqs = Options.MaxNumSeqs,
+                NumBlocksOverride = blocksOverride ?? KvBlocks ?? 0,
+            });
+        }
+
+        return new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = blocksOverride ?? BlocksFor(model.Config), BlockSize = BlockSize, Threads = Threads });
+    }
 }
