@@ -107,7 +107,9 @@ internal sealed partial class WorkerRuntime : IAsyncDisposable
             NetworkRecoveryInterval = TimeSpan.FromSeconds(2),
             RequestedHeartbeat = TimeSpan.FromSeconds(20),
             ClientProvidedName = "folio-worker " + WorkerName,
-            ConsumerDispatchConcurrency = 1,
+            // Deliveries are taken in parallel: each costs Redis round trips (peek, take), and a burst
+            // of requests should reach the engine's next step together, not one by one.
+            ConsumerDispatchConcurrency = 8,
         };
         if (factory.Ssl.Enabled && !string.IsNullOrEmpty(_rabbit.TlsServerName))
         {
