@@ -40,7 +40,7 @@ for path in glob.glob(sys.argv[1] + "/**/*.trx", recursive=True):
     if not m: continue
     attrs = dict(re.findall(r'(\w+)="(\d+)"', m.group(0)))
     p += int(attrs.get("passed", 0)); f += int(attrs.get("failed", 0)) + int(attrs.get("error", 0))
-    s += int(attrs.get("notExecuted", 0))
+    s += int(attrs.get("total", 0)) - int(attrs.get("executed", 0))
 print(f"tests: {p} passed, {f} failed, {s} skipped")
 PY
 exit $status
