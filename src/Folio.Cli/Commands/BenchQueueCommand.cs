@@ -7,6 +7,7 @@ using Folio.Engine.Cpu;
 using Folio.Engine.Engine;
 using Folio.Engine.Kv;
 using Folio.Engine.Loading;
+using RabbitMQ.Client;
 
 namespace Folio.Cli.Commands;
 
@@ -241,6 +242,26 @@ public sealed class BenchQueueCommand : ICliCommand
                 p.WaitForExit(5000);
                 p.Dispose();
             }
+
+            await DeleteQueuesAsync(baseOptions.RabbitMqUri, options);
+        }
+    }
+
+    /// <summary>Leaves the broker as it was: the run's queues and exchanges go.</summary>
+    private static async Task DeleteQueuesAsync(string uri, FolioClientOptions o)
+    {
+        try
+        {
+            await using var connection = await new ConnectionFactory { Uri = new Uri(uri) }.CreateConnectionAsync();
+            await using var ch = await connection.CreateChannelAsync();
+            await ch.QueueDeleteAsync(o.RequestQueue);
+            await ch.QueueDeleteAsync(o.RequestQueue + WireNames.ErrorQueueSuffix);
+            await ch.ExchangeDeleteAsync(o.RequestQueue);
+            await ch.ExchangeDeleteAsync(o.CancelExchange);
+        }
+        catch (Exception e) when (e is RabbitMQ.Client.Exceptions.RabbitMQClientException or RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            Console.Error.WriteLine("bench queue: could not delete the run's queues: " + e.Message);
         }
     }
 
