@@ -37,7 +37,7 @@ public static unsafe class SyntheticModel
             var views = new List<TensorView>();
             foreach (var e in ModelTensorChecker.Expected(config))
             {
-                long n = TensorEncodingElements(e.Shape);
+                long n = DTypeConversion.ElementCount(e.Shape);
                 views.Add(store.Add(e.Name, DType.BF16, e.Shape, n * 2));
             }
 
@@ -66,16 +66,5 @@ public static unsafe class SyntheticModel
             store.Dispose();
             throw;
         }
-    }
-
-    private static long TensorEncodingElements(long[] shape)
-    {
-        long n = 1;
-        foreach (long d in shape)
-        {
-            n *= d;
-        }
-
-        return n;
     }
 }

@@ -144,17 +144,17 @@ public sealed unsafe class GgufFile : IDisposable
         long elements;
         try
         {
-            elements = TensorEncoding.ElementCount(shape);
+            elements = DTypeConversion.ElementCount(shape);
         }
         catch (OverflowException)
         {
             throw new ModelFormatException($"{map.Path}: tensor '{info.Name}' has an impossible shape [{string.Join(", ", shape)}]; the file is corrupt");
         }
 
-        long bytes = TensorEncoding.ByteLength(dtype, elements);
-        if (bytes < 0 || (dtype == DType.Q8_0 && info.Dims[0] % TensorEncoding.Q8BlockSize != 0))
+        long bytes = DTypeConversion.ByteLength(dtype, elements);
+        if (bytes < 0 || (dtype == DType.Q8_0 && info.Dims[0] % DTypeConversion.Q8BlockSize != 0))
         {
-            throw new ModelFormatException($"{map.Path}: tensor '{info.Name}' is Q8_0 but its row length {info.Dims[0]} is not a multiple of {TensorEncoding.Q8BlockSize}");
+            throw new ModelFormatException($"{map.Path}: tensor '{info.Name}' is Q8_0 but its row length {info.Dims[0]} is not a multiple of {DTypeConversion.Q8BlockSize}");
         }
 
         if (info.Offset > map.Length || dataOffset + info.Offset > map.Length - bytes)

@@ -145,7 +145,7 @@ public static unsafe class GgufLoader
             throw new ModelFormatException($"{path}: tensor '{GgufTensorNames.RopeFreqs}' must be F32 [{headDim / 2}]; got {freqs.DType} {freqs.ShapeText}");
         }
 
-        var stored = TensorEncoding.ToF32(freqs);
+        var stored = DTypeConversion.ToF32(freqs);
         int original = md.TryGetValue($"{arch}.rope.scaling.original_context_length", out var oc) ? checked((int)Convert(path, $"{arch}.rope.scaling.original_context_length", oc.AsLong)) : 8192;
         return Llama3RopeFactors.TryRecover(stored, headDim, theta, original)
             ?? throw new ModelFormatException($"{path}: tensor '{GgufTensorNames.RopeFreqs}' holds rope frequency factors that do not match Llama 3 scaling (low_freq_factor 1, high_freq_factor 4); this rope variant is not supported");

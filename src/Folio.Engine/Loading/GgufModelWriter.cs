@@ -51,14 +51,14 @@ public static class GgufModelWriter
         if (config.RopeScaling is { } scaling)
         {
             var factors = Llama3RopeFactors.Compute(config.HeadDim, config.RopeTheta, scaling);
-            w.AddTensor(GgufTensorNames.RopeFreqs, GgmlType.F32, [factors.Length], TensorEncoding.Encode(factors, DType.F32));
+            w.AddTensor(GgufTensorNames.RopeFreqs, GgmlType.F32, [factors.Length], DTypeConversion.Encode(factors, DType.F32));
         }
 
         foreach (var e in ModelTensorChecker.Expected(config))
         {
-            if (!weights.TryGetValue(e.Name, out var values) || values.Length != TensorEncoding.ElementCount(e.Shape))
+            if (!weights.TryGetValue(e.Name, out var values) || values.Length != DTypeConversion.ElementCount(e.Shape))
             {
-                throw new ArgumentException($"weights must hold '{e.Name}' with {TensorEncoding.ElementCount(e.Shape)} values ({e.ShapeText})");
+                throw new ArgumentException($"weights must hold '{e.Name}' with {DTypeConversion.ElementCount(e.Shape)} values ({e.ShapeText})");
             }
 
             string ggufName = GgufTensorNames.ToGguf(e.Name) ?? throw new InvalidOperationException($"no GGUF name for '{e.Name}'");
@@ -73,12 +73,12 @@ public static class GgufModelWriter
             }
 
             var stored = e.Shape.Length == 1 ? DType.F32 : dtype;
-            if (stored == DType.Q8_0 && rowLength % TensorEncoding.Q8BlockSize != 0)
+            if (stored == DType.Q8_0 && rowLength % DTypeConversion.Q8BlockSize != 0)
             {
-                throw new ArgumentException($"q8_0 needs row lengths that are multiples of {TensorEncoding.Q8BlockSize}; tensor '{e.Name}' {e.ShapeText} has rows of {rowLength}");
+                throw new ArgumentException($"q8_0 needs row lengths that are multiples of {DTypeConversion.Q8BlockSize}; tensor '{e.Name}' {e.ShapeText} has rows of {rowLength}");
             }
 
-            w.AddTensor(ggufName, GgmlType.FromDType(stored), e.Shape.Reverse().ToArray(), TensorEncoding.Encode(values, stored));
+            w.AddTensor(ggufName, GgmlType.FromDType(stored), e.Shape.Reverse().ToArray(), DTypeConversion.Encode(values, stored));
         }
 
         w.Write(path);

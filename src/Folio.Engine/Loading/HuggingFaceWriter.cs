@@ -32,7 +32,7 @@ public static class HuggingFaceWriter
         File.WriteAllText(Path.Combine(folder, HuggingFaceLoader.ConfigFile), ConfigJson(config, dtype));
         LoaderTokenizers.WriteHuggingFaceFiles(tokenizer, folder);
 
-        var encoded = expected.Select(e => new EncodedTensor(e.Name, dtype, e.Shape, TensorEncoding.Encode(Require(weights, e), dtype))).ToList();
+        var encoded = expected.Select(e => new EncodedTensor(e.Name, dtype, e.Shape, DTypeConversion.Encode(Require(weights, e), dtype))).ToList();
         if (shards == 1)
         {
             SafetensorsWriter.Write(Path.Combine(folder, HuggingFaceLoader.SingleFile), encoded, new Dictionary<string, string> { ["format"] = "pt" });
@@ -148,9 +148,9 @@ public static class HuggingFaceWriter
 
     private static float[] Require(IReadOnlyDictionary<string, float[]> weights, ExpectedTensor e)
     {
-        if (!weights.TryGetValue(e.Name, out var w) || w.Length != TensorEncoding.ElementCount(e.Shape))
+        if (!weights.TryGetValue(e.Name, out var w) || w.Length != DTypeConversion.ElementCount(e.Shape))
         {
-            throw new ArgumentException($"weights must hold '{e.Name}' with {TensorEncoding.ElementCount(e.Shape)} values ({e.ShapeText})");
+            throw new ArgumentException($"weights must hold '{e.Name}' with {DTypeConversion.ElementCount(e.Shape)} values ({e.ShapeText})");
         }
 
         return w;

@@ -1,4 +1,5 @@
 using Folio.Engine.Model;
+using Folio.Engine.Tensors;
 
 namespace Folio.Engine.Loading;
 
@@ -34,7 +35,7 @@ public static class LlamaWeightInit
         {
             var e = expected[i];
             var (mean, std) = Scale(e, noisyNorms);
-            result[i] = DeterministicWeights.Generate(checked((int)TensorEncoding.ElementCount(e.Shape)), seed, e.Name, mean, std);
+            result[i] = DeterministicWeights.Generate(checked((int)DTypeConversion.ElementCount(e.Shape)), seed, e.Name, mean, std);
         });
         var map = new Dictionary<string, float[]>(StringComparer.Ordinal);
         for (int i = 0; i < expected.Count; i++)

@@ -86,10 +86,10 @@ public static class ModelTensorChecker
             throw new ModelFormatException($"{t.File}: tensor '{e.Name}' has shape {t.ShapeText}; expected {e.ShapeText} = {e.Why}");
         }
 
-        long bytes = TensorEncoding.ByteLength(t.DType, t.ElementCount);
-        if (bytes < 0 || (t.DType == DType.Q8_0 && t.Shape[^1] % TensorEncoding.Q8BlockSize != 0))
+        long bytes = DTypeConversion.ByteLength(t.DType, t.ElementCount);
+        if (bytes < 0 || (t.DType == DType.Q8_0 && t.Shape[^1] % DTypeConversion.Q8BlockSize != 0))
         {
-            throw new ModelFormatException($"{t.File}: tensor '{e.Name}' is q8_0 but its row length {t.Shape[^1]} is not a multiple of {TensorEncoding.Q8BlockSize}");
+            throw new ModelFormatException($"{t.File}: tensor '{e.Name}' is q8_0 but its row length {t.Shape[^1]} is not a multiple of {DTypeConversion.Q8BlockSize}");
         }
 
         if (bytes != t.ByteLength)

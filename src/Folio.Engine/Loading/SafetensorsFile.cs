@@ -167,7 +167,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
         long expected;
         try
         {
-            expected = TensorEncoding.ByteLength(dtype, TensorEncoding.ElementCount(shape));
+            expected = DTypeConversion.ByteLength(dtype, DTypeConversion.ElementCount(shape));
         }
         catch (OverflowException)
         {

@@ -4,9 +4,10 @@ using Folio.Engine.Model;
 namespace Folio.Engine.Tensors;
 
 /// <summary>
-/// Converts tensor storage (f32, f16, bf16, GGML q8_0) to f32. Every conversion is exact except
-/// q8_0's, which is defined as scale * q with the scale widened from f16 first (as ggml does it).
-/// Backends convert at load; loaders may use the same routines.
+/// Byte sizes of Folio's dtypes and conversions between f32 and their stored encodings (f32, f16,
+/// bf16, GGML q8_0). Decoding is exact except q8_0's, which is defined as scale * q with the scale
+/// widened from f16 first (as ggml does it). Backends decode at load; writers and tests use the encoders.
+/// This is the one implementation: loaders, writers, backends and tests all call it.
 /// </summary>
 public static unsafe class DTypeConversion
 {
@@ -16,14 +17,29 @@ public static unsafe class DTypeConversion
     /// <summary>Bytes in one q8_0 block: an f16 scale then 32 signed bytes.</summary>
     public const int Q8BlockBytes = 34;
 
-    /// <summary>Bytes needed to store <paramref name="elements"/> values of <paramref name="dtype"/>.</summary>
+    /// <summary>
+    /// Bytes needed to store <paramref name="elements"/> values of <paramref name="dtype"/>, or -1 when
+    /// q8_0 is asked for a count that is not a multiple of 32 (loaders turn that into a format error).
+    /// </summary>
     public static long ByteLength(DType dtype, long elements) => dtype switch
     {
         DType.F32 => elements * 4,
         DType.F16 or DType.BF16 => elements * 2,
-        DType.Q8_0 => elements / Q8BlockSize * Q8BlockBytes,
+        DType.Q8_0 => elements % Q8BlockSize == 0 ? elements / Q8BlockSize * Q8BlockBytes : -1,
         _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "unknown dtype"),
     };
+
+    /// <summary>Number of values in a tensor of <paramref name="shape"/> (overflow throws rather than wraps).</summary>
+    public static long ElementCount(IReadOnlyList<long> shape)
+    {
+        long n = 1;
+        foreach (long d in shape)
+        {
+            n = checked(n * d);
+        }
+
+        return n;
+    }
 
     /// <summary>
     /// Converts <paramref name="destination"/>.Length elements of <paramref name="source"/>, starting at
@@ -73,6 +89,62 @@ public static unsafe class DTypeConversion
         var result = new float[checked((int)source.ElementCount)];
         ToF32(source, 0, result);
         return result;
+    }
+
+    /// <summary>Decodes <paramref name="source"/> (stored as <paramref name="dtype"/>) into <paramref name="destination"/>.Length f32 values.</summary>
+    public static void Decode(DType dtype, ReadOnlySpan<byte> source, Span<float> destination)
+    {
+        switch (dtype)
+        {
+            case DType.F32:
+                MemoryMarshal.Cast<byte, float>(source)[..destination.Length].CopyTo(destination);
+                break;
+            case DType.F16:
+                HalfToF32(MemoryMarshal.Cast<byte, Half>(source)[..destination.Length], destination);
+                break;
+            case DType.BF16:
+                BF16ToF32(MemoryMarshal.Cast<byte, ushort>(source)[..destination.Length], destination);
+                break;
+            case DType.Q8_0:
+                Q8_0ToF32(source[..(destination.Length / Q8BlockSize * Q8BlockBytes)], destination);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "unknown dtype");
+        }
+    }
+
+    /// <summary>Encodes f32 values as <paramref name="dtype"/> (round to nearest even for f16/bf16; ggml's q8_0 rounding).</summary>
+    public static byte[] Encode(ReadOnlySpan<float> values, DType dtype)
+    {
+        long length = ByteLength(dtype, values.Length);
+        if (length < 0)
+        {
+            throw new ArgumentException($"q8_0 needs a multiple of {Q8BlockSize} values; got {values.Length}");
+        }
+
+        var bytes = new byte[length];
+        switch (dtype)
+        {
+            case DType.F32:
+                MemoryMarshal.AsBytes(values).CopyTo(bytes);
+                break;
+            case DType.F16:
+                System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(values, MemoryMarshal.Cast<byte, Half>(bytes.AsSpan()));
+                break;
+            case DType.BF16:
+                var raw = MemoryMarshal.Cast<byte, ushort>(bytes.AsSpan());
+                for (int i = 0; i < values.Length; i++)
+                {
+                    raw[i] = F32ToBF16(values[i]);
+                }
+
+                break;
+            case DType.Q8_0:
+                F32ToQ8_0(values, bytes);
+                break;
+        }
+
+        return bytes;
     }
 
     /// <summary>IEEE half to f32 (exact).</summary>

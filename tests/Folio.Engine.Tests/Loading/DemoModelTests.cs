@@ -16,16 +16,16 @@ public class DemoModelTests
         long parameters = a.Tensors.Values.Sum(t => t.ElementCount);
         Assert.InRange(parameters, 40_000_000, 60_000_000);
 
-        var embed = TensorEncoding.ToF32(a.Require("model.embed_tokens.weight"));
+        var embed = DTypeConversion.ToF32(a.Require("model.embed_tokens.weight"));
         double mean = embed.Average(x => (double)x);
         double std = Math.Sqrt(embed.Average(x => (double)x * x) - (mean * mean));
         Assert.InRange(mean, -1e-3, 1e-3);
         Assert.InRange(std, 0.9 / Math.Sqrt(512), 1.1 / Math.Sqrt(512));
-        Assert.All(TensorEncoding.ToF32(a.Require("model.norm.weight")), x => Assert.Equal(1f, x));
+        Assert.All(DTypeConversion.ToF32(a.Require("model.norm.weight")), x => Assert.Equal(1f, x));
 
         using var b = ModelLoader.Load("demo");
         var down = a.Require("model.layers.7.mlp.down_proj.weight");
-        Assert.Equal(TensorEncoding.ToF32(down), TensorEncoding.ToF32(b.Require("model.layers.7.mlp.down_proj.weight")));
-        Assert.NotEqual(TensorEncoding.ToF32(a.Require("model.layers.6.mlp.down_proj.weight")), TensorEncoding.ToF32(down));
+        Assert.Equal(DTypeConversion.ToF32(down), DTypeConversion.ToF32(b.Require("model.layers.7.mlp.down_proj.weight")));
+        Assert.NotEqual(DTypeConversion.ToF32(a.Require("model.layers.6.mlp.down_proj.weight")), DTypeConversion.ToF32(down));
     }
 }

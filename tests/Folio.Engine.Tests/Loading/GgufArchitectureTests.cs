@@ -24,7 +24,7 @@ public class GgufArchitectureTests
         GgufTokenizerMetadata.Write(w, TestModelWriter.Tokenizer(o));
         foreach (var e in ModelTensorChecker.Expected(c))
         {
-            w.AddTensor(GgufTensorNames.ToGguf(e.Name)!, GgmlType.F32, e.Shape.Reverse().ToArray(), TensorEncoding.Encode(weights[e.Name], DType.F32));
+            w.AddTensor(GgufTensorNames.ToGguf(e.Name)!, GgmlType.F32, e.Shape.Reverse().ToArray(), DTypeConversion.Encode(weights[e.Name], DType.F32));
         }
 
         w.Write(path);
@@ -43,7 +43,7 @@ public class GgufArchitectureTests
         Assert.True(m.Config.TieWordEmbeddings);
         Assert.Equal(1000000f, m.Config.RopeTheta);
         Assert.Equal(1e-6f, m.Config.RmsNormEps);
-        Assert.Equal(TestModelWriter.Weights(o)["model.layers.1.self_attn.q_proj.weight"], TensorEncoding.ToF32(m.Require("model.layers.1.self_attn.q_proj.weight")));
+        Assert.Equal(TestModelWriter.Weights(o)["model.layers.1.self_attn.q_proj.weight"], DTypeConversion.ToF32(m.Require("model.layers.1.self_attn.q_proj.weight")));
     }
 
     [Fact]

@@ -65,7 +65,7 @@ public class GgufFileTests
     {
         using var dir = new TempDir();
         float[] values = [1, 2, 3, 4, 5, 6];
-        WriteHandMade(dir.File("h.gguf"), GgmlType.F32, TensorEncoding.Encode(values, DType.F32), [3, 2], customAlignment);
+        WriteHandMade(dir.File("h.gguf"), GgmlType.F32, DTypeConversion.Encode(values, DType.F32), [3, 2], customAlignment);
 
         using var g = GgufFile.Open(dir.File("h.gguf"));
         Assert.Equal(3u, g.Version);
@@ -74,7 +74,7 @@ public class GgufFileTests
         Assert.Equal([-1, 2, 3], g.Metadata["test.list"].AsArray().AsInts());
         var t = g.Tensors["t"];
         Assert.Equal([2L, 3L], t.Shape); // GGUF [3, 2] is 2 rows of 3
-        Assert.Equal(values, TensorEncoding.ToF32(t));
+        Assert.Equal(values, DTypeConversion.ToF32(t));
         Assert.Equal(0, g.DataOffset % g.Alignment);
     }
 
@@ -98,8 +98,8 @@ public class GgufFileTests
         w.AddStringArray("sa", ["a", "", "ü"]);
         w.AddFloat32Array("fa", [1.5f, -2f]);
         w.Add("nested", GgufValueType.Array, new GgufArray(GgufValueType.Array, [new GgufArray(GgufValueType.Bool, [true, false])]));
-        w.AddTensor("a", GgmlType.F16, [4], TensorEncoding.Encode([1f, 2f, 3f, 4f], DType.F16));
-        w.AddTensor("b", GgmlType.F32, [2], TensorEncoding.Encode([5f, 6f], DType.F32));
+        w.AddTensor("a", GgmlType.F16, [4], DTypeConversion.Encode([1f, 2f, 3f, 4f], DType.F16));
+        w.AddTensor("b", GgmlType.F32, [2], DTypeConversion.Encode([5f, 6f], DType.F32));
         w.Write(dir.File("all.gguf"));
 
         using var g = GgufFile.Open(dir.File("all.gguf"));
@@ -121,8 +121,8 @@ public class GgufFileTests
         Assert.Equal([1.5f, -2f], m["fa"].AsArray().AsFloats());
         var inner = (GgufArray)m["nested"].AsArray().Items[0];
         Assert.Equal([true, false], inner.Items.Cast<bool>());
-        Assert.Equal([1f, 2f, 3f, 4f], TensorEncoding.ToF32(g.Tensors["a"]));
-        Assert.Equal([5f, 6f], TensorEncoding.ToF32(g.Tensors["b"]));
+        Assert.Equal([1f, 2f, 3f, 4f], DTypeConversion.ToF32(g.Tensors["a"]));
+        Assert.Equal([5f, 6f], DTypeConversion.ToF32(g.Tensors["b"]));
     }
 
     [Fact]

@@ -138,7 +138,7 @@ public class LlamaCppAcceptsGgufTests
             var b = theirs.Require(e.Name);
             Assert.Equal(a.DType, b.DType);
             Assert.Equal(a.Shape, b.Shape);
-            Assert.Equal(TensorEncoding.ToF32(a), TensorEncoding.ToF32(b));
+            Assert.Equal(DTypeConversion.ToF32(a), DTypeConversion.ToF32(b));
         }
     }
 
@@ -152,7 +152,7 @@ public class LlamaCppAcceptsGgufTests
             if (twoD && o.DType != DType.F32)
             {
                 var back = new float[values.Length];
-                TensorEncoding.Decode(o.DType, TensorEncoding.Encode(values, o.DType), back);
+                DTypeConversion.Decode(o.DType, DTypeConversion.Encode(values, o.DType), back);
                 weights[name] = back;
             }
         }

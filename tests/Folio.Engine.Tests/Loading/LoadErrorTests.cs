@@ -78,7 +78,7 @@ public class LoadErrorTests
         GgufTokenizerMetadata.Write(w, TestModelWriter.Tokenizer(o));
         foreach (var e in ModelTensorChecker.Expected(config).Where(e => !e.Name.EndsWith("up_proj.weight", StringComparison.Ordinal)))
         {
-            w.AddTensor(GgufTensorNames.ToGguf(e.Name)!, GgmlType.F32, e.Shape.Reverse().ToArray(), TensorEncoding.Encode(weights[e.Name], DType.F32));
+            w.AddTensor(GgufTensorNames.ToGguf(e.Name)!, GgmlType.F32, e.Shape.Reverse().ToArray(), DTypeConversion.Encode(weights[e.Name], DType.F32));
         }
 
         w.Write(path);

@@ -14,7 +14,7 @@ public class ModelRoundTripTests
         var c = model.Config;
         foreach (var e in ModelTensorChecker.Expected(c))
         {
-            var actual = TensorEncoding.ToF32(model.Require(e.Name));
+            var actual = DTypeConversion.ToF32(model.Require(e.Name));
             int rowLength = e.Shape.Length == 2 ? (int)e.Shape[1] : 1;
             if (undoQkPermutation && e.Name.Contains(".q_proj.", StringComparison.Ordinal))
             {
@@ -66,7 +66,7 @@ public class ModelRoundTripTests
         using var dir = new TempDir();
         TestModelWriter.Write(dir.File("m.gguf"), TestModelFormat.Gguf, Small);
         using var m = ModelLoader.Load(dir.File("m.gguf"));
-        var stored = TensorEncoding.ToF32(m.Require("model.layers.0.self_attn.k_proj.weight"));
+        var stored = DTypeConversion.ToF32(m.Require("model.layers.0.self_attn.k_proj.weight"));
         Assert.NotEqual(TestModelWriter.Weights(Small)["model.layers.0.self_attn.k_proj.weight"], stored);
     }
 
@@ -127,8 +127,8 @@ public class ModelRoundTripTests
         using var gg = ModelLoader.Load(dir.File("m.gguf"));
         foreach (var e in ModelTensorChecker.Expected(hf.Config))
         {
-            var a = TensorEncoding.ToF32(hf.Require(e.Name));
-            var b = TensorEncoding.ToF32(gg.Require(e.Name));
+            var a = DTypeConversion.ToF32(hf.Require(e.Name));
+            var b = DTypeConversion.ToF32(gg.Require(e.Name));
             if (e.Name.Contains(".q_proj.", StringComparison.Ordinal) || e.Name.Contains(".k_proj.", StringComparison.Ordinal))
             {
                 int heads = e.Name.Contains(".q_proj.", StringComparison.Ordinal) ? hf.Config.NumHeads : hf.Config.NumKvHeads;

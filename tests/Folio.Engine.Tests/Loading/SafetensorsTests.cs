@@ -34,16 +34,16 @@ public class SafetensorsTests
         Assert.Equal("pt", f.Metadata["format"]);
         Assert.Equal([2L, 3L], f.Tensors["a"].Shape);
         Assert.Equal(DType.F32, f.Tensors["a"].DType);
-        Assert.Equal(a, TensorEncoding.ToF32(f.Tensors["a"]));
-        Assert.Equal([0.5f, -2f], TensorEncoding.ToF32(f.Tensors["b"]));
+        Assert.Equal(a, DTypeConversion.ToF32(f.Tensors["a"]));
+        Assert.Equal([0.5f, -2f], DTypeConversion.ToF32(f.Tensors["b"]));
     }
 
     [Fact]
     public void Writer_output_has_the_documented_layout()
     {
         using var dir = new TempDir();
-        var t1 = new EncodedTensor("x", DType.BF16, [3], TensorEncoding.Encode([1f, 2f, 3f], DType.BF16));
-        var t2 = new EncodedTensor("y", DType.F32, [1, 2], TensorEncoding.Encode([7f, 8f], DType.F32));
+        var t1 = new EncodedTensor("x", DType.BF16, [3], DTypeConversion.Encode([1f, 2f, 3f], DType.BF16));
+        var t2 = new EncodedTensor("y", DType.F32, [1, 2], DTypeConversion.Encode([7f, 8f], DType.F32));
         SafetensorsWriter.Write(dir.File("w.safetensors"), [t1, t2]);
 
         var bytes = File.ReadAllBytes(dir.File("w.safetensors"));

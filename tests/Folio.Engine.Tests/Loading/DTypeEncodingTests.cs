@@ -3,7 +3,7 @@ using Folio.Engine.Tensors;
 
 namespace Folio.Engine.Tests.Loading;
 
-public class TensorEncodingTests
+public class DTypeEncodingTests
 {
     private static float[] Sample(int n, int seed)
     {
@@ -16,7 +16,7 @@ public class TensorEncodingTests
     {
         var x = Sample(1000, 1);
         var back = new float[x.Length];
-        TensorEncoding.Decode(DType.F16, TensorEncoding.Encode(x, DType.F16), back);
+        DTypeConversion.Decode(DType.F16, DTypeConversion.Encode(x, DType.F16), back);
         for (int i = 0; i < x.Length; i++)
         {
             Assert.Equal((float)(Half)x[i], back[i]);
@@ -28,7 +28,7 @@ public class TensorEncodingTests
     {
         var x = Sample(1000, 2);
         var back = new float[x.Length];
-        TensorEncoding.Decode(DType.BF16, TensorEncoding.Encode(x, DType.BF16), back);
+        DTypeConversion.Decode(DType.BF16, DTypeConversion.Encode(x, DType.BF16), back);
         for (int i = 0; i < x.Length; i++)
         {
             // Independent reference: the two bf16 neighbours by truncation, pick the nearer one.
@@ -44,10 +44,10 @@ public class TensorEncodingTests
     public void Q8_0_round_trip_is_within_half_a_quantization_step()
     {
         var x = Sample(32 * 20, 3);
-        var bytes = TensorEncoding.Encode(x, DType.Q8_0);
+        var bytes = DTypeConversion.Encode(x, DType.Q8_0);
         Assert.Equal(20 * 34, bytes.Length);
         var back = new float[x.Length];
-        TensorEncoding.Decode(DType.Q8_0, bytes, back);
+        DTypeConversion.Decode(DType.Q8_0, bytes, back);
         for (int b = 0; b < 20; b++)
         {
             float amax = x.Skip(b * 32).Take(32).Max(MathF.Abs);
@@ -67,7 +67,7 @@ public class TensorEncodingTests
         var x = new float[32];
         x[0] = 127f;
         x[1] = -63.5f;
-        var bytes = TensorEncoding.Encode(x, DType.Q8_0);
+        var bytes = DTypeConversion.Encode(x, DType.Q8_0);
         Assert.Equal((Half)1f, BitConverter.UInt16BitsToHalf(BitConverter.ToUInt16(bytes, 0)));
         Assert.Equal(127, (sbyte)bytes[2]);
         Assert.Equal(-64, (sbyte)bytes[3]); // ggml rounds half away from zero
