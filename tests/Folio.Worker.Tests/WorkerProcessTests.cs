@@ -15,6 +15,9 @@ public sealed class WorkerProcessTests(ServersFixture servers, TestModelFixture 
         ? $$"""{"request_id":"{{id}}","prompt":"The story number {{seed}} begins","max_tokens":{{maxTokens}},"temperature":0.9,"ignore_eos":true}"""
         : $$"""{"request_id":"{{id}}","prompt":"The story number {{seed}} begins","max_tokens":{{maxTokens}},"seed":{{seed}},"temperature":0.9,"ignore_eos":true}""";
 
+    /// <summary>Long enough that three kills at 25, 50 and 75 tokens land mid-generation.</summary>
+    private const int Tokens = 400;
+
     private static Dictionary<string, string> Slow => new() { ["Folio__Engine__MaxNumSeqs"] = "2" };
 
     [Fact]
@@ -31,13 +34,13 @@ public sealed class WorkerProcessTests(ServersFixture servers, TestModelFixture 
             await w.WaitConsumingAsync();
             for (int i = 0; i < ids.Count; i++)
             {
-                await refClient.PublishAsync(Json(ids[i], 160, i));
+                await refClient.PublishAsync(Json(ids[i], Tokens, i));
             }
 
             foreach (var id in ids)
             {
                 reference[id] = StreamChecks.AssertWellFormed(await refClient.WaitTerminalAsync(id, TimeSpan.FromSeconds(120)));
-                Assert.Equal(160, reference[id].Length);
+                Assert.Equal(Tokens, reference[id].Length);
             }
         }
 
@@ -48,7 +51,7 @@ public sealed class WorkerProcessTests(ServersFixture servers, TestModelFixture 
         await worker.WaitConsumingAsync();
         for (int i = 0; i < ids.Count; i++)
         {
-            await client.PublishAsync(Json(ids[i], 160, i));
+            await client.PublishAsync(Json(ids[i], Tokens, i));
         }
 
         // Kill three times, each time once more tokens have been written, then let one worker finish.
