@@ -1,6 +1,7 @@
 using System.Text;
 using Folio.Engine.Loading;
 using Folio.Engine.Tensors;
+using Folio.Engine.Tests.Support;
 using LLama;
 using LLama.Common;
 using LLama.Native;

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Folio.Engine.Loading;
 using Folio.Engine.Model;
 using Folio.Engine.Tensors;
+using Folio.Engine.Tests.Support;
 
 namespace Folio.Engine.Tests.Loading;
 

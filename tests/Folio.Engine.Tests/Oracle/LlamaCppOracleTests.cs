@@ -2,6 +2,7 @@ using Folio.Engine.Cpu;
 using Folio.Engine.Loading;
 using Folio.Engine.Tests.Cpu;
 using Folio.Engine.Tests.Loading;
+using Folio.Engine.Tests.Support;
 using LLama;
 using LLama.Common;
 using LLama.Native;

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Folio.Engine.Tests.Support;
 using Folio.Engine.Tokenization;
 
 namespace Folio.Engine.Tests.Tokenization;
@@ -15,7 +16,7 @@ public sealed class HuggingFaceLayoutTests
 
     private static ITokenizer Load(JsonObject json, string? tokenizerConfig = null)
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDir();
         File.WriteAllText(folder.File("tokenizer.json"), json.ToJsonString());
         if (tokenizerConfig is not null)
         {

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Folio.Engine.Model;
+using Folio.Engine.Tests.Support;
 using Folio.Engine.Tokenization;
 
 namespace Folio.Engine.Tests.Tokenization;
@@ -14,7 +15,7 @@ public sealed class HuggingFaceTokenizerTests
     public void ByteLevelTokenizerJson_WrittenThenRead_EncodesIdentically(string pre)
     {
         var spec = SyntheticTokenizers.ByteLevelBpe(3000) with { Pre = pre };
-        using var folder = new TempFolder();
+        using var folder = new TempDir();
         TokenizerJsonWriter.WriteFolder(spec, folder.Path);
         var loaded = TokenizerFactory.FromHuggingFaceFolder(folder.Path);
         var expected = TokenizerFactory.FromSpec(spec);
@@ -33,7 +34,7 @@ public sealed class HuggingFaceTokenizerTests
     {
         // The spec merges by score; the written file carries merges derived from the scores.
         var spec = SyntheticTokenizers.SentencePieceBpe(3000);
-        using var folder = new TempFolder();
+        using var folder = new TempDir();
         TokenizerJsonWriter.WriteFolder(spec, folder.Path);
         var loaded = TokenizerFactory.FromHuggingFaceFolder(folder.Path);
         var expected = TokenizerFactory.FromSpec(spec);
@@ -49,7 +50,7 @@ public sealed class HuggingFaceTokenizerTests
     [Fact]
     public void Gpt2TokenizerJson_WrittenThenRead_EncodesLikeGpt2()
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDir();
         TokenizerJsonWriter.WriteFolder(TokenizerFactory.Gpt2Spec(), folder.Path);
         var loaded = TokenizerFactory.FromHuggingFaceFolder(folder.Path);
         Assert.Equal([15496, 995], loaded.Encode("Hello world", true));
@@ -61,7 +62,7 @@ public sealed class HuggingFaceTokenizerTests
     public void BosRule_TemplateProcessingWithBos_AddsBosForAByteLevelModel()
     {
         var spec = SyntheticTokenizers.ByteLevelBpe(1000) with { AddBosToken = true };
-        using var folder = new TempFolder();
+        using var folder = new TempDir();
         File.WriteAllText(folder.File("tokenizer.json"), TokenizerJsonWriter.Write(spec)); // no tokenizer_config.json
         var loaded = TokenizerFactory.FromHuggingFaceFolder(folder.Path);
         Assert.True(loaded.AddBosToken);
@@ -73,7 +74,7 @@ public sealed class HuggingFaceTokenizerTests
     public void BosRule_TokenizerConfigAddBosFalse_OverridesTheTemplate()
     {
         var spec = SyntheticTokenizers.SentencePieceBpe(1000);
-        using var folder = new TempFolder();
+        using var folder = new TempDir();
         File.WriteAllText(folder.File("tokenizer.json"), TokenizerJsonWriter.Write(spec));
         File.WriteAllText(folder.File("tokenizer_config.json"), """{"add_bos_token": false, "bos_token": {"content": "<s>", "special": true}}""");
         var loaded = TokenizerFactory.FromHuggingFaceFolder(folder.Path);
@@ -89,7 +90,7 @@ public sealed class HuggingFaceTokenizerTests
         {
             var json = JsonNode.Parse(TokenizerJsonWriter.Write(spec))!.AsObject();
             json["post_processor"] = null;
-            using var folder = new TempFolder();
+            using var folder = new TempDir();
             File.WriteAllText(folder.File("tokenizer.json"), json.ToJsonString());
             File.WriteAllText(folder.File("config.json"), $$"""{"bos_token_id": {{spec.BosTokenId}}}""");
             var loaded = TokenizerFactory.FromHuggingFaceFolder(folder.Path);
@@ -102,7 +103,7 @@ public sealed class HuggingFaceTokenizerTests
     public void EosIds_AreGatheredFromTokenizerConfigConfigAndGenerationConfig()
     {
         var spec = SyntheticTokenizers.SentencePieceBpe(1000);
-        using var folder = new TempFolder();
+        using var folder = new TempDir();
         TokenizerJsonWriter.WriteFolder(spec, folder.Path);
         File.WriteAllText(folder.File("config.json"), """{"eos_token_id": 2}""");
         File.WriteAllText(folder.File("generation_config.json"), """{"eos_token_id": [2, 500, 501]}""");
@@ -117,7 +118,7 @@ public sealed class HuggingFaceTokenizerTests
         var json = JsonNode.Parse(TokenizerJsonWriter.Write(spec))!.AsObject();
         json["normalizer"] = null;
         json["pre_tokenizer"] = JsonNode.Parse("""{"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": false}""");
-        using var folder = new TempFolder();
+        using var folder = new TempDir();
         File.WriteAllText(folder.File("tokenizer.json"), json.ToJsonString());
         var loaded = TokenizerFactory.FromHuggingFaceFolder(folder.Path);
         var always = TokenizerFactory.FromSpec(spec);
@@ -128,7 +129,7 @@ public sealed class HuggingFaceTokenizerTests
     [Fact]
     public void UnsupportedModelType_IsRefusedNamingTheFileAndKey()
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDir();
         File.WriteAllText(folder.File("tokenizer.json"), """{"model": {"type": "WordPiece", "vocab": {"a": 0}}}""");
         var error = Assert.Throws<ModelFormatException>(() => TokenizerFactory.FromHuggingFaceFolder(folder.Path));
         Assert.Contains("tokenizer.json", error.Message);
@@ -138,7 +139,7 @@ public sealed class HuggingFaceTokenizerTests
     [Fact]
     public void FolderWithoutTokenizerFiles_IsRefusedSayingWhatIsMissing()
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDir();
         var error = Assert.Throws<ModelFormatException>(() => TokenizerFactory.FromHuggingFaceFolder(folder.Path));
         Assert.Contains("tokenizer.json", error.Message);
         Assert.Contains("tokenizer.model", error.Message);

@@ -1,5 +1,6 @@
 using System.Text;
 using Folio.Engine.Loading;
+using Folio.Engine.Tests.Support;
 using Folio.Engine.Tokenization;
 using LLama;
 using LLama.Common;
@@ -25,7 +26,7 @@ public sealed class LlamaCppTokenizerAgreementTests
     [MemberData(nameof(Vocabularies))]
     public void Encode_GivesTheIdsLlamaCppGivesForTheSameGguf(TestTokenizerKind kind, int vocab)
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDir();
         using var model = LoadGguf(folder, kind, vocab, out var spec);
         var ours = TokenizerFactory.FromSpec(spec);
         var specialText = spec.Tokens[spec.EosTokenIds[0]];
@@ -45,7 +46,7 @@ public sealed class LlamaCppTokenizerAgreementTests
     {
         var options = new TestModelOptions { Dim = 32, Layers = 1, Heads = 2, KvHeads = 1, Ffn = 32, Vocab = 3000, Seed = 3 };
         var spec = SyntheticTokenizers.ByteLevelBpe(options.Vocab) with { Pre = pre };
-        using var folder = new TempFolder();
+        using var folder = new TempDir();
         var path = folder.File("pre.gguf");
         GgufModelWriter.Write(path, TestModelWriter.Config(options), spec, TestModelWriter.Weights(options), Folio.Engine.Tensors.DType.F32);
         using var model = LLamaWeights.LoadFromFile(new ModelParams(path) { GpuLayerCount = 0, VocabOnly = true });
@@ -61,7 +62,7 @@ public sealed class LlamaCppTokenizerAgreementTests
     [MemberData(nameof(Vocabularies))]
     public void TokenBytes_EqualLlamaCppsPieceForEveryToken(TestTokenizerKind kind, int vocab)
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDir();
         using var model = LoadGguf(folder, kind, vocab, out var spec);
         var ours = TokenizerFactory.FromSpec(spec);
         var buffer = new byte[256];
@@ -78,7 +79,7 @@ public sealed class LlamaCppTokenizerAgreementTests
         }
     }
 
-    private static LLamaWeights LoadGguf(TempFolder folder, TestTokenizerKind kind, int vocab, out TokenizerSpec spec)
+    private static LLamaWeights LoadGguf(TempDir folder, TestTokenizerKind kind, int vocab, out TokenizerSpec spec)
     {
         var options = new TestModelOptions { Dim = 32, Layers = 1, Heads = 2, KvHeads = 1, Ffn = 32, Vocab = vocab, Tokenizer = kind, Seed = 3 };
         spec = TestModelWriter.Tokenizer(options);

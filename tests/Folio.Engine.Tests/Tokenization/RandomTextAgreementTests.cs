@@ -1,5 +1,6 @@
 using System.Text;
 using Folio.Engine.Loading;
+using Folio.Engine.Tests.Support;
 using Folio.Engine.Tokenization;
 using LLama;
 using LLama.Common;
@@ -71,7 +72,7 @@ public sealed class RandomTextAgreementTests
             spec = spec with { Pre = pre };
         }
 
-        using var folder = new TempFolder();
+        using var folder = new TempDir();
         var path = folder.File("r.gguf");
         GgufModelWriter.Write(path, TestModelWriter.Config(options), spec, TestModelWriter.Weights(options), Folio.Engine.Tensors.DType.F32);
         using var model = LLamaWeights.LoadFromFile(new ModelParams(path) { GpuLayerCount = 0, VocabOnly = true });

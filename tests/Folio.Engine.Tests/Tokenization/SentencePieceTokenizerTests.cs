@@ -1,5 +1,6 @@
 using System.Text;
 using Folio.Engine.Model;
+using Folio.Engine.Tests.Support;
 using Folio.Engine.Tokenization;
 using Microsoft.ML.Tokenizers;
 
@@ -131,7 +132,7 @@ public sealed class SentencePieceTokenizerTests
     public void FolderWithOnlyTokenizerModel_EncodesLikeTheSpecAndAddsBos()
     {
         var spec = SyntheticTokenizers.SentencePieceBpe(1500);
-        using var folder = new TempFolder();
+        using var folder = new TempDir();
         File.WriteAllBytes(folder.File("tokenizer.model"), ProtoBuilder.SentencePieceModel(spec));
         var loaded = TokenizerFactory.FromHuggingFaceFolder(folder.Path);
         var expected = TokenizerFactory.FromSpec(spec);
@@ -148,7 +149,7 @@ public sealed class SentencePieceTokenizerTests
     public void TokenizerModel_WithoutDummyPrefix_DoesNotPrependTheSpaceMark()
     {
         var spec = SyntheticTokenizers.SentencePieceBpe(1500);
-        using var folder = new TempFolder();
+        using var folder = new TempDir();
         File.WriteAllBytes(folder.File("tokenizer.model"), ProtoBuilder.SentencePieceModel(spec, addDummyPrefix: false));
         var loaded = TokenizerFactory.FromHuggingFaceFolder(folder.Path);
         Assert.Equal("light", loaded.Decode(loaded.Encode("light", false)));
@@ -158,7 +159,7 @@ public sealed class SentencePieceTokenizerTests
     public void TokenizerModel_Unigram_IsRefusedNamingTheFile()
     {
         var spec = SyntheticTokenizers.SentencePieceBpe(600);
-        using var folder = new TempFolder();
+        using var folder = new TempDir();
         File.WriteAllBytes(folder.File("tokenizer.model"), ProtoBuilder.SentencePieceModel(spec, modelType: 1));
         var error = Assert.Throws<ModelFormatException>(() => TokenizerFactory.FromHuggingFaceFolder(folder.Path));
         Assert.Contains("tokenizer.model", error.Message);
@@ -169,7 +170,7 @@ public sealed class SentencePieceTokenizerTests
     public void TokenizerModel_Truncated_IsRefusedNamingTheFile()
     {
         var bytes = ProtoBuilder.SentencePieceModel(SyntheticTokenizers.SentencePieceBpe(600));
-        using var folder = new TempFolder();
+        using var folder = new TempDir();
         File.WriteAllBytes(folder.File("tokenizer.model"), bytes[..(bytes.Length / 2)]);
         var error = Assert.Throws<ModelFormatException>(() => TokenizerFactory.FromHuggingFaceFolder(folder.Path));
         Assert.Contains("tokenizer.model", error.Message);

@@ -1,11 +1,11 @@
-namespace Folio.Engine.Tests.Loading;
+namespace Folio.Engine.Tests.Support;
 
-/// <summary>A fresh folder under the system temp path, deleted on dispose.</summary>
+/// <summary>A fresh folder under the system temp path, deleted on dispose (loader and tokenizer tests write their files here).</summary>
 public sealed class TempDir : IDisposable
 {
     public TempDir()
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "folio-loading-" + Guid.NewGuid().ToString("N"));
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "folio-test-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Path);
     }
 
