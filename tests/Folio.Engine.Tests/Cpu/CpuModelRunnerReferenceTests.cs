@@ -1,6 +1,7 @@
 using Folio.Engine.Cpu;
 using Folio.Engine.Model;
 using Folio.Engine.Tensors;
+using Folio.Engine.Tests.Support;
 
 namespace Folio.Engine.Tests.Cpu;
 

@@ -64,7 +64,7 @@ public class LlamaCppAcceptsGgufTests
         }
 
         Assert.Equal(DecodeResult.Ok, context.NativeHandle.Decode(batch));
-        var expected = NaiveLlamaReference.Forward(config, QuantizedAsStored(o), tokens);
+        var expected = ReferenceForward.Run(config, QuantizedAsStored(o), tokens);
         for (int i = 0; i < tokens.Length; i++)
         {
             var actual = context.NativeHandle.GetLogitsIth(i).ToArray();

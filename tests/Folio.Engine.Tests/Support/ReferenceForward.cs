@@ -1,11 +1,13 @@
 using Folio.Engine.Model;
 
-namespace Folio.Engine.Tests.Cpu;
+namespace Folio.Engine.Tests.Support;
 
 /// <summary>
 /// A naive dense float64 Llama forward pass over a whole sequence: no paging, no packing, no
-/// threads, written from the Hugging Face modelling code's definitions, to check the CPU runner
-/// against. Returns logits for every position, [tokens.Length][vocab].
+/// threads, written from the Hugging Face modelling code's definitions (either rope style, Llama 3
+/// rope scaling, causal softmax attention, GQA, SwiGLU, RMSNorm) and sharing no code with Folio's
+/// forward passes. The CPU runner is checked against it, and so are the files the writers produce
+/// when llama.cpp runs them. Returns logits for every position, [tokens.Length][vocab].
 /// </summary>
 internal static class ReferenceForward
 {
@@ -112,28 +114,35 @@ internal static class ReferenceForward
     /// <summary>HF's default inverse frequencies, then _compute_llama3_parameters when configured.</summary>
     public static double[] InverseFrequencies(ModelConfig c)
     {
+        if (c.RopeScaling is { } s)
+        {
+            return Llama3ScaledInverseFrequencies(c.HeadDim, c.RopeTheta, s.Factor, s.LowFreqFactor, s.HighFreqFactor, s.OriginalMaxPositionEmbeddings);
+        }
+
         var inv = new double[c.HeadDim / 2];
         for (int i = 0; i < inv.Length; i++)
         {
             inv[i] = 1.0 / Math.Pow(c.RopeTheta, (2.0 * i) / c.HeadDim);
         }
 
-        if (c.RopeScaling is { } s)
+        return inv;
+    }
+
+    /// <summary>transformers' _compute_llama3_parameters, rewritten here as the reference: scaled inv_freq per pair.</summary>
+    public static double[] Llama3ScaledInverseFrequencies(int dim, double theta, double factor, double low, double high, double oldCtx)
+    {
+        var result = new double[dim / 2];
+        for (int i = 0; i < result.Length; i++)
         {
-            double lowFreqWavelen = s.OriginalMaxPositionEmbeddings / (double)s.LowFreqFactor;
-            double highFreqWavelen = s.OriginalMaxPositionEmbeddings / (double)s.HighFreqFactor;
-            for (int i = 0; i < inv.Length; i++)
-            {
-                double wavelen = 2 * Math.PI / inv[i];
-                double scaled = wavelen > lowFreqWavelen ? inv[i] / s.Factor : inv[i];
-                double smooth = ((s.OriginalMaxPositionEmbeddings / wavelen) - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);
-                double smoothed = ((1 - smooth) * scaled / s.Factor) + (smooth * scaled);
-                bool medium = !(wavelen < highFreqWavelen) && !(wavelen > lowFreqWavelen);
-                inv[i] = medium ? smoothed : scaled;
-            }
+            double invFreq = 1.0 / Math.Pow(theta, 2.0 * i / dim);
+            double wavelen = 2 * Math.PI / invFreq;
+            double scaled = wavelen > oldCtx / low ? invFreq / factor : invFreq;
+            double smooth = ((oldCtx / wavelen) - low) / (high - low);
+            bool medium = !(wavelen < oldCtx / high) && !(wavelen > oldCtx / low);
+            result[i] = medium ? ((1 - smooth) * scaled / factor) + (smooth * scaled) : scaled;
         }
 
-        return inv;
+        return result;
     }
 
     /// <summary>RotateHalf: x·cos + rotate_half(x)·sin with cos/sin repeated over both halves; Interleaved: pairs (2i, 2i+1).</summary>
