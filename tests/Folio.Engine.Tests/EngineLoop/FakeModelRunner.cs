@@ -1,4 +1,5 @@
 using Folio.Engine.Execution;
+using Folio.Engine.Kv;
 using Folio.Engine.Model;
 
 namespace Folio.Engine.Tests.EngineLoop;
@@ -70,7 +71,7 @@ internal sealed class FakeModelRunner : IModelRunner
                 }
 
                 ulong prev = pos == 0 ? 0x1234567UL : Read(table, pos - 1);
-                _cache[slot] = Mix(prev ^ Mix(((ulong)(uint)batch.TokenIds[t] << 20) ^ (ulong)pos));
+                _cache[slot] = BlockHash.Mix(prev ^ BlockHash.Mix(((ulong)(uint)batch.TokenIds[t] << 20) ^ (ulong)pos));
                 _written[slot] = true;
                 if (row < batch.NumLogitRows && batch.LogitTokenIndex[row] == t)
                 {
@@ -116,23 +117,13 @@ internal sealed class FakeModelRunner : IModelRunner
         ulong h = 0xABCDEFUL;
         for (int p = 0; p < contextLen; p++)
         {
-            h = Mix(h ^ Read(table, p));
+            h = BlockHash.Mix(h ^ Read(table, p));
         }
 
         for (int v = 0; v < row.Length; v++)
         {
-            ulong z = Mix(h ^ ((ulong)v * 0x9E3779B97F4A7C15UL));
+            ulong z = BlockHash.Mix(h ^ ((ulong)v * 0x9E3779B97F4A7C15UL));
             row[v] = ((z >> 40) / (float)(1 << 24) * 2f - 1f) * Scale;
         }
-    }
-
-    private static ulong Mix(ulong z)
-    {
-        z ^= z >> 33;
-        z *= 0xFF51AFD7ED558CCDUL;
-        z ^= z >> 33;
-        z *= 0xC4CEB9FE1A85EC53UL;
-        z ^= z >> 33;
-        return z;
     }
 }
