@@ -1,4 +1,5 @@
 using Folio.Cuda.Runner;
+using Folio.Cuda.Tests.Reference;
 using Folio.Engine.Cpu;
 using Folio.Engine.Execution;
 using Folio.Engine.Loading;
@@ -63,7 +64,7 @@ public sealed class RunnerOnEmulationTests : IDisposable
         Step(batch, cpu, gpu, cpuLogits, gpuLogits, "prefill chunk + whole prompt");
 
         // step 2: A's second chunk after its cached prefix, and B's first decode token (a mixed step)
-        int nextB = Argmax(cpuLogits.AsSpan(0, c.VocabSize));
+        int nextB = SamplingReference.Argmax(cpuLogits.AsSpan(0, c.VocabSize));
         batch.Clear();
         batch.AddSequence(promptA.AsSpan(20), 20, tableA, blockSize, wantLogits: true);
         batch.AddSequence([nextB], promptB.Length, tableB, blockSize, wantLogits: true);
@@ -73,7 +74,7 @@ public sealed class RunnerOnEmulationTests : IDisposable
         int lenA = promptA.Length, lenB = promptB.Length + 1;
         for (int i = 0; i < 6; i++)
         {
-            int a = Argmax(cpuLogits.AsSpan(0, c.VocabSize)), b = Argmax(cpuLogits.AsSpan(c.VocabSize, c.VocabSize));
+            int a = SamplingReference.Argmax(cpuLogits.AsSpan(0, c.VocabSize)), b = SamplingReference.Argmax(cpuLogits.AsSpan(c.VocabSize, c.VocabSize));
             batch.Clear();
             batch.AddSequence([a], lenA++, tableA, blockSize, wantLogits: true);
             batch.AddSequence([b], lenB++, tableB, blockSize, wantLogits: true);
@@ -83,7 +84,7 @@ public sealed class RunnerOnEmulationTests : IDisposable
         // Copy-on-write: A's cached blocks copied to fresh ones give bit-identical logits.
         int[] copyTable = [12, 13, 14, 15, 16, 17];
         gpu.CopyBlocks(tableA.AsSpan(0, 3), copyTable.AsSpan(0, 3));
-        int t = Argmax(cpuLogits.AsSpan(0, c.VocabSize));
+        int t = SamplingReference.Argmax(cpuLogits.AsSpan(0, c.VocabSize));
         var viaOriginal = new float[c.VocabSize];
         var viaCopy = new float[c.VocabSize];
         batch.Clear();
@@ -121,19 +122,5 @@ public sealed class RunnerOnEmulationTests : IDisposable
 
             Assert.True(worst <= 0.03f * (hi - lo), $"{what}, row {r}: max logit difference {worst} over a range of {hi - lo}");
         }
-    }
-
-    private static int Argmax(ReadOnlySpan<float> x)
-    {
-        int best = 0;
-        for (int i = 1; i < x.Length; i++)
-        {
-            if (x[i] > x[best])
-            {
-                best = i;
-            }
-        }
-
-        return best;
     }
 }
