@@ -73,17 +73,33 @@ public sealed class BenchQueueCommand : ICliCommand
             Seed = i,
             IgnoreEos = true,
         }).ToList();
+        // The same untimed warm-up on both sides: a full batch of short requests, so that the code
+        // paths of a wide prefill and wide decode steps have run (and been compiled) before timing.
+        // A 4-token request or two (as before) left the worker's fresh process mostly unjitted,
+        // while the in-process engine, in this long-lived process, was warm from the second run on.
+        // Its prompts are other random tokens: sharing the workload's would let the prefix cache
+        // skip the timed prefill.
+        var warmRng = new Random(4321);
+        var warmup = workload.Take(maxNumSeqs).Select((r, i) => r with
+        {
+            RequestId = $"warm-{i}",
+            PromptTokenIds = Enumerable.Range(0, promptTokens).Select(_ => warmRng.Next(model.Config.VocabSize)).ToArray(),
+            MaxTokens = Math.Min(r.MaxTokens, 8),
+        }).ToList();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench queue: model {modelPath}, {requests} requests x ({promptTokens} prompt + {maxTokens} generated tokens), max_num_seqs {maxNumSeqs}, {threads} threads in all"));
 
+        // This process tiers its JIT (the worker does not: see its project file), so the first
+        // in-process run would be measured half-compiled. One untimed run first.
+        Print("in-process (untimed)", RunInProcess(model, warmup, workload, maxNumSeqs, threads, kvBytes), null);
         var ratios = workerCounts.ToDictionary(w => w, _ => new List<(double Ratio, double P50, double P99)>());
         for (int rep = 1; rep <= Math.Max(1, repeat); rep++)
         {
             // Alternate the two paths so that a change in the machine's load hits both alike.
-            var inProcess = RunInProcess(model, workload, maxNumSeqs, threads, kvBytes);
+            var inProcess = RunInProcess(model, warmup, workload, maxNumSeqs, threads, kvBytes);
             Print("in-process engine", inProcess, null);
             foreach (int w in workerCounts)
             {
-                var queued = await RunQueueAsync(connection, workerDll, modelPath, workload, w, maxNumSeqs, Math.Max(1, threads / w), kv, cancellationToken);
+                var queued = await RunQueueAsync(connection, workerDll, modelPath, warmup, workload, w, maxNumSeqs, Math.Max(1, threads / w), kv, cancellationToken);
                 Print($"queue, {w} worker{(w > 1 ? "s" : string.Empty)}", queued, inProcess);
                 ratios[w].Add((queued.TokensPerSecond / inProcess.TokensPerSecond, Percentile(queued.TtftMs, 0.5) - Percentile(inProcess.TtftMs, 0.5), Percentile(queued.TtftMs, 0.99) - Percentile(inProcess.TtftMs, 0.99)));
             }
@@ -124,7 +140,7 @@ public sealed class BenchQueueCommand : ICliCommand
         return sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
     }
 
-    private static RunResult RunInProcess(Folio.Engine.Model.LoadedModel model, List<GenerationRequest> workload, int maxNumSeqs, int threads, long kvBytes)
+    private static RunResult RunInProcess(Folio.Engine.Model.LoadedModel model, List<GenerationRequest> warmup, List<GenerationRequest> workload, int maxNumSeqs, int threads, long kvBytes)
     {
         int blocks = KvCacheSizing.BlocksForBudget(model.Config, 16, kvBytes, "--kv-cache-memory");
         using var runner = new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = blocks, BlockSize = 16, Threads = threads });
@@ -133,9 +149,13 @@ public sealed class BenchQueueCommand : ICliCommand
         using var engine = new LlmEngine(runner, model.Tokenizer, new EngineOptions { MaxNumSeqs = maxNumSeqs, Policy = SchedulingPolicy.Priority }, sink);
         engine.Start();
 
-        // Warm-up (JIT, first-touch of the KV pool), not timed.
-        engine.AddRequest(new Folio.Engine.Engine.EngineRequest("warm", workload[0].PromptTokenIds!, (workload[0] with { MaxTokens = 4 }).ToSamplingParams()));
-        DrainUntil(sink, 1, null, null);
+        // Warm-up (JIT, first touch of the KV pool), not timed.
+        foreach (var w in warmup)
+        {
+            engine.AddRequest(new Folio.Engine.Engine.EngineRequest(w.RequestId, w.PromptTokenIds!, w.ToSamplingParams()) { Priority = w.Priority });
+        }
+
+        DrainUntil(sink, warmup.Count, null, null);
 
         var first = new ConcurrentDictionary<string, long>();
         long t0 = Stopwatch.GetTimestamp();
@@ -181,7 +201,7 @@ public sealed class BenchQueueCommand : ICliCommand
         return tokens;
     }
 
-    private static async Task<RunResult> RunQueueAsync(FolioClientOptions baseOptions, string workerDll, string modelPath, List<GenerationRequest> workload, int workers, int maxNumSeqs, int threadsPerWorker, string kv, CancellationToken ct)
+    private static async Task<RunResult> RunQueueAsync(FolioClientOptions baseOptions, string workerDll, string modelPath, List<GenerationRequest> warmup, List<GenerationRequest> workload, int workers, int maxNumSeqs, int threadsPerWorker, string kv, CancellationToken ct)
     {
         string prefix = "bench" + Guid.NewGuid().ToString("N")[..8];
         var options = new FolioClientOptions
@@ -202,14 +222,9 @@ public sealed class BenchQueueCommand : ICliCommand
             }
 
             await using var client = await FolioClient.ConnectAsync(options, ct);
-            // Warm-up: a few short requests, so every worker has jitted its paths before timing.
-            var warm = Enumerable.Range(0, 2 * workers).Select(i => workload[0] with { RequestId = $"warm-{i}", MaxTokens = 4 }).ToList();
-            foreach (var w in warm)
-            {
-                await client.SubmitAsync(w, ct);
-            }
-
-            foreach (var w in warm)
+            // The same warm-up as the in-process run (untimed), spread over the workers.
+            await Task.WhenAll(warmup.Select(w => client.SubmitAsync(w, ct)));
+            foreach (var w in warmup)
             {
                 var end = await client.WaitAsync(w.RequestId, ct);
                 if (end.Type != EntryTypes.Done)
@@ -351,6 +366,7 @@ public sealed class BenchQueueCommand : ICliCommand
         psi.Environment["Folio__Worker__HttpPort"] = "0";
         psi.Environment["Folio__Worker__Name"] = name;
         psi.Environment["Logging__LogLevel__Default"] = "Warning";
+
         var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start " + dll);
         // Keep the pipes drained; show only errors.
         p.OutputDataReceived += (_, e) => { if (e.Data is { } l && (l.Contains("fail", StringComparison.Ordinal) || l.Contains("crit", StringComparison.Ordinal))) Console.Error.WriteLine($"[{name}] {l}"); };
