@@ -222,6 +222,9 @@ public sealed class BenchQueueCommand : ICliCommand
             }
 
             await using var client = await FolioClient.ConnectAsync(options, ct);
+            // Every worker consuming before the warm-up goes out: otherwise the first one up takes
+            // all of it (its prefetch is a full batch) and the others meet the timed run cold.
+            await WaitForConsumersAsync(baseOptions.RabbitMqUri, options.RequestQueue, workers, procs, ct);
             // The same warm-up as the in-process run (untimed), spread over the workers.
             await Task.WhenAll(warmup.Select(w => client.SubmitAsync(w, ct)));
             foreach (var w in warmup)
@@ -259,6 +262,42 @@ public sealed class BenchQueueCommand : ICliCommand
             }
 
             await DeleteQueuesAsync(baseOptions.RabbitMqUri, options);
+        }
+    }
+
+    private static async Task WaitForConsumersAsync(string uri, string queue, int workers, List<Process> procs, CancellationToken ct)
+    {
+        await using var connection = await new ConnectionFactory { Uri = new Uri(uri) }.CreateConnectionAsync(ct);
+        var deadline = Stopwatch.GetTimestamp() + (120 * Stopwatch.Frequency);
+        while (true)
+        {
+            if (procs.FirstOrDefault(p => p.HasExited) is { } dead)
+            {
+                throw new InvalidOperationException($"a worker exited with code {dead.ExitCode} before consuming (see its output above)");
+            }
+
+            uint consumers = 0;
+            try
+            {
+                // A passive declare fails (and closes the channel) while no worker has declared the queue yet.
+                await using var ch = await connection.CreateChannelAsync(cancellationToken: ct);
+                consumers = (await ch.QueueDeclarePassiveAsync(queue, ct)).ConsumerCount;
+            }
+            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+            {
+            }
+
+            if (consumers >= workers)
+            {
+                return;
+            }
+
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                throw new InvalidOperationException($"only {consumers} of {workers} workers consume from {queue} after 120 s");
+            }
+
+            await Task.Delay(100, ct);
         }
     }
 
