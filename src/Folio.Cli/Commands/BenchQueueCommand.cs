@@ -91,9 +91,12 @@ public sealed class BenchQueueCommand : ICliCommand
         }).ToList();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench queue: model {modelPath}, {requests} requests x ({promptTokens} prompt + {maxTokens} generated tokens), max_num_seqs {maxNumSeqs}, {threads} threads in all"));
 
-        // This process tiers its JIT (the worker does not: see its project file), so the first
-        // in-process run would be measured half-compiled. One untimed run first.
+        // This process tiers its JIT (the worker does not: see its project file), so its first
+        // runs would be measured half-compiled: the in-process engine, and on the queue side the
+        // publishers and the reader, which share the cores with the worker. One untimed run of
+        // each first.
         Print("in-process (untimed)", RunInProcess(model, warmup, workload, maxNumSeqs, threads, kvBytes), null);
+        Print("queue (untimed)", await RunQueueAsync(connection, workerDll, modelPath, warmup, workload, workerCounts[0], maxNumSeqs, Math.Max(1, threads / workerCounts[0]), kv, cancellationToken), null);
         var ratios = workerCounts.ToDictionary(w => w, _ => new List<(double Ratio, double P50, double P99)>());
         for (int rep = 1; rep <= Math.Max(1, repeat); rep++)
         {
