@@ -238,8 +238,9 @@ public sealed class BenchQueueCommand : ICliCommand
             // an error entry.
             await ReadAllAsync(options, warmup, new ConcurrentDictionary<string, long>(), ct);
 
-            // One reader for all streams (a single XREAD BLOCK over every key), so that measuring
-            // costs the machine almost nothing next to the worker it measures.
+            // One reader for all streams (a single XREAD BLOCK over every key), to keep what the
+            // measuring costs small: on a machine shared with the worker it is not nothing (see
+            // docs/benchmarks.md, "Queue path").
             var firstToken = new ConcurrentDictionary<string, long>();
             // Several publishers, as independent users would be: one FolioClient publishes one
             // message at a time and waits for its confirm (a quorum queue commits each to disk
@@ -427,7 +428,6 @@ public sealed class BenchQueueCommand : ICliCommand
         psi.Environment["Folio__Worker__HttpPort"] = "0";
         psi.Environment["Folio__Worker__Name"] = name;
         psi.Environment["Logging__LogLevel__Default"] = "Warning";
-
         var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start " + dll);
         // Keep the pipes drained; show only errors.
         p.OutputDataReceived += (_, e) => { if (e.Data is { } l && (l.Contains("fail", StringComparison.Ordinal) || l.Contains("crit", StringComparison.Ordinal))) Console.Error.WriteLine($"[{name}] {l}"); };
