@@ -43,7 +43,7 @@ public sealed unsafe partial class CpuModelRunner
             switch (Op)
             {
                 case Op.Gemm:
-                    GemmKernels.Run(GemmX, GemmLdx, GemmM, GemmW, GemmY, GemmLdy, GemmAccumulate, start, end);
+                    GemmKernels.Run(GemmX, GemmLdx, GemmM, GemmW, GemmY, GemmLdy, GemmAccumulate, start, end, r._panelScratch[threadIndex].Pointer);
                     break;
                 case Op.EmbedAndAngles:
                     for (int t = start; t < end; t++)

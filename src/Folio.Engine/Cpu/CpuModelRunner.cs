@@ -6,8 +6,9 @@ namespace Folio.Engine.Cpu;
 
 /// <summary>
 /// The CPU backend: a Llama-family decoder in f32 over a paged KV cache, the layout of
-/// <see cref="IModelRunner"/>. Weights are converted to f32 and packed at construction; a forward
-/// step allocates nothing once its scratch has grown to the largest batch seen.
+/// <see cref="IModelRunner"/>. Weights are converted to f32 and packed at construction (q8_0 linear
+/// weights may stay quantized, see <see cref="CpuRunnerOptions.KeepQuantized"/>); a forward step
+/// allocates nothing once its scratch has grown to the largest batch seen.
 ///
 /// Determinism: every value a token produces is computed by code whose arithmetic depends only on
 /// that token's inputs (see <see cref="GemmKernels"/> and <see cref="AttentionKernel"/>); threads
@@ -37,6 +38,9 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
     private readonly NativeBuffer _sin = new();
     private readonly NativeBuffer _logitRows = new();
     private readonly NativeBuffer[] _scores;
+
+    /// <summary>Per thread, one dequantized K x 64 panel of the widest quantized matrix (empty when none is quantized).</summary>
+    private readonly NativeBuffer[] _panelScratch;
     private int[] _tokenSeq = [];
     private bool _disposed;
 
@@ -51,6 +55,7 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         _team = new CpuThreadTeam(options.Threads);
         _invFreq = RotaryEmbedding.InverseFrequencies(c.HeadDim, c.RopeTheta, c.RopeScaling);
 
+        bool q8 = options.KeepQuantized;
         long cacheElements = (long)NumBlocks * BlockSize * c.KvDim;
         _layers = new CpuLayerWeights[c.NumLayers];
         for (int i = 0; i < c.NumLayers; i++)
@@ -65,10 +70,11 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
                     [model.Require(p + "self_attn.q_proj.weight"), model.Require(p + "self_attn.k_proj.weight"), model.Require(p + "self_attn.v_proj.weight")],
                     [c.QDim, c.KvDim, c.KvDim],
                     c.HiddenSize,
-                    c.AttentionBias ? [Bias("self_attn.q_proj.bias"), Bias("self_attn.k_proj.bias"), Bias("self_attn.v_proj.bias")] : null),
-                O = PackedMatrix.FromTensors([model.Require(p + "self_attn.o_proj.weight")], [c.HiddenSize], c.QDim),
-                GateUp = PackedMatrix.FromTensors([model.Require(p + "mlp.gate_proj.weight"), model.Require(p + "mlp.up_proj.weight")], [c.IntermediateSize, c.IntermediateSize], c.HiddenSize),
-                Down = PackedMatrix.FromTensors([model.Require(p + "mlp.down_proj.weight")], [c.HiddenSize], c.IntermediateSize),
+                    c.AttentionBias ? [Bias("self_attn.q_proj.bias"), Bias("self_attn.k_proj.bias"), Bias("self_attn.v_proj.bias")] : null,
+                    q8),
+                O = PackedMatrix.FromTensors([model.Require(p + "self_attn.o_proj.weight")], [c.HiddenSize], c.QDim, keepQuantized: q8),
+                GateUp = PackedMatrix.FromTensors([model.Require(p + "mlp.gate_proj.weight"), model.Require(p + "mlp.up_proj.weight")], [c.IntermediateSize, c.IntermediateSize], c.HiddenSize, keepQuantized: q8),
+                Down = PackedMatrix.FromTensors([model.Require(p + "mlp.down_proj.weight")], [c.HiddenSize], c.IntermediateSize, keepQuantized: q8),
                 KCache = new NativeBuffer(cacheElements),
                 VCache = new NativeBuffer(cacheElements),
             };
@@ -77,7 +83,7 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         _finalNorm = Vector(model.Require("model.norm.weight"), c.HiddenSize);
         var embed = model.Require("model.embed_tokens.weight");
         bool tied = c.TieWordEmbeddings || !model.Tensors.ContainsKey("lm_head.weight");
-        _lmHead = PackedMatrix.FromTensors([tied ? embed : model.Require("lm_head.weight")], [c.VocabSize], c.HiddenSize);
+        _lmHead = PackedMatrix.FromTensors([tied ? embed : model.Require("lm_head.weight")], [c.VocabSize], c.HiddenSize, keepQuantized: q8);
         if (!tied)
         {
             PackedMatrix.RequireShape(embed, [c.VocabSize, c.HiddenSize]);
@@ -89,6 +95,22 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         for (int t = 0; t < _scores.Length; t++)
         {
             _scores[t] = new NativeBuffer((long)NumBlocks * BlockSize);
+        }
+
+        // Sized once for the widest K among the quantized matrices, so a step never allocates.
+        long scratch = 0;
+        foreach (var m in _layers.SelectMany(l => (PackedMatrix[])[l.Qkv, l.O, l.GateUp, l.Down]).Append(_lmHead))
+        {
+            if (m.IsQuantized)
+            {
+                scratch = Math.Max(scratch, (long)m.K * PackedMatrix.PanelWidth);
+            }
+        }
+
+        _panelScratch = new NativeBuffer[options.Threads];
+        for (int t = 0; t < _panelScratch.Length; t++)
+        {
+            _panelScratch[t] = new NativeBuffer(scratch);
         }
 
         _work = new StepWork(this);
@@ -331,7 +353,7 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         _finalNorm.Dispose();
         _lmHead.Dispose();
         _embedding?.Dispose();
-        foreach (var b in (NativeBuffer[])[_hidden, _normed, _qkv, _attn, _gateUp, _act, _cos, _sin, _logitRows, .. _scores])
+        foreach (var b in (NativeBuffer[])[_hidden, _normed, _qkv, _attn, _gateUp, _act, _cos, _sin, _logitRows, .. _scores, .. _panelScratch])
         {
             b.Dispose();
         }

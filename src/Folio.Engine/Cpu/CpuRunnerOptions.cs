@@ -12,6 +12,12 @@ public sealed record CpuRunnerOptions
     /// <summary>Threads of the compute team, the calling thread included.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
 
+    /// <summary>
+    /// Keep q8_0 linear weights quantized (about 1.1 bytes per weight instead of 4), dequantizing one
+    /// panel at a time into per-thread scratch. Results are bitwise those of converting at load.
+    /// </summary>
+    public bool KeepQuantized { get; init; } = true;
+
     public void Validate()
     {
         if (NumBlocks < 1)

@@ -18,14 +18,31 @@ internal static unsafe class GemmKernels
 
     /// <summary>
     /// Computes panels [panelStart, panelEnd) for all <paramref name="m"/> rows. x is [m, K] with row
-    /// stride <paramref name="ldx"/>; y is [m, N] with row stride <paramref name="ldy"/>.
+    /// stride <paramref name="ldx"/>; y is [m, N] with row stride <paramref name="ldy"/>. A quantized
+    /// <paramref name="w"/> needs <paramref name="scratch"/>, K * 64 floats private to the calling
+    /// thread: each panel is dequantized there once, then every row runs the same tiles over it.
     /// </summary>
-    public static void Run(float* x, int ldx, int m, PackedMatrix w, float* y, int ldy, bool accumulate, int panelStart, int panelEnd)
+    public static void Run(float* x, int ldx, int m, PackedMatrix w, float* y, int ldy, bool accumulate, int panelStart, int panelEnd, float* scratch = null)
     {
         int k = w.K;
+        if (w.IsQuantized && scratch == null)
+        {
+            throw new ArgumentException("a quantized matrix needs a K x 64 scratch panel", nameof(scratch));
+        }
+
         for (int p = panelStart; p < panelEnd; p++)
         {
-            float* panel = w.Data + ((long)p * k * W);
+            float* panel;
+            if (w.IsQuantized)
+            {
+                w.DequantizePanel(p, scratch);
+                panel = scratch;
+            }
+            else
+            {
+                panel = w.Data + ((long)p * k * W);
+            }
+
             int n0 = p * W;
             int valid = Math.Min(W, w.N - n0);
             float* bias = w.Bias == null ? null : w.Bias + n0;
