@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Folio.Engine.Cpu;
 
@@ -15,6 +16,9 @@ namespace Folio.Engine.Cpu;
 internal static unsafe class GemmKernels
 {
     private const int W = PackedMatrix.PanelWidth;
+
+    /// <summary>Up to this many rows a quantized matrix is read directly by the fused 1-row tile; more share one dequantized scratch panel.</summary>
+    internal const int FusedQ8RowsMax = 2;
 
     /// <summary>
     /// Computes panels [panelStart, panelEnd) for all <paramref name="m"/> rows. x is [m, K] with row
@@ -32,6 +36,20 @@ internal static unsafe class GemmKernels
 
         for (int p = panelStart; p < panelEnd; p++)
         {
+            if (w.IsQuantized && m <= FusedQ8RowsMax && Avx512F.IsSupported)
+            {
+                // Few rows: dequantizing into the FMA's operand costs less than writing and
+                // re-reading a scratch panel. The weight vector is the same exact product, so the chain is too.
+                int n0q = p * W;
+                float* biasq = w.Bias == null ? null : w.Bias + n0q;
+                for (int row = 0; row < m; row++)
+                {
+                    Tile1x64Q8V512(x + ((long)row * ldx), w, p, y + ((long)row * ldy) + n0q, biasq, accumulate, Math.Min(W, w.N - n0q));
+                }
+
+                continue;
+            }
+
             float* panel;
             if (w.IsQuantized)
             {
@@ -248,6 +266,40 @@ internal static unsafe class GemmKernels
             c1 = Vector512.FusedMultiplyAdd(a, Vector512.Load(wp + 16), c1);
             c2 = Vector512.FusedMultiplyAdd(a, Vector512.Load(wp + 32), c2);
             c3 = Vector512.FusedMultiplyAdd(a, Vector512.Load(wp + 48), c3);
+        }
+
+        float* t = stackalloc float[W];
+        Spill(c0, c1, c2, c3, t);
+        StoreRow(t, y, bias, accumulate, valid);
+    }
+
+    /// <summary>
+    /// <see cref="Tile1x64V512"/> reading q8_0 panels directly: each weight vector is
+    /// float(q) * scale (exact, as in <see cref="PackedMatrix.DequantizePanel"/>) fed to the same FMA.
+    /// </summary>
+    private static void Tile1x64Q8V512(float* x, PackedMatrix w, int p, float* y, float* bias, bool accumulate, int valid)
+    {
+        const int B = Folio.Engine.Tensors.DTypeConversion.Q8BlockSize;
+        int k = w.K;
+        int blocks = k / B;
+        sbyte* q = w.Quants + ((long)p * k * W);
+        float* scales = w.Scales + ((long)p * blocks * W);
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        float* xi = x;
+        for (int b = 0; b < blocks; b++, scales += W)
+        {
+            var s0 = Vector512.Load(scales);
+            var s1 = Vector512.Load(scales + 16);
+            var s2 = Vector512.Load(scales + 32);
+            var s3 = Vector512.Load(scales + 48);
+            for (int i = 0; i < B; i++, q += W, xi++)
+            {
+                var a = Vector512.Create(*xi);
+                c0 = Vector512.FusedMultiplyAdd(a, Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q))) * s0, c0);
+                c1 = Vector512.FusedMultiplyAdd(a, Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q + 16))) * s1, c1);
+                c2 = Vector512.FusedMultiplyAdd(a, Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q + 32))) * s2, c2);
+                c3 = Vector512.FusedMultiplyAdd(a, Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q + 48))) * s3, c3);
+            }
         }
 
         float* t = stackalloc float[W];

@@ -45,6 +45,12 @@ public sealed class CpuQuantizedWeightsTests
             Take(d.Step(new StepPart(a, 1), new StepPart(b, 1), new StepPart(c, 1)));
         }
 
+        // One and two rows: the GEMM reads the quantized panels directly instead of through scratch.
+        Take(d.Step(new StepPart(a, 1)));
+        Take(d.Step(new StepPart(b, 1), new StepPart(c, 1)));
+        Take(d.Step(new StepPart(a, 1), new StepPart(c, 1)));
+        Take(d.Step(new StepPart(b, 1)));
+
         return [.. rows];
     }
 
