@@ -36,7 +36,7 @@ internal static unsafe class GemmKernels
 
         for (int p = panelStart; p < panelEnd; p++)
         {
-            if (w.IsQuantized && m <= FusedQ8RowsMax && Avx512F.IsSupported)
+            if (w.IsQuantized && m <= FusedQ8RowsMax && (Avx512F.IsSupported || Avx2.IsSupported))
             {
                 // Few rows: dequantizing into the FMA's operand costs less than writing and
                 // re-reading a scratch panel. The weight vector is the same exact product, so the chain is too.
@@ -44,7 +44,14 @@ internal static unsafe class GemmKernels
                 float* biasq = w.Bias == null ? null : w.Bias + n0q;
                 for (int row = 0; row < m; row++)
                 {
-                    Tile1x64Q8V512(x + ((long)row * ldx), w, p, y + ((long)row * ldy) + n0q, biasq, accumulate, Math.Min(W, w.N - n0q));
+                    if (Avx512F.IsSupported)
+                    {
+                        Tile1x64Q8V512(x + ((long)row * ldx), w, p, y + ((long)row * ldy) + n0q, biasq, accumulate, Math.Min(W, w.N - n0q));
+                    }
+                    else
+                    {
+                        Tile1x64Q8V256(x + ((long)row * ldx), w, p, y + ((long)row * ldy) + n0q, biasq, accumulate, Math.Min(W, w.N - n0q));
+                    }
                 }
 
                 continue;
@@ -305,6 +312,53 @@ internal static unsafe class GemmKernels
         float* t = stackalloc float[W];
         Spill(c0, c1, c2, c3, t);
         StoreRow(t, y, bias, accumulate, valid);
+    }
+
+    /// <summary><see cref="Tile1x64Q8V512"/> for AVX2: the 256-bit chain of <see cref="Tile1x64V256"/> over widened q8_0 values.</summary>
+    private static void Tile1x64Q8V256(float* x, PackedMatrix w, int p, float* y, float* bias, bool accumulate, int valid)
+    {
+        const int B = Folio.Engine.Tensors.DTypeConversion.Q8BlockSize;
+        int k = w.K;
+        int blocks = k / B;
+        sbyte* q = w.Quants + ((long)p * k * W);
+        float* scales = w.Scales + ((long)p * blocks * W);
+        float* acc = stackalloc float[W];
+        new Span<float>(acc, W).Clear();
+        float* xi = x;
+        for (int b = 0; b < blocks; b++, scales += W)
+        {
+            // Two halves of 32 columns keep 4 accumulators and 4 scale vectors in the 16 registers.
+            for (int h = 0; h < W; h += 32)
+            {
+                var c0 = Vector256.Load(acc + h);
+                var c1 = Vector256.Load(acc + h + 8);
+                var c2 = Vector256.Load(acc + h + 16);
+                var c3 = Vector256.Load(acc + h + 24);
+                var s0 = Vector256.Load(scales + h);
+                var s1 = Vector256.Load(scales + h + 8);
+                var s2 = Vector256.Load(scales + h + 16);
+                var s3 = Vector256.Load(scales + h + 24);
+                sbyte* qh = q + h;
+                for (int i = 0; i < B; i++, qh += W)
+                {
+                    var a = Vector256.Create(xi[i]);
+                    c0 = Vector256.FusedMultiplyAdd(a, Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(qh)) * s0, c0);
+                    c1 = Vector256.FusedMultiplyAdd(a, Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(qh + 8)) * s1, c1);
+                    c2 = Vector256.FusedMultiplyAdd(a, Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(qh + 16)) * s2, c2);
+                    c3 = Vector256.FusedMultiplyAdd(a, Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(qh + 24)) * s3, c3);
+                }
+
+                c0.Store(acc + h);
+                c1.Store(acc + h + 8);
+                c2.Store(acc + h + 16);
+                c3.Store(acc + h + 24);
+            }
+
+            q += B * W;
+            xi += B;
+        }
+
+        StorePartial(acc, y, bias, accumulate, valid);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
