@@ -59,7 +59,7 @@ catch (CliUsageException e)
     Console.Error.WriteLine(command.Usage);
     return 2;
 }
-catch (Folio.Engine.Model.ModelFormatException e)
+catch (Folio.Models.ModelFormatException e)
 {
     Console.Error.WriteLine($"folio {command.Name}: {e.Message}");
     return 1;

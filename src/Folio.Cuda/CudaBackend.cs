@@ -1,7 +1,7 @@
 using Folio.Cuda.Interop;
 using Folio.Cuda.Runner;
 using Folio.Engine.Execution;
-using Folio.Engine.Model;
+using Folio.Models;
 
 namespace Folio.Cuda;
 

@@ -1,4 +1,6 @@
-using Folio.Engine.Loading;
+using Folio.Models.Loading;
+
+using Folio.ModelTools;
 
 namespace Folio.Worker.Tests;
 

@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
-using Folio.Engine.Cpu;
+using Folio.Cpu;
 using Folio.Engine.Execution;
-using Folio.Engine.Loading;
-using LLama;
+using Folio.Models.Loading;
 using LLama.Common;
 using LLama.Native;
+using LLama;
 
 namespace Folio.Cli.Commands;
 
@@ -217,7 +217,7 @@ public sealed class BenchCpuCommand : ICliCommand
         }
     }
 
-    private static long ParameterCount(Folio.Engine.Model.ModelConfig c)
+    private static long ParameterCount(Folio.Models.ModelConfig c)
     {
         long perLayer = ((long)c.HiddenSize * (c.QDim + (2 * c.KvDim))) + ((long)c.QDim * c.HiddenSize) + (3L * c.HiddenSize * c.IntermediateSize) + (2L * c.HiddenSize);
         long embed = (long)c.VocabSize * c.HiddenSize;

@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
-using Folio.Engine.Engine;
 using Folio.Engine.Kv;
-using Folio.Engine.Loading;
-using Folio.Engine.Model;
 using Folio.Engine.Sampling;
+using Folio.Engine;
+using Folio.Models.Loading;
+using Folio.Models;
+
+using Folio.ModelTools;
 
 namespace Folio.Cli.Commands;
 

@@ -3,10 +3,10 @@ using System.Diagnostics;
 using System.Globalization;
 using Folio.Client;
 using Folio.Contracts;
-using Folio.Engine.Cpu;
-using Folio.Engine.Engine;
+using Folio.Cpu;
 using Folio.Engine.Kv;
-using Folio.Engine.Loading;
+using Folio.Engine;
+using Folio.Models.Loading;
 using RabbitMQ.Client;
 
 namespace Folio.Cli.Commands;
@@ -146,7 +146,7 @@ public sealed class BenchQueueCommand : ICliCommand
         return sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
     }
 
-    private static RunResult RunInProcess(Folio.Engine.Model.LoadedModel model, List<GenerationRequest> warmup, List<GenerationRequest> workload, int maxNumSeqs, int threads, long kvBytes)
+    private static RunResult RunInProcess(Folio.Models.LoadedModel model, List<GenerationRequest> warmup, List<GenerationRequest> workload, int maxNumSeqs, int threads, long kvBytes)
     {
         int blocks = KvCacheSizing.BlocksForBudget(model.Config, 16, kvBytes, "--kv-cache-memory");
         using var runner = new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = blocks, BlockSize = 16, Threads = threads });
@@ -158,7 +158,7 @@ public sealed class BenchQueueCommand : ICliCommand
         // Warm-up (JIT, first touch of the KV pool), not timed.
         foreach (var w in warmup)
         {
-            engine.AddRequest(new Folio.Engine.Engine.EngineRequest(w.RequestId, w.PromptTokenIds!, w.ToSamplingParams()) { Priority = w.Priority });
+            engine.AddRequest(new Folio.Engine.EngineRequest(w.RequestId, w.PromptTokenIds!, w.ToSamplingParams()) { Priority = w.Priority });
         }
 
         DrainUntil(sink, warmup.Count, null, null);
@@ -167,7 +167,7 @@ public sealed class BenchQueueCommand : ICliCommand
         long t0 = Stopwatch.GetTimestamp();
         foreach (var r in workload)
         {
-            engine.AddRequest(new Folio.Engine.Engine.EngineRequest(r.RequestId, r.PromptTokenIds!, r.ToSamplingParams()) { Priority = r.Priority });
+            engine.AddRequest(new Folio.Engine.EngineRequest(r.RequestId, r.PromptTokenIds!, r.ToSamplingParams()) { Priority = r.Priority });
         }
 
         long tokens = DrainUntil(sink, workload.Count, first, null);

@@ -1,7 +1,7 @@
-using Folio.Cuda;
-using Folio.Cuda.Checks;
+using Folio.Cli.Cuda;
 using Folio.Cuda.Runner;
-using Folio.Engine.Loading;
+using Folio.Cuda;
+using Folio.Models.Loading;
 
 namespace Folio.Cli.Commands;
 

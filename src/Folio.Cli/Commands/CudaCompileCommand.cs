@@ -1,5 +1,5 @@
-using Folio.Cuda;
 using Folio.Cuda.Kernels;
+using Folio.Cuda;
 
 namespace Folio.Cli.Commands;
 

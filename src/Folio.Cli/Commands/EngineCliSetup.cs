@@ -1,10 +1,10 @@
-using Folio.Cuda;
+using Folio.Cpu;
 using Folio.Cuda.Runner;
-using Folio.Engine.Cpu;
+using Folio.Cuda;
 using Folio.Engine.Execution;
-using Folio.Engine.Engine;
 using Folio.Engine.Kv;
-using Folio.Engine.Model;
+using Folio.Engine;
+using Folio.Models;
 
 namespace Folio.Cli.Commands;
 

@@ -1,12 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using Folio.Contracts;
-using Folio.Engine.Engine;
-using Folio.Engine.Loading;
 using Folio.Engine.Sampling;
-using Folio.Engine.Tokenization;
+using Folio.Engine;
+using Folio.Models.Loading;
+using Folio.Text.Tokenization;
 
 namespace Folio.Cli.Commands;
 

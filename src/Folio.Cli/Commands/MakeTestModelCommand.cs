@@ -1,6 +1,8 @@
 using System.Diagnostics;
-using Folio.Engine.Loading;
-using Folio.Engine.Tensors;
+using Folio.Models.Loading;
+using Folio.Models;
+
+using Folio.ModelTools;
 
 namespace Folio.Cli.Commands;
 

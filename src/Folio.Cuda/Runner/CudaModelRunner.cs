@@ -1,7 +1,6 @@
 using Folio.Cuda.Kernels;
-using Folio.Engine.Cpu;
 using Folio.Engine.Execution;
-using Folio.Engine.Model;
+using Folio.Models;
 
 namespace Folio.Cuda.Runner;
 
@@ -82,7 +81,7 @@ public sealed unsafe class CudaModelRunner : IModelRunner
                 _layers[i] = DeviceWeights.UploadLayer(api, Own, model, i);
             }
 
-            var inv = RotaryEmbedding.InverseFrequencies(c.HeadDim, c.RopeTheta, c.RopeScaling);
+            var inv = RopeFrequencies.Inverse(c.HeadDim, c.RopeTheta, c.RopeScaling);
             _invFreq = Own(inv.Length * sizeof(double));
             fixed (double* p = inv)
             {

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
-using Folio.Engine.Model;
-using Folio.Engine.Tensors;
+using Folio.Models;
 
 namespace Folio.Cuda.Runner;
 

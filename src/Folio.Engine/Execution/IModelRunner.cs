@@ -1,4 +1,4 @@
-using Folio.Engine.Model;
+using Folio.Models;
 
 namespace Folio.Engine.Execution;
 

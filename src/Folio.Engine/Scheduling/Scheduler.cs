@@ -1,4 +1,4 @@
-using Folio.Engine.Engine;
+using Folio.Engine;
 using Folio.Engine.Kv;
 
 namespace Folio.Engine.Scheduling;

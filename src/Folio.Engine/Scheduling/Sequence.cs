@@ -1,5 +1,5 @@
 using Folio.Engine.Core;
-using Folio.Engine.Detokenization;
+using Folio.Text.Detokenization;
 using Folio.Engine.Kv;
 using Folio.Engine.Sampling;
 

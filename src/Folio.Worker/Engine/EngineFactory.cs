@@ -1,6 +1,6 @@
-using Folio.Engine.Cpu;
+using Folio.Cpu;
 using Folio.Engine.Kv;
-using Folio.Engine.Loading;
+using Folio.Models.Loading;
 using Folio.Worker.Hosting;
 using Folio.Worker.Options;
 using Microsoft.Extensions.Logging;
@@ -25,11 +25,11 @@ internal sealed class EngineFactory(IOptions<ModelOptions> model, IOptions<Engin
         var loaded = ModelLoader.Load(model.Value.Path);
         try
         {
-            var options = new Folio.Engine.Engine.EngineOptions
+            var options = new Folio.Engine.EngineOptions
             {
                 MaxNumSeqs = o.MaxNumSeqs,
                 MaxNumBatchedTokens = o.MaxNumBatchedTokens,
-                Policy = Folio.Engine.Engine.SchedulingPolicy.Priority,
+                Policy = Folio.Engine.SchedulingPolicy.Priority,
             };
             if (cuda)
             {

@@ -2,10 +2,10 @@ using System.Globalization;
 using System.Text.Json;
 using System.Threading.Channels;
 using Folio.Contracts;
-using Folio.Engine.Engine;
+using Folio.Engine;
 using Folio.Engine.Execution;
-using Folio.Engine.Model;
-using Folio.Engine.Tokenization;
+using Folio.Models;
+using Folio.Text.Tokenization;
 
 namespace Folio.Worker.Engine;
 
@@ -22,7 +22,7 @@ internal sealed class LlmEngineAdapter : IInferenceEngine, IEngineOutputSink
     private readonly ITokenizer _tokenizer;
     private readonly Channel<EngineStep> _steps = Channel.CreateUnbounded<EngineStep>(new UnboundedChannelOptions { SingleReader = true });
 
-    public LlmEngineAdapter(LoadedModel model, IModelRunner runner, Folio.Engine.Engine.EngineOptions options)
+    public LlmEngineAdapter(LoadedModel model, IModelRunner runner, Folio.Engine.EngineOptions options)
     {
         _model = model;
         _runner = runner;
@@ -56,7 +56,7 @@ internal sealed class LlmEngineAdapter : IInferenceEngine, IEngineOutputSink
             // No seed given: derive one from the request id, so that a resumed request continues
             // exactly as its first attempt would have (and a resubmission repeats it).
             var sampling = r.ToSamplingParams() with { Seed = r.Seed ?? StableSeed(r.RequestId) };
-            _engine.AddRequest(new Folio.Engine.Engine.EngineRequest(Id(request.Ticket), request.PromptTokenIds, sampling)
+            _engine.AddRequest(new Folio.Engine.EngineRequest(Id(request.Ticket), request.PromptTokenIds, sampling)
             {
                 Priority = r.Priority,
                 ResumeTokenIds = request.ResumeTokenIds,

@@ -1,13 +1,13 @@
+using Folio.Cpu;
 using Folio.Cuda.Kernels;
 using Folio.Cuda.Tests.Reference;
-using Folio.Engine.Cpu;
-using Folio.Engine.Model;
+using Folio.Models;
 
 namespace Folio.Cuda.Tests.Emulation;
 
 /// <summary>
 /// The kernels, from their .cu sources through the host emulation, against the C# CPU backend's
-/// own kernels (Folio.Engine.Cpu.CpuKernels) on the same random inputs: the two backends share one
+/// own kernels (Folio.Cpu.CpuKernels) on the same random inputs: the two backends share one
 /// KV layout and one scheduler, so they must compute the same thing.
 /// </summary>
 public sealed unsafe class CpuBackendAgreementTests

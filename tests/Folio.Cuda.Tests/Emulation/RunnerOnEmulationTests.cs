@@ -1,10 +1,11 @@
+using Folio.Cpu;
 using Folio.Cuda.Runner;
 using Folio.Cuda.Tests.Reference;
-using Folio.Engine.Cpu;
 using Folio.Engine.Execution;
-using Folio.Engine.Loading;
-using Folio.Engine.Model;
-using Folio.Engine.Tensors;
+using Folio.Models.Loading;
+using Folio.Models;
+
+using Folio.ModelTools;
 
 namespace Folio.Cuda.Tests.Emulation;
 

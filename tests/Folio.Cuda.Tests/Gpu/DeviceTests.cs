@@ -1,6 +1,6 @@
-using Folio.Cuda.Checks;
+using Folio.Cli.Cuda;
 using Folio.Cuda.Runner;
-using Folio.Engine.Loading;
+using Folio.Models.Loading;
 
 namespace Folio.Cuda.Tests.Gpu;
 

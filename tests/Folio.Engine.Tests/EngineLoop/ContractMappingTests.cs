@@ -1,5 +1,5 @@
 using Folio.Contracts;
-using Folio.Engine.Engine;
+using Folio.Engine;
 
 namespace Folio.Engine.Tests.EngineLoop;
 

@@ -1,5 +1,7 @@
-using Folio.Engine.Engine;
 using Folio.Engine.Sampling;
+using Folio.Engine;
+
+using Folio.Testing;
 
 namespace Folio.Engine.Tests.EngineLoop;
 
@@ -10,7 +12,7 @@ namespace Folio.Engine.Tests.EngineLoop;
 /// </summary>
 public sealed class DeterminismTests
 {
-    private static readonly List<Folio.Engine.Engine.EngineRequest> Workload = EngineHarness.MixedWorkload(20, seed: 7);
+    private static readonly List<Folio.Engine.EngineRequest> Workload = EngineHarness.MixedWorkload(20, seed: 7);
 
     private static Dictionary<string, RunResult> Alone() =>
         Workload.ToDictionary(r => r.RequestId, r => EngineHarness.Run([r])[r.RequestId]);

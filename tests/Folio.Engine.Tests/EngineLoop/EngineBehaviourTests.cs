@@ -1,6 +1,8 @@
 using System.Text;
-using Folio.Engine.Engine;
 using Folio.Engine.Sampling;
+using Folio.Engine;
+
+using Folio.Testing;
 
 namespace Folio.Engine.Tests.EngineLoop;
 
@@ -211,7 +213,7 @@ public sealed class EngineBehaviourTests
     }
 
     /// <summary>The fake tokenizer with a chosen EOS id.</summary>
-    private sealed class EosAtTokenizer(int eos) : Folio.Engine.Tokenization.ITokenizer
+    private sealed class EosAtTokenizer(int eos) : Folio.Text.Tokenization.ITokenizer
     {
         private readonly FakeTokenizer _inner = new(EngineHarness.Vocab);
 

@@ -1,6 +1,8 @@
 using CsCheck;
-using Folio.Engine.Engine;
 using Folio.Engine.Sampling;
+using Folio.Engine;
+
+using Folio.Testing;
 
 namespace Folio.Engine.Tests.EngineLoop;
 

@@ -1,5 +1,5 @@
 using Folio.Engine.Kv;
-using Folio.Engine.Model;
+using Folio.Models;
 
 namespace Folio.Engine.Tests.Kv;
 

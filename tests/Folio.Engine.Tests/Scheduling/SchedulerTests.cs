@@ -1,10 +1,10 @@
 using Folio.Engine.Core;
-using Folio.Engine.Detokenization;
-using Folio.Engine.Engine;
 using Folio.Engine.Kv;
 using Folio.Engine.Sampling;
 using Folio.Engine.Scheduling;
-using Folio.Engine.Tests.EngineLoop;
+using Folio.Engine;
+using Folio.Testing;
+using Folio.Text.Detokenization;
 
 namespace Folio.Engine.Tests.Scheduling;
 

@@ -1,0 +1,175 @@
+using Folio.Engine.Execution;
+
+namespace Folio.Cpu;
+
+public sealed unsafe partial class CpuModelRunner
+{
+    private enum Op
+    {
+        EmbedAndAngles,
+        InputNorm,
+        RopeAndCache,
+        Attention,
+        PostAttentionNorm,
+        SiluAndMul,
+        FinalNorm,
+        Gemm,
+    }
+
+    /// <summary>
+    /// The one preallocated work item of a forward step: the runner sets its fields, then the team
+    /// runs it. Each op's units (tokens, (token, head) pairs, or GEMM panels) are handed out in
+    /// contiguous ranges; a unit is always computed whole by one thread.
+    /// </summary>
+    private sealed class StepWork(CpuModelRunner runner) : IParallelWork
+    {
+        public Op Op;
+        public ForwardBatch Batch = null!;
+        public int NumTokens;
+        public CpuLayerWeights Layer = null!;
+
+        public float* GemmX;
+        public int GemmLdx;
+        public int GemmM;
+        public PackedMatrix GemmW = null!;
+        public float* GemmY;
+        public int GemmLdy;
+        public bool GemmAccumulate;
+
+        public void Execute(int start, int end, int threadIndex)
+        {
+            var r = runner;
+            var c = r.Config;
+            switch (Op)
+            {
+                case Op.Gemm:
+                    GemmKernels.Run(GemmX, GemmLdx, GemmM, GemmW, GemmY, GemmLdy, GemmAccumulate, start, end, r._panelScratch[threadIndex].Pointer);
+                    break;
+                case Op.EmbedAndAngles:
+                    for (int t = start; t < end; t++)
+                    {
+                        EmbedAndAngles(t);
+                    }
+
+                    break;
+                case Op.InputNorm:
+                case Op.PostAttentionNorm:
+                    float* w = (Op == Op.InputNorm ? Layer.InputNorm : Layer.PostAttentionNorm).Pointer;
+                    for (int t = start; t < end; t++)
+                    {
+                        long o = (long)t * c.HiddenSize;
+                        VectorMath.RmsNorm(r._hidden.Pointer + o, w, r._normed.Pointer + o, c.HiddenSize, c.RmsNormEps);
+                    }
+
+                    break;
+                case Op.RopeAndCache:
+                    for (int t = start; t < end; t++)
+                    {
+                        RopeAndCache(t);
+                    }
+
+                    break;
+                case Op.Attention:
+                    float* scores = r._scores[threadIndex].Pointer;
+                    for (int u = start; u < end; u++)
+                    {
+                        Attention(u / c.NumHeads, u % c.NumHeads, scores);
+                    }
+
+                    break;
+                case Op.SiluAndMul:
+                    for (int t = start; t < end; t++)
+                    {
+                        float* g = r._gateUp.Pointer + ((long)t * 2 * c.IntermediateSize);
+                        VectorMath.SiluAndMul(g, g + c.IntermediateSize, r._act.Pointer + ((long)t * c.IntermediateSize), c.IntermediateSize);
+                    }
+
+                    break;
+                case Op.FinalNorm:
+                    for (int row = start; row < end; row++)
+                    {
+                        int t = Batch.LogitTokenIndex[row];
+                        VectorMath.RmsNorm(r._hidden.Pointer + ((long)t * c.HiddenSize), r._finalNorm.Pointer, r._logitRows.Pointer + ((long)row * c.HiddenSize), c.HiddenSize, c.RmsNormEps);
+                    }
+
+                    break;
+                default:
+                    throw new InvalidOperationException($"unknown op {Op}");
+            }
+        }
+
+        private void EmbedAndAngles(int t)
+        {
+            var r = runner;
+            var c = r.Config;
+            int token = Batch.TokenIds[t];
+            float* h = r._hidden.Pointer + ((long)t * c.HiddenSize);
+            if (r._embedding is { } table)
+            {
+                new ReadOnlySpan<float>(table.Pointer + ((long)token * c.HiddenSize), c.HiddenSize).CopyTo(new Span<float>(h, c.HiddenSize));
+            }
+            else
+            {
+                for (int k = 0; k < c.HiddenSize; k++)
+                {
+                    h[k] = r._lmHead[token, k];
+                }
+            }
+
+            int half = c.HeadDim / 2;
+            RotaryEmbedding.Angles(Batch.Positions[t], r._invFreq, new Span<float>(r._cos.Pointer + ((long)t * half), half), new Span<float>(r._sin.Pointer + ((long)t * half), half));
+        }
+
+        private void RopeAndCache(int t)
+        {
+            var r = runner;
+            var c = r.Config;
+            int width = c.QDim + (2 * c.KvDim);
+            float* row = r._qkv.Pointer + ((long)t * width);
+            int half = c.HeadDim / 2;
+            float* cos = r._cos.Pointer + ((long)t * half);
+            float* sin = r._sin.Pointer + ((long)t * half);
+            for (int h = 0; h < c.NumHeads; h++)
+            {
+                RotaryEmbedding.ApplyHead(row + (h * c.HeadDim), cos, sin, c.HeadDim, c.RopeStyle);
+            }
+
+            float* k = row + c.QDim;
+            for (int h = 0; h < c.NumKvHeads; h++)
+            {
+                RotaryEmbedding.ApplyHead(k + (h * c.HeadDim), cos, sin, c.HeadDim, c.RopeStyle);
+            }
+
+            long slot = Batch.SlotMapping[t];
+            var kvBytes = c.KvDim * sizeof(float);
+            Buffer.MemoryCopy(k, Layer.KCache.Pointer + (slot * c.KvDim), kvBytes, kvBytes);
+            Buffer.MemoryCopy(k + c.KvDim, Layer.VCache.Pointer + (slot * c.KvDim), kvBytes, kvBytes);
+        }
+
+        private void Attention(int t, int head, float* scores)
+        {
+            var r = runner;
+            var c = r.Config;
+            int s = r._tokenSeq[t];
+            int width = c.QDim + (2 * c.KvDim);
+            float* q = r._qkv.Pointer + ((long)t * width) + (head * c.HeadDim);
+            int kvHead = head / c.QueryGroupSize;
+            fixed (int* table = Batch.BlockTable(s))
+            {
+                AttentionKernel.AttendOne(
+                    q,
+                    Layer.KCache.Pointer,
+                    Layer.VCache.Pointer,
+                    table,
+                    r.BlockSize,
+                    kvHead * c.HeadDim,
+                    c.KvDim,
+                    c.HeadDim,
+                    Batch.Positions[t] + 1,
+                    1f / MathF.Sqrt(c.HeadDim),
+                    scores,
+                    r._attn.Pointer + ((long)t * c.QDim) + (head * c.HeadDim));
+            }
+        }
+    }
+}

@@ -1,0 +1,360 @@
+using Folio.Engine.Execution;
+using Folio.Models;
+
+namespace Folio.Cpu;
+
+/// <summary>
+/// The CPU backend: a Llama-family decoder in f32 over a paged KV cache, the layout of
+/// <see cref="IModelRunner"/>. Weights are converted to f32 and packed at construction (q8_0 linear
+/// weights may stay quantized, see <see cref="CpuRunnerOptions.KeepQuantized"/>); a forward step
+/// allocates nothing once its scratch has grown to the largest batch seen.
+///
+/// Determinism: every value a token produces is computed by code whose arithmetic depends only on
+/// that token's inputs (see <see cref="GemmKernels"/> and <see cref="AttentionKernel"/>); threads
+/// split work by whole output elements, never inside a reduction. So a sequence's logits are
+/// bitwise the same alone or batched, in one prefill chunk or many, with one thread or several.
+/// </summary>
+public sealed unsafe partial class CpuModelRunner : IModelRunner
+{
+    private readonly CpuThreadTeam _team;
+    private readonly CpuLayerWeights[] _layers;
+    private readonly NativeBuffer _finalNorm;
+    private readonly PackedMatrix _lmHead;
+
+    /// <summary>[VocabSize, HiddenSize] f32 embedding table; null when tied (rows are gathered from the packed lm_head).</summary>
+    private readonly NativeBuffer? _embedding;
+    private readonly double[] _invFreq;
+    private readonly StepWork _work;
+
+    // Per-step scratch, grown to the largest batch seen.
+    private readonly NativeBuffer _hidden = new();
+    private readonly NativeBuffer _normed = new();
+    private readonly NativeBuffer _qkv = new();
+    private readonly NativeBuffer _attn = new();
+    private readonly NativeBuffer _gateUp = new();
+    private readonly NativeBuffer _act = new();
+    private readonly NativeBuffer _cos = new();
+    private readonly NativeBuffer _sin = new();
+    private readonly NativeBuffer _logitRows = new();
+    private readonly NativeBuffer[] _scores;
+
+    /// <summary>Per thread, one dequantized K x 64 panel of the widest quantized matrix (empty when none is quantized).</summary>
+    private readonly NativeBuffer[] _panelScratch;
+    private int[] _tokenSeq = [];
+    private bool _disposed;
+
+    public CpuModelRunner(LoadedModel model, CpuRunnerOptions options)
+    {
+        options.Validate();
+        var c = model.Config;
+        c.Validate(model.Source);
+        Config = c;
+        BlockSize = options.BlockSize;
+        NumBlocks = options.NumBlocks;
+        _team = new CpuThreadTeam(options.Threads);
+        _invFreq = RotaryEmbedding.InverseFrequencies(c.HeadDim, c.RopeTheta, c.RopeScaling);
+
+        bool q8 = options.KeepQuantized;
+        long cacheElements = (long)NumBlocks * BlockSize * c.KvDim;
+        _layers = new CpuLayerWeights[c.NumLayers];
+        for (int i = 0; i < c.NumLayers; i++)
+        {
+            string p = $"model.layers.{i}.";
+            TensorView? Bias(string name) => c.AttentionBias ? model.Require(p + name) : null;
+            _layers[i] = new CpuLayerWeights
+            {
+                InputNorm = Vector(model.Require(p + "input_layernorm.weight"), c.HiddenSize),
+                PostAttentionNorm = Vector(model.Require(p + "post_attention_layernorm.weight"), c.HiddenSize),
+                Qkv = PackedMatrix.FromTensors(
+                    [model.Require(p + "self_attn.q_proj.weight"), model.Require(p + "self_attn.k_proj.weight"), model.Require(p + "self_attn.v_proj.weight")],
+                    [c.QDim, c.KvDim, c.KvDim],
+                    c.HiddenSize,
+                    c.AttentionBias ? [Bias("self_attn.q_proj.bias"), Bias("self_attn.k_proj.bias"), Bias("self_attn.v_proj.bias")] : null,
+                    q8),
+                O = PackedMatrix.FromTensors([model.Require(p + "self_attn.o_proj.weight")], [c.HiddenSize], c.QDim, keepQuantized: q8),
+                GateUp = PackedMatrix.FromTensors([model.Require(p + "mlp.gate_proj.weight"), model.Require(p + "mlp.up_proj.weight")], [c.IntermediateSize, c.IntermediateSize], c.HiddenSize, keepQuantized: q8),
+                Down = PackedMatrix.FromTensors([model.Require(p + "mlp.down_proj.weight")], [c.HiddenSize], c.IntermediateSize, keepQuantized: q8),
+                KCache = new NativeBuffer(cacheElements),
+                VCache = new NativeBuffer(cacheElements),
+            };
+        }
+
+        _finalNorm = Vector(model.Require("model.norm.weight"), c.HiddenSize);
+        var embed = model.Require("model.embed_tokens.weight");
+        bool tied = c.TieWordEmbeddings || !model.Tensors.ContainsKey("lm_head.weight");
+        _lmHead = PackedMatrix.FromTensors([tied ? embed : model.Require("lm_head.weight")], [c.VocabSize], c.HiddenSize, keepQuantized: q8);
+        if (!tied)
+        {
+            PackedMatrix.RequireShape(embed, [c.VocabSize, c.HiddenSize]);
+            _embedding = new NativeBuffer((long)c.VocabSize * c.HiddenSize);
+            DTypeConversion.ToF32(embed, 0, new Span<float>(_embedding.Pointer, checked(c.VocabSize * c.HiddenSize)));
+        }
+
+        _scores = new NativeBuffer[options.Threads];
+        for (int t = 0; t < _scores.Length; t++)
+        {
+            _scores[t] = new NativeBuffer((long)NumBlocks * BlockSize);
+        }
+
+        // Sized once for the widest K among the quantized matrices, so a step never allocates.
+        long scratch = 0;
+        foreach (var m in _layers.SelectMany(l => (PackedMatrix[])[l.Qkv, l.O, l.GateUp, l.Down]).Append(_lmHead))
+        {
+            if (m.IsQuantized)
+            {
+                scratch = Math.Max(scratch, (long)m.K * PackedMatrix.PanelWidth);
+            }
+        }
+
+        _panelScratch = new NativeBuffer[options.Threads];
+        for (int t = 0; t < _panelScratch.Length; t++)
+        {
+            _panelScratch[t] = new NativeBuffer(scratch);
+        }
+
+        _work = new StepWork(this);
+    }
+
+    public ModelConfig Config { get; }
+
+    public int BlockSize { get; }
+
+    public int NumBlocks { get; }
+
+    public int Threads => _team.ThreadCount;
+
+    public void Forward(ForwardBatch batch, Span<float> logits)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var c = Config;
+        int t = batch.NumTokens;
+        if ((long)batch.NumLogitRows * c.VocabSize > logits.Length)
+        {
+            throw new ArgumentException($"logits span holds {logits.Length} floats, {batch.NumLogitRows} rows x {c.VocabSize} needed", nameof(logits));
+        }
+
+        ValidateBatch(batch);
+        if (t == 0)
+        {
+            return;
+        }
+
+        EnsureScratch(batch);
+        var w = _work;
+        w.Batch = batch;
+        w.NumTokens = t;
+
+        // Embedding and rotary angles, once per step.
+        w.Op = Op.EmbedAndAngles;
+        Dispatch(t);
+
+        int qkvWidth = c.QDim + (2 * c.KvDim);
+        foreach (var layer in _layers)
+        {
+            w.Layer = layer;
+            w.Op = Op.InputNorm;
+            Dispatch(t);
+            Gemm(_normed.Pointer, c.HiddenSize, t, layer.Qkv, _qkv.Pointer, qkvWidth, accumulate: false);
+            w.Op = Op.RopeAndCache;
+            Dispatch(t);
+            w.Op = Op.Attention;
+            Dispatch(t * c.NumHeads);
+            Gemm(_attn.Pointer, c.QDim, t, layer.O, _hidden.Pointer, c.HiddenSize, accumulate: true);
+            w.Op = Op.PostAttentionNorm;
+            Dispatch(t);
+            Gemm(_normed.Pointer, c.HiddenSize, t, layer.GateUp, _gateUp.Pointer, 2 * c.IntermediateSize, accumulate: false);
+            w.Op = Op.SiluAndMul;
+            Dispatch(t);
+            Gemm(_act.Pointer, c.IntermediateSize, t, layer.Down, _hidden.Pointer, c.HiddenSize, accumulate: true);
+        }
+
+        int rows = batch.NumLogitRows;
+        if (rows == 0)
+        {
+            return;
+        }
+
+        w.Op = Op.FinalNorm;
+        Dispatch(rows);
+        fixed (float* l = logits)
+        {
+            Gemm(_logitRows.Pointer, c.HiddenSize, rows, _lmHead, l, c.VocabSize, accumulate: false);
+        }
+    }
+
+    public void CopyBlocks(ReadOnlySpan<int> sources, ReadOnlySpan<int> destinations)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (sources.Length != destinations.Length)
+        {
+            throw new ArgumentException($"CopyBlocks: {sources.Length} sources but {destinations.Length} destinations");
+        }
+
+        long blockElements = (long)BlockSize * Config.KvDim;
+        for (int i = 0; i < sources.Length; i++)
+        {
+            RequireBlock(sources[i], "CopyBlocks source");
+            RequireBlock(destinations[i], "CopyBlocks destination");
+            foreach (var layer in _layers)
+            {
+                foreach (var pool in (ReadOnlySpan<NativeBuffer>)[layer.KCache, layer.VCache])
+                {
+                    Buffer.MemoryCopy(pool.Pointer + (sources[i] * blockElements), pool.Pointer + (destinations[i] * blockElements), blockElements * sizeof(float), blockElements * sizeof(float));
+                }
+            }
+        }
+    }
+
+    /// <summary>One layer's K (or V) pool, [numBlocks, blockSize, numKvHeads, headDim]; for tests and kernel comparisons.</summary>
+    public ReadOnlySpan<float> KvPool(int layer, bool values)
+    {
+        var buffer = values ? _layers[layer].VCache : _layers[layer].KCache;
+        return new ReadOnlySpan<float>(buffer.Pointer, checked((int)buffer.Capacity));
+    }
+
+    private void RequireBlock(int block, string what)
+    {
+        if ((uint)block >= (uint)NumBlocks)
+        {
+            throw new ArgumentOutOfRangeException(what, block, $"{what}: block {block} is outside the pool of {NumBlocks} blocks");
+        }
+    }
+
+    private void ValidateBatch(ForwardBatch batch)
+    {
+        var c = Config;
+        for (int i = 0; i < batch.NumTokens; i++)
+        {
+            if ((uint)batch.TokenIds[i] >= (uint)c.VocabSize)
+            {
+                throw new ArgumentException($"token {i}: id {batch.TokenIds[i]} is outside the vocabulary of {c.VocabSize}");
+            }
+
+            if ((uint)batch.SlotMapping[i] >= (uint)(NumBlocks * BlockSize))
+            {
+                throw new ArgumentException($"token {i}: KV slot {batch.SlotMapping[i]} is outside the pool of {NumBlocks} x {BlockSize}");
+            }
+        }
+
+        for (int s = 0; s < batch.NumSeqs; s++)
+        {
+            int ctx = batch.ContextLens[s];
+            if (ctx < 0 || (long)ctx > (long)NumBlocks * BlockSize)
+            {
+                // Also bounds the per-thread score buffers, which hold one pool's worth of positions.
+                throw new ArgumentException($"sequence {s}: context length {ctx} is outside 0..{(long)NumBlocks * BlockSize} (the whole KV pool)");
+            }
+
+            int blocks = (ctx + BlockSize - 1) / BlockSize;
+            if (blocks > batch.MaxBlocksPerSeq)
+            {
+                throw new ArgumentException($"sequence {s}: context of {ctx} tokens needs {blocks} blocks, the block table holds {batch.MaxBlocksPerSeq}");
+            }
+
+            var table = batch.BlockTable(s);
+            for (int b = 0; b < blocks; b++)
+            {
+                if ((uint)table[b] >= (uint)NumBlocks)
+                {
+                    throw new ArgumentException($"sequence {s}: block table entry {b} is block {table[b]}, outside the pool of {NumBlocks} blocks");
+                }
+            }
+
+            for (int i = batch.QueryStart[s]; i < batch.QueryStart[s + 1]; i++)
+            {
+                if (batch.Positions[i] < 0 || batch.Positions[i] >= ctx)
+                {
+                    throw new ArgumentException($"sequence {s}: token {i} has position {batch.Positions[i]} outside its context of {ctx}");
+                }
+            }
+        }
+
+        for (int r = 0; r < batch.NumLogitRows; r++)
+        {
+            if ((uint)batch.LogitTokenIndex[r] >= (uint)batch.NumTokens)
+            {
+                throw new ArgumentException($"logits row {r} names token {batch.LogitTokenIndex[r]} of a batch of {batch.NumTokens}");
+            }
+        }
+
+        if (batch.NumSeqs > 0 && batch.QueryStart[batch.NumSeqs] != batch.NumTokens)
+        {
+            throw new ArgumentException($"QueryStart[{batch.NumSeqs}] is {batch.QueryStart[batch.NumSeqs]} but the batch has {batch.NumTokens} tokens");
+        }
+    }
+
+    private void EnsureScratch(ForwardBatch batch)
+    {
+        var c = Config;
+        long t = batch.NumTokens;
+        _hidden.EnsureCapacity(t * c.HiddenSize);
+        _normed.EnsureCapacity(t * c.HiddenSize);
+        _qkv.EnsureCapacity(t * (c.QDim + (2 * c.KvDim)));
+        _attn.EnsureCapacity(t * c.QDim);
+        _gateUp.EnsureCapacity(t * 2 * c.IntermediateSize);
+        _act.EnsureCapacity(t * c.IntermediateSize);
+        _cos.EnsureCapacity(t * (c.HeadDim / 2));
+        _sin.EnsureCapacity(t * (c.HeadDim / 2));
+        _logitRows.EnsureCapacity(Math.Max(1, batch.NumLogitRows) * (long)c.HiddenSize);
+        if (_tokenSeq.Length < batch.MaxTokens)
+        {
+            _tokenSeq = new int[batch.MaxTokens];
+        }
+
+        for (int s = 0; s < batch.NumSeqs; s++)
+        {
+            for (int i = batch.QueryStart[s]; i < batch.QueryStart[s + 1]; i++)
+            {
+                _tokenSeq[i] = s;
+            }
+        }
+    }
+
+    /// <summary>Runs the current op over <paramref name="units"/> units (the team runs tiny ops on the calling thread: same code, same result).</summary>
+    private void Dispatch(int units) => _team.Run(_work, units, _team.ChunkFor(units));
+
+    private void Gemm(float* x, int ldx, int m, PackedMatrix w, float* y, int ldy, bool accumulate)
+    {
+        var g = _work;
+        g.Op = Op.Gemm;
+        g.GemmX = x;
+        g.GemmLdx = ldx;
+        g.GemmM = m;
+        g.GemmW = w;
+        g.GemmY = y;
+        g.GemmLdy = ldy;
+        g.GemmAccumulate = accumulate;
+        _team.Run(g, w.Panels, _team.ChunkFor(w.Panels));
+    }
+
+    private static NativeBuffer Vector(TensorView t, int length)
+    {
+        PackedMatrix.RequireShape(t, [length]);
+        var b = new NativeBuffer(length);
+        DTypeConversion.ToF32(t, 0, new Span<float>(b.Pointer, length));
+        return b;
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _team.Dispose();
+        foreach (var l in _layers)
+        {
+            l.Dispose();
+        }
+
+        _finalNorm.Dispose();
+        _lmHead.Dispose();
+        _embedding?.Dispose();
+        foreach (var b in (NativeBuffer[])[_hidden, _normed, _qkv, _attn, _gateUp, _act, _cos, _sin, _logitRows, .. _scores, .. _panelScratch])
+        {
+            b.Dispose();
+        }
+    }
+}

@@ -1,0 +1,205 @@
+using System.Diagnostics;
+
+namespace Folio.Cpu;
+
+/// <summary>One parallel operation over units 0..N-1; the team hands out contiguous ranges.</summary>
+public interface IParallelWork
+{
+    /// <summary>Processes units [start, end). <paramref name="threadIndex"/> selects per-thread scratch.</summary>
+    void Execute(int start, int end, int threadIndex);
+}
+
+/// <summary>
+/// A persistent team of threads that run one <see cref="IParallelWork"/> at a time, the calling
+/// thread taking part as thread 0. Units are claimed in chunks from a shared counter, so a thread
+/// the OS deschedules (the machine may be shared) never holds up the others beyond the chunk it is
+/// on, and the caller never waits for a worker that has not started. Which thread computes a unit
+/// never changes its value: a unit is always computed whole, by the same code.
+///
+/// Dispatch allocates nothing. The claim word packs the operation's generation (high 32 bits)
+/// with the next unit (low 32 bits): a claim succeeds only while its generation is open, and the
+/// caller closes a generation before it touches the fields of the next, so a late worker can
+/// never run units of an operation with another operation's fields.
+/// </summary>
+public sealed class CpuThreadTeam : IDisposable
+{
+    private const int Closed = int.MaxValue;
+    private static readonly long SpinTicks = Stopwatch.Frequency / 2000; // 0.5 ms of spinning before sleeping
+
+    private readonly Thread[] _workers;
+    private readonly object _sleepLock = new();
+    private IParallelWork? _work;
+    private int _units;
+    private int _chunk;
+    private long _claim = Closed;
+    private int _done;
+    private int _generation;
+    private int _sleepers;
+    private volatile bool _disposed;
+    private Exception? _failure;
+
+    public CpuThreadTeam(int threadCount)
+    {
+        if (threadCount < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(threadCount), threadCount, "the thread count must be at least 1");
+        }
+
+        ThreadCount = threadCount;
+        _workers = new Thread[threadCount - 1];
+        for (int i = 0; i < _workers.Length; i++)
+        {
+            int index = i + 1;
+            _workers[i] = new Thread(() => WorkerLoop(index)) { IsBackground = true, Name = $"folio-cpu-{index}" };
+            _workers[i].Start();
+        }
+    }
+
+    public int ThreadCount { get; }
+
+    /// <summary>
+    /// Runs units [0, <paramref name="units"/>) of <paramref name="work"/> on the team in chunks of
+    /// <paramref name="chunk"/> units and returns when all are done.
+    /// </summary>
+    public void Run(IParallelWork work, int units, int chunk)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        chunk = Math.Max(1, chunk);
+        if (_workers.Length == 0 || units <= chunk)
+        {
+            if (units > 0)
+            {
+                work.Execute(0, units, 0);
+            }
+
+            return;
+        }
+
+        _work = work;
+        _units = units;
+        _chunk = chunk;
+        Volatile.Write(ref _done, 0);
+        int generation = ++_generation;
+        Interlocked.Exchange(ref _claim, (long)generation << 32);
+        if (Volatile.Read(ref _sleepers) > 0)
+        {
+            lock (_sleepLock)
+            {
+                Monitor.PulseAll(_sleepLock);
+            }
+        }
+
+        ClaimAndRun(0);
+        var spin = default(SpinWait);
+        while (Volatile.Read(ref _done) != units)
+        {
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+
+        Interlocked.Exchange(ref _claim, ((long)generation << 32) | Closed);
+        _work = null;
+        var failure = Interlocked.Exchange(ref _failure, null);
+        if (failure is not null)
+        {
+            throw new InvalidOperationException("a CPU kernel failed: " + failure.Message, failure);
+        }
+    }
+
+    private void ClaimAndRun(int threadIndex)
+    {
+        while (true)
+        {
+            long c = Volatile.Read(ref _claim);
+            int next = (int)(c & 0xFFFFFFFF);
+            int units = Volatile.Read(ref _units);
+            int chunk = Volatile.Read(ref _chunk);
+            var work = Volatile.Read(ref _work);
+            if (next >= units || work is null)
+            {
+                return;
+            }
+
+            if (Interlocked.CompareExchange(ref _claim, c + chunk, c) != c)
+            {
+                continue;
+            }
+
+            // The claim succeeded while this generation was open, so the fields read above are its own.
+            int end = Math.Min(next + chunk, units);
+            try
+            {
+                work.Execute(next, end, threadIndex);
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref _failure, e, null);
+            }
+            finally
+            {
+                Interlocked.Add(ref _done, end - next);
+            }
+        }
+    }
+
+    private int OpenGeneration() => (int)(Volatile.Read(ref _claim) >> 32);
+
+    private void WorkerLoop(int index)
+    {
+        int seen = 0;
+        while (true)
+        {
+            long start = Stopwatch.GetTimestamp();
+            while (OpenGeneration() == seen && !_disposed)
+            {
+                if (Stopwatch.GetTimestamp() - start < SpinTicks)
+                {
+                    Thread.SpinWait(8);
+                    continue;
+                }
+
+                // Announce the sleep before the final check (a full fence each side), so Run either
+                // sees a sleeper and pulses or this thread sees the new generation.
+                lock (_sleepLock)
+                {
+                    Interlocked.Increment(ref _sleepers);
+                    while (OpenGeneration() == seen && !_disposed)
+                    {
+                        Monitor.Wait(_sleepLock);
+                    }
+
+                    Interlocked.Decrement(ref _sleepers);
+                }
+            }
+
+            if (_disposed)
+            {
+                return;
+            }
+
+            seen = OpenGeneration();
+            ClaimAndRun(index);
+        }
+    }
+
+    /// <summary>A chunk size giving each thread about <paramref name="chunksPerThread"/> chunks of <paramref name="units"/>.</summary>
+    public int ChunkFor(int units, int chunksPerThread = 4) => Math.Max(1, units / (ThreadCount * chunksPerThread));
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        lock (_sleepLock)
+        {
+            Monitor.PulseAll(_sleepLock);
+        }
+
+        foreach (var t in _workers)
+        {
+            t.Join();
+        }
+    }
+}

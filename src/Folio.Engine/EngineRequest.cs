@@ -1,0 +1,26 @@
+using Folio.Engine.Sampling;
+
+namespace Folio.Engine;
+
+/// <summary>
+/// A request as the engine sees it: token ids, not text, and no wire concerns.
+/// </summary>
+/// <param name="RequestId">The caller's id; unique among the requests the engine holds.</param>
+/// <param name="PromptTokenIds">The prompt, used as given (the caller adds BOS if the model wants one).</param>
+/// <param name="Params">Sampling and stopping.</param>
+public sealed record EngineRequest(string RequestId, IReadOnlyList<int> PromptTokenIds, SamplingParams Params)
+{
+    /// <summary>Lower is served earlier under <see cref="SchedulingPolicy.Priority"/> (vLLM's convention).</summary>
+    public int Priority { get; init; }
+
+    /// <summary>
+    /// Tokens already generated for this request by an earlier run (a resume after a crash). The
+    /// engine recomputes prompt + these, replays them through the detokenizer without emitting them,
+    /// and continues at index <c>ResumeTokenIds.Count</c> with the same seed: the tokens that follow
+    /// are identical to those of an uninterrupted run.
+    /// </summary>
+    public IReadOnlyList<int> ResumeTokenIds { get; init; } = [];
+
+    /// <summary>When the request arrived (Stopwatch ticks); null: when it was added.</summary>
+    public long? ArrivalTimestamp { get; init; }
+}

@@ -1,0 +1,516 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Folio.Engine.Core;
+using Folio.Text.Detokenization;
+using Folio.Engine.Execution;
+using Folio.Engine.Kv;
+using Folio.Engine.Sampling;
+using Folio.Engine.Scheduling;
+using Folio.Text.Tokenization;
+
+namespace Folio.Engine;
+
+/// <summary>
+/// The engine loop: takes requests, schedules a batch every step, runs the model, samples,
+/// detokenizes and hands each step's outputs to an <see cref="IEngineOutputSink"/>. Requests and
+/// aborts may come from any thread; everything else happens on one thread, either the engine's own
+/// (<see cref="Start"/>) or the caller's (<see cref="Step"/>, <see cref="RunUntilIdle"/>). It does no
+/// I/O and depends only on an <see cref="IModelRunner"/> and an <see cref="ITokenizer"/>.
+/// </summary>
+public sealed class LlmEngine : IDisposable
+{
+    private readonly IModelRunner _runner;
+    private readonly ITokenizer _tokenizer;
+    private readonly IEngineOutputSink _sink;
+    private readonly KvCacheManager _kv;
+    private readonly Scheduler _scheduler;
+    private readonly Sampler[] _samplers;
+    private readonly Sequence?[] _sampleSeqs;
+    private readonly int[] _sampledTokens;
+    private readonly SampledLogprobs?[] _sampledLogprobs;
+    private readonly ForwardBatch _batch;
+    private readonly float[] _logits;
+    private readonly int _vocab;
+    private readonly HashSet<int> _eos;
+    private readonly ConcurrentQueue<(EngineRequest? Add, string? Abort)> _commands = new();
+    private readonly ConcurrentDictionary<string, byte> _activeIds = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Sequence> _byId = new(StringComparer.Ordinal);
+    private readonly AutoResetEvent _wake = new(false);
+    private readonly List<RequestOutput> _stepOutputs = [];
+    private Thread? _thread;
+    private volatile bool _stopping;
+    private bool _disposed;
+    private long _nextSeqId;
+    private long _arrivalCounter;
+    private long _promptTokens;
+    private long _generatedTokens;
+    private long _computedTokens;
+    private long _steps;
+    private long _modelTicks;
+    private long _finished;
+    private EngineMetrics _metrics = new();
+
+    public LlmEngine(IModelRunner runner, ITokenizer tokenizer, EngineOptions options, IEngineOutputSink sink)
+    {
+        options.Validate();
+        _runner = runner;
+        _tokenizer = tokenizer;
+        _sink = sink;
+        Options = options;
+        MaxModelLen = Math.Min(options.MaxModelLen ?? runner.Config.MaxPositionEmbeddings, runner.Config.MaxPositionEmbeddings);
+        _vocab = runner.Config.VocabSize;
+        var pool = new KvBlockPool(runner.NumBlocks, runner.BlockSize);
+        _kv = new KvCacheManager(pool, options.EnablePrefixCaching, runner.CopyBlocks, options.WatermarkFraction);
+        _scheduler = new Scheduler(_kv, options, MaxModelLen);
+        var eos = tokenizer.EosTokenIds.Concat(runner.Config.EosTokenIds).Distinct().ToArray();
+        _eos = [.. eos];
+        _samplers = [.. Enumerable.Range(0, Math.Clamp(Environment.ProcessorCount, 1, 8)).Select(_ => new Sampler(_vocab, eos))];
+        _sampleSeqs = new Sequence?[options.MaxNumSeqs];
+        _sampledTokens = new int[options.MaxNumSeqs];
+        _sampledLogprobs = new SampledLogprobs?[options.MaxNumSeqs];
+        _batch = new ForwardBatch(options.MaxNumBatchedTokens, options.MaxNumSeqs, _scheduler.MaxBlocksPerSeq);
+        _logits = new float[(long)options.MaxNumSeqs * _vocab];
+        PublishMetrics();
+    }
+
+    public EngineOptions Options { get; }
+
+    /// <summary>The longest sequence (prompt + output) the engine serves.</summary>
+    public int MaxModelLen { get; }
+
+    public int BlockSize => _runner.BlockSize;
+
+    public int NumKvBlocks => _runner.NumBlocks;
+
+    /// <summary>The latest snapshot (updated after every step).</summary>
+    public EngineMetrics Metrics => Volatile.Read(ref _metrics);
+
+    /// <summary>Requests added and not yet finished (any thread).</summary>
+    public int ActiveRequests => _activeIds.Count;
+
+    /// <summary>Whether a prompt of this many tokens could ever be served (callers may reject early).</summary>
+    public int CapacityTokens => _scheduler.CapacityTokens;
+
+    internal KvCacheManager Kv => _kv;
+
+    /// <summary>Below this many logits (rows x vocabulary) a step samples on the engine thread alone (tests lower it).</summary>
+    internal long ParallelSamplingWork { get; set; } = 200_000;
+
+    internal Scheduler Scheduler => _scheduler;
+
+    /// <summary>
+    /// Queues a request (any thread). Throws <see cref="ArgumentException"/> for a request that can
+    /// never be valid (empty prompt, token id outside the vocabulary, duplicate id); a prompt that is
+    /// too long is not an exception but a finished output with <see cref="FinishReason.PromptTooLong"/>.
+    /// </summary>
+    public void AddRequest(EngineRequest request)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(request.RequestId);
+        request.Params.Validate();
+        if (request.PromptTokenIds.Count == 0)
+        {
+            throw new ArgumentException($"request {request.RequestId}: the prompt has no tokens");
+        }
+
+        foreach (var list in new[] { request.PromptTokenIds, request.ResumeTokenIds })
+        {
+            foreach (int t in list)
+            {
+                if ((uint)t >= (uint)_vocab)
+                {
+                    throw new ArgumentException($"request {request.RequestId}: token id {t} is outside the model's vocabulary (0-{_vocab - 1})");
+                }
+            }
+        }
+
+        if (!_activeIds.TryAdd(request.RequestId, 0))
+        {
+            throw new ArgumentException($"request {request.RequestId} is already in the engine");
+        }
+
+        _commands.Enqueue((request, null));
+        _wake.Set();
+    }
+
+    /// <summary>Aborts a request (any thread); it finishes with <see cref="FinishReason.Abort"/> within one step. Unknown ids are ignored.</summary>
+    public void Abort(string requestId)
+    {
+        _commands.Enqueue((null, requestId));
+        _wake.Set();
+    }
+
+    /// <summary>Runs the loop on a dedicated thread until <see cref="Dispose"/>.</summary>
+    public void Start()
+    {
+        if (_thread is not null)
+        {
+            throw new InvalidOperationException("the engine loop is already running");
+        }
+
+        _thread = new Thread(Loop) { IsBackground = true, Name = "folio-engine" };
+        _thread.Start();
+    }
+
+    /// <summary>Steps on the calling thread until no request is left.</summary>
+    public void RunUntilIdle()
+    {
+        while (HasWork)
+        {
+            Step();
+        }
+    }
+
+    public bool HasWork => !_commands.IsEmpty || _scheduler.HasWork;
+
+    /// <summary>One engine step: apply adds/aborts, schedule, run the model, sample, emit outputs.</summary>
+    public void Step()
+    {
+        _stepOutputs.Clear();
+        DrainCommands();
+        var plan = _scheduler.Schedule();
+        foreach (var seq in plan.PromptTooLong)
+        {
+            string msg = seq.NumTokens + 1 > MaxModelLen
+                ? $"the prompt has {seq.NumTokens} tokens; with at least one generated token it exceeds the model's context of {MaxModelLen} tokens: shorten the prompt"
+                : $"the prompt has {seq.NumTokens} tokens but the KV cache holds at most {_scheduler.CapacityTokens} tokens per sequence: shorten the prompt or give the KV cache more memory (Folio:Engine:KvCacheMemory; --kv-cache-memory for folio generate)";
+            FinishWaiting(seq, FinishReason.PromptTooLong, msg);
+        }
+
+        foreach (var seq in plan.OutOfCache)
+        {
+            seq.Status = SequenceStatus.Running;
+            FinishRunning(seq, FinishReason.Length, null, null, null, default);
+        }
+
+        if (plan.Scheduled.Count > 0)
+        {
+            Execute(plan);
+        }
+
+        _steps++;
+        PublishMetrics();
+#if DEBUG
+        if (!_scheduler.HasWork)
+        {
+            _kv.Pool.CheckConsistency(expectAllFree: true);
+        }
+#endif
+        if (_stepOutputs.Count > 0)
+        {
+            _sink.OnStep(_stepOutputs.ToArray());
+        }
+    }
+
+    private void Execute(SchedulerOutput plan)
+    {
+        _batch.Clear();
+        foreach (var (seq, n) in plan.Scheduled)
+        {
+            bool wantLogits = seq.NumComputed + n == seq.NumTokens;
+            _batch.AddSequence(seq.Tokens.Slice(seq.NumComputed, n), seq.NumComputed, seq.Table.Blocks, _kv.BlockSize, wantLogits);
+        }
+
+        long start = Stopwatch.GetTimestamp();
+        _runner.Forward(_batch, _logits.AsSpan(0, _batch.NumLogitRows * _vocab));
+        _modelTicks += Stopwatch.GetTimestamp() - start;
+        _computedTokens += _batch.NumTokens;
+
+        int rows = 0;
+        foreach (var (seq, n) in plan.Scheduled)
+        {
+            seq.NumComputed += n;
+            _kv.CommitComputed(seq.Table, seq.Tokens, seq.NumComputed);
+            if (seq.NumComputed == seq.NumTokens)
+            {
+                _sampleSeqs[rows++] = seq;
+            }
+        }
+
+        SampleRows(rows);
+        long now = Stopwatch.GetTimestamp();
+        for (int row = 0; row < rows; row++)
+        {
+            var seq = _sampleSeqs[row];
+            _sampleSeqs[row] = null;
+            if (seq!.FirstTokenTimestamp == 0)
+            {
+                seq.FirstTokenTimestamp = now;
+            }
+
+            _generatedTokens++;
+            AcceptToken(seq, _sampledTokens[row], _sampledLogprobs[row], now);
+            _sampledLogprobs[row] = null;
+        }
+    }
+
+    /// <summary>
+    /// Samples every logits row. Rows are independent (each sampler's result depends only on its row,
+    /// the request and the token index), so with many rows they are split over a few samplers in
+    /// parallel; which sampler takes a row cannot change its token.
+    /// </summary>
+    private void SampleRows(int rows)
+    {
+        int workers = Math.Min(_samplers.Length, (rows * (long)_vocab) >= ParallelSamplingWork && rows > 1 ? rows : 1);
+        if (workers <= 1)
+        {
+            SampleRange(_samplers[0], 0, rows);
+            return;
+        }
+
+        int per = (rows + workers - 1) / workers;
+        Parallel.For(0, workers, w => SampleRange(_samplers[w], w * per, Math.Min(rows, (w + 1) * per)));
+    }
+
+    private void SampleRange(Sampler sampler, int from, int to)
+    {
+        for (int row = from; row < to; row++)
+        {
+            var seq = _sampleSeqs[row]!;
+            var logits = _logits.AsSpan(row * _vocab, _vocab);
+            _sampledTokens[row] = sampler.Sample(logits, seq.Params, seq.Seed, seq.PromptTokens, seq.OutputTokens, out _sampledLogprobs[row]);
+        }
+    }
+
+    /// <summary>Appends a sampled token, detokenizes it, checks every stop condition and emits the output.</summary>
+    private void AcceptToken(Sequence seq, int token, SampledLogprobs? logprobs, long now)
+    {
+        int index = seq.NumOutputTokens;
+        seq.Append(token);
+        var (delta, reason, stopReason) = Detokenize(seq, token);
+        if (reason is null && (seq.NumOutputTokens >= seq.Params.MaxTokens || seq.NumTokens >= MaxModelLen))
+        {
+            reason = FinishReason.Length;
+            delta += seq.Detokenizer.Finish();
+        }
+
+        if (reason is { } r)
+        {
+            FinishRunning(seq, r, stopReason, token, logprobs, delta, index, now);
+            return;
+        }
+
+        _stepOutputs.Add(MakeOutput(seq, now, token, index, delta, logprobs));
+    }
+
+    private (string Delta, FinishReason? Reason, string? StopReason) Detokenize(Sequence seq, int token)
+    {
+        var p = seq.Params;
+        var detok = seq.Detokenizer;
+        bool stopsActive = seq.NumOutputTokens >= p.MinTokens;
+        if (stopsActive && !p.IgnoreEos && _eos.Contains(token))
+        {
+            return (detok.Finish(), FinishReason.Stop, null);
+        }
+
+        if (stopsActive && Contains(p.StopTokenIds, token))
+        {
+            string d = p.IncludeStopStrInOutput ? detok.Push(token, checkStops: false) : string.Empty;
+            return (d + detok.Finish(), FinishReason.Stop, token.ToString(CultureInfo.InvariantCulture));
+        }
+
+        string delta = detok.Push(token, stopsActive);
+        return detok.MatchedStop is { } stop ? (delta, FinishReason.Stop, stop) : (delta, null, null);
+    }
+
+    private static bool Contains(IReadOnlyList<int> list, int value)
+    {
+        for (int i = 0; i < list.Count; i++)
+        {
+            if (list[i] == value)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private void DrainCommands()
+    {
+        while (_commands.TryDequeue(out var cmd))
+        {
+            if (cmd.Add is { } add)
+            {
+                Admit(add);
+            }
+            else if (cmd.Abort is { } id && _byId.TryGetValue(id, out var seq))
+            {
+                if (seq.Status == SequenceStatus.Running)
+                {
+                    FinishRunning(seq, FinishReason.Abort, null, null, null, default);
+                }
+                else
+                {
+                    FinishWaiting(seq, FinishReason.Abort, null);
+                }
+            }
+        }
+    }
+
+    private void Admit(EngineRequest r)
+    {
+        var p = r.Params;
+        long seed = p.Seed ?? Random.Shared.NextInt64();
+        int prompt = r.PromptTokenIds.Count;
+        int maxTotal = Math.Min(prompt + Math.Max(p.MaxTokens, r.ResumeTokenIds.Count), MaxModelLen);
+        var detok = new IncrementalDetokenizer(_tokenizer, p.Stop, p.IncludeStopStrInOutput);
+        var promptIds = r.PromptTokenIds as int[] ?? [.. r.PromptTokenIds];
+        var seq = new Sequence(new SeqId(_nextSeqId++), r.RequestId, promptIds, Math.Max(maxTotal, prompt), _scheduler.MaxBlocksPerSeq, p, seed, r.Priority, _arrivalCounter++, r.ArrivalTimestamp ?? Stopwatch.GetTimestamp(), detok);
+        _byId[r.RequestId] = seq;
+        _promptTokens += prompt;
+
+        // A resume replays the earlier run's tokens: their text was already delivered, so the deltas
+        // are dropped, but the detokenizer ends in the same state as the earlier run's did.
+        FinishReason? ended = null;
+        string? stopReason = null;
+        foreach (int t in r.ResumeTokenIds)
+        {
+            if (ended is not null || seq.NumTokens >= seq.MaxTotalTokens)
+            {
+                break;
+            }
+
+            seq.Append(t);
+            (_, ended, stopReason) = Detokenize(seq, t);
+        }
+
+        if (ended is null && seq.NumOutputTokens > 0 && (seq.NumOutputTokens >= p.MaxTokens || seq.NumTokens >= MaxModelLen))
+        {
+            seq.Detokenizer.Finish();
+            ended = FinishReason.Length;
+        }
+
+        if (ended is { } reason)
+        {
+            seq.Status = SequenceStatus.Finished;
+            Emit(seq, reason, stopReason, null, null, string.Empty, seq.NumOutputTokens, null);
+            return;
+        }
+
+        _scheduler.AddWaiting(seq);
+    }
+
+    private void FinishWaiting(Sequence seq, FinishReason reason, string? message)
+    {
+        _scheduler.Remove(seq);
+        Emit(seq, reason, null, null, null, string.Empty, seq.NumOutputTokens, message);
+    }
+
+    private void FinishRunning(Sequence seq, FinishReason reason, string? stopReason, int? token, SampledLogprobs? logprobs, string? delta, int index = -1, long now = 0)
+    {
+        if (reason == FinishReason.Length && token is null)
+        {
+            // Out of cache: release held-back text so the deltas still add up to the final text.
+            delta = seq.Detokenizer.Finish();
+        }
+
+        _scheduler.Remove(seq);
+        Emit(seq, reason, stopReason, token, logprobs, delta ?? string.Empty, index < 0 ? seq.NumOutputTokens : index, null);
+    }
+
+    private void Emit(Sequence seq, FinishReason reason, string? stopReason, int? token, SampledLogprobs? logprobs, string delta, int index, string? message)
+    {
+        seq.Status = SequenceStatus.Finished;
+        _byId.Remove(seq.RequestId);
+        _activeIds.TryRemove(seq.RequestId, out _);
+        _finished++;
+        _stepOutputs.Add(MakeOutput(seq, Stopwatch.GetTimestamp(), token, index, delta, logprobs, reason, stopReason, seq.Detokenizer.EmittedText, message));
+    }
+
+    private static RequestOutput MakeOutput(Sequence seq, long now, int? token, int index, string delta, SampledLogprobs? logprobs, FinishReason? reason = null, string? stopReason = null, string? text = null, string? message = null) => new()
+    {
+        RequestId = seq.RequestId,
+        TokenId = token,
+        Index = index,
+        TextDelta = delta,
+        Logprobs = logprobs,
+        FinishReason = reason,
+        StopReason = stopReason,
+        Text = text,
+        ErrorMessage = message,
+        Seed = seq.Seed,
+        Usage = new RequestUsage(seq.NumPromptTokens, seq.NumOutputTokens, Math.Max(0, seq.CachedTokens)),
+        TimeToFirstTokenMs = seq.FirstTokenTimestamp == 0 ? null : Stopwatch.GetElapsedTime(seq.ArrivalTimestamp, seq.FirstTokenTimestamp).TotalMilliseconds,
+        ElapsedMs = Stopwatch.GetElapsedTime(seq.ArrivalTimestamp, now).TotalMilliseconds,
+    };
+
+    private void PublishMetrics()
+    {
+        long held = 0;
+        foreach (var s in _scheduler.Running)
+        {
+            held += s.NumComputed;
+        }
+
+        Volatile.Write(ref _metrics, new EngineMetrics
+        {
+            Running = _scheduler.Running.Count,
+            Waiting = _scheduler.Waiting.Count,
+            KvBlocksTotal = _kv.Pool.NumBlocks,
+            KvBlocksUsed = _kv.Pool.NumBlocks - _kv.Pool.NumFree,
+            KvTokensHeld = held,
+            BlockSize = _kv.BlockSize,
+            PrefixQueryTokens = _kv.PrefixQueryTokens,
+            PrefixHitTokens = _kv.PrefixHitTokens,
+            Preemptions = _scheduler.Preemptions,
+            PromptTokens = _promptTokens,
+            GeneratedTokens = _generatedTokens,
+            ComputedTokens = _computedTokens,
+            ModelSeconds = (double)_modelTicks / Stopwatch.Frequency,
+            Steps = _steps,
+            FinishedRequests = _finished,
+        });
+    }
+
+    private void Loop()
+    {
+        while (!_stopping)
+        {
+            if (!HasWork)
+            {
+                _wake.WaitOne(100);
+                continue;
+            }
+
+            try
+            {
+                Step();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                FailAll(e);
+            }
+        }
+    }
+
+    /// <summary>After a failed step every request in flight ends with an error; the engine keeps serving new ones.</summary>
+    private void FailAll(Exception e)
+    {
+        _stepOutputs.Clear();
+        foreach (var seq in _scheduler.Running.Concat(_scheduler.Waiting).ToList())
+        {
+            _scheduler.Remove(seq);
+            Emit(seq, FinishReason.Error, null, null, null, string.Empty, seq.NumOutputTokens, $"engine step failed: {e.GetType().Name}: {e.Message}");
+        }
+
+        if (_stepOutputs.Count > 0)
+        {
+            _sink.OnStep(_stepOutputs.ToArray());
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _stopping = true;
+        _wake.Set();
+        _thread?.Join();
+        _wake.Dispose();
+    }
+}

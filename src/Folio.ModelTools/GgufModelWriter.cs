@@ -1,0 +1,86 @@
+using Folio.Models.Loading;
+using Folio.Models;
+using Folio.Text.Tokenization;
+
+namespace Folio.ModelTools;
+
+/// <summary>
+/// Writes Hugging Face-layout weights as a llama.cpp-loadable GGUF (general.architecture "llama"),
+/// doing what llama.cpp's convert_hf_to_gguf.py does for a Llama checkpoint: q/k rows permuted for
+/// interleaved rope, 1-D tensors (norms, biases) kept in f32, tied embeddings written once, Llama 3
+/// rope scaling as a rope_freqs.weight tensor, and the tokenizer as tokenizer.ggml.* metadata.
+/// </summary>
+public static class GgufModelWriter
+{
+    /// <param name="weights">f32 values by canonical name in Hugging Face layout (rotate-half q/k rows).</param>
+    /// <param name="dtype">Storage of 2-D weights: F32, F16, BF16 or Q8_0 (Q8_0 needs every row length to be a multiple of 32).</param>
+    public static void Write(string path, ModelConfig config, TokenizerSpec tokenizer, IReadOnlyDictionary<string, float[]> weights, DType dtype, string name = "folio-test-model")
+    {
+        if (config.RopeStyle != RopeStyle.RotateHalf)
+        {
+            throw new ArgumentException("weights must be in Hugging Face (rotate-half) layout; the writer permutes q/k itself");
+        }
+
+        var w = new GgufWriter();
+        const string a = "llama";
+        w.AddString("general.architecture", a);
+        w.AddString("general.name", name);
+        w.AddUInt32("general.file_type", dtype switch { DType.F32 => 0u, DType.F16 => 1u, DType.Q8_0 => 7u, DType.BF16 => 32u, _ => 0u });
+        w.AddUInt32($"{a}.vocab_size", (uint)config.VocabSize);
+        w.AddUInt32($"{a}.context_length", (uint)config.MaxPositionEmbeddings);
+        w.AddUInt32($"{a}.embedding_length", (uint)config.HiddenSize);
+        w.AddUInt32($"{a}.block_count", (uint)config.NumLayers);
+        w.AddUInt32($"{a}.feed_forward_length", (uint)config.IntermediateSize);
+        w.AddUInt32($"{a}.attention.head_count", (uint)config.NumHeads);
+        w.AddUInt32($"{a}.attention.head_count_kv", (uint)config.NumKvHeads);
+        w.AddUInt32($"{a}.attention.key_length", (uint)config.HeadDim);
+        w.AddUInt32($"{a}.attention.value_length", (uint)config.HeadDim);
+        w.AddUInt32($"{a}.rope.dimension_count", (uint)config.HeadDim);
+        w.AddFloat32($"{a}.rope.freq_base", config.RopeTheta);
+        w.AddFloat32($"{a}.attention.layer_norm_rms_epsilon", config.RmsNormEps);
+        if (config.RopeScaling is { } s)
+        {
+            w.AddFloat32(GgufLoader.Llama3FactorKey, s.Factor);
+            w.AddFloat32(GgufLoader.Llama3LowFreqKey, s.LowFreqFactor);
+            w.AddFloat32(GgufLoader.Llama3HighFreqKey, s.HighFreqFactor);
+            w.AddUInt32(GgufLoader.Llama3OriginalContextKey, (uint)s.OriginalMaxPositionEmbeddings);
+        }
+
+        GgufTokenizerMetadataWriter.Write(w, tokenizer);
+
+        if (config.RopeScaling is { } scaling)
+        {
+            var factors = Llama3RopeFactors.Compute(config.HeadDim, config.RopeTheta, scaling);
+            w.AddTensor(GgufTensorNames.RopeFreqs, GgmlType.F32, [factors.Length], DTypeConversion.Encode(factors, DType.F32));
+        }
+
+        foreach (var e in ModelTensorChecker.Expected(config))
+        {
+            if (!weights.TryGetValue(e.Name, out var values) || values.Length != DTypeConversion.ElementCount(e.Shape))
+            {
+                throw new ArgumentException($"weights must hold '{e.Name}' with {DTypeConversion.ElementCount(e.Shape)} values ({e.ShapeText})");
+            }
+
+            string ggufName = GgufTensorNames.ToGguf(e.Name) ?? throw new InvalidOperationException($"no GGUF name for '{e.Name}'");
+            int rowLength = e.Shape.Length == 2 ? (int)e.Shape[1] : 1;
+            if (e.Name.Contains(".self_attn.q_proj.", StringComparison.Ordinal))
+            {
+                values = QkPermutation.HuggingFaceToGguf(values, config.NumHeads, rowLength);
+            }
+            else if (e.Name.Contains(".self_attn.k_proj.", StringComparison.Ordinal))
+            {
+                values = QkPermutation.HuggingFaceToGguf(values, config.NumKvHeads, rowLength);
+            }
+
+            var stored = e.Shape.Length == 1 ? DType.F32 : dtype;
+            if (stored == DType.Q8_0 && rowLength % DTypeConversion.Q8BlockSize != 0)
+            {
+                throw new ArgumentException($"q8_0 needs row lengths that are multiples of {DTypeConversion.Q8BlockSize}; tensor '{e.Name}' {e.ShapeText} has rows of {rowLength}");
+            }
+
+            w.AddTensor(ggufName, GgmlType.FromDType(stored), e.Shape.Reverse().ToArray(), DTypeConversion.Encode(values, stored));
+        }
+
+        w.Write(path);
+    }
+}

@@ -1,0 +1,158 @@
+using System.Text.Json;
+using Folio.Models.Loading;
+using Folio.Models;
+using Folio.Text.Tokenization;
+
+namespace Folio.ModelTools;
+
+/// <summary>
+/// Writes a Hugging Face model folder that transformers (and <see cref="HuggingFaceLoader"/>) can
+/// load: config.json, model.safetensors or N shards with model.safetensors.index.json,
+/// tokenizer.json and tokenizer_config.json.
+/// </summary>
+public static class HuggingFaceWriter
+{
+    /// <param name="weights">f32 values by canonical name in Hugging Face layout (every tensor <see cref="ModelTensorChecker.Expected"/> lists).</param>
+    /// <param name="dtype">F32, F16 or BF16 (safetensors has no q8_0).</param>
+    /// <param name="shards">1 writes model.safetensors; more splits the tensors into that many files plus an index.</param>
+    public static void Write(string folder, ModelConfig config, TokenizerSpec tokenizer, IReadOnlyDictionary<string, float[]> weights, DType dtype, int shards = 1)
+    {
+        if (dtype == DType.Q8_0)
+        {
+            throw new ArgumentException("a Hugging Face folder stores f32, f16 or bf16; q8_0 exists only in GGUF");
+        }
+
+        var expected = ModelTensorChecker.Expected(config);
+        if (shards < 1 || shards > expected.Count)
+        {
+            throw new ArgumentException($"shards must be between 1 and the tensor count ({expected.Count}); got {shards}");
+        }
+
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, HuggingFaceLoader.ConfigFile), ConfigJson(config, dtype));
+        TokenizerJsonWriter.WriteFolder(tokenizer, folder);
+
+        var encoded = expected.Select(e => new EncodedTensor(e.Name, dtype, e.Shape, DTypeConversion.Encode(Require(weights, e), dtype))).ToList();
+        if (shards == 1)
+        {
+            SafetensorsWriter.Write(Path.Combine(folder, HuggingFaceLoader.SingleFile), encoded, new Dictionary<string, string> { ["format"] = "pt" });
+            return;
+        }
+
+        // Contiguous groups of about equal tensor count (every shard non-empty), in checkpoint order.
+        long total = encoded.Sum(t => (long)t.Data.Length);
+        var weightMap = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        for (int s = 0; s < shards; s++)
+        {
+            string name = $"model-{s + 1:D5}-of-{shards:D5}.safetensors";
+            int from = s * encoded.Count / shards, to = (s + 1) * encoded.Count / shards;
+            var group = encoded.GetRange(from, to - from);
+            SafetensorsWriter.Write(Path.Combine(folder, name), group, new Dictionary<string, string> { ["format"] = "pt" });
+            foreach (var t in group)
+            {
+                weightMap[t.Name] = name;
+            }
+        }
+
+        using var stream = new MemoryStream();
+        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteStartObject("metadata");
+            json.WriteNumber("total_size", total);
+            json.WriteEndObject();
+            json.WriteStartObject("weight_map");
+            foreach (var (k, v) in weightMap)
+            {
+                json.WriteString(k, v);
+            }
+
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        File.WriteAllBytes(Path.Combine(folder, HuggingFaceLoader.IndexFile), stream.ToArray());
+    }
+
+    public static string ConfigJson(ModelConfig c, DType dtype)
+    {
+        bool qwen2 = c.Architecture == "Qwen2ForCausalLM";
+        string arch = HuggingFaceConfig.SupportedArchitectures.Contains(c.Architecture) ? c.Architecture : "LlamaForCausalLM";
+        using var stream = new MemoryStream();
+        using (var j = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            j.WriteStartObject();
+            j.WriteStartArray("architectures");
+            j.WriteStringValue(arch);
+            j.WriteEndArray();
+            j.WriteString("model_type", arch switch { "MistralForCausalLM" => "mistral", "Qwen2ForCausalLM" => "qwen2", _ => "llama" });
+            j.WriteNumber("hidden_size", c.HiddenSize);
+            j.WriteNumber("intermediate_size", c.IntermediateSize);
+            j.WriteNumber("num_hidden_layers", c.NumLayers);
+            j.WriteNumber("num_attention_heads", c.NumHeads);
+            j.WriteNumber("num_key_value_heads", c.NumKvHeads);
+            j.WriteNumber("head_dim", c.HeadDim);
+            j.WriteNumber("vocab_size", c.VocabSize);
+            j.WriteNumber("max_position_embeddings", c.MaxPositionEmbeddings);
+            j.WriteNumber("rms_norm_eps", c.RmsNormEps);
+            j.WriteNumber("rope_theta", c.RopeTheta);
+            j.WriteString("hidden_act", "silu");
+            j.WriteBoolean("tie_word_embeddings", c.TieWordEmbeddings);
+            if (!qwen2)
+            {
+                j.WriteBoolean("attention_bias", c.AttentionBias);
+                j.WriteBoolean("mlp_bias", false);
+            }
+
+            if (c.RopeScaling is { } s)
+            {
+                j.WriteStartObject("rope_scaling");
+                j.WriteString("rope_type", "llama3");
+                j.WriteNumber("factor", s.Factor);
+                j.WriteNumber("low_freq_factor", s.LowFreqFactor);
+                j.WriteNumber("high_freq_factor", s.HighFreqFactor);
+                j.WriteNumber("original_max_position_embeddings", s.OriginalMaxPositionEmbeddings);
+                j.WriteEndObject();
+            }
+            else
+            {
+                j.WriteNull("rope_scaling");
+            }
+
+            if (c.BosTokenId is int bos)
+            {
+                j.WriteNumber("bos_token_id", bos);
+            }
+
+            if (c.EosTokenIds.Count == 1)
+            {
+                j.WriteNumber("eos_token_id", c.EosTokenIds[0]);
+            }
+            else if (c.EosTokenIds.Count > 1)
+            {
+                j.WriteStartArray("eos_token_id");
+                foreach (int e in c.EosTokenIds)
+                {
+                    j.WriteNumberValue(e);
+                }
+
+                j.WriteEndArray();
+            }
+
+            j.WriteString("torch_dtype", dtype switch { DType.F16 => "float16", DType.BF16 => "bfloat16", _ => "float32" });
+            j.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    private static float[] Require(IReadOnlyDictionary<string, float[]> weights, ExpectedTensor e)
+    {
+        if (!weights.TryGetValue(e.Name, out var w) || w.Length != DTypeConversion.ElementCount(e.Shape))
+        {
+            throw new ArgumentException($"weights must hold '{e.Name}' with {DTypeConversion.ElementCount(e.Shape)} values ({e.ShapeText})");
+        }
+
+        return w;
+    }
+}

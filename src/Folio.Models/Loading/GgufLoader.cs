@@ -1,0 +1,166 @@
+using Folio.Models;
+using Folio.Text.Tokenization;
+
+namespace Folio.Models.Loading;
+
+/// <summary>
+/// Loads a GGUF file as a <see cref="LoadedModel"/>: configuration from the {arch}.* metadata, the
+/// embedded tokenizer, and the tensors renamed to canonical Hugging Face names with shapes outermost
+/// first. q/k rows are left as llama.cpp's converter stored them, so llama-layout files report
+/// <see cref="RopeStyle.Interleaved"/>; qwen2 files were never permuted and report RotateHalf.
+/// </summary>
+public static unsafe class GgufLoader
+{
+    public static readonly IReadOnlyList<string> SupportedArchitectures = ["llama", "mistral", "qwen2"];
+
+    /// <summary>Keys Folio adds so Llama 3 rope scaling survives the trip exactly (llama.cpp ignores them; it reads rope_freqs.weight).</summary>
+    public const string Llama3FactorKey = "folio.rope.llama3.factor";
+    public const string Llama3LowFreqKey = "folio.rope.llama3.low_freq_factor";
+    public const string Llama3HighFreqKey = "folio.rope.llama3.high_freq_factor";
+    public const string Llama3OriginalContextKey = "folio.rope.llama3.original_context_length";
+
+    public static LoadedModel Load(string path)
+    {
+        var file = GgufFile.Open(path);
+        try
+        {
+            var md = file.Metadata;
+            string arch = Require(path, md, "general.architecture", v => v.AsString());
+            if (!SupportedArchitectures.Contains(arch))
+            {
+                throw new ModelFormatException($"{path}: unknown architecture \"{arch}\" (general.architecture); Folio runs {string.Join(", ", SupportedArchitectures)} GGUF files");
+            }
+
+            var spec = GgufTokenizerMetadata.Read(path, md);
+            var tensors = RenameTensors(path, file);
+            var config = ReadConfig(path, arch, md, spec, tensors);
+            ModelTensorChecker.Check(path, config, tensors);
+            ITokenizer tokenizer = LoaderTokenizers.FromSpec(path, spec);
+
+            return new LoadedModel(path, config, tokenizer, tensors, [file]);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    private static Dictionary<string, TensorView> RenameTensors(string path, GgufFile file)
+    {
+        var tensors = new Dictionary<string, TensorView>(StringComparer.Ordinal);
+        foreach (var (name, view) in file.Tensors)
+        {
+            string canonical = GgufTensorNames.ToHuggingFace(name) ?? name;
+            var renamed = new TensorView(canonical, view.DType, view.Shape, view.Data, view.ByteLength, path);
+            if (!tensors.TryAdd(canonical, renamed))
+            {
+                throw new ModelFormatException($"{path}: two tensors map to '{canonical}' (one is '{name}')");
+            }
+        }
+
+        return tensors;
+    }
+
+    private static ModelConfig ReadConfig(string path, string arch, IReadOnlyDictionary<string, GgufValue> md, TokenizerSpec spec, Dictionary<string, TensorView> tensors)
+    {
+        int Int(string key) => checked((int)Require(path, md, $"{arch}.{key}", v => v.AsLong()));
+        int? OptInt(string key) => md.ContainsKey($"{arch}.{key}") ? Int(key) : null;
+        float? OptFloat(string key) => md.TryGetValue($"{arch}.{key}", out var v) ? (float)Convert(path, $"{arch}.{key}", () => v.AsDouble()) : null;
+
+        int hidden = Int("embedding_length");
+        int heads = Int("attention.head_count");
+        int headDim = OptInt("attention.key_length") ?? (heads > 0 ? hidden / heads : 0);
+        int? valueLength = OptInt("attention.value_length");
+        if (valueLength is int vl && vl != headDim)
+        {
+            throw new ModelFormatException($"{path}: {arch}.attention.value_length ({vl}) differs from key_length ({headDim}); Folio needs equal K and V head sizes");
+        }
+
+        int? ropeDims = OptInt("rope.dimension_count");
+        if (ropeDims is int rd && rd != headDim)
+        {
+            throw new ModelFormatException($"{path}: {arch}.rope.dimension_count ({rd}) differs from the head size ({headDim}); partial rotary embeddings are not supported");
+        }
+
+        int vocab = OptInt("vocab_size") ?? spec.Tokens.Count;
+        if (vocab < spec.Tokens.Count)
+        {
+            throw new ModelFormatException($"{path}: {arch}.vocab_size ({vocab}) is smaller than the embedded token list ({spec.Tokens.Count})");
+        }
+
+        float theta = OptFloat("rope.freq_base") ?? 10000f;
+        int contextLength = Int("context_length");
+        var config = new ModelConfig
+        {
+            Architecture = arch,
+            HiddenSize = hidden,
+            NumLayers = Int("block_count"),
+            NumHeads = heads,
+            NumKvHeads = OptInt("attention.head_count_kv") ?? heads,
+            HeadDim = headDim,
+            IntermediateSize = Int("feed_forward_length"),
+            VocabSize = vocab,
+            MaxPositionEmbeddings = contextLength,
+            RmsNormEps = OptFloat("attention.layer_norm_rms_epsilon") ?? 1e-5f,
+            RopeTheta = theta,
+            RopeScaling = ReadLlama3Scaling(path, arch, md, tensors, headDim, theta),
+            RopeStyle = arch == "qwen2" ? RopeStyle.RotateHalf : RopeStyle.Interleaved,
+            TieWordEmbeddings = !tensors.ContainsKey("lm_head.weight"),
+            AttentionBias = tensors.ContainsKey("model.layers.0.self_attn.q_proj.bias"),
+            BosTokenId = spec.BosTokenId,
+            EosTokenIds = spec.EosTokenIds,
+        };
+        config.Validate(path);
+        return config;
+    }
+
+    private static Llama3RopeScaling? ReadLlama3Scaling(string path, string arch, IReadOnlyDictionary<string, GgufValue> md, Dictionary<string, TensorView> tensors, int headDim, float theta)
+    {
+        if (md.ContainsKey(Llama3FactorKey))
+        {
+            return new Llama3RopeScaling(
+                (float)Require(path, md, Llama3FactorKey, v => v.AsDouble()),
+                (float)Require(path, md, Llama3LowFreqKey, v => v.AsDouble()),
+                (float)Require(path, md, Llama3HighFreqKey, v => v.AsDouble()),
+                checked((int)Require(path, md, Llama3OriginalContextKey, v => v.AsLong())));
+        }
+
+        if (!tensors.TryGetValue(GgufTensorNames.RopeFreqs, out var freqs))
+        {
+            return null;
+        }
+
+        if (freqs.DType != DType.F32 || freqs.ElementCount != headDim / 2)
+        {
+            throw new ModelFormatException($"{path}: tensor '{GgufTensorNames.RopeFreqs}' must be F32 [{headDim / 2}]; got {freqs.DType} {freqs.ShapeText}");
+        }
+
+        var stored = DTypeConversion.ToF32(freqs);
+        int original = md.TryGetValue($"{arch}.rope.scaling.original_context_length", out var oc) ? checked((int)Convert(path, $"{arch}.rope.scaling.original_context_length", oc.AsLong)) : 8192;
+        return Llama3RopeFactors.TryRecover(stored, headDim, theta, original)
+            ?? throw new ModelFormatException($"{path}: tensor '{GgufTensorNames.RopeFreqs}' holds rope frequency factors that do not match Llama 3 scaling (low_freq_factor 1, high_freq_factor 4); this rope variant is not supported");
+    }
+
+    private static T Require<T>(string path, IReadOnlyDictionary<string, GgufValue> md, string key, Func<GgufValue, T> read)
+    {
+        if (!md.TryGetValue(key, out var v))
+        {
+            throw new ModelFormatException($"{path}: metadata '{key}' is missing");
+        }
+
+        return Convert(path, key, () => read(v));
+    }
+
+    private static T Convert<T>(string path, string key, Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is InvalidCastException or OverflowException)
+        {
+            throw new ModelFormatException($"{path}: metadata '{key}' has the wrong type ({e.Message})", e);
+        }
+    }
+}

@@ -1,0 +1,104 @@
+using System.Globalization;
+
+namespace Folio.Models.Loading;
+
+/// <summary>
+/// GGUF (llama.cpp) tensor names to canonical Hugging Face names and back, for the Llama layout.
+/// </summary>
+public static class GgufTensorNames
+{
+    /// <summary>llama.cpp's precomputed Llama 3 rope frequency factors (kept under its GGUF name).</summary>
+    public const string RopeFreqs = "rope_freqs.weight";
+
+    private static readonly (string Gguf, string Hf)[] Globals =
+    [
+        ("token_embd.weight", "model.embed_tokens.weight"),
+        ("output_norm.weight", "model.norm.weight"),
+        ("output.weight", "lm_head.weight"),
+    ];
+
+    private static readonly (string Gguf, string Hf)[] PerLayer =
+    [
+        ("attn_norm.weight", "input_layernorm.weight"),
+        ("attn_q.weight", "self_attn.q_proj.weight"),
+        ("attn_k.weight", "self_attn.k_proj.weight"),
+        ("attn_v.weight", "self_attn.v_proj.weight"),
+        ("attn_q.bias", "self_attn.q_proj.bias"),
+        ("attn_k.bias", "self_attn.k_proj.bias"),
+        ("attn_v.bias", "self_attn.v_proj.bias"),
+        ("attn_output.weight", "self_attn.o_proj.weight"),
+        ("ffn_norm.weight", "post_attention_layernorm.weight"),
+        ("ffn_gate.weight", "mlp.gate_proj.weight"),
+        ("ffn_up.weight", "mlp.up_proj.weight"),
+        ("ffn_down.weight", "mlp.down_proj.weight"),
+    ];
+
+    /// <summary>The canonical name, or null for a tensor Folio does not map (kept under its GGUF name).</summary>
+    public static string? ToHuggingFace(string ggufName)
+    {
+        foreach (var (g, h) in Globals)
+        {
+            if (g == ggufName)
+            {
+                return h;
+            }
+        }
+
+        if (!ggufName.StartsWith("blk.", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        int dot = ggufName.IndexOf('.', 4);
+        if (dot < 0 || !int.TryParse(ggufName.AsSpan(4, dot - 4), NumberStyles.None, CultureInfo.InvariantCulture, out int layer))
+        {
+            return null;
+        }
+
+        string rest = ggufName[(dot + 1)..];
+        foreach (var (g, h) in PerLayer)
+        {
+            if (g == rest)
+            {
+                return $"model.layers.{layer}.{h}";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The GGUF name of a canonical tensor, or null when llama.cpp has no counterpart.</summary>
+    public static string? ToGguf(string hfName)
+    {
+        foreach (var (g, h) in Globals)
+        {
+            if (h == hfName)
+            {
+                return g;
+            }
+        }
+
+        const string prefix = "model.layers.";
+        if (!hfName.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        int dot = hfName.IndexOf('.', prefix.Length);
+        if (dot < 0 || !int.TryParse(hfName.AsSpan(prefix.Length, dot - prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int layer))
+        {
+            return null;
+        }
+
+        string rest = hfName[(dot + 1)..];
+        foreach (var (g, h) in PerLayer)
+        {
+            if (h == rest)
+            {
+                return $"blk.{layer}.{g}";
+            }
+        }
+
+        return null;
+    }
+}

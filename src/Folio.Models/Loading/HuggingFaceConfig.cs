@@ -1,0 +1,237 @@
+using System.Text.Json;
+using Folio.Models;
+
+namespace Folio.Models.Loading;
+
+/// <summary>
+/// config.json of a Hugging Face Llama-family checkpoint to <see cref="ModelConfig"/>, with the
+/// defaults the transformers config classes apply when a key is absent.
+/// </summary>
+public static class HuggingFaceConfig
+{
+    public static readonly IReadOnlyList<string> SupportedArchitectures = ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM"];
+
+    public static ModelConfig Read(string configPath)
+    {
+        if (!File.Exists(configPath))
+        {
+            throw new ModelFormatException($"{configPath}: file not found (a Hugging Face model folder needs config.json)");
+        }
+
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(File.ReadAllBytes(configPath));
+        }
+        catch (JsonException e)
+        {
+            throw new ModelFormatException($"{configPath}: not valid JSON ({e.Message})", e);
+        }
+
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw new ModelFormatException($"{configPath}: expected a JSON object");
+            }
+
+            return Parse(configPath, doc.RootElement);
+        }
+    }
+
+    public static ModelConfig Parse(string source, JsonElement root)
+    {
+        string architecture = ReadArchitecture(source, root);
+        bool isQwen2 = architecture == "Qwen2ForCausalLM";
+
+        int hidden = RequiredInt(source, root, "hidden_size");
+        int heads = RequiredInt(source, root, "num_attention_heads");
+        int kvHeads = OptionalInt(source, root, "num_key_value_heads") ?? heads;
+        if (heads <= 0 || hidden % heads != 0 && OptionalInt(source, root, "head_dim") is null)
+        {
+            throw new ModelFormatException($"{source}: hidden_size ({hidden}) is not a multiple of num_attention_heads ({heads}) and no head_dim is given");
+        }
+
+        int headDim = OptionalInt(source, root, "head_dim") ?? hidden / heads;
+
+        if (root.TryGetProperty("hidden_act", out var act) && act.ValueKind == JsonValueKind.String && act.GetString() is not ("silu" or "swish"))
+        {
+            throw new ModelFormatException($"{source}: hidden_act \"{act.GetString()}\" is not supported; Folio runs SwiGLU models (hidden_act \"silu\")");
+        }
+
+        if (OptionalBool(source, root, "mlp_bias") == true)
+        {
+            throw new ModelFormatException($"{source}: mlp_bias true is not supported; Folio's MLP has no bias");
+        }
+
+        int defaultMaxPositions = architecture switch
+        {
+            "MistralForCausalLM" => 32768,
+            "Qwen2ForCausalLM" => 32768,
+            _ => 2048,
+        };
+
+        // Folio attends over the whole context; a sliding-window model is exact only up to its window,
+        // so its usable context is capped there (longer prompts are refused rather than answered wrongly).
+        int maxPositions = OptionalInt(source, root, "max_position_embeddings") ?? defaultMaxPositions;
+        bool slidingOn = architecture == "MistralForCausalLM" || (isQwen2 && (OptionalBool(source, root, "use_sliding_window") ?? false));
+        if (slidingOn && OptionalInt(source, root, "sliding_window") is int window && window > 0)
+        {
+            maxPositions = Math.Min(maxPositions, window);
+        }
+
+        var config = new ModelConfig
+        {
+            Architecture = architecture,
+            HiddenSize = hidden,
+            NumLayers = RequiredInt(source, root, "num_hidden_layers"),
+            NumHeads = heads,
+            NumKvHeads = kvHeads,
+            HeadDim = headDim,
+            IntermediateSize = RequiredInt(source, root, "intermediate_size"),
+            VocabSize = RequiredInt(source, root, "vocab_size"),
+            MaxPositionEmbeddings = maxPositions,
+            RmsNormEps = (float)(OptionalDouble(source, root, "rms_norm_eps") ?? 1e-6),
+            RopeTheta = (float)(OptionalDouble(source, root, "rope_theta") ?? 10000.0),
+            RopeScaling = ReadRopeScaling(source, root),
+            RopeStyle = RopeStyle.RotateHalf,
+            TieWordEmbeddings = OptionalBool(source, root, "tie_word_embeddings") ?? false,
+            // Qwen2 always has q/k/v biases; Llama exposes them through attention_bias.
+            AttentionBias = isQwen2 || (OptionalBool(source, root, "attention_bias") ?? false),
+            BosTokenId = OptionalInt(source, root, "bos_token_id"),
+            EosTokenIds = ReadIntOrList(source, root, "eos_token_id"),
+        };
+        config.Validate(source);
+        return config;
+    }
+
+    private static string ReadArchitecture(string source, JsonElement root)
+    {
+        string? arch = null;
+        if (root.TryGetProperty("architectures", out var archs) && archs.ValueKind == JsonValueKind.Array && archs.GetArrayLength() > 0)
+        {
+            arch = archs[0].GetString();
+        }
+        else if (root.TryGetProperty("model_type", out var mt) && mt.ValueKind == JsonValueKind.String)
+        {
+            arch = mt.GetString() switch
+            {
+                "llama" => "LlamaForCausalLM",
+                "mistral" => "MistralForCausalLM",
+                "qwen2" => "Qwen2ForCausalLM",
+                var other => other,
+            };
+        }
+
+        if (arch is null)
+        {
+            throw new ModelFormatException($"{source}: no \"architectures\" (or \"model_type\"); expected one of {string.Join(", ", SupportedArchitectures)}");
+        }
+
+        if (!SupportedArchitectures.Contains(arch))
+        {
+            throw new ModelFormatException($"{source}: unknown architecture \"{arch}\"; Folio runs {string.Join(", ", SupportedArchitectures)}");
+        }
+
+        return arch;
+    }
+
+    private static Llama3RopeScaling? ReadRopeScaling(string source, JsonElement root)
+    {
+        if (!root.TryGetProperty("rope_scaling", out var rs) || rs.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (rs.ValueKind != JsonValueKind.Object)
+        {
+            throw new ModelFormatException($"{source}: rope_scaling must be an object or null");
+        }
+
+        string? type = rs.TryGetProperty("rope_type", out var t) ? t.GetString() : rs.TryGetProperty("type", out var t2) ? t2.GetString() : null;
+        if (type is null or "default")
+        {
+            return null;
+        }
+
+        if (type != "llama3")
+        {
+            throw new ModelFormatException($"{source}: rope_scaling type \"{type}\" is not supported; Folio supports \"llama3\" (or none)");
+        }
+
+        return new Llama3RopeScaling(
+            (float)(OptionalDouble(source, rs, "factor") ?? 8.0),
+            (float)(OptionalDouble(source, rs, "low_freq_factor") ?? 1.0),
+            (float)(OptionalDouble(source, rs, "high_freq_factor") ?? 4.0),
+            OptionalInt(source, rs, "original_max_position_embeddings") ?? 8192);
+    }
+
+    private static int RequiredInt(string source, JsonElement o, string key) =>
+        OptionalInt(source, o, key) ?? throw new ModelFormatException($"{source}: required key \"{key}\" is missing");
+
+    private static int? OptionalInt(string source, JsonElement o, string key)
+    {
+        if (!o.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i))
+        {
+            return i;
+        }
+
+        throw new ModelFormatException($"{source}: \"{key}\" must be an integer (got {v.GetRawText()})");
+    }
+
+    private static double? OptionalDouble(string source, JsonElement o, string key)
+    {
+        if (!o.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return v.ValueKind == JsonValueKind.Number ? v.GetDouble() : throw new ModelFormatException($"{source}: \"{key}\" must be a number (got {v.GetRawText()})");
+    }
+
+    private static bool? OptionalBool(string source, JsonElement o, string key)
+    {
+        if (!o.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return v.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw new ModelFormatException($"{source}: \"{key}\" must be true or false (got {v.GetRawText()})"),
+        };
+    }
+
+    private static IReadOnlyList<int> ReadIntOrList(string source, JsonElement o, string key)
+    {
+        if (!o.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null)
+        {
+            return [];
+        }
+
+        if (v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int single))
+        {
+            return [single];
+        }
+
+        if (v.ValueKind == JsonValueKind.Array)
+        {
+            var list = new List<int>();
+            foreach (var e in v.EnumerateArray())
+            {
+                list.Add(e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int x) ? x : throw new ModelFormatException($"{source}: \"{key}\" must hold integers (got {v.GetRawText()})"));
+            }
+
+            return list;
+        }
+
+        throw new ModelFormatException($"{source}: \"{key}\" must be an integer or a list of integers (got {v.GetRawText()})");
+    }
+}
