@@ -3,7 +3,7 @@ using Folio.Contracts;
 
 namespace Folio.Client;
 
-/// <summary>One entry of a request's output stream (CONTRACT.md section 2), with typed accessors.</summary>
+/// <summary>One entry of a request's output stream (docs/contract.md section 2), with typed accessors.</summary>
 public sealed record StreamEntry(string Id, IReadOnlyDictionary<string, string> Fields)
 {
     public string Type => Get(StreamFields.Type) ?? string.Empty;

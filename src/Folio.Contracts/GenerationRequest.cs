@@ -1,7 +1,7 @@
 namespace Folio.Contracts;
 
 /// <summary>
-/// One request as CONTRACT.md section 1 defines it, after parsing: every optional field already
+/// One request as docs/contract.md section 1 defines it, after parsing: every optional field already
 /// carries its default. Model-dependent rules (vocabulary, context, caps) are checked later by
 /// <see cref="RequestLimits"/>-aware validation, because the parser knows nothing of the model.
 /// </summary>
@@ -53,7 +53,7 @@ public sealed record GenerationRequest
     public int Priority { get; init; } = RequestDefaults.Priority;
 }
 
-/// <summary>The defaults of CONTRACT.md section 1, in one place so docs, parser and tests agree.</summary>
+/// <summary>The defaults of docs/contract.md section 1, in one place so docs, parser and tests agree.</summary>
 public static class RequestDefaults
 {
     public const int MaxTokens = 16;

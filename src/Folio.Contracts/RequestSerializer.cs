@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace Folio.Contracts;
 
-/// <summary>Writes a request as the JSON of CONTRACT.md section 1 (fields at their defaults are left out).</summary>
+/// <summary>Writes a request as the JSON of docs/contract.md section 1 (fields at their defaults are left out).</summary>
 public static class RequestSerializer
 {
     public static byte[] ToUtf8Json(GenerationRequest r)

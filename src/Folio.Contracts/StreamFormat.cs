@@ -1,7 +1,7 @@
 namespace Folio.Contracts;
 
 /// <summary>
-/// The Redis stream format of CONTRACT.md section 2: entry types, field names and codes. Every value
+/// The Redis stream format of docs/contract.md section 2: entry types, field names and codes. Every value
 /// written is a string; numbers are invariant-culture decimal text.
 /// </summary>
 public static class StreamFields
@@ -63,7 +63,7 @@ public static class ErrorCodes
     public const string Internal = "internal";
 }
 
-/// <summary>Names on the broker and in Redis that CONTRACT.md fixes (their defaults; each is configurable).</summary>
+/// <summary>Names on the broker and in Redis that docs/contract.md fixes (their defaults; each is configurable).</summary>
 public static class WireNames
 {
     public const string RequestQueue = "folio.requests";

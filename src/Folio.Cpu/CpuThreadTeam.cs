@@ -5,8 +5,8 @@ namespace Folio.Cpu;
 /// <summary>One parallel operation over units 0..N-1; the team hands out contiguous ranges.</summary>
 public interface IParallelWork
 {
-    /// <summary>Processes units [start, end). <paramref name="threadIndex"/> selects per-thread scratch.</summary>
-    void Execute(int start, int end, int threadIndex);
+    /// <summary>Processes units [start, limit). <paramref name="threadIndex"/> selects per-thread scratch.</summary>
+    void Execute(int start, int limit, int threadIndex);
 }
 
 /// <summary>

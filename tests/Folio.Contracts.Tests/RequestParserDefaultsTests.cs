@@ -17,7 +17,7 @@ public sealed class RequestParserDefaultsTests
     [Fact]
     public void Minimal_request_keeps_id_and_prompt() { Assert.Equal("r1", Minimal.RequestId); Assert.Equal("hi", Minimal.Prompt); Assert.Null(Minimal.PromptTokenIds); }
 
-    // Each default is compared with the number written in CONTRACT.md section 1, not with the constants.
+    // Each default is compared with the number written in docs/contract.md section 1, not with the constants.
     [Fact] public void Max_tokens_defaults_to_16() => Assert.Equal(16, Minimal.MaxTokens);
     [Fact] public void Min_tokens_defaults_to_0() => Assert.Equal(0, Minimal.MinTokens);
     [Fact] public void Temperature_defaults_to_1() => Assert.Equal(1.0, Minimal.Temperature);

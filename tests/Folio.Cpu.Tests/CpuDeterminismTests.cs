@@ -6,7 +6,7 @@ using Folio.Testing;
 namespace Folio.Cpu.Tests;
 
 /// <summary>
-/// DESIGN.md "Determinism": on the CPU a sequence's logits are bitwise identical whatever shares
+/// Determinism (docs/architecture.md): on the CPU a sequence's logits are bitwise identical whatever shares
 /// its batch, however its prompt is chunked, and whatever the thread count.
 /// </summary>
 public sealed class CpuDeterminismTests
@@ -23,7 +23,7 @@ public sealed class CpuDeterminismTests
     private static CpuModelRunner Runner(TestModel m, int threads) => new(m.Model, new CpuRunnerOptions { NumBlocks = 40, BlockSize = 16, Threads = threads });
 
     [Fact]
-    public void LogitsAreBitwiseIdenticalWhetherTheSequenceRunsAloneOrInMixedBatches()
+    public void Logits_are_bitwise_identical_whether_the_sequence_runs_alone_or_in_mixed_batches()
     {
         using var model = TestModel.Create(Gqa, seed: 3);
         var prompt = Tokens(45, 1, Gqa.VocabSize);
@@ -62,7 +62,7 @@ public sealed class CpuDeterminismTests
     [InlineData(3)]
     [InlineData(16)]
     [InlineData(50)]
-    public void PrefillChunkingDoesNotChangeAnyLogitBit(int chunk)
+    public void Prefill_chunking_does_not_change_any_logit_bit(int chunk)
     {
         using var model = TestModel.Create(Gqa with { RopeStyle = RopeStyle.Interleaved }, seed: 4);
         var tokens = Tokens(50, 9, Gqa.VocabSize);
@@ -73,7 +73,7 @@ public sealed class CpuDeterminismTests
     }
 
     [Fact]
-    public void ThreadCountDoesNotChangeAnyLogitBit()
+    public void Thread_count_does_not_change_any_logit_bit()
     {
         using var model = TestModel.Create(Gqa with { TieWordEmbeddings = true }, seed: 8);
         float[][] Run(int threads)
@@ -105,7 +105,7 @@ public sealed class CpuDeterminismTests
     }
 
     [Fact]
-    public void ADecodeStepAllocatesNothingOnceScratchHasGrown()
+    public void A_decode_step_allocates_nothing_once_scratch_has_grown()
     {
         using var model = TestModel.Create(Gqa, seed: 12);
         using var runner = Runner(model, 1);

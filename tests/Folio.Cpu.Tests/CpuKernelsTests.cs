@@ -12,7 +12,7 @@ public sealed class CpuKernelsTests
     [InlineData(1, 64, 17)]
     [InlineData(5, 65, 33)]
     [InlineData(9, 130, 200)]
-    public void MatmulMatchesANaiveDoubleProductAndEachRowIsIndependentOfTheOthers(int m, int n, int k)
+    public void Matmul_matches_a_naive_double_product_and_each_row_is_independent_of_the_others(int m, int n, int k)
     {
         var rng = new Random(m * 1000 + n);
         var x = Enumerable.Range(0, m * k).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
@@ -39,7 +39,7 @@ public sealed class CpuKernelsTests
     }
 
     [Fact]
-    public void PagedAttentionReadsThroughTheBlockTableLikeDenseCausalAttention()
+    public void Paged_attention_reads_through_the_block_table_like_dense_causal_attention()
     {
         const int bs = 4, heads = 4, kvHeads = 2, hd = 8, len = 10, numBlocks = 8;
         var rng = new Random(3);
@@ -72,7 +72,7 @@ public sealed class CpuKernelsTests
     }
 
     [Fact]
-    public void RmsNormSiluAndRopeMatchTheirDefinitions()
+    public void Rms_norm_silu_and_rope_match_their_definitions()
     {
         var x = Enumerable.Range(0, 40).Select(i => (float)Math.Sin(i)).ToArray();
         var w = Enumerable.Range(0, 20).Select(i => 1 + (i * 0.01f)).ToArray();
@@ -105,7 +105,7 @@ public sealed class CpuKernelsTests
     }
 
     [Fact]
-    public void CopyBlocksCopiesEveryLayersKAndVAndLeavesOtherBlocksAlone()
+    public void Copy_blocks_copies_every_layers_k_and_v_and_leaves_other_blocks_alone()
     {
         var cfg = TestModel.Shape(64, 2, 2, 1, 32, 64, 30);
         using var model = TestModel.Create(cfg, seed: 1);
@@ -135,7 +135,7 @@ public sealed class CpuKernelsTests
     }
 
     [Fact]
-    public void ABatchThatPointsOutsideThePoolIsRejectedWithAMessageNamingTheSequence()
+    public void A_batch_that_points_outside_the_pool_is_rejected_with_a_message_naming_the_sequence()
     {
         var cfg = TestModel.Shape(64, 1, 2, 1, 32, 64, 30);
         using var model = TestModel.Create(cfg, seed: 2);
@@ -158,7 +158,7 @@ public sealed class CpuKernelsTests
     }
 
     [Fact]
-    public void DTypeConversionDecodesHalfBFloat16AndQ8_0()
+    public void Dtype_conversion_decodes_half_bfloat16_and_q8_0()
     {
         Assert.Equal(1.5f, DoConvert(DType.F16, BitConverter.GetBytes(BitConverter.HalfToUInt16Bits((Half)1.5f)), 1)[0]);
         Assert.Equal(-2.25f, DoConvert(DType.BF16, BitConverter.GetBytes((ushort)(BitConverter.SingleToUInt32Bits(-2.25f) >> 16)), 1)[0]);

@@ -30,7 +30,7 @@ public sealed class CpuModelRunnerReferenceTests
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void LogitsMatchTheFloat64ReferenceForEveryPositionOfBatchedSequences(string shape)
+    public void Logits_match_the_float64_reference_for_every_position_of_batched_sequences(string shape)
     {
         var (config, dtype) = Shape(shape);
         using var model = TestModel.Create(config, seed: shape.Length * 7919, dtype);
@@ -57,7 +57,7 @@ public sealed class CpuModelRunnerReferenceTests
     }
 
     [Fact]
-    public void InterleavedRopeOnGgufPermutedWeightsEqualsRotateHalfOnHuggingFaceWeights()
+    public void Interleaved_rope_on_gguf_permuted_weights_equals_rotate_half_on_hugging_face_weights()
     {
         // GGUF stores q/k rows so that pairs (2i, 2i+1) rotate together, where HF pairs (i, i + d/2):
         // HF row i of a head becomes row 2i, HF row d/2 + i becomes 2i + 1. Same model, same logits.

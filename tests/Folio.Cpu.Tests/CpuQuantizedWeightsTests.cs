@@ -59,7 +59,7 @@ public sealed class CpuQuantizedWeightsTests
     [InlineData(false, 2)]
     [InlineData(true, 2)]
     [InlineData(true, 3)]
-    public void KeepingQ8WeightsQuantizedGivesBitwiseTheLogitsOfConvertingAtLoad(bool tied, int threads)
+    public void Keeping_q8_0_weights_quantized_gives_bitwise_the_logits_of_converting_at_load(bool tied, int threads)
     {
         using var model = TestModel.Create(Shape with { TieWordEmbeddings = tied }, seed: 21, DType.Q8_0);
         var converted = MixedRun(model, keepQuantized: false, threads: 1);
@@ -78,7 +78,7 @@ public sealed class CpuQuantizedWeightsTests
     }
 
     [Fact]
-    public void TheRunnerReallyKeepsTheWeightsQuantizedUnlessTold()
+    public void The_runner_really_keeps_the_weights_quantized_unless_told()
     {
         // Guards the test above against comparing the f32 path with itself.
         using var model = TestModel.Create(Shape with { TieWordEmbeddings = true }, seed: 22, DType.Q8_0);
@@ -129,7 +129,7 @@ public sealed class CpuQuantizedWeightsTests
     }
 
     [Fact]
-    public void ADecodeStepOverQuantizedWeightsAllocatesNothing()
+    public void A_decode_step_over_quantized_weights_allocates_nothing()
     {
         // One thread: the allocation count is the calling thread's, so it then covers every kernel.
         using var model = TestModel.Create(Shape with { TieWordEmbeddings = true }, seed: 24, DType.Q8_0);

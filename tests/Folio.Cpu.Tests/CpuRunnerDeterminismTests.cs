@@ -25,7 +25,7 @@ public sealed class CpuRunnerDeterminismTests : IDisposable
         EngineHarness.Run(requests, options, blocks, blockSize, afterStep, runnerFactory: Runner);
 
     [Fact]
-    public void BatchOf18MixedRequestsMatchesEachRequestAloneBitwise()
+    public void Batch_of_18_mixed_requests_matches_each_request_alone_bitwise()
     {
         var batch = Run(_workload, new EngineOptions { MaxNumSeqs = 32 });
         foreach (var r in _workload.Take(8))
@@ -39,7 +39,7 @@ public sealed class CpuRunnerDeterminismTests : IDisposable
     [InlineData(5)]
     [InlineData(16)]
     [InlineData(61)]
-    public void ChunkedPrefillMatchesUnchunkedBitwise(int budget)
+    public void Chunked_prefill_matches_unchunked_bitwise(int budget)
     {
         var reference = Run(_workload);
         var chunked = Run(_workload, new EngineOptions { MaxNumBatchedTokens = budget, MaxNumSeqs = 6 });
@@ -50,7 +50,7 @@ public sealed class CpuRunnerDeterminismTests : IDisposable
     }
 
     [Fact]
-    public void PreemptionAndRecomputeMatchBitwise()
+    public void Preemption_and_recompute_match_bitwise()
     {
         var reference = Run(_workload);
         long preemptions = 0;
@@ -63,7 +63,7 @@ public sealed class CpuRunnerDeterminismTests : IDisposable
     }
 
     [Fact]
-    public void PrefixCacheHitsMatchBitwise()
+    public void Prefix_cache_hits_match_bitwise()
     {
         var doubled = _workload.Concat(_workload.Select(r => r with { RequestId = r.RequestId + "-2" })).ToList();
         long hits = 0;
@@ -77,7 +77,7 @@ public sealed class CpuRunnerDeterminismTests : IDisposable
     }
 
     [Fact]
-    public void RestartFromPromptPlusFirstKTokensMatchesBitwise()
+    public void Restart_from_prompt_plus_first_k_tokens_matches_bitwise()
     {
         const int k = 4;
         var full = Run(_workload);

@@ -34,7 +34,7 @@ public sealed class CpuThreadTeamTests
     [InlineData(2, 1)]
     [InlineData(2, 3)]
     [InlineData(3, 2)]
-    public void EveryUnitRunsExactlyOncePerOperation(int threads, int chunk)
+    public void Every_unit_runs_exactly_once_per_operation(int threads, int chunk)
     {
         using var team = new CpuThreadTeam(threads);
         var work = new RecordingWork(37, threads);
@@ -47,7 +47,7 @@ public sealed class CpuThreadTeamTests
     }
 
     [Fact]
-    public void AWorkerThatSleptBetweenOperationsIsWokenForTheNext()
+    public void A_worker_that_slept_between_operations_is_woken_for_the_next()
     {
         using var team = new CpuThreadTeam(2);
         var work = new RecordingWork(64, 2) { Slow = true };
@@ -62,7 +62,7 @@ public sealed class CpuThreadTeamTests
     }
 
     [Fact]
-    public void AFailureSurfacesOnTheCallerAndTheTeamStaysUsable()
+    public void A_failure_surfaces_on_the_caller_and_the_team_stays_usable()
     {
         using var team = new CpuThreadTeam(2);
         var work = new RecordingWork(16, 2) { ThrowOnUnit = 9 };

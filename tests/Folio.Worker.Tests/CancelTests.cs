@@ -1,6 +1,6 @@
 namespace Folio.Worker.Tests;
 
-/// <summary>CONTRACT.md section 3: cancel through the folio.cancel fanout exchange, during and before generation.</summary>
+/// <summary>docs/contract.md section 3: cancel through the folio.cancel fanout exchange, during and before generation.</summary>
 [Collection(ServersCollection.Name)]
 public sealed class CancelTests(ServersFixture servers)
 {

@@ -2,7 +2,7 @@ using Folio.Contracts;
 
 namespace Folio.Worker.Tests;
 
-/// <summary>CONTRACT.md section 2, checked by a foreign client (raw publishes, raw stream reads) against a worker with a stand-in engine.</summary>
+/// <summary>docs/contract.md section 2, checked by a foreign client (raw publishes, raw stream reads) against a worker with a stand-in engine.</summary>
 [Collection(ServersCollection.Name)]
 public sealed class ContractGuaranteeTests(ServersFixture servers)
 {

@@ -35,7 +35,7 @@ public sealed class RestartTests(ServersFixture servers)
     }
 
     [Fact]
-    public async Task RabbitMq_restarted_mid_run_loses_and_duplicates_nothing()
+    public async Task Rabbit_mq_restarted_mid_run_loses_and_duplicates_nothing()
     {
         var names = new TestNames();
         var client = new ForeignClient(servers, names);

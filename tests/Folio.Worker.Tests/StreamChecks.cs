@@ -2,7 +2,7 @@ using System.Text;
 
 namespace Folio.Worker.Tests;
 
-/// <summary>The guarantees of CONTRACT.md section 2 for one finished stream, checked on raw entries.</summary>
+/// <summary>The guarantees of docs/contract.md section 2 for one finished stream, checked on raw entries.</summary>
 internal static class StreamChecks
 {
     /// <summary>Checks guarantees 1-3 and returns the token ids in index order.</summary>

@@ -1,7 +1,7 @@
 namespace Folio.Engine.Sampling;
 
 /// <summary>
-/// Everything that decides how a request's tokens are chosen and when it stops, with CONTRACT.md's
+/// Everything that decides how a request's tokens are chosen and when it stops, with docs/contract.md's
 /// defaults. Ranges are checked by the contract layer; <see cref="Validate"/> repeats the checks the
 /// engine relies on so a caller that skips the contract still gets a clear error.
 /// </summary>

@@ -5,7 +5,7 @@ using RabbitMQ.Client.Exceptions;
 namespace Folio.Worker.Intake;
 
 /// <summary>
-/// Declares what CONTRACT.md promises exists: the request queue (durable quorum queue with a
+/// Declares what docs/contract.md promises exists: the request queue (durable quorum queue with a
 /// bounded delivery count, dead-lettering to the error queue as a backstop), an exchange of the same
 /// name bound to it, the error queue, and the cancel fanout exchange. A publisher may declare the
 /// request queue first with <see cref="Contracts.RequestQueueArguments"/>.

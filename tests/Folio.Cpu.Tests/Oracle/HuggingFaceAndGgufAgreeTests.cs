@@ -24,7 +24,7 @@ public sealed class HuggingFaceAndGgufAgreeTests
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void BothFormatsGiveTheSameLogitsAtEveryPosition(string shape)
+    public void Both_formats_give_the_same_logits_at_every_position(string shape)
     {
         var o = Shape(shape);
         using var dir = new TempDir();

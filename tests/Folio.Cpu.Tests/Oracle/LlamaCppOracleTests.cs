@@ -52,7 +52,7 @@ public sealed class LlamaCppOracleTests
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void LogitsAtEveryPromptPositionMatchLlamaCppWithin1e4OfTheLargest(string shape)
+    public void Logits_at_every_prompt_position_match_llama_cpp_within_1e4_of_the_largest(string shape)
     {
         var o = Shape(shape);
         using var dir = new TempDir();
@@ -91,7 +91,7 @@ public sealed class LlamaCppOracleTests
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void GreedyContinuationOf32TokensIsTheSameAsLlamaCpps(string shape)
+    public void Greedy_continuation_of_32_tokens_is_the_same_as_llama_cpps(string shape)
     {
         var o = Shape(shape);
         using var dir = new TempDir();

@@ -8,13 +8,13 @@ namespace Folio.Cuda.Tests.Interop;
 public sealed class InteropLayoutTests
 {
     [Fact]
-    public void CuUuid_is_16_bytes() => Assert.Equal(16, Unsafe.SizeOf<CuUuid>());
+    public void Cu_uuid_is_16_bytes() => Assert.Equal(16, Unsafe.SizeOf<CuUuid>());
 
     [Fact]
-    public void CublasLt_algo_is_64_opaque_bytes() => Assert.Equal(64, Unsafe.SizeOf<CublasLtMatmulAlgo>());
+    public void Cublas_lt_algo_is_64_opaque_bytes() => Assert.Equal(64, Unsafe.SizeOf<CublasLtMatmulAlgo>());
 
     [Fact]
-    public void CublasLt_heuristic_result_matches_cublasLt_h()
+    public void Cublas_lt_heuristic_result_matches_cublas_lt_h()
     {
         // typedef struct { cublasLtMatmulAlgo_t algo; size_t workspaceSize; cublasStatus_t state; float wavesCount; int reserved[4]; }
         Assert.Equal(96, Unsafe.SizeOf<CublasLtMatmulHeuristicResult>());

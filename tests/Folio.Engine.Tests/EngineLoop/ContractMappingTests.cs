@@ -6,7 +6,7 @@ namespace Folio.Engine.Tests.EngineLoop;
 public sealed class ContractMappingTests
 {
     [Fact]
-    public void EveryContractSamplingFieldReachesTheEngine()
+    public void Every_contract_sampling_field_reaches_the_engine()
     {
         var r = new GenerationRequest
         {
@@ -36,7 +36,7 @@ public sealed class ContractMappingTests
     }
 
     [Fact]
-    public void ContractDefaultsAreTheEngineDefaults()
+    public void Contract_defaults_are_the_engine_defaults()
     {
         var p = new GenerationRequest { RequestId = "x", Prompt = "hi" }.ToSamplingParams();
         Assert.Equal(new Folio.Engine.Sampling.SamplingParams() with { Stop = p.Stop, StopTokenIds = p.StopTokenIds }, p);
@@ -50,5 +50,5 @@ public sealed class ContractMappingTests
     [InlineData(FinishReason.Abort, "abort")]
     [InlineData(FinishReason.PromptTooLong, "prompt_too_long")]
     [InlineData(FinishReason.Error, "internal")]
-    public void FinishReasonsUseTheContractWords(FinishReason reason, string text) => Assert.Equal(text, reason.ToContractString());
+    public void Finish_reasons_use_the_contract_words(FinishReason reason, string text) => Assert.Equal(text, reason.ToContractString());
 }

@@ -18,7 +18,7 @@ public sealed class DeterminismTests
         Workload.ToDictionary(r => r.RequestId, r => EngineHarness.Run([r])[r.RequestId]);
 
     [Fact]
-    public void EveryRequestInABatchOf20MatchesItsRunAlone()
+    public void Every_request_in_a_batch_of_20_matches_its_run_alone()
     {
         var alone = Alone();
         var batch = EngineHarness.Run(Workload, new EngineOptions { MaxNumSeqs = 32 });
@@ -36,7 +36,7 @@ public sealed class DeterminismTests
     [InlineData(7)]
     [InlineData(16)]
     [InlineData(33)]
-    public void ChunkedPrefillAtAnyBudgetGivesTheSameTokens(int budget)
+    public void Chunked_prefill_at_any_budget_gives_the_same_tokens(int budget)
     {
         var reference = EngineHarness.Run(Workload);
         var chunked = EngineHarness.Run(Workload, new EngineOptions { MaxNumBatchedTokens = budget, MaxNumSeqs = 8 }, afterStep: (_, runner) => Assert.True(runner.MaxTokensSeen <= budget));
@@ -47,7 +47,7 @@ public sealed class DeterminismTests
     }
 
     [Fact]
-    public void PreemptionAndRecomputeInATinyCacheGiveTheSameTokens()
+    public void Preemption_and_recompute_in_a_tiny_cache_give_the_same_tokens()
     {
         var reference = EngineHarness.Run(Workload);
         long preemptions = 0;
@@ -64,7 +64,7 @@ public sealed class DeterminismTests
     }
 
     [Fact]
-    public void PrefixCacheHitsDoNotChangeAnyResult()
+    public void Prefix_cache_hits_do_not_change_any_result()
     {
         // Twice the workload: the second copy finds the first's blocks in the cache.
         var doubled = Workload.Concat(Workload.Select(r => r with { RequestId = r.RequestId + "-again" })).ToList();
@@ -85,7 +85,7 @@ public sealed class DeterminismTests
     [InlineData(1)]
     [InlineData(3)]
     [InlineData(9)]
-    public void RestartFromPromptPlusFirstKTokensContinuesIdentically(int k)
+    public void Restart_from_prompt_plus_first_k_tokens_continues_identically(int k)
     {
         var full = EngineHarness.Run(Workload);
         var resumable = Workload.Where(r => full[r.RequestId].Tokens.Length > k).ToList();
@@ -110,7 +110,7 @@ public sealed class DeterminismTests
     }
 
     [Fact]
-    public void ParallelSamplingOfRowsGivesTheSameTokensAsSequential()
+    public void Parallel_sampling_of_rows_gives_the_same_tokens_as_sequential()
     {
         var sequential = EngineHarness.Run(Workload, new EngineOptions { MaxNumSeqs = 32 });
         // Threshold 0: every step with two or more rows splits them over the samplers.
@@ -122,7 +122,7 @@ public sealed class DeterminismTests
     }
 
     [Fact]
-    public void UnseededRequestReportsASeedThatReproducesIt()
+    public void Unseeded_request_reports_a_seed_that_reproduces_it()
     {
         var p = new SamplingParams { Temperature = 1.0, MaxTokens = 12, IgnoreEos = true, Logprobs = 1 };
         var first = EngineHarness.Run([EngineHarness.Request("a", [5, 6, 7], p)])["a"];
@@ -131,7 +131,7 @@ public sealed class DeterminismTests
     }
 
     [Fact]
-    public void SameSeedGivesSameTokensDifferentSeedsDiffer()
+    public void Same_seed_gives_same_tokens_different_seeds_differ()
     {
         var p = new SamplingParams { Temperature = 1.0, MaxTokens = 20, IgnoreEos = true, Seed = 42 };
         var a = EngineHarness.Run([EngineHarness.Request("a", [9, 9, 9], p), EngineHarness.Request("b", [9, 9, 9], p), EngineHarness.Request("c", [9, 9, 9], p with { Seed = 43 })]);

@@ -11,7 +11,7 @@ public sealed class EngineBehaviourTests
     private static readonly SamplingParams Greedy = new() { Temperature = 0, MaxTokens = 8, IgnoreEos = true };
 
     [Fact]
-    public void PromptLongerThanTheModelContextFinishesWithPromptTooLong()
+    public void Prompt_longer_than_the_model_context_finishes_with_prompt_too_long()
     {
         var r = EngineHarness.Run([EngineHarness.Request("long", [.. Enumerable.Repeat(5, 64)], Greedy), EngineHarness.Request("ok", [5, 6], Greedy)], maxPositions: 64);
         Assert.Equal(FinishReason.PromptTooLong, r["long"].Reason);
@@ -20,7 +20,7 @@ public sealed class EngineBehaviourTests
     }
 
     [Fact]
-    public void PromptLargerThanTheWholeCacheFinishesWithPromptTooLongInsteadOfWaitingForever()
+    public void Prompt_larger_than_the_whole_cache_finishes_with_prompt_too_long_instead_of_waiting_forever()
     {
         // 4 blocks of 4 tokens = 16 tokens: a 16-token prompt plus one generated token cannot fit.
         var r = EngineHarness.Run([EngineHarness.Request("big", [.. Enumerable.Repeat(5, 16)], Greedy), EngineHarness.Request("fits", [.. Enumerable.Repeat(5, 15)], Greedy with { MaxTokens = 1 })], numBlocks: 4, blockSize: 4);
@@ -30,7 +30,7 @@ public sealed class EngineBehaviourTests
     }
 
     [Fact]
-    public void SequenceThatOutgrowsTheWholeCacheEndsWithLength()
+    public void Sequence_that_outgrows_the_whole_cache_ends_with_length()
     {
         var r = EngineHarness.Run([EngineHarness.Request("grow", [5, 6, 7], Greedy with { MaxTokens = 100 })], numBlocks: 4, blockSize: 4);
         Assert.Equal(FinishReason.Length, r["grow"].Reason);
@@ -38,7 +38,7 @@ public sealed class EngineBehaviourTests
     }
 
     [Fact]
-    public void MaxTokensEndsWithLengthAndCountsUsage()
+    public void Max_tokens_ends_with_length_and_counts_usage()
     {
         var r = EngineHarness.Run([EngineHarness.Request("a", [5, 6, 7], Greedy with { MaxTokens = 5 })])["a"];
         Assert.Equal(FinishReason.Length, r.Reason);
@@ -47,7 +47,7 @@ public sealed class EngineBehaviourTests
     }
 
     [Fact]
-    public void AbortFinishesWaitingAndRunningRequestsWithAbort()
+    public void Abort_finishes_waiting_and_running_requests_with_abort()
     {
         using var runner = new FakeModelRunner(EngineHarness.Vocab, 64, 4);
         var sink = new CollectingOutputSink();
@@ -70,7 +70,7 @@ public sealed class EngineBehaviourTests
     }
 
     [Fact]
-    public void PriorityPolicyServesLowerValuesFirst()
+    public void Priority_policy_serves_lower_values_first()
     {
         using var runner = new FakeModelRunner(EngineHarness.Vocab, 64, 4);
         var sink = new CollectingOutputSink();
@@ -85,7 +85,7 @@ public sealed class EngineBehaviourTests
     }
 
     [Fact]
-    public void FcfsServesInArrivalOrderWithOneSlot()
+    public void Fcfs_serves_in_arrival_order_with_one_slot()
     {
         using var runner = new FakeModelRunner(EngineHarness.Vocab, 64, 4);
         var sink = new CollectingOutputSink();
@@ -100,7 +100,7 @@ public sealed class EngineBehaviourTests
     }
 
     [Fact]
-    public void DecodesComeFirstAndPrefillIsChunkedToTheBudget()
+    public void Decodes_come_first_and_prefill_is_chunked_to_the_budget()
     {
         using var runner = new FakeModelRunner(EngineHarness.Vocab, 256, 4);
         var sink = new CollectingOutputSink();
@@ -123,7 +123,7 @@ public sealed class EngineBehaviourTests
     }
 
     [Fact]
-    public void AddRequestRejectsTokenIdsOutsideTheVocabularyAndDuplicateIds()
+    public void Add_request_rejects_token_ids_outside_the_vocabulary_and_duplicate_ids()
     {
         using var runner = new FakeModelRunner(EngineHarness.Vocab, 16, 4);
         using var engine = new LlmEngine(runner, new FakeTokenizer(EngineHarness.Vocab), new EngineOptions(), new CollectingOutputSink());
@@ -135,7 +135,7 @@ public sealed class EngineBehaviourTests
     }
 
     [Fact]
-    public void StopTokenIdEndsWithItsIdAsStopReason()
+    public void Stop_token_id_ends_with_its_id_as_stop_reason()
     {
         var free = EngineHarness.Run([EngineHarness.Request("a", [5, 6], Greedy with { MaxTokens = 10 })])["a"];
         int stopAt = free.Tokens[3];
@@ -149,7 +149,7 @@ public sealed class EngineBehaviourTests
     }
 
     [Fact]
-    public void MinTokensIgnoresStopTokenIdsBeforeIt()
+    public void Min_tokens_ignores_stop_token_ids_before_it()
     {
         var free = EngineHarness.Run([EngineHarness.Request("a", [5, 6], Greedy with { MaxTokens = 10 })])["a"];
         int stopAt = free.Tokens[0];
@@ -159,7 +159,7 @@ public sealed class EngineBehaviourTests
     }
 
     [Fact]
-    public void StopStringEndsTheTextAndDeltasAddUpToIt()
+    public void Stop_string_ends_the_text_and_deltas_add_up_to_it()
     {
         var free = EngineHarness.Run([EngineHarness.Request("a", [5, 6], Greedy with { MaxTokens = 12 })])["a"];
         string stop = free.FinalText.Substring(7, 3);
@@ -175,7 +175,7 @@ public sealed class EngineBehaviourTests
     }
 
     [Fact]
-    public void EosEndsWithStopUnlessIgnored()
+    public void Eos_ends_with_stop_unless_ignored()
     {
         // A runner whose EOS is the greedy choice after the prompt: find it by running once.
         var free = EngineHarness.Run([EngineHarness.Request("a", [5, 6], Greedy with { MaxTokens = 6 })])["a"];
@@ -189,7 +189,7 @@ public sealed class EngineBehaviourTests
     }
 
     [Fact]
-    public async Task EngineThreadDeliversOutputsThroughTheChannel()
+    public async Task Engine_thread_delivers_outputs_through_the_channel()
     {
         using var runner = new FakeModelRunner(EngineHarness.Vocab, 64, 4);
         var sink = new ChannelOutputSink();

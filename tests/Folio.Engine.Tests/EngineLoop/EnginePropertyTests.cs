@@ -29,7 +29,7 @@ public sealed class EnginePropertyTests
         select new Shape(blockSize, numBlocks, maxSeqs, budget, prefix, priority, requests, seed, abortEvery);
 
     [Fact]
-    public void RandomWorkloadsKeepEveryInvariant()
+    public void Random_workloads_keep_every_invariant()
     {
         Shapes.Sample(RunShape, iter: 60, threads: 1);
     }

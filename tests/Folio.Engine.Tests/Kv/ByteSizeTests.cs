@@ -15,21 +15,21 @@ public sealed class ByteSizeTests
     [InlineData("4096", 4096L)]
     [InlineData("100B", 100L)]
     [InlineData("1g", 1024L * 1024 * 1024)]
-    public void ParsesBinaryAndDecimalUnits(string text, long bytes) => Assert.Equal(bytes, ByteSize.Parse(text, "x"));
+    public void Parses_binary_and_decimal_units(string text, long bytes) => Assert.Equal(bytes, ByteSize.Parse(text, "x"));
 
     [Theory]
     [InlineData("")]
     [InlineData("lots")]
     [InlineData("-1GiB")]
     [InlineData("GiB")]
-    public void RejectsNonSizesNamingTheSetting(string text)
+    public void Rejects_non_sizes_naming_the_setting(string text)
     {
         var e = Assert.Throws<FormatException>(() => ByteSize.Parse(text, "Folio:Engine:KvCacheMemory"));
         Assert.Contains("Folio:Engine:KvCacheMemory", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void BlocksForBudgetFollowsTheF32KvLayout()
+    public void Blocks_for_budget_follows_the_f32_kv_layout()
     {
         var config = new ModelConfig
         {

@@ -8,7 +8,7 @@ public sealed class KvBlockPoolTests
     private static int[] Tokens(int start, int n) => [.. Enumerable.Range(start, n)];
 
     [Fact]
-    public void AllocatesEveryBlockOnceThenRefuses()
+    public void Allocates_every_block_once_then_refuses()
     {
         var pool = new KvBlockPool(4, 2);
         var got = Enumerable.Range(0, 4).Select(_ => pool.Allocate().Value).ToHashSet();
@@ -19,7 +19,7 @@ public sealed class KvBlockPoolTests
     }
 
     [Fact]
-    public void DoubleFreeThrows()
+    public void Double_free_throws()
     {
         var pool = new KvBlockPool(2, 2);
         var b = pool.Allocate();
@@ -29,7 +29,7 @@ public sealed class KvBlockPoolTests
     }
 
     [Fact]
-    public void LeakIsReportedWhenNoSequenceIsAlive()
+    public void Leak_is_reported_when_no_sequence_is_alive()
     {
         var pool = new KvBlockPool(3, 2);
         _ = pool.Allocate();
@@ -38,7 +38,7 @@ public sealed class KvBlockPoolTests
     }
 
     [Fact]
-    public void SharedBlockIsFreeOnlyAfterTheLastReference()
+    public void Shared_block_is_free_only_after_the_last_reference()
     {
         var pool = new KvBlockPool(2, 2);
         var b = pool.Allocate();
@@ -51,7 +51,7 @@ public sealed class KvBlockPoolTests
     }
 
     [Fact]
-    public void FreedCachedBlockStaysFindableUntilReused()
+    public void Freed_cached_block_stays_findable_until_reused()
     {
         var pool = new KvBlockPool(2, 2);
         var b = pool.Allocate();
@@ -77,7 +77,7 @@ public sealed class KvBlockPoolTests
     }
 
     [Fact]
-    public void EvictionTakesTheLeastRecentlyFreedCachedBlock()
+    public void Eviction_takes_the_least_recently_freed_cached_block()
     {
         var pool = new KvBlockPool(3, 1);
         var blocks = Enumerable.Range(0, 3).Select(_ => pool.Allocate()).ToArray();
@@ -99,7 +99,7 @@ public sealed class KvBlockPoolTests
     }
 
     [Fact]
-    public void HashCollisionWithOtherTokensIsAMiss()
+    public void Hash_collision_with_other_tokens_is_a_miss()
     {
         var pool = new KvBlockPool(2, 2);
         var b = pool.Allocate();
@@ -113,7 +113,7 @@ public sealed class KvBlockPoolTests
     }
 
     [Fact]
-    public void ChainedHashDependsOnTheParentAndEveryToken()
+    public void Chained_hash_depends_on_the_parent_and_every_token()
     {
         ulong a = BlockHash.Compute(BlockHash.Root, [1, 2, 3, 4]);
         Assert.NotEqual(a, BlockHash.Compute(BlockHash.Root, [1, 2, 3, 5]));
@@ -123,7 +123,7 @@ public sealed class KvBlockPoolTests
     }
 
     [Fact]
-    public void RefCountOfANeverAllocatedBlockIsZero()
+    public void Ref_count_of_a_never_allocated_block_is_zero()
     {
         var pool = new KvBlockPool(2, 2);
         Assert.Equal(0, pool.RefCount(new BlockId(1)));

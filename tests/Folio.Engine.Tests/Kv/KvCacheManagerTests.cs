@@ -17,7 +17,7 @@ public sealed class KvCacheManagerTests
         }, watermark);
 
     [Fact]
-    public void AllocatesBlocksForTheTokensAndFreesThemAll()
+    public void Allocates_blocks_for_the_tokens_and_frees_them_all()
     {
         var kv = Manager(8, 4);
         var t = new KvBlockTable(8);
@@ -33,7 +33,7 @@ public sealed class KvCacheManagerTests
     }
 
     [Fact]
-    public void RefusesWithoutChangingAnythingWhenBlocksRunOut()
+    public void Refuses_without_changing_anything_when_blocks_run_out()
     {
         var kv = Manager(4, 4);
         var a = new KvBlockTable(8);
@@ -49,7 +49,7 @@ public sealed class KvCacheManagerTests
     }
 
     [Fact]
-    public void PrefixLookupReturnsFullBlocksButAlwaysLeavesTheLastTokenToCompute()
+    public void Prefix_lookup_returns_full_blocks_but_always_leaves_the_last_token_to_compute()
     {
         var kv = Manager(16, 4);
         int[] tokens = [.. Enumerable.Range(100, 12)];
@@ -70,7 +70,7 @@ public sealed class KvCacheManagerTests
     }
 
     [Fact]
-    public void HitsShareBlocksAndSurviveTheOriginalOwner()
+    public void Hits_share_blocks_and_survive_the_original_owner()
     {
         var kv = Manager(16, 4);
         int[] tokens = [.. Enumerable.Range(100, 9)];
@@ -92,7 +92,7 @@ public sealed class KvCacheManagerTests
     }
 
     [Fact]
-    public void DisabledPrefixCachingNeverHits()
+    public void Disabled_prefix_caching_never_hits()
     {
         var kv = Manager(16, 4, prefix: false);
         int[] tokens = [.. Enumerable.Range(100, 9)];
@@ -103,7 +103,7 @@ public sealed class KvCacheManagerTests
     }
 
     [Fact]
-    public void ForkSharesBlocksAndTheFirstWriterCopiesTheSharedPartialBlock()
+    public void Fork_shares_blocks_and_the_first_writer_copies_the_shared_partial_block()
     {
         var kv = Manager(8, 4);
         var parent = new KvBlockTable(8);
@@ -131,7 +131,7 @@ public sealed class KvCacheManagerTests
     }
 
     [Fact]
-    public void WatermarkIsOnePercentOfThePool()
+    public void Watermark_is_one_percent_of_the_pool()
     {
         Assert.Equal(10, Manager(1000, 16, watermark: 0.01).WatermarkBlocks);
         Assert.Equal(0, Manager(50, 16, watermark: 0.01).WatermarkBlocks);

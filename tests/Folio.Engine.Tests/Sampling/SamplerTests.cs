@@ -16,7 +16,7 @@ public sealed class SamplerTests
         new Sampler(logits.Length, [Eos]).Sample(logits, p, seed, prompt ?? [], output ?? [], out _);
 
     [Fact]
-    public void GreedyPicksTheLargestLogitAndTheLowestIdAmongTies()
+    public void Greedy_picks_the_largest_logit_and_the_lowest_id_among_ties()
     {
         float[] logits = [0.5f, 2f, -1f, 2f, 2f];
         Assert.Equal(1, Sample(logits, new SamplingParams { Temperature = 0 }));
@@ -46,7 +46,7 @@ public sealed class SamplerTests
 
     [Theory]
     [MemberData(nameof(Configurations))]
-    public void AgreesWithTheReferenceSamplerOverManySeedsAndHistories(string name)
+    public void Agrees_with_the_reference_sampler_over_many_seeds_and_histories(string name)
     {
         var p = Config(name);
         // A small vocabulary and a larger one (deeper selection passes in top_k / top_p).
@@ -67,7 +67,7 @@ public sealed class SamplerTests
     }
 
     [Fact]
-    public void TemperatureOneMatchesTheSoftmaxDistribution()
+    public void Temperature_one_matches_the_softmax_distribution()
     {
         float[] logits = [1f, 0f, 2f, -1f, 0.5f];
         double[] soft = [.. ReferenceSampler.LogSoftmax(logits).Select(Math.Exp)];
@@ -88,7 +88,7 @@ public sealed class SamplerTests
     }
 
     [Fact]
-    public void TopKOneIsGreedyAndTopKTwoNeverLeavesTheTopTwo()
+    public void Top_k_one_is_greedy_and_top_k_two_never_leaves_the_top_two()
     {
         var logits = RandomLogits(50, 3);
         int best = ReferenceSampler.Sample(logits, new SamplingParams { Temperature = 0 }, 0, [], [], []);
@@ -101,7 +101,7 @@ public sealed class SamplerTests
     }
 
     [Fact]
-    public void TopPKeepsTheSmallestSetReachingTheMass()
+    public void Top_p_keeps_the_smallest_set_reaching_the_mass()
     {
         // probabilities 0.5, 0.3, 0.2: top_p 0.6 keeps {0, 1}; top_p 0.5 keeps {0}.
         float[] logits = [MathF.Log(0.5f), MathF.Log(0.3f), MathF.Log(0.2f)];
@@ -118,7 +118,7 @@ public sealed class SamplerTests
     }
 
     [Fact]
-    public void MinPDropsTokensBelowTheFractionOfTheTopProbability()
+    public void Min_p_drops_tokens_below_the_fraction_of_the_top_probability()
     {
         // 0.2 / 0.5 = 0.4 < 0.5 is dropped; 0.3 / 0.5 = 0.6 stays.
         float[] logits = [MathF.Log(0.5f), MathF.Log(0.3f), MathF.Log(0.2f)];
@@ -127,7 +127,7 @@ public sealed class SamplerTests
     }
 
     [Fact]
-    public void RepetitionPenaltyDividesPositiveAndMultipliesNegativeLogitsOfSeenTokens()
+    public void Repetition_penalty_divides_positive_and_multiplies_negative_logits_of_seen_tokens()
     {
         // Token 0 leads with 2.0; seen in the prompt, 2.0 / 2.5 = 0.8 < 1.5 (token 1).
         float[] logits = [2f, 1.5f, -1f, -0.2f];
@@ -143,7 +143,7 @@ public sealed class SamplerTests
     }
 
     [Fact]
-    public void PresencePenaltyCountsOnceFrequencyPenaltyPerOccurrenceAndPromptTokensDoNotCount()
+    public void Presence_penalty_counts_once_frequency_penalty_per_occurrence_and_prompt_tokens_do_not_count()
     {
         float[] logits = [2f, 1.5f, 0f];
         var greedy = new SamplingParams { Temperature = 0 };
@@ -155,7 +155,7 @@ public sealed class SamplerTests
     }
 
     [Fact]
-    public void MinTokensMasksEosAndStopTokenIdsUntilReached()
+    public void Min_tokens_masks_eos_and_stop_token_ids_until_reached()
     {
         float[] logits = [0f, 0f, 0f, 9f, 0f, 0f, 0f, 8f, 1f];
         var p = new SamplingParams { Temperature = 0, MinTokens = 2, StopTokenIds = [7] };
@@ -168,7 +168,7 @@ public sealed class SamplerTests
     }
 
     [Fact]
-    public void LogprobsAreTheRawLogSoftmaxWithTopAlternativesHighestFirstLowestIdOnTies()
+    public void Logprobs_are_the_raw_log_softmax_with_top_alternatives_highest_first_lowest_id_on_ties()
     {
         float[] logits = [1f, 3f, 3f, -2f, 0.5f, 3f];
         var sampler = new Sampler(6, []);
@@ -190,7 +190,7 @@ public sealed class SamplerTests
     }
 
     [Fact]
-    public void TheDrawForAnIndexDependsOnlyOnSeedAndIndex()
+    public void The_draw_for_an_index_depends_only_on_seed_and_index()
     {
         var logits = RandomLogits(200, 11, scale: 1f);
         var p = new SamplingParams { Temperature = 1.0, Seed = 5 };
@@ -211,7 +211,7 @@ public sealed class SamplerTests
     }
 
     [Fact]
-    public void SamplingATokenAllocatesNothing()
+    public void Sampling_a_token_allocates_nothing()
     {
         var logits = RandomLogits(50_000, 1);
         var sampler = new Sampler(50_000, [Eos]);

@@ -42,7 +42,7 @@ public sealed class SchedulerTests
     }
 
     [Fact]
-    public void TokenBudgetAndSequenceLimitAreNeverExceeded()
+    public void Token_budget_and_sequence_limit_are_never_exceeded()
     {
         var (s, kv) = Make(100, 4, new EngineOptions { MaxNumSeqs = 3, MaxNumBatchedTokens = 10 });
         for (int i = 0; i < 5; i++)
@@ -61,7 +61,7 @@ public sealed class SchedulerTests
     }
 
     [Fact]
-    public void RunningSequencesAreScheduledBeforeWaitingOnes()
+    public void Running_sequences_are_scheduled_before_waiting_ones()
     {
         var (s, kv) = Make(100, 4, new EngineOptions { MaxNumBatchedTokens = 8 });
         var first = Seq(3);
@@ -77,7 +77,7 @@ public sealed class SchedulerTests
     }
 
     [Fact]
-    public void AdmissionStopsAtTheWatermark()
+    public void Admission_stops_at_the_watermark()
     {
         // 100 blocks, 10% watermark: a 90-block prompt fits, a second one does not.
         var (s, _) = Make(100, 1, new EngineOptions { MaxNumBatchedTokens = 1000 }, watermark: 0.10);
@@ -92,7 +92,7 @@ public sealed class SchedulerTests
     }
 
     [Fact]
-    public void PriorityPolicyPreemptsTheLowestPriorityRunningSequence()
+    public void Priority_policy_preempts_the_lowest_priority_running_sequence()
     {
         var (s, kv) = Make(6, 2, new EngineOptions { MaxNumBatchedTokens = 100, Policy = SchedulingPolicy.Priority });
         var urgent = Seq(4, priority: 0);
@@ -114,7 +114,7 @@ public sealed class SchedulerTests
     }
 
     [Fact]
-    public void FcfsPolicyPreemptsTheNewestAndRequeuesItFirst()
+    public void Fcfs_policy_preempts_the_newest_and_requeues_it_first()
     {
         var (s, kv) = Make(6, 2, new EngineOptions { MaxNumBatchedTokens = 100 });
         var a = Seq(4);
@@ -135,7 +135,7 @@ public sealed class SchedulerTests
     }
 
     [Fact]
-    public void PrefixCacheHitsShortenThePrefill()
+    public void Prefix_cache_hits_shorten_the_prefill()
     {
         var (s, kv) = Make(64, 4, new EngineOptions { MaxNumBatchedTokens = 100 });
         var a = Seq(13, firstToken: 2);
@@ -153,7 +153,7 @@ public sealed class SchedulerTests
     }
 
     [Fact]
-    public void AWaitingPromptWhosePrefixIsBeingComputedWaitsForTheCacheInsteadOfRecomputing()
+    public void A_waiting_prompt_whose_prefix_is_being_computed_waits_for_the_cache_instead_of_recomputing()
     {
         var (s, kv) = Make(64, 4, new EngineOptions { MaxNumBatchedTokens = 30 });
         var first = Seq(21, firstToken: 2);
@@ -177,7 +177,7 @@ public sealed class SchedulerTests
     }
 
     [Fact]
-    public void APromptThatCanNeverFitIsReportedNotQueuedForever()
+    public void A_prompt_that_can_never_fit_is_reported_not_queued_forever()
     {
         var (s, _) = Make(4, 4, new EngineOptions());
         var big = Seq(16);

@@ -6,7 +6,7 @@ namespace Folio.Models.Tests.Loading;
 public class DemoModelTests
 {
     [Fact]
-    public void Demo_is_a_deterministic_50M_parameter_llama_with_the_gpt2_vocabulary()
+    public void Demo_is_a_deterministic_50m_parameter_llama_with_the_gpt2_vocabulary()
     {
         using var a = ModelLoader.Load("demo");
         var c = a.Config;

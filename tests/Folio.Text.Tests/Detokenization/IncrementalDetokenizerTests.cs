@@ -31,7 +31,7 @@ public sealed class IncrementalDetokenizerTests
     }
 
     [Fact]
-    public void MultiByteCharactersSplitAcrossTokensAreEmittedOnlyWhenComplete()
+    public void Multi_byte_characters_split_across_tokens_are_emitted_only_when_complete()
     {
         // "é" (2 bytes), "€" (3 bytes), "😀" (4 bytes), each one byte per token.
         var (deltas, final, _) = Run(Bytes("aé€😀b"));
@@ -41,7 +41,7 @@ public sealed class IncrementalDetokenizerTests
     }
 
     [Fact]
-    public void InvalidAndTruncatedBytesBecomeReplacementCharactersLikeAOneShotDecode()
+    public void Invalid_and_truncated_bytes_become_replacement_characters_like_a_one_shot_decode()
     {
         byte[] raw = [0x61, 0xFF, 0xE2, 0x82, 0x41, 0xC3, 0xA9, 0xF0, 0x9F, 0x98];
         var (_, final, _) = Run(RawBytes(raw));
@@ -50,7 +50,7 @@ public sealed class IncrementalDetokenizerTests
     }
 
     [Fact]
-    public void StopStringSplitAcrossTokensIsHeldBackAndCut()
+    public void Stop_string_split_across_tokens_is_held_back_and_cut()
     {
         var (deltas, final, stop) = Run(Bytes("hello END world"), ["END"]);
         Assert.Equal("END", stop);
@@ -61,7 +61,7 @@ public sealed class IncrementalDetokenizerTests
     }
 
     [Fact]
-    public void HeldBackTextIsReleasedWhenItTurnsOutNotToBeAStop()
+    public void Held_back_text_is_released_when_it_turns_out_not_to_be_a_stop()
     {
         var (deltas, final, stop) = Run(Bytes("xENxENDy"), ["END!"]);
         Assert.Null(stop);
@@ -72,7 +72,7 @@ public sealed class IncrementalDetokenizerTests
     }
 
     [Fact]
-    public void IncludeStopStrInOutputKeepsTheStopString()
+    public void Include_stop_str_in_output_keeps_the_stop_string()
     {
         var (_, final, stop) = Run(Bytes("ab<|stop|>cd"), ["<|stop|>"], include: true);
         Assert.Equal("<|stop|>", stop);
@@ -80,7 +80,7 @@ public sealed class IncrementalDetokenizerTests
     }
 
     [Fact]
-    public void EarliestOfSeveralStopStringsWins()
+    public void Earliest_of_several_stop_strings_wins()
     {
         // Both complete on the "d"; the one that starts first ends the text.
         var (_, final, stop) = Run(Bytes("xabcde"), ["bcd", "abcd"]);
@@ -92,7 +92,7 @@ public sealed class IncrementalDetokenizerTests
     }
 
     [Fact]
-    public void StopStringInsideAMultiTokenPieceCutsMidToken()
+    public void Stop_string_inside_a_multi_token_piece_cuts_mid_token()
     {
         var tok = new FakeTokenizer(300, Encoding.UTF8.GetBytes("abSTOPcd"));
         var d = new IncrementalDetokenizer(tok, ["STOP"], false);
@@ -104,7 +104,7 @@ public sealed class IncrementalDetokenizerTests
     }
 
     [Fact]
-    public void StopsAreNotCheckedWhileDisabledButTheTextStillAddsUp()
+    public void Stops_are_not_checked_while_disabled_but_the_text_still_adds_up()
     {
         var d = new IncrementalDetokenizer(Tok, ["ab"], false);
         var deltas = Bytes("abab").Select((t, i) => d.Push(t, checkStops: i >= 2)).ToList();
@@ -114,14 +114,14 @@ public sealed class IncrementalDetokenizerTests
     }
 
     [Fact]
-    public void SpecialTokensContributeNoText()
+    public void Special_tokens_contribute_no_text()
     {
         var (_, final, _) = Run([FakeTokenizer.Bos, .. Bytes("hi"), FakeTokenizer.Eos]);
         Assert.Equal("hi", final);
     }
 
     [Fact]
-    public void RandomByteStreamsWithStopsAlwaysConcatenateToTheFinalText()
+    public void Random_byte_streams_with_stops_always_concatenate_to_the_final_text()
     {
         var rng = new Random(3);
         for (int trial = 0; trial < 300; trial++)

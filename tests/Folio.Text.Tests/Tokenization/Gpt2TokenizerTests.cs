@@ -11,7 +11,7 @@ public sealed class Gpt2TokenizerTests
     private static readonly ITokenizer Gpt2 = TokenizerFactory.Gpt2();
 
     [Fact]
-    public void Gpt2_HasTheRealVocabularyAndEndOfText()
+    public void Gpt2_has_the_real_vocabulary_and_end_of_text()
     {
         Assert.Equal(50257, Gpt2.VocabSize);
         Assert.Equal(50256, Gpt2.BosTokenId);
@@ -30,13 +30,13 @@ public sealed class Gpt2TokenizerTests
     [InlineData("The world is a world.", new[] { 464, 995, 318, 257, 995, 13 })]
     [InlineData("\n", new[] { 198 })]
     [InlineData("Hello<|endoftext|> the", new[] { 15496, 50256, 262 })]
-    public void Encode_GivesThePublishedGpt2Ids(string text, int[] expected)
+    public void Encode_gives_the_published_gpt2_ids(string text, int[] expected)
     {
         Assert.Equal(expected, Gpt2.Encode(text, addSpecialTokens: true));
     }
 
     [Fact]
-    public void Encode_MatchesMicrosoftMlTiktokenGpt2OnVariedText()
+    public void Encode_matches_microsoft_ml_tiktoken_gpt2_on_varied_text()
     {
         var reference = TiktokenTokenizer.CreateForModel("gpt2");
         foreach (var text in SampleTexts.All.Append(LongMixedText()))
@@ -47,7 +47,7 @@ public sealed class Gpt2TokenizerTests
     }
 
     [Fact]
-    public void Decode_OfEncode_GivesTheTextBack()
+    public void Decode_of_encode_gives_the_text_back()
     {
         foreach (var text in SampleTexts.All)
         {
@@ -57,7 +57,7 @@ public sealed class Gpt2TokenizerTests
     }
 
     [Fact]
-    public void TokenBytes_ConcatenateToTheUtf8OfTheDecodedText()
+    public void Token_bytes_concatenate_to_the_utf8_of_the_decoded_text()
     {
         var reference = TiktokenTokenizer.CreateForModel("gpt2");
         foreach (var text in SampleTexts.All)
@@ -74,7 +74,7 @@ public sealed class Gpt2TokenizerTests
     }
 
     [Fact]
-    public void Gpt2Spec_WithDerivedMerges_EncodesLikeTheRankBasedTokenizer()
+    public void Gpt2_spec_with_derived_merges_encodes_like_the_rank_based_tokenizer()
     {
         var spec = TokenizerFactory.Gpt2Spec();
         Assert.Equal(50000, spec.Merges.Count);

@@ -29,7 +29,7 @@ public sealed class HuggingFaceLayoutTests
     }
 
     [Fact]
-    public void Llama3Layout_OriginalRegexMergePairsAndSequencePostProcessor_EncodeLikeTheGgufSpec()
+    public void Llama3_layout_original_regex_merge_pairs_and_sequence_post_processor_encode_like_the_gguf_spec()
     {
         var spec = SyntheticTokenizers.ByteLevelBpe(3000) with { Pre = "llama-bpe", AddBosToken = true };
         var json = JsonNode.Parse(TokenizerJsonWriter.Write(spec))!.AsObject();
@@ -60,7 +60,7 @@ public sealed class HuggingFaceLayoutTests
     }
 
     [Fact]
-    public void AddedTokens_SpecialAndNot_AreMatchedWholeAndOnlyNonSpecialOnesDecode()
+    public void Added_tokens_special_and_not_are_matched_whole_and_only_non_special_ones_decode()
     {
         var spec = SyntheticTokenizers.ByteLevelBpe(1000);
         var json = JsonNode.Parse(TokenizerJsonWriter.Write(spec))!.AsObject();
@@ -80,7 +80,7 @@ public sealed class HuggingFaceLayoutTests
     }
 
     [Fact]
-    public void Qwen2Layout_WithNfcNormalizer_LoadsAndEncodesLikeTheGgufSpec()
+    public void Qwen2_layout_with_nfc_normalizer_loads_and_encodes_like_the_gguf_spec()
     {
         // llama.cpp does not normalize; on already-composed text (nearly all real text) NFC changes
         // nothing, so both must agree. (Folio's build runs with invariant globalization, where .NET
@@ -95,7 +95,7 @@ public sealed class HuggingFaceLayoutTests
     }
 
     [Fact]
-    public void Encode_FromManyThreadsAtOnce_GivesTheSameIdsAsOneThread()
+    public void Encode_from_many_threads_at_once_gives_the_same_ids_as_one_thread()
     {
         var tokenizers = new[] { TokenizerFactory.Gpt2(), TokenizerFactory.FromSpec(SyntheticTokenizers.SentencePieceBpe(2000)) };
         foreach (var tokenizer in tokenizers)

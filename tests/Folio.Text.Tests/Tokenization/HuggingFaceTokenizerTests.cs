@@ -13,7 +13,7 @@ public sealed class HuggingFaceTokenizerTests
     [InlineData("llama-bpe")]
     [InlineData("qwen2")]
     [InlineData("default")]
-    public void ByteLevelTokenizerJson_WrittenThenRead_EncodesIdentically(string pre)
+    public void Byte_level_tokenizer_json_written_then_read_encodes_identically(string pre)
     {
         var spec = SyntheticTokenizers.ByteLevelBpe(3000) with { Pre = pre };
         using var folder = new TempDir();
@@ -31,7 +31,7 @@ public sealed class HuggingFaceTokenizerTests
     }
 
     [Fact]
-    public void SentencePieceTokenizerJson_WrittenThenRead_EncodesIdentically()
+    public void Sentence_piece_tokenizer_json_written_then_read_encodes_identically()
     {
         // The spec merges by score; the written file carries merges derived from the scores.
         var spec = SyntheticTokenizers.SentencePieceBpe(3000);
@@ -49,7 +49,7 @@ public sealed class HuggingFaceTokenizerTests
     }
 
     [Fact]
-    public void Gpt2TokenizerJson_WrittenThenRead_EncodesLikeGpt2()
+    public void Gpt2_tokenizer_json_written_then_read_encodes_like_gpt2()
     {
         using var folder = new TempDir();
         TokenizerJsonWriter.WriteFolder(TokenizerFactory.Gpt2Spec(), folder.Path);
@@ -60,7 +60,7 @@ public sealed class HuggingFaceTokenizerTests
     }
 
     [Fact]
-    public void BosRule_TemplateProcessingWithBos_AddsBosForAByteLevelModel()
+    public void Bos_rule_template_processing_with_bos_adds_bos_for_a_byte_level_model()
     {
         var spec = SyntheticTokenizers.ByteLevelBpe(1000) with { AddBosToken = true };
         using var folder = new TempDir();
@@ -72,7 +72,7 @@ public sealed class HuggingFaceTokenizerTests
     }
 
     [Fact]
-    public void BosRule_TokenizerConfigAddBosFalse_OverridesTheTemplate()
+    public void Bos_rule_tokenizer_config_add_bos_false_overrides_the_template()
     {
         var spec = SyntheticTokenizers.SentencePieceBpe(1000);
         using var folder = new TempDir();
@@ -85,7 +85,7 @@ public sealed class HuggingFaceTokenizerTests
     }
 
     [Fact]
-    public void BosRule_WithoutConfigOrTemplate_FollowsTheModelFamily()
+    public void Bos_rule_without_config_or_template_follows_the_model_family()
     {
         foreach (var (spec, expectBos) in new[] { (SyntheticTokenizers.SentencePieceBpe(1000), true), (SyntheticTokenizers.ByteLevelBpe(1000), false) })
         {
@@ -101,7 +101,7 @@ public sealed class HuggingFaceTokenizerTests
     }
 
     [Fact]
-    public void EosIds_AreGatheredFromTokenizerConfigConfigAndGenerationConfig()
+    public void Eos_ids_are_gathered_from_tokenizer_config_config_and_generation_config()
     {
         var spec = SyntheticTokenizers.SentencePieceBpe(1000);
         using var folder = new TempDir();
@@ -113,7 +113,7 @@ public sealed class HuggingFaceTokenizerTests
     }
 
     [Fact]
-    public void Metaspace_PrependSchemeFirst_PrefixesOnlyTheStartOfTheText()
+    public void Metaspace_prepend_scheme_first_prefixes_only_the_start_of_the_text()
     {
         var spec = SyntheticTokenizers.SentencePieceBpe(2000);
         var json = JsonNode.Parse(TokenizerJsonWriter.Write(spec))!.AsObject();
@@ -128,7 +128,7 @@ public sealed class HuggingFaceTokenizerTests
     }
 
     [Fact]
-    public void UnsupportedModelType_IsRefusedNamingTheFileAndKey()
+    public void Unsupported_model_type_is_refused_naming_the_file_and_key()
     {
         using var folder = new TempDir();
         File.WriteAllText(folder.File("tokenizer.json"), """{"model": {"type": "WordPiece", "vocab": {"a": 0}}}""");
@@ -138,7 +138,7 @@ public sealed class HuggingFaceTokenizerTests
     }
 
     [Fact]
-    public void FolderWithoutTokenizerFiles_IsRefusedSayingWhatIsMissing()
+    public void Folder_without_tokenizer_files_is_refused_saying_what_is_missing()
     {
         using var folder = new TempDir();
         var error = Assert.Throws<TokenizerFormatException>(() => TokenizerFactory.FromHuggingFaceFolder(folder.Path));
@@ -147,7 +147,7 @@ public sealed class HuggingFaceTokenizerTests
     }
 
     [Fact]
-    public void FromSpec_UnknownPreTokenizer_IsRefusedNamingTheKey()
+    public void From_spec_unknown_pre_tokenizer_is_refused_naming_the_key()
     {
         var spec = SyntheticTokenizers.ByteLevelBpe(300) with { Pre = "tekken" };
         var error = Assert.Throws<TokenizerFormatException>(() => TokenizerFactory.FromSpec(spec));

@@ -26,7 +26,7 @@ public sealed class LlamaCppTokenizerAgreementTests
 
     [Theory]
     [MemberData(nameof(Vocabularies))]
-    public void Encode_GivesTheIdsLlamaCppGivesForTheSameGguf(TestTokenizerKind kind, int vocab)
+    public void Encode_gives_the_ids_llama_cpp_gives_for_the_same_gguf(TestTokenizerKind kind, int vocab)
     {
         using var folder = new TempDir();
         using var model = LoadGguf(folder, kind, vocab, out var spec);
@@ -44,7 +44,7 @@ public sealed class LlamaCppTokenizerAgreementTests
     [InlineData("llama-bpe")]
     [InlineData("qwen2")]
     [InlineData("smollm")]
-    public void Encode_SplitsWordsAsLlamaCppDoesForEachPreTokenizerName(string pre)
+    public void Encode_splits_words_as_llama_cpp_does_for_each_pre_tokenizer_name(string pre)
     {
         var options = new TestModelOptions { Dim = 32, Layers = 1, Heads = 2, KvHeads = 1, Ffn = 32, Vocab = 3000, Seed = 3 };
         var spec = SyntheticTokenizers.ByteLevelBpe(options.Vocab) with { Pre = pre };
@@ -62,7 +62,7 @@ public sealed class LlamaCppTokenizerAgreementTests
 
     [Theory]
     [MemberData(nameof(Vocabularies))]
-    public void TokenBytes_EqualLlamaCppsPieceForEveryToken(TestTokenizerKind kind, int vocab)
+    public void Token_bytes_equal_llama_cpps_piece_for_every_token(TestTokenizerKind kind, int vocab)
     {
         using var folder = new TempDir();
         using var model = LoadGguf(folder, kind, vocab, out var spec);

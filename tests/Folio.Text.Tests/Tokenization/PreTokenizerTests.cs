@@ -24,13 +24,13 @@ public sealed class PreTokenizerTests
     [InlineData("qwen2", "ab12", new[] { "ab", "1", "2" })]
     [InlineData("gpt-2", "a  b\n", new[] { "a", " ", " b", "\n" })]
     [InlineData("llama-bpe", "I'M here", new[] { "I", "'M", " here" })]
-    public void Split_FollowsThePatternsOfThePreTokenizerName(string pre, string text, string[] expected)
+    public void Split_follows_the_patterns_of_the_pre_tokenizer_name(string pre, string text, string[] expected)
     {
         Assert.Equal(expected, Split(pre, text));
     }
 
     [Fact]
-    public void Split_NeverLosesOrReordersText()
+    public void Split_never_loses_or_reorders_text()
     {
         foreach (var pre in new[] { "gpt-2", "default", "llama-bpe", "qwen2", "smollm" })
         {

@@ -43,7 +43,7 @@ public sealed class RandomTextAgreementTests
     }
 
     [Fact]
-    public void Gpt2_MatchesMicrosoftMlTiktokenOnRandomUnicodeText()
+    public void Gpt2_matches_microsoft_ml_tiktoken_on_random_unicode_text()
     {
         var ours = TokenizerFactory.Gpt2();
         var reference = TiktokenTokenizer.CreateForModel("gpt2");
@@ -65,7 +65,7 @@ public sealed class RandomTextAgreementTests
     [InlineData(TestTokenizerKind.ByteLevelBpe, "qwen2")]
     [InlineData(TestTokenizerKind.ByteLevelBpe, "default")]
     [InlineData(TestTokenizerKind.SentencePiece, null)]
-    public void Encode_MatchesLlamaCppOnRandomUnicodeText(TestTokenizerKind kind, string? pre)
+    public void Encode_matches_llama_cpp_on_random_unicode_text(TestTokenizerKind kind, string? pre)
     {
         var options = new TestModelOptions { Dim = 32, Layers = 1, Heads = 2, KvHeads = 1, Ffn = 32, Vocab = 2000, Tokenizer = kind, Seed = 3 };
         var spec = TestModelWriter.Tokenizer(options);

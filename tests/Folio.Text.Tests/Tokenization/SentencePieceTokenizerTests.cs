@@ -35,7 +35,7 @@ public sealed class SentencePieceTokenizerTests
     }
 
     [Fact]
-    public void ScoreBasedMerging_TakesTheHighestScoringPairFirst()
+    public void Score_based_merging_takes_the_highest_scoring_pair_first()
     {
         // "▁abb": candidates ab (-2) and bb (-1): bb wins; then ▁a (-3) joins ▁ and a.
         var tokenizer = TokenizerFactory.FromSpec(TinySpec(withScores: true));
@@ -44,7 +44,7 @@ public sealed class SentencePieceTokenizerTests
     }
 
     [Fact]
-    public void MergeListBasedMerging_TakesTheEarliestMergeFirst()
+    public void Merge_list_based_merging_takes_the_earliest_merge_first()
     {
         // "▁abb" with merges [a b, b b, ▁ a]: ab first; then no merge joins ▁+ab or ab+b.
         var tokenizer = TokenizerFactory.FromSpec(TinySpec(withScores: false));
@@ -52,7 +52,7 @@ public sealed class SentencePieceTokenizerTests
     }
 
     [Fact]
-    public void PiecesSpanningASpace_AreFoundWhenTheVocabularyHasThem()
+    public void Pieces_spanning_a_space_are_found_when_the_vocabulary_has_them()
     {
         // Adds a▁ (265, score -0.5) and a▁b (266, score -0.2). "▁a▁b": a▁ beats ▁a, then a▁+b -> a▁b.
         var spec = TinySpec(withScores: true);
@@ -67,7 +67,7 @@ public sealed class SentencePieceTokenizerTests
     }
 
     [Fact]
-    public void CharactersNotInTheVocabulary_FallBackToTheirUtf8Bytes()
+    public void Characters_not_in_the_vocabulary_fall_back_to_their_utf8_bytes()
     {
         var tokenizer = TokenizerFactory.FromSpec(TinySpec(withScores: true));
         // "a日" -> ▁a, then 日 = E6 97 A5 as byte tokens (3 + byte).
@@ -77,7 +77,7 @@ public sealed class SentencePieceTokenizerTests
     }
 
     [Fact]
-    public void ByteFallback_RoundTripsTextWithCharactersOutsideTheVocabulary()
+    public void Byte_fallback_round_trips_text_with_characters_outside_the_vocabulary()
     {
         var tokenizer = TokenizerFactory.FromSpec(SyntheticTokenizers.SentencePieceBpe(2000));
         foreach (var text in SampleTexts.All.Where(t => t.Length > 0))
@@ -90,7 +90,7 @@ public sealed class SentencePieceTokenizerTests
     }
 
     [Fact]
-    public void SpecialTokenText_IsMatchedWholeAndAddsNoBytes()
+    public void Special_token_text_is_matched_whole_and_adds_no_bytes()
     {
         var tokenizer = TokenizerFactory.FromSpec(SyntheticTokenizers.SentencePieceBpe(2000));
         var ids = tokenizer.Encode("the keeper</s>light", addSpecialTokens: false);
@@ -103,7 +103,7 @@ public sealed class SentencePieceTokenizerTests
     }
 
     [Fact]
-    public void Encode_MatchesMicrosoftMlSentencePieceOnTheSameModel()
+    public void Encode_matches_microsoft_ml_sentence_piece_on_the_same_model()
     {
         var spec = SyntheticTokenizers.SentencePieceBpe(3000);
         var ours = TokenizerFactory.FromSpec(spec);
@@ -116,7 +116,7 @@ public sealed class SentencePieceTokenizerTests
     }
 
     [Fact]
-    public void TokenizerModel_HandEncodedProtobuf_IsReadCompletely()
+    public void Tokenizer_model_hand_encoded_protobuf_is_read_completely()
     {
         var spec = SyntheticTokenizers.SentencePieceBpe(600);
         var model = SentencePieceModelReader.Parse(ProtoBuilder.SentencePieceModel(spec));
@@ -130,7 +130,7 @@ public sealed class SentencePieceTokenizerTests
     }
 
     [Fact]
-    public void FolderWithOnlyTokenizerModel_EncodesLikeTheSpecAndAddsBos()
+    public void Folder_with_only_tokenizer_model_encodes_like_the_spec_and_adds_bos()
     {
         var spec = SyntheticTokenizers.SentencePieceBpe(1500);
         using var folder = new TempDir();
@@ -147,7 +147,7 @@ public sealed class SentencePieceTokenizerTests
     }
 
     [Fact]
-    public void TokenizerModel_WithoutDummyPrefix_DoesNotPrependTheSpaceMark()
+    public void Tokenizer_model_without_dummy_prefix_does_not_prepend_the_space_mark()
     {
         var spec = SyntheticTokenizers.SentencePieceBpe(1500);
         using var folder = new TempDir();
@@ -157,7 +157,7 @@ public sealed class SentencePieceTokenizerTests
     }
 
     [Fact]
-    public void TokenizerModel_Unigram_IsRefusedNamingTheFile()
+    public void Tokenizer_model_unigram_is_refused_naming_the_file()
     {
         var spec = SyntheticTokenizers.SentencePieceBpe(600);
         using var folder = new TempDir();
@@ -168,7 +168,7 @@ public sealed class SentencePieceTokenizerTests
     }
 
     [Fact]
-    public void TokenizerModel_Truncated_IsRefusedNamingTheFile()
+    public void Tokenizer_model_truncated_is_refused_naming_the_file()
     {
         var bytes = ProtoBuilder.SentencePieceModel(SyntheticTokenizers.SentencePieceBpe(600));
         using var folder = new TempDir();
@@ -179,7 +179,7 @@ public sealed class SentencePieceTokenizerTests
     }
 
     [Fact]
-    public void TokenBytes_ConcatenateToTheUtf8OfTheDecodedText()
+    public void Token_bytes_concatenate_to_the_utf8_of_the_decoded_text()
     {
         var spec = SyntheticTokenizers.SentencePieceBpe(3000);
         var ours = TokenizerFactory.FromSpec(spec);

@@ -15,7 +15,7 @@ public sealed class SyntheticTokenizerTests
     [InlineData(1000)]
     [InlineData(4096)]
     [InlineData(32000)]
-    public void ByteLevelBpe_HasExactlyTheSizeAndConsistentMerges(int size)
+    public void Byte_level_bpe_has_exactly_the_size_and_consistent_merges(int size)
     {
         var spec = SyntheticTokenizers.ByteLevelBpe(size);
         Assert.Equal(size, spec.Tokens.Count);
@@ -46,7 +46,7 @@ public sealed class SyntheticTokenizerTests
     }
 
     [Fact]
-    public void ByteLevelBpe_IsDeterministic()
+    public void Byte_level_bpe_is_deterministic()
     {
         var a = SyntheticTokenizers.ByteLevelBpe(2000);
         var b = SyntheticTokenizers.ByteLevelBpe(2000);
@@ -55,7 +55,7 @@ public sealed class SyntheticTokenizerTests
     }
 
     [Fact]
-    public void ByteLevelBpe_LearnsCommonEnglishWords()
+    public void Byte_level_bpe_learns_common_english_words()
     {
         var spec = SyntheticTokenizers.ByteLevelBpe(2000);
         Assert.Contains("Ġthe", spec.Tokens);
@@ -67,7 +67,7 @@ public sealed class SyntheticTokenizerTests
     [InlineData(400)]
     [InlineData(3000)]
     [InlineData(32000)]
-    public void SentencePieceBpe_HasExactlyTheSizeAndLlamaLayout(int size)
+    public void Sentence_piece_bpe_has_exactly_the_size_and_llama_layout(int size)
     {
         var spec = SyntheticTokenizers.SentencePieceBpe(size);
         Assert.Equal(size, spec.Tokens.Count);
@@ -87,7 +87,7 @@ public sealed class SyntheticTokenizerTests
     }
 
     [Fact]
-    public void ByteLevelFromSpec_MatchesMicrosoftMlBpeOnTheSameVocabularyAndMerges()
+    public void Byte_level_from_spec_matches_microsoft_ml_bpe_on_the_same_vocabulary_and_merges()
     {
         var spec = SyntheticTokenizers.ByteLevelBpe(3000);
         var ours = TokenizerFactory.FromSpec(spec);
