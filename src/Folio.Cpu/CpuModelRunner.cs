@@ -121,6 +121,9 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
 
     public int NumBlocks { get; }
 
+    /// <summary>Scratch grows with the batch, so only the model's context bounds a CPU runner.</summary>
+    public RunnerLimits Limits => RunnerLimits.ContextOnly(Config.MaxPositionEmbeddings);
+
     public int Threads => _team.ThreadCount;
 
     public void Forward(ForwardBatch batch, Span<float> logits)

@@ -58,7 +58,14 @@ public sealed class LlmEngine : IDisposable
         _tokenizer = tokenizer;
         _sink = sink;
         Options = options;
-        MaxModelLen = Math.Min(options.MaxModelLen ?? runner.Config.MaxPositionEmbeddings, runner.Config.MaxPositionEmbeddings);
+        var limits = runner.Limits;
+        if (options.MaxNumSeqs > limits.MaxNumSeqs || options.MaxNumBatchedTokens > limits.MaxNumBatchedTokens)
+        {
+            throw new ArgumentException($"max_num_seqs {options.MaxNumSeqs} / max_num_batched_tokens {options.MaxNumBatchedTokens} exceed what the runner was built for ({limits.MaxNumSeqs} / {limits.MaxNumBatchedTokens}): give both the same values");
+        }
+
+        // The longest sequence: the smallest of the model's context, the runner's and the configured cap.
+        MaxModelLen = Math.Min(Math.Min(options.MaxModelLen ?? int.MaxValue, runner.Config.MaxPositionEmbeddings), limits.MaxModelLen);
         _vocab = runner.Config.VocabSize;
         var pool = new KvBlockPool(runner.NumBlocks, runner.BlockSize);
         _kv = new KvCacheManager(pool, options.EnablePrefixCaching, runner.CopyBlocks, options.WatermarkFraction);

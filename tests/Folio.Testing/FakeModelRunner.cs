@@ -44,6 +44,8 @@ public sealed class FakeModelRunner : IModelRunner
     public ModelConfig Config { get; }
     public int BlockSize { get; }
     public int NumBlocks { get; }
+
+    public RunnerLimits Limits { get; init; } = RunnerLimits.ContextOnly(int.MaxValue);
     public int ForwardCalls { get; private set; }
     public int MaxTokensSeen { get; private set; }
     public int MaxSeqsSeen { get; private set; }

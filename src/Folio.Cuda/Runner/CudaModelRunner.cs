@@ -135,6 +135,9 @@ public sealed unsafe class CudaModelRunner : IModelRunner
     public ModelConfig Config { get; } = null!;
     public int BlockSize { get; }
     public int NumBlocks { get; }
+
+    /// <summary>Device buffers (block tables, split-K partitions, activations) are sized for these at start.</summary>
+    public RunnerLimits Limits => new(_maxModelLen, _maxSeqs, _maxTokens);
     public string DeviceName => _api.DeviceName;
     public int CompiledArch => _api.CompiledArch;
     public int MaxModelLen => _maxModelLen;

@@ -18,6 +18,9 @@ public interface IModelRunner : IDisposable
 
     int NumBlocks { get; }
 
+    /// <summary>What this runner can execute; the engine never schedules past it.</summary>
+    RunnerLimits Limits { get; }
+
     /// <summary>
     /// Runs the batch: writes every token's K/V into its slot, attends over each sequence's context
     /// through its block table, and writes [batch.NumLogitRows, VocabSize] f32 logits.
