@@ -43,7 +43,11 @@ public static class GgufTokenizerMetadata
         // llama.cpp's defaults: SentencePiece vocabularies add BOS, byte-level BPE ones do not.
         bool addBos = Optional(path, md, "tokenizer.ggml.add_bos_token", v => (bool?)v.AsBool()) ?? model == "llama";
         string? pre = Optional(path, md, "tokenizer.ggml.pre", v => v.AsString());
-        return new TokenizerSpec(model, tokens, scores, types, merges, bos, eos, addBos, pre);
+        return new TokenizerSpec(model, tokens, scores, types, merges, bos, eos, addBos, pre)
+        {
+            ModelName = Optional(path, md, "general.name", v => v.AsString()),
+            AddSpacePrefix = Optional(path, md, "tokenizer.ggml.add_space_prefix", v => (bool?)v.AsBool()) ?? true,
+        };
     }
 
     private static T Get<T>(string path, IReadOnlyDictionary<string, GgufValue> md, string key, string what, Func<GgufValue, T> read) =>

@@ -9,6 +9,7 @@ namespace Folio.Text.Tokenization;
 /// <param name="SplitPatterns">Expressions applied in sequence to split text into words.</param>
 /// <param name="IgnoreMerges">A word that is itself a token is taken whole (Llama 3).</param>
 /// <param name="AddPrefixSpace">Prepend a space to raw text that does not start with one (Hugging Face ByteLevel add_prefix_space).</param>
+/// <param name="Dialect">Whose regex semantics the split patterns follow (GGUF: llama.cpp's; tokenizer.json: Hugging Face's).</param>
 internal sealed record ByteLevelBpeOptions(
     IReadOnlyList<string> Tokens,
     IReadOnlyList<int> TokenTypes,
@@ -19,7 +20,9 @@ internal sealed record ByteLevelBpeOptions(
     bool AddPrefixSpace,
     int? BosTokenId,
     IReadOnlyList<int> EosTokenIds,
-    bool AddBosToken);
+    bool AddBosToken,
+    RegexDialect Dialect = RegexDialect.HuggingFace,
+    SpecialTokenRules? Specials = null);
 
 /// <summary>
 /// Byte-level BPE (GPT-2, Llama 3, Qwen2): text is split into words by regular expressions, each
@@ -39,7 +42,7 @@ internal sealed class ByteLevelBpeTokenizer : TokenizerBase
     private readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _cacheLookup;
 
     public ByteLevelBpeTokenizer(ByteLevelBpeOptions options)
-        : base(options.Tokens, options.TokenTypes, options.BosTokenId, options.EosTokenIds, options.AddBosToken)
+        : base(options.Tokens, options.TokenTypes, options.BosTokenId, options.EosTokenIds, options.AddBosToken, options.Specials)
     {
         Options = options;
         _vocab = new Dictionary<string, int>(options.Tokens.Count, StringComparer.Ordinal);
@@ -54,7 +57,7 @@ internal sealed class ByteLevelBpeTokenizer : TokenizerBase
         _vocabLookup = _vocab.GetAlternateLookup<ReadOnlySpan<char>>();
         _cacheLookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
         _merges = options.Merges is null ? null : MergeTable.Build(options.Merges, _vocab);
-        _splitter = new RegexSplitter(options.SplitPatterns);
+        _splitter = new RegexSplitter(options.SplitPatterns, options.Dialect);
         Bytes = new TokenByteTable(options.Tokens.Count, BytesOf);
     }
 

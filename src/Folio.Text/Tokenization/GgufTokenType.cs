@@ -18,5 +18,5 @@ public static class GgufTokenType
     public static bool IsSpecial(int type) => type is Control or Unknown or Unused;
 
     /// <summary>Tokens matched as whole strings in the raw text before the BPE model runs.</summary>
-    public static bool IsMatchedWhole(int type) => type is Control or UserDefined;
+    public static bool IsMatchedWhole(int type) => type is Control or UserDefined or Unknown;
 }

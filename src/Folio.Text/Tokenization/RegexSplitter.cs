@@ -1,8 +1,22 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using System.Text.RegularExpressions;
 
 namespace Folio.Text.Tokenization;
+
+/// <summary>Whose regular-expression semantics a splitter reproduces.</summary>
+public enum RegexDialect
+{
+    /// <summary>Hugging Face tokenizers: Unicode classes over whole code points.</summary>
+    HuggingFace,
+
+    /// <summary>
+    /// llama.cpp's unicode_regex_split: a stage with \p{..} classes runs over a "collapsed" text
+    /// (one byte per code point: ASCII kept, other code points replaced by their category), any
+    /// other stage over the code points with non-ASCII whitespace replaced by \v. See
+    /// <see cref="SplitProxies"/>.
+    /// </summary>
+    LlamaCpp,
+}
 
 /// <summary>
 /// Splits text into words with a sequence of expressions: each expression splits every piece the
@@ -14,31 +28,36 @@ internal sealed class RegexSplitter
     private static readonly ConcurrentDictionary<string, Regex> Compiled = new(StringComparer.Ordinal);
 
     private readonly Regex[] _stages;
+    private readonly SplitProxy[] _proxies;
 
-    public RegexSplitter(IReadOnlyList<string> patterns)
+    public RegexSplitter(IReadOnlyList<string> patterns, RegexDialect dialect = RegexDialect.HuggingFace)
     {
         Patterns = patterns;
-        _stages = patterns
-            .Select(p => Compiled.GetOrAdd(p, static q => new Regex(q, RegexOptions.CultureInvariant | RegexOptions.Compiled)))
+        Dialect = dialect;
+        _proxies = patterns.Select(p => SplitProxies.For(p, dialect)).ToArray();
+        _stages = _proxies
+            .Select(p => Compiled.GetOrAdd(p.Pattern, static q => new Regex(q, RegexOptions.CultureInvariant | RegexOptions.Compiled)))
             .ToArray();
     }
 
     public IReadOnlyList<string> Patterns { get; }
 
+    public RegexDialect Dialect { get; }
+
     /// <summary>Appends (start, length) of each word of <paramref name="text"/> to <paramref name="words"/>.</summary>
     public void Split(ReadOnlySpan<char> text, List<(int Start, int Length)> words, List<(int Start, int Length)> scratch)
     {
-        if (text.IndexOfAnyInRange('\uD800', '\uDFFF') < 0)
+        if (System.Text.Ascii.IsValid(text))
         {
-            SplitCore(text, words, scratch);
+            // Every proxy leaves ASCII as it is: one text serves all stages.
+            SplitCore(text, null, words, scratch);
             return;
         }
 
-        // .NET's regex engine sees a character outside the BMP as two surrogates, which are neither
-        // \p{L} nor \p{N}; the tokenizers these patterns come from see one code point of its real
-        // category. So the patterns run over a stand-in text with one BMP character of the same
-        // class per code point, and the pieces are mapped back to the original offsets.
-        var proxy = new char[text.Length];
+        // The patterns run over stand-in texts with one char per code point (what a stage sees of
+        // each code point depends on the stage: see SplitProxy), and the pieces are mapped back to
+        // the original UTF-16 offsets.
+        var codePoints = new int[text.Length];
         var offsets = new int[text.Length + 1];
         var n = 0;
         for (var i = 0; i < text.Length; n++)
@@ -46,18 +65,24 @@ internal sealed class RegexSplitter
             offsets[n] = i;
             if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
             {
-                proxy[n] = StandIn(char.ConvertToUtf32(text[i], text[i + 1]));
+                codePoints[n] = char.ConvertToUtf32(text[i], text[i + 1]);
                 i += 2;
             }
             else
             {
-                proxy[n] = text[i];
+                codePoints[n] = text[i];
                 i++;
             }
         }
 
         offsets[n] = text.Length;
-        SplitCore(proxy.AsSpan(0, n), words, scratch);
+        var views = new char[_stages.Length][];
+        for (var s = 0; s < _stages.Length; s++)
+        {
+            views[s] = _proxies[s].Render(codePoints.AsSpan(0, n));
+        }
+
+        SplitCore(views[0], views, words, scratch);
         for (var w = 0; w < words.Count; w++)
         {
             var (start, length) = words[w];
@@ -65,38 +90,19 @@ internal sealed class RegexSplitter
         }
     }
 
-    /// <summary>A BMP character in the same class as the code point for every pattern Folio uses (letter, number, punctuation, mark, other).</summary>
-    private static char StandIn(int codePoint)
-    {
-        switch (System.Globalization.CharUnicodeInfo.GetUnicodeCategory(codePoint))
-        {
-            case UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter or UnicodeCategory.TitlecaseLetter
-                or UnicodeCategory.ModifierLetter or UnicodeCategory.OtherLetter:
-                return '\u00AA'; // ª, Lo
-            case UnicodeCategory.DecimalDigitNumber or UnicodeCategory.LetterNumber or UnicodeCategory.OtherNumber:
-                return '\u00B2'; // ², No (never [0-9])
-            case UnicodeCategory.ConnectorPunctuation or UnicodeCategory.DashPunctuation or UnicodeCategory.OpenPunctuation
-                or UnicodeCategory.ClosePunctuation or UnicodeCategory.InitialQuotePunctuation or UnicodeCategory.FinalQuotePunctuation
-                or UnicodeCategory.OtherPunctuation:
-                return '\u00A1'; // ¡, Po
-            case UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark:
-                return '\u0300'; // combining grave, Mn
-            default:
-                return '\u00A9'; // ©, So: symbols (emoji), private use, unassigned
-        }
-    }
-
-    private void SplitCore(ReadOnlySpan<char> text, List<(int Start, int Length)> words, List<(int Start, int Length)> scratch)
+    private void SplitCore(ReadOnlySpan<char> single, char[][]? perStage, List<(int Start, int Length)> words, List<(int Start, int Length)> scratch)
     {
         words.Clear();
-        if (text.IsEmpty)
+        if (single.IsEmpty)
         {
             return;
         }
 
-        words.Add((0, text.Length));
-        foreach (var stage in _stages)
+        words.Add((0, single.Length));
+        for (var s = 0; s < _stages.Length; s++)
         {
+            var stage = _stages[s];
+            var text = perStage is null ? single : perStage[s];
             scratch.Clear();
             foreach (var (start, length) in words)
             {

@@ -29,7 +29,8 @@ internal sealed record SentencePieceOptions(
     bool SplitOnSpace,
     int? BosTokenId,
     IReadOnlyList<int> EosTokenIds,
-    bool AddBosToken);
+    bool AddBosToken,
+    SpecialTokenRules? Specials = null);
 
 /// <summary>
 /// SentencePiece-style BPE (Llama 2, Mistral, TinyLlama): spaces are written '▁', a '▁' is
@@ -54,7 +55,7 @@ internal sealed class SentencePieceBpeTokenizer : TokenizerBase
     private readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _cacheLookup;
 
     public SentencePieceBpeTokenizer(SentencePieceOptions options)
-        : base(options.Tokens, options.TokenTypes, options.BosTokenId, options.EosTokenIds, options.AddBosToken)
+        : base(options.Tokens, options.TokenTypes, options.BosTokenId, options.EosTokenIds, options.AddBosToken, options.Specials)
     {
         Options = options;
         _vocab = new Dictionary<string, int>(options.Tokens.Count, StringComparer.Ordinal);

@@ -10,7 +10,7 @@ internal abstract class TokenizerBase : ITokenizer
 {
     private readonly string?[] _textCache;
 
-    protected TokenizerBase(IReadOnlyList<string> tokens, IReadOnlyList<int> tokenTypes, int? bosTokenId, IReadOnlyList<int> eosTokenIds, bool addBosToken)
+    protected TokenizerBase(IReadOnlyList<string> tokens, IReadOnlyList<int> tokenTypes, int? bosTokenId, IReadOnlyList<int> eosTokenIds, bool addBosToken, SpecialTokenRules? specials)
     {
         Tokens = tokens;
         TokenTypes = tokenTypes;
@@ -21,7 +21,8 @@ internal abstract class TokenizerBase : ITokenizer
         Special = new SpecialTokenMatcher(
             Enumerable.Range(0, tokens.Count)
                 .Where(id => GgufTokenType.IsMatchedWhole(tokenTypes[id]))
-                .Select(id => (tokens[id], id)));
+                .Select(id => (tokens[id], id)),
+            specials);
     }
 
     public IReadOnlyList<string> Tokens { get; }

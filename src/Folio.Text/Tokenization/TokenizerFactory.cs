@@ -25,8 +25,9 @@ public static class TokenizerFactory
     public static ITokenizer FromSpec(TokenizerSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        var types = CheckedTypes(spec);
+        var types = LlamaCppVocabRules.Types(spec.Tokens, CheckedTypes(spec));
         CheckIds(spec);
+        var specials = LlamaCppVocabRules.Rules(spec.ModelName, spec.Tokens, types);
         switch (spec.Model)
         {
             case "gpt2":
@@ -37,7 +38,7 @@ public static class TokenizerFactory
 
                 return new ByteLevelBpeTokenizer(new ByteLevelBpeOptions(
                     spec.Tokens, types, spec.Merges, PreTokenizerPatterns.ForName(spec.Pre), PreTokenizerPatterns.IgnoresMerges(spec.Pre),
-                    TextNormalization.None, AddPrefixSpace: false, spec.BosTokenId, spec.EosTokenIds, spec.AddBosToken));
+                    TextNormalization.None, AddPrefixSpace: false, spec.BosTokenId, spec.EosTokenIds, spec.AddBosToken, RegexDialect.LlamaCpp, specials));
             case "llama":
                 if (spec.Scores is null && spec.Merges.Count == 0)
                 {
@@ -50,8 +51,8 @@ public static class TokenizerFactory
                 }
 
                 return new SentencePieceBpeTokenizer(new SentencePieceOptions(
-                    spec.Tokens, types, spec.Scores, spec.Merges, SpacePrefixMode.Always, SplitOnSpace: false,
-                    spec.BosTokenId, spec.EosTokenIds, spec.AddBosToken));
+                    spec.Tokens, types, spec.Scores, spec.Merges, spec.AddSpacePrefix ? SpacePrefixMode.Always : SpacePrefixMode.Never, SplitOnSpace: false,
+                    spec.BosTokenId, spec.EosTokenIds, spec.AddBosToken, specials));
             default:
                 throw new TokenizerFormatException($"tokenizer.ggml.model '{spec.Model}' is not supported; Folio reads 'gpt2' (byte-level BPE) and 'llama' (SentencePiece BPE).");
         }

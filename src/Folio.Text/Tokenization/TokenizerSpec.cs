@@ -19,4 +19,11 @@ public sealed record TokenizerSpec(
     int? BosTokenId,
     IReadOnlyList<int> EosTokenIds,
     bool AddBosToken,
-    string? Pre);
+    string? Pre)
+{
+    /// <summary>The model's name (GGUF general.name): llama.cpp keys some token attributes on it (Phi-3's right-strip).</summary>
+    public string? ModelName { get; init; }
+
+    /// <summary>Whether SentencePiece-style text gets a leading '▁' (GGUF tokenizer.ggml.add_space_prefix; llama.cpp's default is true).</summary>
+    public bool AddSpacePrefix { get; init; } = true;
+}
