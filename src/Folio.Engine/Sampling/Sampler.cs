@@ -72,6 +72,87 @@ public sealed class Sampler
         return token;
     }
 
+    /// <summary>
+    /// Chooses token number <c>output.Length</c> of a constrained request: tokens whose bit is clear in
+    /// <paramref name="allowedTokens"/> (bit t = word t / 64, bit t % 64; ids past its end count as
+    /// clear) get -inf before every other step (min_tokens, penalties, greedy or temperature, min_p,
+    /// top_k, top_p), so greedy and sampled requests alike only ever pick an allowed token. When
+    /// min_tokens would mask every allowed token (the constraint is complete and only EOS fits), the
+    /// constraint wins and min_tokens is not applied to that step. Logprobs stay those of the raw
+    /// model distribution, as in the unconstrained overload (vLLM V1's default). Returns -1 when the
+    /// mask allows no token at all: the caller must end the sequence with an error.
+    /// </summary>
+    public int Sample(ReadOnlySpan<float> logits, SamplingParams p, long seed, ReadOnlySpan<int> prompt, ReadOnlySpan<int> output, ReadOnlySpan<ulong> allowedTokens, out SampledLogprobs? logprobs)
+    {
+        if (logits.Length < VocabSize)
+        {
+            throw new ArgumentException($"logits row has {logits.Length} entries, vocabulary is {VocabSize}", nameof(logits));
+        }
+
+        logits = logits[..VocabSize];
+        var w = _work.AsSpan();
+        if (CopyAllowed(logits, allowedTokens, w) == 0)
+        {
+            logprobs = null;
+            return -1;
+        }
+
+        if (output.Length < p.MinTokens)
+        {
+            MaskStopTokens(w, p);
+            if (ArgMax(w) < 0)
+            {
+                CopyAllowed(logits, allowedTokens, w);
+            }
+        }
+
+        ApplyPenalties(w, p, prompt, output);
+        int token = p.IsGreedy ? ArgMax(w) : SampleRandom(w, p, CounterRng.Uniform(seed, output.Length));
+        if (token < 0)
+        {
+            // Penalties keep finite logits finite, so this is a NaN row: take the first allowed token.
+            CopyAllowed(logits, allowedTokens, w);
+            token = FirstFinite(w);
+        }
+
+        logprobs = p.Logprobs is int n ? ComputeLogprobs(logits, token, n) : null;
+        return token;
+    }
+
+    /// <summary>Copies the allowed logits into <paramref name="w"/> and -inf elsewhere; returns how many are allowed.</summary>
+    private static int CopyAllowed(ReadOnlySpan<float> logits, ReadOnlySpan<ulong> allowed, Span<double> w)
+    {
+        int count = 0;
+        for (int i = 0; i < w.Length; i++)
+        {
+            int word = i >> 6;
+            if (word < allowed.Length && ((allowed[word] >> (i & 63)) & 1) != 0)
+            {
+                w[i] = logits[i];
+                count++;
+            }
+            else
+            {
+                w[i] = double.NegativeInfinity;
+            }
+        }
+
+        return count;
+    }
+
+    private static int FirstFinite(ReadOnlySpan<double> w)
+    {
+        for (int i = 0; i < w.Length; i++)
+        {
+            if (!double.IsNegativeInfinity(w[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
     /// <summary>log_softmax of the raw logits: the sampled token's value and the top <paramref name="n"/>.</summary>
     public static SampledLogprobs ComputeLogprobs(ReadOnlySpan<float> logits, int token, int n)
     {

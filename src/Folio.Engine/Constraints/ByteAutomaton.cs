@@ -1,0 +1,47 @@
+namespace Folio.Engine.Constraints;
+
+/// <summary>
+/// A compiled grammar: one deterministic byte automaton per rule, all states numbered globally as
+/// "positions". A position has byte transitions (through byte classes: bytes that every transition
+/// treats alike share a class), call edges (enter a rule, continue at a return position when it
+/// completes) and may be final (its rule can complete here). The pushdown runner
+/// (<see cref="StackRunner"/>) executes it. Immutable once built: shared by every matcher and thread.
+/// </summary>
+internal sealed class ByteAutomaton
+{
+    public required string[] RuleNames { get; init; }
+
+    /// <summary>The start position of each rule.</summary>
+    public required int[] RuleStart { get; init; }
+
+    public required int RootRule { get; init; }
+
+    /// <summary>The rule each position belongs to (for diagnostics).</summary>
+    public required int[] PositionRule { get; init; }
+
+    /// <summary>Byte to byte class.</summary>
+    public required byte[] ByteClass { get; init; }
+
+    public required int ClassCount { get; init; }
+
+    /// <summary>Next position by [position * ClassCount + class], -1 for none.</summary>
+    public required int[] Next { get; init; }
+
+    /// <summary>Whether a position has any byte transition.</summary>
+    public required bool[] HasBytes { get; init; }
+
+    public required bool[] IsFinal { get; init; }
+
+    /// <summary>Call edges of position p: CallRule/CallReturn[CallStart[p]..CallStart[p+1]).</summary>
+    public required int[] CallStart { get; init; }
+
+    public required int[] CallRule { get; init; }
+
+    public required int[] CallReturn { get; init; }
+
+    public int PositionCount => IsFinal.Length;
+
+    public int RootStart => RuleStart[RootRule];
+
+    public int Step(int position, byte b) => Next[(position * ClassCount) + ByteClass[b]];
+}
