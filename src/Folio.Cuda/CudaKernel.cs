@@ -60,10 +60,6 @@ public sealed unsafe class CudaKernel
     public string Name { get; }
     internal nint Function { get; }
 
-    /// <summary>Allows more than 48 KiB of dynamic shared memory (needed by long single-pass decode partitions).</summary>
-    public void SetMaxDynamicSharedMemory(int bytes) =>
-        CudaDriver.Check(CudaDriver.cuFuncSetAttribute(Function, CudaDriver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes), $"cuFuncSetAttribute({Name}, MAX_DYNAMIC_SHARED_SIZE_BYTES={bytes})");
-
     public void Launch(CudaStream stream, (int X, int Y, int Z) grid, int threads, long sharedBytes, KernelArgs args)
     {
         if (grid.X <= 0 || grid.Y <= 0 || grid.Z <= 0)

@@ -10,7 +10,6 @@ internal static unsafe partial class Cublas
     public const int CUBLAS_OP_N = 0;
     public const int CUBLAS_OP_T = 1;
     public const int CUDA_R_32F = 0;
-    public const int CUDA_R_16F = 2;
     public const int CUDA_R_16BF = 14;
     public const int CUBLAS_COMPUTE_32F = 68;
     public const int CUBLAS_GEMM_DEFAULT = -1;
@@ -18,7 +17,6 @@ internal static unsafe partial class Cublas
 
     [LibraryImport(Lib, EntryPoint = "cublasCreate_v2")] internal static partial int cublasCreate(out nint handle);
     [LibraryImport(Lib, EntryPoint = "cublasDestroy_v2")] internal static partial int cublasDestroy(nint handle);
-    [LibraryImport(Lib, EntryPoint = "cublasGetVersion_v2")] internal static partial int cublasGetVersion(nint handle, out int version);
     [LibraryImport(Lib, EntryPoint = "cublasSetStream_v2")] internal static partial int cublasSetStream(nint handle, nint stream);
     [LibraryImport(Lib)] internal static partial int cublasSetWorkspace_v2(nint handle, ulong workspace, nuint bytes);
     [LibraryImport(Lib)] internal static partial int cublasSetMathMode(nint handle, int mode);
@@ -49,50 +47,4 @@ internal static unsafe partial class Cublas
         16 => "CUBLAS_STATUS_LICENSE_ERROR",
         _ => "cublasStatus " + status.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
-}
-
-/// <summary>
-/// cuBLASLt: the matmul with heuristics, for GEMM shapes where cublasGemmEx's default choice is
-/// slow (bound for tuning; the runner uses cublasGemmEx).
-/// </summary>
-internal static unsafe partial class CublasLt
-{
-    private const string Lib = NativeLibraries.CublasLt;
-
-    [LibraryImport(Lib)] internal static partial int cublasLtCreate(out nint handle);
-    [LibraryImport(Lib)] internal static partial int cublasLtDestroy(nint handle);
-    [LibraryImport(Lib)] internal static partial int cublasLtMatmulDescCreate(out nint desc, int computeType, int scaleType);
-    [LibraryImport(Lib)] internal static partial int cublasLtMatmulDescDestroy(nint desc);
-    [LibraryImport(Lib)] internal static partial int cublasLtMatmulDescSetAttribute(nint desc, int attr, void* buf, nuint size);
-    [LibraryImport(Lib)] internal static partial int cublasLtMatrixLayoutCreate(out nint layout, int type, ulong rows, ulong cols, long ld);
-    [LibraryImport(Lib)] internal static partial int cublasLtMatrixLayoutDestroy(nint layout);
-    [LibraryImport(Lib)] internal static partial int cublasLtMatmulPreferenceCreate(out nint pref);
-    [LibraryImport(Lib)] internal static partial int cublasLtMatmulPreferenceDestroy(nint pref);
-    [LibraryImport(Lib)] internal static partial int cublasLtMatmulPreferenceSetAttribute(nint pref, int attr, void* buf, nuint size);
-
-    [LibraryImport(Lib)]
-    internal static partial int cublasLtMatmulAlgoGetHeuristic(nint handle, nint desc, nint a, nint b, nint c, nint d, nint pref, int requested,
-        CublasLtMatmulHeuristicResult* results, out int returned);
-
-    [LibraryImport(Lib)]
-    internal static partial int cublasLtMatmul(nint handle, nint desc, void* alpha, ulong a, nint adesc, ulong b, nint bdesc, void* beta, ulong c,
-        nint cdesc, ulong d, nint ddesc, CublasLtMatmulAlgo* algo, ulong workspace, nuint workspaceBytes, nint stream);
-}
-
-/// <summary>cublasLtMatmulAlgo_t: an opaque 64-byte algorithm description.</summary>
-[StructLayout(LayoutKind.Sequential, Size = 64)]
-internal unsafe struct CublasLtMatmulAlgo
-{
-    public fixed ulong Data[8];
-}
-
-/// <summary>cublasLtMatmulHeuristicResult_t (cublasLt.h): algo, workspaceSize, state, wavesCount, reserved[4] = 96 bytes.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal unsafe struct CublasLtMatmulHeuristicResult
-{
-    public CublasLtMatmulAlgo Algo;
-    public nuint WorkspaceSize;
-    public int State;
-    public float WavesCount;
-    public fixed int Reserved[4];
 }

@@ -11,11 +11,9 @@ internal static unsafe partial class CudaDriver
 {
     private const string Lib = NativeLibraries.Cuda;
 
-    public const int CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
     public const int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
     public const int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
     public const int CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97;
-    public const int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
     public const int CU_STREAM_NON_BLOCKING = 1;
     public const int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
 
@@ -28,7 +26,6 @@ internal static unsafe partial class CudaDriver
     [LibraryImport(Lib)] internal static partial int cuDeviceGet(out int device, int ordinal);
     [LibraryImport(Lib)] internal static partial int cuDeviceGetName(byte* name, int len, int device);
     [LibraryImport(Lib)] internal static partial int cuDeviceGetAttribute(out int value, int attribute, int device);
-    [LibraryImport(Lib)] internal static partial int cuDeviceGetUuid(CuUuid* uuid, int device);
     [LibraryImport(Lib, EntryPoint = "cuDeviceTotalMem_v2")] internal static partial int cuDeviceTotalMem(out nuint bytes, int device);
 
     [LibraryImport(Lib, EntryPoint = "cuCtxCreate_v2")] internal static partial int cuCtxCreate(out nint ctx, uint flags, int device);
@@ -39,7 +36,6 @@ internal static unsafe partial class CudaDriver
     [LibraryImport(Lib)] internal static partial int cuModuleLoadData(out nint module, byte* image);
     [LibraryImport(Lib)] internal static partial int cuModuleUnload(nint module);
     [LibraryImport(Lib)] internal static partial int cuModuleGetFunction(out nint function, nint module, byte* name);
-    [LibraryImport(Lib)] internal static partial int cuFuncSetAttribute(nint function, int attribute, int value);
     [LibraryImport(Lib)] internal static partial int cuLaunchKernel(nint f, uint gridX, uint gridY, uint gridZ, uint blockX, uint blockY, uint blockZ, uint sharedMemBytes, nint stream, void** kernelParams, void** extra);
 
     [LibraryImport(Lib, EntryPoint = "cuMemAlloc_v2")] internal static partial int cuMemAlloc(out ulong dptr, nuint bytes);
@@ -131,11 +127,4 @@ internal static unsafe partial class CudaDriver
         999 => "CUDA_ERROR_UNKNOWN",
         _ => "CUresult " + status.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
-}
-
-/// <summary>CUuuid: 16 bytes identifying a device (cuDeviceGetUuid).</summary>
-[StructLayout(LayoutKind.Sequential, Size = 16)]
-internal unsafe struct CuUuid
-{
-    public fixed byte Bytes[16];
 }

@@ -14,14 +14,12 @@ internal static class NativeLibraries
     public const string Cuda = "folio-cuda";
     public const string Nvrtc = "folio-nvrtc";
     public const string Cublas = "folio-cublas";
-    public const string CublasLt = "folio-cublaslt";
 
     private static readonly Dictionary<string, Lazy<nint>> Handles = new(StringComparer.Ordinal)
     {
         [Cuda] = new(() => LoadOrThrow(Cuda)),
         [Nvrtc] = new(() => LoadOrThrow(Nvrtc)),
         [Cublas] = new(() => LoadOrThrow(Cublas)),
-        [CublasLt] = new(() => LoadOrThrow(CublasLt)),
     };
 
     private static int _registered;
@@ -32,7 +30,6 @@ internal static class NativeLibraries
         Cuda => ["libcuda.so.1", "libcuda.so"],
         Nvrtc => ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2", "libnvrtc.so.11.1", "libnvrtc.so.11.0", "libnvrtc.so"],
         Cublas => ["libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so"],
-        CublasLt => ["libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so.11", "libcublasLt.so"],
         _ => throw new ArgumentOutOfRangeException(nameof(library), library, "not a CUDA library name"),
     };
 
@@ -41,7 +38,7 @@ internal static class NativeLibraries
     {
         Cuda => "libcuda comes with the NVIDIA driver: this machine has no NVIDIA driver (or no GPU); install the driver, or in a container run with the NVIDIA container toolkit (--gpus all)",
         Nvrtc => "install NVRTC: Debian 'apt-get install libnvrtc11.2' (non-free; see native-kernels/install-nvrtc.sh), 'pip install nvidia-cuda-nvrtc-cu12', or the CUDA toolkit (set CUDA_HOME)",
-        Cublas or CublasLt => "install cuBLAS: 'pip install nvidia-cublas-cu12', Debian 'apt-get install libcublas12' (non-free), or the CUDA toolkit (set CUDA_HOME)",
+        Cublas => "install cuBLAS: 'pip install nvidia-cublas-cu12', Debian 'apt-get install libcublas12' (non-free), or the CUDA toolkit (set CUDA_HOME)",
         _ => "",
     };
 
