@@ -1,11 +1,5 @@
 namespace Folio.Engine.Core;
 
-/// <summary>A token id in the model's vocabulary.</summary>
-public readonly record struct TokenId(int Value)
-{
-    public override string ToString() => Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
-}
-
 /// <summary>An engine-internal sequence id: one per admitted request, never reused within a process.</summary>
 public readonly record struct SeqId(long Value)
 {

@@ -56,14 +56,9 @@ public sealed class KvBlockPool
     /// <summary>Blocks that can be handed out now: never used, or freed (cached ones are evicted on reuse).</summary>
     public int NumFree { get; private set; }
 
-    /// <summary>Full blocks currently findable by hash (in use or freed but not yet evicted).</summary>
-    public int NumCached => _cached.Count;
-
     public long Evictions { get; private set; }
 
     public int RefCount(BlockId block) => _refCount[block.Value];
-
-    public bool IsCached(BlockId block) => _hasHash[block.Value];
 
     /// <summary>Pops the least recently freed block (evicting its cache entry), with one reference.</summary>
     public BlockId Allocate()
@@ -164,17 +159,6 @@ public sealed class KvBlockPool
         _hash[b] = hash;
         _parentHash[b] = parentHash;
         tokens.CopyTo(_tokens.AsSpan(b * BlockSize, BlockSize));
-    }
-
-    /// <summary>Forgets every cache entry of a free block (used when prefix caching is reset).</summary>
-    public void ResetPrefixCache()
-    {
-        foreach (int b in _cached.Values)
-        {
-            _hasHash[b] = false;
-        }
-
-        _cached.Clear();
     }
 
     /// <summary>

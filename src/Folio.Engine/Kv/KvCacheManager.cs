@@ -2,7 +2,10 @@ using Folio.Engine.Core;
 
 namespace Folio.Engine.Kv;
 
-/// <summary>Copies whole KV blocks on the device: dst[i] := src[i] (IModelRunner.CopyBlocks).</summary>
+/// <summary>
+/// Copies whole KV blocks on the device: dst[i] := src[i] (IModelRunner.CopyBlocks). Called only by
+/// copy-on-write, the seam for parallel sampling (see <see cref="KvCacheManager.Fork"/>).
+/// </summary>
 public delegate void BlockCopy(ReadOnlySpan<int> sources, ReadOnlySpan<int> destinations);
 
 /// <summary>
@@ -10,6 +13,14 @@ public delegate void BlockCopy(ReadOnlySpan<int> sources, ReadOnlySpan<int> dest
 /// prefix-cache lookup and registration, fork with copy-on-write, and freeing. The scheduler asks
 /// here whether a step's tokens fit before it schedules them.
 /// </summary>
+/// <remarks>
+/// Copy-on-write is kept on purpose as the seam for parallel sampling (n &gt; 1 completions of one
+/// prompt, which the wire contract does not offer yet): <see cref="Fork"/> lets the samples share
+/// the prompt's blocks, and the first one to write into a shared block gets a private copy through
+/// <see cref="BlockCopy"/>. Nothing forks today, so in serving no copy happens: prefix-cache hits
+/// share only full blocks, and a sequence never writes into a full block. KvCacheManagerTests
+/// holds the fork and copy behaviour so the seam works when n &gt; 1 lands.
+/// </remarks>
 public sealed class KvCacheManager
 {
     private readonly BlockCopy _copy;
@@ -39,6 +50,7 @@ public sealed class KvCacheManager
     /// <summary>Of those, tokens found in the cache.</summary>
     public long PrefixHitTokens { get; private set; }
 
+    /// <summary>Shared blocks copied before a write (only forked sequences share writable blocks).</summary>
     public long CopyOnWrites { get; private set; }
 
     public int BlocksFor(int tokens) => (tokens + BlockSize - 1) / BlockSize;
@@ -180,8 +192,9 @@ public sealed class KvCacheManager
     }
 
     /// <summary>
-    /// Makes <paramref name="child"/> share every block of <paramref name="parent"/> (e.g. for n &gt; 1
-    /// samples of one prompt); the first one to write into a shared block copies it.
+    /// Makes <paramref name="child"/> share every block of <paramref name="parent"/>; the first one to
+    /// write into a shared block copies it. The seam for parallel sampling (n &gt; 1 samples of one
+    /// prompt after one prefill): no caller in the engine yet, by design (see the class remarks).
     /// </summary>
     public void Fork(KvBlockTable parent, KvBlockTable child)
     {

@@ -9,9 +9,6 @@ public static class KvCacheSizing
     public static long BytesPerBlock(ModelConfig config, int blockSize, int bytesPerElement = 4) =>
         2L * config.NumLayers * blockSize * config.NumKvHeads * config.HeadDim * bytesPerElement;
 
-    /// <summary>Bytes one token occupies in the cache.</summary>
-    public static long BytesPerToken(ModelConfig config, int bytesPerElement = 4) => BytesPerBlock(config, 1, bytesPerElement);
-
     /// <summary>
     /// The number of blocks that fit in <paramref name="budgetBytes"/>; at least enough for one
     /// sequence of one block, otherwise the message says to raise the budget.

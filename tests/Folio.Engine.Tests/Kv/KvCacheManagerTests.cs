@@ -131,6 +131,38 @@ public sealed class KvCacheManagerTests
     }
 
     [Fact]
+    public void Sequences_sharing_prefix_cache_hits_never_copy_a_block()
+    {
+        // Copy-on-write is reserved for forks (parallel sampling): two live sequences on the same
+        // cached prefix both decode past it without a single block copy.
+        var kv = Manager(16, 4);
+        int[] tokens = [.. Enumerable.Range(100, 9)];
+        var a = new KvBlockTable(8);
+        Assert.True(kv.TryAllocate(a, 9, 0, [], 0, 0));
+        kv.CommitComputed(a, tokens, 9);
+
+        var hits = new int[8];
+        int n = kv.FindCachedPrefix(tokens, hits, out ulong last);
+        Assert.Equal(2, n);
+        var b = new KvBlockTable(8);
+        Assert.True(kv.TryAllocate(b, 9, n * 4, hits.AsSpan(0, n), last, 0));
+        Assert.Equal(2, kv.Pool.RefCount(b[0]));
+        for (int length = 10; length <= 14; length++)
+        {
+            Assert.True(kv.TryAllocate(a, length, length - 1, [], 0, 0));
+            Assert.True(kv.TryAllocate(b, length, length - 1, [], 0, 0));
+        }
+
+        Assert.Equal(0, kv.CopyOnWrites);
+        Assert.Empty(_copies);
+        Assert.Equal(a[0], b[0]);
+        Assert.NotEqual(a[2], b[2]);
+        kv.Free(a);
+        kv.Free(b);
+        kv.Pool.CheckConsistency(expectAllFree: true);
+    }
+
+    [Fact]
     public void Watermark_is_one_percent_of_the_pool()
     {
         Assert.Equal(10, Manager(1000, 16, watermark: 0.01).WatermarkBlocks);
