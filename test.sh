@@ -12,6 +12,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 bash tests/servers.sh install
 bash native-kernels/install-nvrtc.sh
 bash native-kernels/build-emu.sh
+(cd tests/node && npm ci --no-audit --no-fund)
 
 # Stop at the end only what this run started: servers a developer already runs stay up.
 if (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then

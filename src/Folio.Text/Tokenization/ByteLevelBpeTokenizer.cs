@@ -54,6 +54,15 @@ internal sealed class ByteLevelBpeTokenizer : TokenizerBase
             }
         }
 
+        // A user-defined token can also be a merge result (llama.cpp looks every token up by text): after the normal ones.
+        for (var id = 0; id < options.Tokens.Count; id++)
+        {
+            if (options.TokenTypes[id] == GgufTokenType.UserDefined)
+            {
+                _vocab.TryAdd(options.Tokens[id], id);
+            }
+        }
+
         _vocabLookup = _vocab.GetAlternateLookup<ReadOnlySpan<char>>();
         _cacheLookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
         _merges = options.Merges is null ? null : MergeTable.Build(options.Merges, _vocab);

@@ -295,8 +295,7 @@ internal static class HuggingFaceTokenizerLoader
             result = Type(part) switch
             {
                 "NFC" => TextNormalization.Nfc,
-                "NFKC" => TextNormalization.Nfkc,
-                var other => throw new TokenizerFormatException($"'{path}': normalizer '{other}' is not supported with a byte-level BPE model (supported: NFC, NFKC)."),
+                var other => throw new TokenizerFormatException($"'{path}': normalizer '{other}' is not supported with a byte-level BPE model (supported: NFC)."),
             };
         }
 
@@ -343,6 +342,7 @@ internal static class HuggingFaceTokenizerLoader
     {
         var prefix = SpacePrefixMode.Never;
         var split = false;
+        var spacesReplaced = false;
         foreach (var part in Flatten(normalizer, "normalizers"))
         {
             switch (Type(part))
@@ -351,6 +351,7 @@ internal static class HuggingFaceTokenizerLoader
                     prefix = SpacePrefixMode.Always;
                     break;
                 case "Replace" when ReplacesSpaceWithMark(part):
+                    spacesReplaced = true;
                     break;
                 case var other:
                     throw new TokenizerFormatException($"'{path}': normalizer '{other}' is not supported with a SentencePiece-style model (supported: Prepend '▁', Replace ' ' -> '▁').");
@@ -359,9 +360,16 @@ internal static class HuggingFaceTokenizerLoader
 
         foreach (var part in Flatten(preTokenizer, "pretokenizers"))
         {
+            if (Type(part) == "Split" && spacesReplaced && SplitsOnSpace(part))
+            {
+                // Gemma 3: the normalizer has already written every ' ' as '▁', so a split on ' '
+                // finds nothing to cut whatever its behavior: the text stays one word.
+                continue;
+            }
+
             if (Type(part) != "Metaspace")
             {
-                throw new TokenizerFormatException($"'{path}': pre_tokenizer '{Type(part)}' is not supported with a SentencePiece-style model (supported: Metaspace).");
+                throw new TokenizerFormatException($"'{path}': pre_tokenizer '{Type(part)}' is not supported with a SentencePiece-style model (supported: Metaspace, and Split on ' ' after a Replace ' ' -> '▁' normalizer).");
             }
 
             var scheme = part.TryGetProperty("prepend_scheme", out var ps) ? ps.GetString()
@@ -377,6 +385,9 @@ internal static class HuggingFaceTokenizerLoader
 
         return (prefix, split);
     }
+
+    private static bool SplitsOnSpace(JsonElement split) =>
+        split.TryGetProperty("pattern", out var pattern) && pattern.TryGetProperty("String", out var s) && s.GetString() == " ";
 
     private static bool ReplacesSpaceWithMark(JsonElement replace) =>
         replace.TryGetProperty("pattern", out var pattern) && pattern.TryGetProperty("String", out var s) && s.GetString() == " "

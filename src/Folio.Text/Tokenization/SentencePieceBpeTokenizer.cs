@@ -77,6 +77,16 @@ internal sealed class SentencePieceBpeTokenizer : TokenizerBase
             }
         }
 
+        // A user-defined token can also be a merge result (Gemma 3's "▁▁" is both an added token and
+        // in the model's vocabulary; llama.cpp looks every token up by text): after the normal ones.
+        for (var id = 0; id < options.Tokens.Count; id++)
+        {
+            if (options.TokenTypes[id] == GgufTokenType.UserDefined)
+            {
+                _vocab.TryAdd(options.Tokens[id], id);
+            }
+        }
+
         _vocabLookup = _vocab.GetAlternateLookup<ReadOnlySpan<char>>();
         _cacheLookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
         _wordsNeverSpanSpaces = _vocab.Keys.All(t => !HasMarkAfterOtherChar(t));
