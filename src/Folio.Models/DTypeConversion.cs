@@ -1,11 +1,13 @@
 using System.Runtime.InteropServices;
+using Folio.Models.Quantization;
 
 namespace Folio.Models;
 
 /// <summary>
 /// Byte sizes of Folio's dtypes and conversions between f32 and their stored encodings (f32, f16,
-/// bf16, GGML q8_0). Decoding is exact except q8_0's, which is defined as scale * q with the scale
-/// widened from f16 first (as ggml does it). Backends decode at load; writers and tests use the encoders.
+/// bf16, and GGML's block-quantized types). Decoding is exact for the plain types; a quantized value
+/// is defined by ggml's reference formulas (<see cref="Dequantizer"/>), scales widened from f16
+/// first. Writers and tests use the encoders (Folio encodes q8_0 only; llama.cpp's quantizer makes the others).
 /// This is the one implementation: loaders, writers, backends and tests all call it.
 /// </summary>
 public static unsafe class DTypeConversion
@@ -18,15 +20,14 @@ public static unsafe class DTypeConversion
 
     /// <summary>
     /// Bytes needed to store <paramref name="elements"/> values of <paramref name="dtype"/>, or -1 when
-    /// q8_0 is asked for a count that is not a multiple of 32 (loaders turn that into a format error).
+    /// a block-quantized type is asked for a count that is not a whole number of its blocks (loaders
+    /// turn that into a format error).
     /// </summary>
-    public static long ByteLength(DType dtype, long elements) => dtype switch
+    public static long ByteLength(DType dtype, long elements)
     {
-        DType.F32 => elements * 4,
-        DType.F16 or DType.BF16 => elements * 2,
-        DType.Q8_0 => elements % Q8BlockSize == 0 ? elements / Q8BlockSize * Q8BlockBytes : -1,
-        _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "unknown dtype"),
-    };
+        var layout = QuantLayouts.Of(dtype);
+        return elements % layout.Values == 0 ? elements / layout.Values * layout.Bytes : -1;
+    }
 
     /// <summary>Number of values in a tensor of <paramref name="shape"/> (overflow throws rather than wraps).</summary>
     public static long ElementCount(IReadOnlyList<long> shape)
@@ -42,8 +43,8 @@ public static unsafe class DTypeConversion
 
     /// <summary>
     /// Converts <paramref name="destination"/>.Length elements of <paramref name="source"/>, starting at
-    /// element <paramref name="startElement"/> (row-major, outermost dimension first), to f32. For q8_0
-    /// the start and the length must be multiples of 32 (whole blocks).
+    /// element <paramref name="startElement"/> (row-major, outermost dimension first), to f32. For a
+    /// block-quantized type the start and the length must be whole blocks (32 or 256 values).
     /// </summary>
     public static void ToF32(TensorView source, long startElement, Span<float> destination)
     {
@@ -69,16 +70,15 @@ public static unsafe class DTypeConversion
             case DType.BF16:
                 BF16ToF32(new ReadOnlySpan<ushort>(source.Data + (startElement * 2), destination.Length), destination);
                 break;
-            case DType.Q8_0:
-                if (startElement % Q8BlockSize != 0 || count % Q8BlockSize != 0)
+            default:
+                var layout = QuantLayouts.Of(source.DType);
+                if (startElement % layout.Values != 0 || count % layout.Values != 0)
                 {
-                    throw new ArgumentException($"{source.File}: tensor '{source.Name}': q8_0 can only be converted in whole blocks of {Q8BlockSize} (start {startElement}, count {count})");
+                    throw new ArgumentException($"{source.File}: tensor '{source.Name}': {source.DType} can only be converted in whole blocks of {layout.Values} (start {startElement}, count {count})");
                 }
 
-                Q8_0ToF32(new ReadOnlySpan<byte>(source.Data + (startElement / Q8BlockSize * Q8BlockBytes), checked((int)(count / Q8BlockSize * Q8BlockBytes))), destination);
+                Dequantizer.Row(source.DType, new ReadOnlySpan<byte>(source.Data + (startElement / layout.Values * layout.Bytes), checked((int)(count / layout.Values * layout.Bytes))), destination);
                 break;
-            default:
-                throw new ModelFormatException($"{source.File}: tensor '{source.Name}' has unsupported dtype {source.DType}");
         }
     }
 
@@ -104,17 +104,21 @@ public static unsafe class DTypeConversion
             case DType.BF16:
                 BF16ToF32(MemoryMarshal.Cast<byte, ushort>(source)[..destination.Length], destination);
                 break;
-            case DType.Q8_0:
-                Q8_0ToF32(source[..(destination.Length / Q8BlockSize * Q8BlockBytes)], destination);
-                break;
             default:
-                throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "unknown dtype");
+                var layout = QuantLayouts.Of(dtype);
+                Dequantizer.Row(dtype, source[..(destination.Length / layout.Values * layout.Bytes)], destination);
+                break;
         }
     }
 
     /// <summary>Encodes f32 values as <paramref name="dtype"/> (round to nearest even for f16/bf16; ggml's q8_0 rounding).</summary>
     public static byte[] Encode(ReadOnlySpan<float> values, DType dtype)
     {
+        if (QuantLayouts.IsBlockQuantized(dtype) && dtype != DType.Q8_0)
+        {
+            throw new ArgumentException($"Folio encodes f32, f16, bf16 and q8_0; make {dtype} files with llama.cpp's quantizer (llama-quantize, or LLamaSharp's LLamaQuantizer)");
+        }
+
         long length = ByteLength(dtype, values.Length);
         if (length < 0)
         {

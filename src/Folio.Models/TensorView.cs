@@ -26,6 +26,12 @@ public sealed unsafe class TensorView
     /// <summary>The file the tensor lives in, for error messages.</summary>
     public string File { get; }
 
+    /// <summary>
+    /// True when <see cref="Data"/> points into a read-only file mapping (GGUF), so a backend that has
+    /// copied the tensor may drop those pages from its resident set; false for native or heap memory.
+    /// </summary>
+    public bool IsFileMapped { get; init; }
+
     public long ElementCount
     {
         get

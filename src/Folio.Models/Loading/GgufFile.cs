@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Folio.Models;
+using Folio.Models.Quantization;
 
 namespace Folio.Models.Loading;
 
@@ -132,11 +133,12 @@ public sealed unsafe class GgufFile : IDisposable
 
     private static TensorView MakeView(MappedFile map, GgufTensorInfo info, long dataOffset, int alignment)
     {
+        string type = GgmlType.Name(info.GgmlType);
         var dtype = GgmlType.ToDType(info.GgmlType)
-            ?? throw new ModelFormatException($"{map.Path}: tensor '{info.Name}' has GGML type {GgmlType.Name(info.GgmlType)}; Folio reads F32, F16, BF16 and Q8_0 (re-quantize the file to one of those)");
+            ?? throw new ModelFormatException($"{map.Path}: tensor '{info.Name}' has GGML type {type}; Folio reads {GgmlType.SupportedNames} (re-quantize the file to one of those)");
         if (info.Offset % alignment != 0)
         {
-            throw new ModelFormatException($"{map.Path}: tensor '{info.Name}' starts at data offset {info.Offset}, which is not a multiple of the alignment {alignment}; the file is corrupt");
+            throw new ModelFormatException($"{map.Path}: tensor '{info.Name}' ({type}) starts at data offset {info.Offset}, which is not a multiple of the alignment {alignment}; the file is corrupt");
         }
 
         var shape = info.Dims.Reverse().ToArray();
@@ -147,21 +149,23 @@ public sealed unsafe class GgufFile : IDisposable
         }
         catch (OverflowException)
         {
-            throw new ModelFormatException($"{map.Path}: tensor '{info.Name}' has an impossible shape [{string.Join(", ", shape)}]; the file is corrupt");
+            throw new ModelFormatException($"{map.Path}: tensor '{info.Name}' ({type}) has an impossible shape [{string.Join(", ", shape)}]; the file is corrupt");
         }
 
+        // A block covers consecutive values of one row, so the row (GGUF's first dimension) must hold whole blocks.
+        var layout = QuantLayouts.Of(dtype);
         long bytes = DTypeConversion.ByteLength(dtype, elements);
-        if (bytes < 0 || (dtype == DType.Q8_0 && info.Dims[0] % DTypeConversion.Q8BlockSize != 0))
+        if (bytes < 0 || info.Dims[0] % layout.Values != 0)
         {
-            throw new ModelFormatException($"{map.Path}: tensor '{info.Name}' is Q8_0 but its row length {info.Dims[0]} is not a multiple of {DTypeConversion.Q8BlockSize}");
+            throw new ModelFormatException($"{map.Path}: tensor '{info.Name}' is {type} but its row length {info.Dims[0]} is not a multiple of {type}'s block of {layout.Values} values; the file is corrupt");
         }
 
         if (info.Offset > map.Length || dataOffset + info.Offset > map.Length - bytes)
         {
-            throw new ModelFormatException($"{map.Path}: tensor '{info.Name}' needs bytes [{dataOffset + info.Offset}, {dataOffset + info.Offset + bytes}) but the file has {map.Length} bytes (truncated file?)");
+            throw new ModelFormatException($"{map.Path}: tensor '{info.Name}' ({type}, {bytes} bytes) needs bytes [{dataOffset + info.Offset}, {dataOffset + info.Offset + bytes}) but the file has {map.Length} bytes (truncated file?)");
         }
 
-        return new TensorView(info.Name, dtype, shape, map.Start + dataOffset + info.Offset, bytes, map.Path);
+        return new TensorView(info.Name, dtype, shape, map.Start + dataOffset + info.Offset, bytes, map.Path) { IsFileMapped = true };
     }
 
     internal static long AlignUp(long x, long alignment) => (x + alignment - 1) / alignment * alignment;

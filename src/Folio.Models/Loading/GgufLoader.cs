@@ -52,7 +52,7 @@ public static unsafe class GgufLoader
         foreach (var (name, view) in file.Tensors)
         {
             string canonical = GgufTensorNames.ToHuggingFace(name) ?? name;
-            var renamed = new TensorView(canonical, view.DType, view.Shape, view.Data, view.ByteLength, path);
+            var renamed = new TensorView(canonical, view.DType, view.Shape, view.Data, view.ByteLength, path) { IsFileMapped = view.IsFileMapped };
             if (!tensors.TryAdd(canonical, renamed))
             {
                 throw new ModelFormatException($"{path}: two tensors map to '{canonical}' (one is '{name}')");

@@ -20,12 +20,26 @@ public enum GgufValueType : uint
     Float64 = 12,
 }
 
-/// <summary>GGML tensor type ids as stored in GGUF tensor infos. Folio reads F32, F16, BF16 and Q8_0.</summary>
+/// <summary>
+/// GGML tensor type ids as stored in GGUF tensor infos (ggml.h's enum ggml_type). Folio reads F32,
+/// F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K, IQ4_NL and IQ4_XS: every common llama.cpp mix.
+/// </summary>
 public static class GgmlType
 {
     public const uint F32 = 0;
     public const uint F16 = 1;
+    public const uint Q4_0 = 2;
+    public const uint Q4_1 = 3;
+    public const uint Q5_0 = 6;
+    public const uint Q5_1 = 7;
     public const uint Q8_0 = 8;
+    public const uint Q2_K = 10;
+    public const uint Q3_K = 11;
+    public const uint Q4_K = 12;
+    public const uint Q5_K = 13;
+    public const uint Q6_K = 14;
+    public const uint IQ4_NL = 20;
+    public const uint IQ4_XS = 23;
     public const uint BF16 = 30;
 
     /// <summary>ggml's names for the ids, so an unsupported type is reported by name.</summary>
@@ -40,12 +54,26 @@ public static class GgmlType
 
     public static string Name(uint type) => Names.TryGetValue(type, out var n) ? n : $"unknown type {type}";
 
+    /// <summary>The types Folio reads, by name, for messages.</summary>
+    public static string SupportedNames => "F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL and IQ4_XS";
+
     public static DType? ToDType(uint type) => type switch
     {
         F32 => DType.F32,
         F16 => DType.F16,
         BF16 => DType.BF16,
+        Q4_0 => DType.Q4_0,
+        Q4_1 => DType.Q4_1,
+        Q5_0 => DType.Q5_0,
+        Q5_1 => DType.Q5_1,
         Q8_0 => DType.Q8_0,
+        Q2_K => DType.Q2_K,
+        Q3_K => DType.Q3_K,
+        Q4_K => DType.Q4_K,
+        Q5_K => DType.Q5_K,
+        Q6_K => DType.Q6_K,
+        IQ4_NL => DType.IQ4_NL,
+        IQ4_XS => DType.IQ4_XS,
         _ => null,
     };
 
@@ -54,7 +82,18 @@ public static class GgmlType
         DType.F32 => F32,
         DType.F16 => F16,
         DType.BF16 => BF16,
+        DType.Q4_0 => Q4_0,
+        DType.Q4_1 => Q4_1,
+        DType.Q5_0 => Q5_0,
+        DType.Q5_1 => Q5_1,
         DType.Q8_0 => Q8_0,
+        DType.Q2_K => Q2_K,
+        DType.Q3_K => Q3_K,
+        DType.Q4_K => Q4_K,
+        DType.Q5_K => Q5_K,
+        DType.Q6_K => Q6_K,
+        DType.IQ4_NL => IQ4_NL,
+        DType.IQ4_XS => IQ4_XS,
         _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, null),
     };
 }

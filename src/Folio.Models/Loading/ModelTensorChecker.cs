@@ -1,4 +1,5 @@
 using Folio.Models;
+using Folio.Models.Quantization;
 
 namespace Folio.Models.Loading;
 
@@ -85,15 +86,16 @@ public static class ModelTensorChecker
             throw new ModelFormatException($"{t.File}: tensor '{e.Name}' has shape {t.ShapeText}; expected {e.ShapeText} = {e.Why}");
         }
 
+        var layout = QuantLayouts.Of(t.DType);
         long bytes = DTypeConversion.ByteLength(t.DType, t.ElementCount);
-        if (bytes < 0 || (t.DType == DType.Q8_0 && t.Shape[^1] % DTypeConversion.Q8BlockSize != 0))
+        if (bytes < 0 || t.Shape[^1] % layout.Values != 0)
         {
-            throw new ModelFormatException($"{t.File}: tensor '{e.Name}' is q8_0 but its row length {t.Shape[^1]} is not a multiple of {DTypeConversion.Q8BlockSize}");
+            throw new ModelFormatException($"{t.File}: tensor '{e.Name}' is {QuantLayouts.Name(t.DType)} but its row length {t.Shape[^1]} is not a multiple of its block of {layout.Values} values");
         }
 
         if (bytes != t.ByteLength)
         {
-            throw new ModelFormatException($"{t.File}: tensor '{e.Name}' holds {t.ByteLength} bytes; {t.DType} {e.ShapeText} needs {bytes}");
+            throw new ModelFormatException($"{t.File}: tensor '{e.Name}' holds {t.ByteLength} bytes; {QuantLayouts.Name(t.DType)} {e.ShapeText} needs {bytes}");
         }
     }
 }
