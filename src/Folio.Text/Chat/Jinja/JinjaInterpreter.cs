@@ -147,6 +147,11 @@ internal sealed class JinjaInterpreter
     private void ExecuteFor(ForStmt f)
     {
         var source = Eval(f.Iterable);
+        if (source is null or Undefined)
+        {
+            throw JinjaValues.TypeError($"a for loop needs a list or mapping, got {JinjaValues.TypeName(source)}");
+        }
+
         var items = source is Dictionary<string, object?> dict && f.Targets.Count == 2
             ? dict.Select(p => (object?)new List<object?> { p.Key, p.Value }).ToList()
             : JinjaValues.Iterate(source);
@@ -368,8 +373,8 @@ internal sealed class JinjaInterpreter
             "not" => !JinjaValues.IsTruthy(value),
             "-" => value switch
             {
-                long l => -l,
-                double d => -d,
+                long l => (object)(-l),
+                double d => (object)(-d),
                 _ => throw JinjaValues.TypeError($"cannot negate {JinjaValues.TypeName(value)}"),
             },
             _ => value,
@@ -418,6 +423,10 @@ internal sealed class JinjaInterpreter
         {
             switch (l, r)
             {
+                case (string, Undefined):
+                    var x0 = JinjaValues.ToOutput(l) + JinjaValues.ToOutput(r);
+                    _sandbox.CheckOutput(x0.Length);
+                    return x0;
                 case (string x, string y):
                     var joined = x + y;
                     _sandbox.CheckOutput(joined.Length);
