@@ -1,4 +1,6 @@
+using Folio.Cpu.Quantized;
 using Folio.Engine.Execution;
+using Folio.Models;
 
 namespace Folio.Cpu;
 
@@ -13,6 +15,7 @@ public sealed unsafe partial class CpuModelRunner
         PostAttentionNorm,
         SiluAndMul,
         FinalNorm,
+        QuantizeRows,
         Gemm,
     }
 
@@ -31,7 +34,7 @@ public sealed unsafe partial class CpuModelRunner
         public float* GemmX;
         public int GemmLdx;
         public int GemmM;
-        public PackedMatrix GemmW = null!;
+        public LinearWeight GemmW = null!;
         public float* GemmY;
         public int GemmLdy;
         public bool GemmAccumulate;
@@ -43,7 +46,23 @@ public sealed unsafe partial class CpuModelRunner
             switch (Op)
             {
                 case Op.Gemm:
-                    GemmKernels.Run(GemmX, GemmLdx, GemmM, GemmW, GemmY, GemmLdy, GemmAccumulate, start, end, r._panelScratch[threadIndex].Pointer);
+                    if (GemmW.Quant is { } q)
+                    {
+                        QuantGemm.Run(r._quantized, GemmM, q, GemmY, GemmLdy, GemmAccumulate, start, end);
+                    }
+                    else
+                    {
+                        GemmKernels.Run(GemmX, GemmLdx, GemmM, GemmW.F32!, GemmY, GemmLdy, GemmAccumulate, start, end);
+                    }
+
+                    break;
+                case Op.QuantizeRows:
+                    var qm = GemmW.Quant!;
+                    for (int row = start; row < end; row++)
+                    {
+                        r._quantized.QuantizeRow(GemmX + ((long)row * GemmLdx), row, qm.K, qm.NeedsBlocks32, qm.NeedsBlocks256);
+                    }
+
                     break;
                 case Op.EmbedAndAngles:
                     for (int t = start; t < end; t++)
@@ -104,17 +123,7 @@ public sealed unsafe partial class CpuModelRunner
             var c = r.Config;
             int token = Batch.TokenIds[t];
             float* h = r._hidden.Pointer + ((long)t * c.HiddenSize);
-            if (r._embedding is { } table)
-            {
-                new ReadOnlySpan<float>(table.Pointer + ((long)token * c.HiddenSize), c.HiddenSize).CopyTo(new Span<float>(h, c.HiddenSize));
-            }
-            else
-            {
-                for (int k = 0; k < c.HiddenSize; k++)
-                {
-                    h[k] = r._lmHead[token, k];
-                }
-            }
+            DTypeConversion.ToF32(r._embedding, (long)token * c.HiddenSize, new Span<float>(h, c.HiddenSize));
 
             int half = c.HeadDim / 2;
             RotaryEmbedding.Angles(Batch.Positions[t], r._invFreq, new Span<float>(r._cos.Pointer + ((long)t * half), half), new Span<float>(r._sin.Pointer + ((long)t * half), half));

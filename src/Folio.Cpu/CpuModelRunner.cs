@@ -1,3 +1,4 @@
+using Folio.Cpu.Quantized;
 using Folio.Engine.Execution;
 using Folio.Models;
 
@@ -5,24 +6,28 @@ namespace Folio.Cpu;
 
 /// <summary>
 /// The CPU backend: a Llama-family decoder in f32 over a paged KV cache, the layout of
-/// <see cref="IModelRunner"/>. Weights are converted to f32 and packed at construction (q8_0 linear
-/// weights may stay quantized, see <see cref="CpuRunnerOptions.KeepQuantized"/>); a forward step
+/// <see cref="IModelRunner"/>. Linear weights are packed at construction: f32/f16/bf16 ones as f32
+/// panels, GGML block-quantized ones (q8_0, q4_K, ...) repacked but kept quantized (see
+/// <see cref="CpuRunnerOptions.KeepQuantized"/>); the embedding table is read from the model's own
+/// tensor, row by row, so the <see cref="LoadedModel"/> must outlive the runner. A forward step
 /// allocates nothing once its scratch has grown to the largest batch seen.
 ///
 /// Determinism: every value a token produces is computed by code whose arithmetic depends only on
-/// that token's inputs (see <see cref="GemmKernels"/> and <see cref="AttentionKernel"/>); threads
-/// split work by whole output elements, never inside a reduction. So a sequence's logits are
-/// bitwise the same alone or batched, in one prefill chunk or many, with one thread or several.
+/// that token's inputs and is fixed by the math alone (see <see cref="GemmKernels"/>,
+/// <see cref="QuantGemm"/>, <see cref="VectorMath"/> and <see cref="AttentionKernel"/>); threads
+/// split work by whole output elements, never inside a reduction, and no reduction's order depends
+/// on the vector width. So a sequence's logits are bitwise the same alone or batched, in one prefill
+/// chunk or many, with one thread or several, on AVX-512, AVX2 or scalar hardware.
 /// </summary>
 public sealed unsafe partial class CpuModelRunner : IModelRunner
 {
     private readonly CpuThreadTeam _team;
     private readonly CpuLayerWeights[] _layers;
     private readonly NativeBuffer _finalNorm;
-    private readonly PackedMatrix _lmHead;
+    private readonly LinearWeight _lmHead;
 
-    /// <summary>[VocabSize, HiddenSize] f32 embedding table; null when tied (rows are gathered from the packed lm_head).</summary>
-    private readonly NativeBuffer? _embedding;
+    /// <summary>[VocabSize, HiddenSize] embedding table in the model's own storage; rows are decoded on lookup.</summary>
+    private readonly TensorView _embedding;
     private readonly double[] _invFreq;
     private readonly StepWork _work;
 
@@ -38,8 +43,8 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
     private readonly NativeBuffer _logitRows = new();
     private readonly NativeBuffer[] _scores;
 
-    /// <summary>Per thread, one dequantized K x 64 panel of the widest quantized matrix (empty when none is quantized).</summary>
-    private readonly NativeBuffer[] _panelScratch;
+    /// <summary>The input rows of a quantized GEMM, quantized to int8 once per call.</summary>
+    private readonly QuantActivations _quantized = new();
     private int[] _tokenSeq = [];
     private bool _disposed;
 
@@ -54,8 +59,15 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         _team = new CpuThreadTeam(options.Threads);
         _invFreq = RotaryEmbedding.InverseFrequencies(c.HeadDim, c.RopeTheta, c.RopeScaling);
 
-        bool q8 = options.KeepQuantized;
+        bool keep = options.KeepQuantized;
         long cacheElements = (long)NumBlocks * BlockSize * c.KvDim;
+        var packed = new List<TensorView>();
+        LinearWeight Linear(TensorView[] parts, int[] rows, int k, TensorView?[]? biases = null)
+        {
+            packed.AddRange(parts);
+            return LinearWeight.Create(parts, rows, k, biases, keep);
+        }
+
         _layers = new CpuLayerWeights[c.NumLayers];
         for (int i = 0; i < c.NumLayers; i++)
         {
@@ -65,51 +77,35 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
             {
                 InputNorm = Vector(model.Require(p + "input_layernorm.weight"), c.HiddenSize),
                 PostAttentionNorm = Vector(model.Require(p + "post_attention_layernorm.weight"), c.HiddenSize),
-                Qkv = PackedMatrix.FromTensors(
+                Qkv = Linear(
                     [model.Require(p + "self_attn.q_proj.weight"), model.Require(p + "self_attn.k_proj.weight"), model.Require(p + "self_attn.v_proj.weight")],
                     [c.QDim, c.KvDim, c.KvDim],
                     c.HiddenSize,
-                    c.AttentionBias ? [Bias("self_attn.q_proj.bias"), Bias("self_attn.k_proj.bias"), Bias("self_attn.v_proj.bias")] : null,
-                    q8),
-                O = PackedMatrix.FromTensors([model.Require(p + "self_attn.o_proj.weight")], [c.HiddenSize], c.QDim, keepQuantized: q8),
-                GateUp = PackedMatrix.FromTensors([model.Require(p + "mlp.gate_proj.weight"), model.Require(p + "mlp.up_proj.weight")], [c.IntermediateSize, c.IntermediateSize], c.HiddenSize, keepQuantized: q8),
-                Down = PackedMatrix.FromTensors([model.Require(p + "mlp.down_proj.weight")], [c.HiddenSize], c.IntermediateSize, keepQuantized: q8),
+                    c.AttentionBias ? [Bias("self_attn.q_proj.bias"), Bias("self_attn.k_proj.bias"), Bias("self_attn.v_proj.bias")] : null),
+                O = Linear([model.Require(p + "self_attn.o_proj.weight")], [c.HiddenSize], c.QDim),
+                GateUp = Linear([model.Require(p + "mlp.gate_proj.weight"), model.Require(p + "mlp.up_proj.weight")], [c.IntermediateSize, c.IntermediateSize], c.HiddenSize),
+                Down = Linear([model.Require(p + "mlp.down_proj.weight")], [c.HiddenSize], c.IntermediateSize),
                 KCache = new NativeBuffer(cacheElements),
                 VCache = new NativeBuffer(cacheElements),
             };
         }
 
         _finalNorm = Vector(model.Require("model.norm.weight"), c.HiddenSize);
-        var embed = model.Require("model.embed_tokens.weight");
+        _embedding = model.Require("model.embed_tokens.weight");
+        PackedMatrix.RequireShape(_embedding, [c.VocabSize, c.HiddenSize]);
         bool tied = c.TieWordEmbeddings || !model.Tensors.ContainsKey("lm_head.weight");
-        _lmHead = PackedMatrix.FromTensors([tied ? embed : model.Require("lm_head.weight")], [c.VocabSize], c.HiddenSize, keepQuantized: q8);
-        if (!tied)
+        _lmHead = Linear([tied ? _embedding : model.Require("lm_head.weight")], [c.VocabSize], c.HiddenSize);
+
+        // The packed copies are what the kernels read: the file's pages behind them need not stay resident.
+        foreach (var t in packed.Where(t => t.IsFileMapped))
         {
-            PackedMatrix.RequireShape(embed, [c.VocabSize, c.HiddenSize]);
-            _embedding = new NativeBuffer((long)c.VocabSize * c.HiddenSize);
-            DTypeConversion.ToF32(embed, 0, new Span<float>(_embedding.Pointer, checked(c.VocabSize * c.HiddenSize)));
+            LibC.ReleaseFilePages(t.Data, t.ByteLength);
         }
 
         _scores = new NativeBuffer[options.Threads];
         for (int t = 0; t < _scores.Length; t++)
         {
             _scores[t] = new NativeBuffer((long)NumBlocks * BlockSize);
-        }
-
-        // Sized once for the widest K among the quantized matrices, so a step never allocates.
-        long scratch = 0;
-        foreach (var m in _layers.SelectMany(l => (PackedMatrix[])[l.Qkv, l.O, l.GateUp, l.Down]).Append(_lmHead))
-        {
-            if (m.IsQuantized)
-            {
-                scratch = Math.Max(scratch, (long)m.K * PackedMatrix.PanelWidth);
-            }
-        }
-
-        _panelScratch = new NativeBuffer[options.Threads];
-        for (int t = 0; t < _panelScratch.Length; t++)
-        {
-            _panelScratch[t] = new NativeBuffer(scratch);
         }
 
         _work = new StepWork(this);
@@ -125,6 +121,34 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
     public RunnerLimits Limits => RunnerLimits.ContextOnly(Config.MaxPositionEmbeddings);
 
     public int Threads => _team.ThreadCount;
+
+    /// <summary>Bytes of packed linear weights a forward pass reads (every layer and the lm_head).</summary>
+    public long WeightBytes => _layers.Sum(l => l.Qkv.Bytes + l.O.Bytes + l.GateUp.Bytes + l.Down.Bytes) + _lmHead.Bytes;
+
+    /// <summary>Bytes of the K and V pools of every layer.</summary>
+    public long KvCacheBytes => _layers.Sum(l => (l.KCache.Capacity + l.VCache.Capacity) * sizeof(float));
+
+    /// <summary>The weight types the linear layers are held in, with their packed bytes (for reports).</summary>
+    public IReadOnlyDictionary<string, long> WeightBytesByType()
+    {
+        var bytes = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var w in _layers.SelectMany(l => (LinearWeight[])[l.Qkv, l.O, l.GateUp, l.Down]).Append(_lmHead))
+        {
+            if (w.F32 is { } f)
+            {
+                bytes["F32"] = bytes.GetValueOrDefault("F32") + w.Bytes;
+                continue;
+            }
+
+            foreach (var part in w.Quant!.Parts)
+            {
+                string name = part.Format.Type.ToString();
+                bytes[name] = bytes.GetValueOrDefault(name) + (part.PanelBytes * part.Panels);
+            }
+        }
+
+        return bytes;
+    }
 
     public void Forward(ForwardBatch batch, Span<float> logits)
     {
@@ -316,9 +340,20 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
     /// <summary>Runs the current op over <paramref name="units"/> units (the team runs tiny ops on the calling thread: same code, same result).</summary>
     private void Dispatch(int units) => _team.Run(_work, units, _team.ChunkFor(units));
 
-    private void Gemm(float* x, int ldx, int m, PackedMatrix w, float* y, int ldy, bool accumulate)
+    private void Gemm(float* x, int ldx, int m, LinearWeight w, float* y, int ldy, bool accumulate)
     {
         var g = _work;
+        if (w.Quant is { } q)
+        {
+            // The input rows are quantized once, then every panel's tiles read them.
+            _quantized.EnsureCapacity(m, q.K);
+            g.Op = Op.QuantizeRows;
+            g.GemmX = x;
+            g.GemmLdx = ldx;
+            g.GemmW = w;
+            Dispatch(m);
+        }
+
         g.Op = Op.Gemm;
         g.GemmX = x;
         g.GemmLdx = ldx;
@@ -354,8 +389,8 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
 
         _finalNorm.Dispose();
         _lmHead.Dispose();
-        _embedding?.Dispose();
-        foreach (var b in (NativeBuffer[])[_hidden, _normed, _qkv, _attn, _gateUp, _act, _cos, _sin, _logitRows, .. _scores, .. _panelScratch])
+        _quantized.Dispose();
+        foreach (var b in (NativeBuffer[])[_hidden, _normed, _qkv, _attn, _gateUp, _act, _cos, _sin, _logitRows, .. _scores])
         {
             b.Dispose();
         }

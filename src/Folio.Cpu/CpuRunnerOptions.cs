@@ -13,8 +13,11 @@ public sealed record CpuRunnerOptions
     public int Threads { get; init; } = Environment.ProcessorCount;
 
     /// <summary>
-    /// Keep q8_0 linear weights quantized (about 1.1 bytes per weight instead of 4), dequantizing one
-    /// panel at a time into per-thread scratch. Results are bitwise those of converting at load.
+    /// Keep block-quantized linear weights (q8_0, q4_0 ... q6_K, iq4) in their GGML form, repacked,
+    /// and multiply them by int8-quantized activations as llama.cpp does (memory and bandwidth about the
+    /// file's size). False converts them to f32 at load (exact weights, f32 activations; 4 bytes a
+    /// weight), the reference the int8 path is measured against. Either way the choice is per model,
+    /// never per batch, so determinism holds within it; the two settings give different logits.
     /// </summary>
     public bool KeepQuantized { get; init; } = true;
 

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace Folio.Cpu;
 
@@ -17,56 +16,16 @@ internal static unsafe class GemmKernels
 {
     private const int W = PackedMatrix.PanelWidth;
 
-    /// <summary>Up to this many rows a quantized matrix is read directly by the fused 1-row tile; more share one dequantized scratch panel.</summary>
-    internal const int FusedQ8RowsMax = 2;
-
     /// <summary>
     /// Computes panels [panelStart, panelEnd) for all <paramref name="m"/> rows. x is [m, K] with row
-    /// stride <paramref name="ldx"/>; y is [m, N] with row stride <paramref name="ldy"/>. A quantized
-    /// <paramref name="w"/> needs <paramref name="scratch"/>, K * 64 floats private to the calling
-    /// thread: each panel is dequantized there once, then every row runs the same tiles over it.
+    /// stride <paramref name="ldx"/>; y is [m, N] with row stride <paramref name="ldy"/>.
     /// </summary>
-    public static void Run(float* x, int ldx, int m, PackedMatrix w, float* y, int ldy, bool accumulate, int panelStart, int panelEnd, float* scratch = null)
+    public static void Run(float* x, int ldx, int m, PackedMatrix w, float* y, int ldy, bool accumulate, int panelStart, int panelEnd)
     {
         int k = w.K;
-        if (w.IsQuantized && scratch == null)
-        {
-            throw new ArgumentException("a quantized matrix needs a K x 64 scratch panel", nameof(scratch));
-        }
-
         for (int p = panelStart; p < panelEnd; p++)
         {
-            if (w.IsQuantized && m <= FusedQ8RowsMax && (Avx512F.IsSupported || Avx2.IsSupported))
-            {
-                // Few rows: dequantizing into the FMA's operand costs less than writing and
-                // re-reading a scratch panel. The weight vector is the same exact product, so the chain is too.
-                int n0q = p * W;
-                float* biasq = w.Bias == null ? null : w.Bias + n0q;
-                for (int row = 0; row < m; row++)
-                {
-                    if (Avx512F.IsSupported)
-                    {
-                        Tile1x64Q8V512(x + ((long)row * ldx), w, p, y + ((long)row * ldy) + n0q, biasq, accumulate, Math.Min(W, w.N - n0q));
-                    }
-                    else
-                    {
-                        Tile1x64Q8V256(x + ((long)row * ldx), w, p, y + ((long)row * ldy) + n0q, biasq, accumulate, Math.Min(W, w.N - n0q));
-                    }
-                }
-
-                continue;
-            }
-
-            float* panel;
-            if (w.IsQuantized)
-            {
-                w.DequantizePanel(p, scratch);
-                panel = scratch;
-            }
-            else
-            {
-                panel = w.Data + ((long)p * k * W);
-            }
+            float* panel = w.Data + ((long)p * k * W);
 
             int n0 = p * W;
             int valid = Math.Min(W, w.N - n0);
@@ -278,87 +237,6 @@ internal static unsafe class GemmKernels
         float* t = stackalloc float[W];
         Spill(c0, c1, c2, c3, t);
         StoreRow(t, y, bias, accumulate, valid);
-    }
-
-    /// <summary>
-    /// <see cref="Tile1x64V512"/> reading q8_0 panels directly: each weight vector is
-    /// float(q) * scale (exact, as in <see cref="PackedMatrix.DequantizePanel"/>) fed to the same FMA.
-    /// </summary>
-    private static void Tile1x64Q8V512(float* x, PackedMatrix w, int p, float* y, float* bias, bool accumulate, int valid)
-    {
-        const int B = Folio.Models.DTypeConversion.Q8BlockSize;
-        int k = w.K;
-        int blocks = k / B;
-        sbyte* q = w.Quants + ((long)p * k * W);
-        float* scales = w.Scales + ((long)p * blocks * W);
-        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
-        float* xi = x;
-        for (int b = 0; b < blocks; b++, scales += W)
-        {
-            var s0 = Vector512.Load(scales);
-            var s1 = Vector512.Load(scales + 16);
-            var s2 = Vector512.Load(scales + 32);
-            var s3 = Vector512.Load(scales + 48);
-            for (int i = 0; i < B; i++, q += W, xi++)
-            {
-                var a = Vector512.Create(*xi);
-                c0 = Vector512.FusedMultiplyAdd(a, Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q))) * s0, c0);
-                c1 = Vector512.FusedMultiplyAdd(a, Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q + 16))) * s1, c1);
-                c2 = Vector512.FusedMultiplyAdd(a, Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q + 32))) * s2, c2);
-                c3 = Vector512.FusedMultiplyAdd(a, Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q + 48))) * s3, c3);
-            }
-        }
-
-        float* t = stackalloc float[W];
-        Spill(c0, c1, c2, c3, t);
-        StoreRow(t, y, bias, accumulate, valid);
-    }
-
-    /// <summary><see cref="Tile1x64Q8V512"/> for AVX2: the 256-bit chain of <see cref="Tile1x64V256"/> over widened q8_0 values.</summary>
-    private static void Tile1x64Q8V256(float* x, PackedMatrix w, int p, float* y, float* bias, bool accumulate, int valid)
-    {
-        const int B = Folio.Models.DTypeConversion.Q8BlockSize;
-        int k = w.K;
-        int blocks = k / B;
-        sbyte* q = w.Quants + ((long)p * k * W);
-        float* scales = w.Scales + ((long)p * blocks * W);
-        float* acc = stackalloc float[W];
-        new Span<float>(acc, W).Clear();
-        float* xi = x;
-        for (int b = 0; b < blocks; b++, scales += W)
-        {
-            // Two halves of 32 columns keep 4 accumulators and 4 scale vectors in the 16 registers.
-            for (int h = 0; h < W; h += 32)
-            {
-                var c0 = Vector256.Load(acc + h);
-                var c1 = Vector256.Load(acc + h + 8);
-                var c2 = Vector256.Load(acc + h + 16);
-                var c3 = Vector256.Load(acc + h + 24);
-                var s0 = Vector256.Load(scales + h);
-                var s1 = Vector256.Load(scales + h + 8);
-                var s2 = Vector256.Load(scales + h + 16);
-                var s3 = Vector256.Load(scales + h + 24);
-                sbyte* qh = q + h;
-                for (int i = 0; i < B; i++, qh += W)
-                {
-                    var a = Vector256.Create(xi[i]);
-                    c0 = Vector256.FusedMultiplyAdd(a, Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(qh)) * s0, c0);
-                    c1 = Vector256.FusedMultiplyAdd(a, Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(qh + 8)) * s1, c1);
-                    c2 = Vector256.FusedMultiplyAdd(a, Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(qh + 16)) * s2, c2);
-                    c3 = Vector256.FusedMultiplyAdd(a, Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(qh + 24)) * s3, c3);
-                }
-
-                c0.Store(acc + h);
-                c1.Store(acc + h + 8);
-                c2.Store(acc + h + 16);
-                c3.Store(acc + h + 24);
-            }
-
-            q += B * W;
-            xi += B;
-        }
-
-        StorePartial(acc, y, bias, accumulate, valid);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

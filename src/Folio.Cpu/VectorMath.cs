@@ -5,39 +5,98 @@ namespace Folio.Cpu;
 /// <summary>
 /// Small reductions and element-wise functions whose result depends only on the values and the
 /// length, never on the address (TensorPrimitives may peel to an alignment boundary, which would
-/// make a sum depend on where a K/V row happens to sit in the pool). Element-wise transcendental
-/// functions run every element through the same vector routine, the tail zero-padded, so an
-/// element's value never depends on its index either.
+/// make a sum depend on where a K/V row happens to sit in the pool) nor on the vector width
+/// (reductions run in 16 logical lanes everywhere). Element-wise transcendental functions run every
+/// element through the same routine built from single IEEE operations, the tail zero-padded, so an
+/// element's value depends neither on its index nor on the hardware.
 /// </summary>
 internal static unsafe class VectorMath
 {
-    /// <summary>Σ a[i]·b[i] in a fixed order: 16-lane partial sums (fused), then their tree sum, then the tail.</summary>
+    /// <summary>The logical lane count of every reduction, whatever the hardware's vector width.</summary>
+    public const int ReductionLanes = 16;
+
+    /// <summary>
+    /// Σ a[i]·b[i] in one order, fixed by n alone: 16 lanes, lane j a fused multiply-add chain over
+    /// elements j, j+16, j+32, ... of the whole 16-element chunks; then the halving tree
+    /// (lane j + lane j+8, then j + j+4, j + j+2, j + j+1); then the tail elements in order, fused
+    /// onto that sum. AVX-512 holds the 16 lanes in one register, AVX2 in two, the scalar form in
+    /// sixteen floats: the same operations on the same values, so the same bits.
+    /// </summary>
     public static float Dot(float* a, float* b, int n)
     {
-        int i = 0;
+        int whole = n / ReductionLanes * ReductionLanes;
         float sum = 0;
-        if (Vector512.IsHardwareAccelerated && n >= 16)
+        if (whole > 0)
         {
-            var acc = Vector512<float>.Zero;
-            for (; i + 16 <= n; i += 16)
+            Vector256<float> s8;
+            if (Vector512.IsHardwareAccelerated)
             {
-                acc = Vector512.FusedMultiplyAdd(Vector512.Load(a + i), Vector512.Load(b + i), acc);
+                var acc = Vector512<float>.Zero;
+                for (int i = 0; i < whole; i += 16)
+                {
+                    acc = Vector512.FusedMultiplyAdd(Vector512.Load(a + i), Vector512.Load(b + i), acc);
+                }
+
+                s8 = acc.GetLower() + acc.GetUpper();
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                var lo = Vector256<float>.Zero;
+                var hi = Vector256<float>.Zero;
+                for (int i = 0; i < whole; i += 16)
+                {
+                    lo = Vector256.FusedMultiplyAdd(Vector256.Load(a + i), Vector256.Load(b + i), lo);
+                    hi = Vector256.FusedMultiplyAdd(Vector256.Load(a + i + 8), Vector256.Load(b + i + 8), hi);
+                }
+
+                s8 = lo + hi;
+            }
+            else
+            {
+                return DotScalar(a, b, n);
             }
 
-            sum = Vector512.Sum(acc);
+            var s4 = s8.GetLower() + s8.GetUpper();
+            sum = (s4[0] + s4[2]) + (s4[1] + s4[3]);
         }
-        else if (Vector256.IsHardwareAccelerated && n >= 8)
+
+        for (int i = whole; i < n; i++)
         {
-            var acc = Vector256<float>.Zero;
-            for (; i + 8 <= n; i += 8)
+            sum = MathF.FusedMultiplyAdd(a[i], b[i], sum);
+        }
+
+        return sum;
+    }
+
+    /// <summary><see cref="Dot"/> without vectors: the same 16 lanes and tree, one float at a time.</summary>
+    internal static float DotScalar(float* a, float* b, int n)
+    {
+        int whole = n / ReductionLanes * ReductionLanes;
+        float* lanes = stackalloc float[ReductionLanes];
+        new Span<float>(lanes, ReductionLanes).Clear();
+        for (int i = 0; i < whole; i += ReductionLanes)
+        {
+            for (int j = 0; j < ReductionLanes; j++)
             {
-                acc = Vector256.FusedMultiplyAdd(Vector256.Load(a + i), Vector256.Load(b + i), acc);
+                lanes[j] = MathF.FusedMultiplyAdd(a[i + j], b[i + j], lanes[j]);
+            }
+        }
+
+        float sum = 0;
+        if (whole > 0)
+        {
+            for (int width = ReductionLanes / 2; width >= 4; width /= 2)
+            {
+                for (int j = 0; j < width; j++)
+                {
+                    lanes[j] += lanes[j + width];
+                }
             }
 
-            sum = Vector256.Sum(acc);
+            sum = (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
         }
 
-        for (; i < n; i++)
+        for (int i = whole; i < n; i++)
         {
             sum = MathF.FusedMultiplyAdd(a[i], b[i], sum);
         }
@@ -88,7 +147,7 @@ internal static unsafe class VectorMath
         int i = 0;
         for (; i + 16 <= n; i += 16)
         {
-            Vector512.Exp(Vector512.Load(x + i) - vs).Store(x + i);
+            Exp(Vector512.Load(x + i) - vs).Store(x + i);
         }
 
         if (i < n)
@@ -96,7 +155,7 @@ internal static unsafe class VectorMath
             float* tmp = stackalloc float[16];
             new Span<float>(tmp, 16).Clear();
             new Span<float>(x + i, n - i).CopyTo(new Span<float>(tmp, 16));
-            Vector512.Exp(Vector512.Load(tmp) - vs).Store(tmp);
+            Exp(Vector512.Load(tmp) - vs).Store(tmp);
             new Span<float>(tmp, n - i).CopyTo(new Span<float>(x + i, n - i));
         }
     }
@@ -124,7 +183,31 @@ internal static unsafe class VectorMath
     }
 
     private static Vector512<float> SiluMul16(Vector512<float> g, Vector512<float> u) =>
-        g / (Vector512<float>.One + Vector512.Exp(-g)) * u;
+        g / (Vector512<float>.One + Exp(-g)) * u;
+
+    /// <summary>
+    /// e^x per lane (inputs clamped to [-87, 88], where e^x is a normal float), from multiplies, adds
+    /// and exact steps only: n = round(x log2 e), r = x - n ln2 in two parts (Cody-Waite), Cephes'
+    /// degree-7 polynomial for e^r, times 2^n built from its bits. No fused multiply-add, so the
+    /// result is the same with or without FMA hardware, and Vector512's emulation on narrower
+    /// hardware (two 256-bit or four 128-bit halves) repeats the same per-lane steps. About 2 ulp.
+    /// </summary>
+    internal static Vector512<float> Exp(Vector512<float> x)
+    {
+        x = Vector512.Min(Vector512.Max(x, Vector512.Create(-87f)), Vector512.Create(88f));
+        var n = Vector512.Round(x * Vector512.Create(1.44269504088896341f));
+        var r = x - (n * Vector512.Create(0.693359375f));
+        r -= n * Vector512.Create(-2.12194440e-4f);
+        var p = Vector512.Create(1.9875691500e-4f);
+        p = (p * r) + Vector512.Create(1.3981999507e-3f);
+        p = (p * r) + Vector512.Create(8.3334519073e-3f);
+        p = (p * r) + Vector512.Create(4.1665795894e-2f);
+        p = (p * r) + Vector512.Create(1.6666665459e-1f);
+        p = (p * r) + Vector512.Create(5.0000001201e-1f);
+        p = (p * (r * r)) + r + Vector512<float>.One;
+        var scale = Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
+        return p * scale;
+    }
 
     /// <summary>y = x / sqrt(mean(x²) + eps) · w, the mean reduced in a fixed order.</summary>
     public static void RmsNorm(float* x, float* w, float* y, int n, float eps)

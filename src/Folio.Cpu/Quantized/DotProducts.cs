@@ -1,0 +1,54 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Folio.Cpu.Quantized;
+
+/// <summary>
+/// acc[i] += Σ_{j&lt;4} w[4i + j] · x[4i + j] over 8 int32 lanes, codes w against int8 activations x.
+/// Integer sums are exact whatever computes them, so every implementation gives the same lanes.
+/// </summary>
+internal interface IDot
+{
+    /// <summary>w holds unsigned codes 0..63.</summary>
+    static abstract Vector256<int> Unsigned(Vector256<int> acc, Vector256<byte> w, Vector256<sbyte> x);
+
+    /// <summary>
+    /// w holds signed codes; the lanes receive Σ (w + <see cref="SignedOffset"/>) · x, and the caller
+    /// subtracts SignedOffset · Σ x.
+    /// </summary>
+    static abstract Vector256<int> Signed(Vector256<int> acc, Vector256<sbyte> w, Vector256<sbyte> x);
+
+    static abstract int SignedOffset { get; }
+}
+
+/// <summary>AVX-VNNI's VPDPBUSD (unsigned by signed bytes, four products per int32 lane).</summary>
+internal struct VnniDot : IDot
+{
+    public static int SignedOffset => 128;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Unsigned(Vector256<int> acc, Vector256<byte> w, Vector256<sbyte> x) =>
+        AvxVnni.MultiplyWideningAndAdd(acc, w, x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Signed(Vector256<int> acc, Vector256<sbyte> w, Vector256<sbyte> x) =>
+        AvxVnni.MultiplyWideningAndAdd(acc, (w.AsByte() ^ Vector256.Create((byte)0x80)), x);
+}
+
+/// <summary>
+/// AVX2 without VNNI: VPMADDUBSW (pairs to int16) then VPMADDWD with ones. Unsigned codes stay below
+/// 64 and |x| below 128, so no pair saturates; signed codes use |w| and x carrying w's sign.
+/// </summary>
+internal struct Avx2Dot : IDot
+{
+    public static int SignedOffset => 0;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Unsigned(Vector256<int> acc, Vector256<byte> w, Vector256<sbyte> x) =>
+        acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w, x), Vector256.Create((short)1));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Signed(Vector256<int> acc, Vector256<sbyte> w, Vector256<sbyte> x) =>
+        acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(w), Avx2.Sign(x, w)), Vector256.Create((short)1));
+}

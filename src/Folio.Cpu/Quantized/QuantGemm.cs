@@ -1,0 +1,435 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Folio.Models.Quantization;
+
+namespace Folio.Cpu.Quantized;
+
+/// <summary>
+/// y = x · Wᵀ (+ bias) (or y += ...) for a <see cref="QuantMatrix"/>, with x quantized per row and
+/// block to int8 (<see cref="ActivationQuantizer"/>). What one output is, whatever computes it:
+/// <list type="number">
+/// <item>per group of the weight format (16 or 32 values), the exact integer S = Σ code · q;</item>
+/// <item>T = S - offset · X, X = Σ q over the group (the format's zero point);</item>
+/// <item>block kinds: per 32-value block c = float(T) · (d · dx) [+ m · s, s the activation block's scaled sum];
+/// group kinds: per 256-value super-block IS = Σ_groups scale · T and IM = Σ_groups min · X (exact
+/// integers), then c = float(IS) · (d · dx) [- float(IM) · (dmin · dx)];</item>
+/// <item>acc = acc + c, blocks in order from acc = 0; then + bias, then y + that when accumulating.</item>
+/// </list>
+/// Each float step is one IEEE operation (no fused multiply-add), in this order, so the AVX-VNNI,
+/// AVX2 and scalar forms agree to the bit, and a row's result never depends on the other rows of the
+/// batch (row tiles of 4 and 1 run the same steps) or on which thread computes which panel.
+/// </summary>
+[SkipLocalsInit]
+internal static unsafe class QuantGemm
+{
+    private const int P = PanelFormat.Rows;
+
+    /// <summary>Computes panels [panelStart, panelEnd) for all <paramref name="m"/> rows of already quantized activations.</summary>
+    /// <param name="isa">which implementation to run; tests pin one to compare them, the runner leaves the best available.</param>
+    public static void Run(QuantActivations activations, int m, QuantMatrix w, float* y, int ldy, bool accumulate, int panelStart, int panelEnd, QuantIsa isa = QuantIsa.Best)
+    {
+        for (int p = panelStart; p < panelEnd; p++)
+        {
+            var part = w.PartOf(p);
+            var f = part.Format;
+            int local = p - part.Panel0;
+            int row0 = part.Row0 + (local * P);
+            var job = new PanelJob
+            {
+                Format = f,
+                Data = part.Data + (local * part.PanelBytes),
+                SuperBlocks = w.K / f.SuperBlock,
+                Activations = activations.View(f.SuperBlock, w.K),
+                Y = y + row0,
+                Ldy = ldy,
+                Bias = w.Bias == null ? null : w.Bias + row0,
+                Accumulate = accumulate,
+                Valid = Math.Min(P, part.Rows - (local * P)),
+            };
+            if (isa == QuantIsa.Best && AvxVnni.IsSupported)
+            {
+                Dispatch<VnniDot>(job, m);
+            }
+            else if (isa != QuantIsa.Scalar && Avx2.IsSupported)
+            {
+                Dispatch<Avx2Dot>(job, m);
+            }
+            else
+            {
+                QuantGemmScalar.Panel(job, m);
+            }
+        }
+    }
+
+    private static void Dispatch<TDot>(in PanelJob job, int m)
+        where TDot : struct, IDot
+    {
+        switch (job.Format.Codes)
+        {
+            case CodeKind.Signed8: Panel<Signed8Codes, TDot>(job, m); break;
+            case CodeKind.Nibble: Panel<NibbleCodes, TDot>(job, m); break;
+            case CodeKind.NibbleTable: Panel<NibbleTableCodes, TDot>(job, m); break;
+            case CodeKind.Nibble1: Panel<Nibble1Codes, TDot>(job, m); break;
+            case CodeKind.Nibble2: Panel<Nibble2Codes, TDot>(job, m); break;
+            case CodeKind.Crumb: Panel<CrumbCodes, TDot>(job, m); break;
+            case CodeKind.Crumb1: Panel<Crumb1Codes, TDot>(job, m); break;
+            default: throw new InvalidOperationException($"unknown code kind {job.Format.Codes}");
+        }
+    }
+
+    private static void Panel<TCodes, TDot>(in PanelJob job, int m)
+        where TCodes : struct, ICodes
+        where TDot : struct, IDot
+    {
+        int r = 0;
+        for (; r + 4 <= m; r += 4)
+        {
+            Tile4<TCodes, TDot>(job, r);
+        }
+
+        for (; r < m; r++)
+        {
+            Tile1<TCodes, TDot>(job, r);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Dot<TCodes, TDot>(Vector256<int> acc, Vector256<byte> w, Vector256<sbyte> x)
+        where TCodes : struct, ICodes
+        where TDot : struct, IDot
+    {
+        return TCodes.Kind is CodeKind.Signed8 or CodeKind.NibbleTable ? TDot.Signed(acc, w.AsSByte(), x) : TDot.Unsigned(acc, w, x);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<sbyte> Broadcast(sbyte* x) => Vector256.Create(*(int*)x).AsSByte();
+
+    /// <summary>The zero point the integer sums carry: the format's, plus the dot's bias for signed codes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Offset<TCodes, TDot>(PanelFormat f)
+        where TCodes : struct, ICodes
+        where TDot : struct, IDot
+    {
+        return f.Offset + (TCodes.Kind is CodeKind.Signed8 or CodeKind.NibbleTable ? TDot.SignedOffset : 0);
+    }
+
+    /// <summary>Σ q over group j (16 or 32 values) of a super-block, from the per-16 sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int GroupSum(int* sums, int j, int group) => group == 16 ? sums[j] : sums[2 * j] + sums[(2 * j) + 1];
+
+    /// <summary>The group's integer scale and min for one unit (8 panel rows).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<int> Scale, Vector256<int> Min) GroupScales(PanelFormat f, byte* rec, int j, int u)
+    {
+        byte* gs = PanelRecord.GroupScales(f, rec) + (j * P) + (u * 8);
+        switch (f.Scales)
+        {
+            case ScaleKind.Groups:
+                return (Avx2.ConvertToVector256Int32((sbyte*)gs), default);
+            case ScaleKind.GroupsMin:
+                byte* gm = PanelRecord.GroupMins(f, rec) + (j * P) + (u * 8);
+                return (Avx2.ConvertToVector256Int32(gs), Avx2.ConvertToVector256Int32(gm));
+            default:
+                var b = Avx2.ConvertToVector256Int32(gs);
+                return (b & Vector256.Create(0xF), Vector256.ShiftRightLogical(b, 4));
+        }
+    }
+
+    private static void Tile1<TCodes, TDot>(in PanelJob job, int row)
+        where TCodes : struct, ICodes
+        where TDot : struct, IDot
+    {
+        var f = job.Format;
+        var a = job.Activations;
+        sbyte* qx = a.RowQ(row);
+        float* dx = a.RowD(row);
+        int* sums = a.RowSums(row);
+        int groups = f.SuperBlock / f.Group;
+        int quadsPerGroup = f.Group / 16;
+        int offset = Offset<TCodes, TDot>(f);
+        bool hasMin = f.Scales is ScaleKind.BlockMin or ScaleKind.GroupsMin or ScaleKind.GroupsMinPacked;
+        var acc0 = Vector256<float>.Zero;
+        var acc1 = Vector256<float>.Zero;
+        for (int s = 0; s < job.SuperBlocks; s++)
+        {
+            byte* rec = job.Data + ((long)s * f.RecordBytes);
+            byte* pb = rec + f.PlaneBOffset;
+            sbyte* xs = qx + (s * f.SuperBlock);
+            int* ss = sums + (s * f.SuperBlock / 16);
+            var is0 = Vector256<int>.Zero;
+            var is1 = Vector256<int>.Zero;
+            var im0 = Vector256<int>.Zero;
+            var im1 = Vector256<int>.Zero;
+            for (int j = 0; j < groups; j++)
+            {
+                // Two accumulators per unit (even and odd groups) keep four dot chains in flight.
+                var s0a = Vector256<int>.Zero;
+                var s0b = Vector256<int>.Zero;
+                var s1a = Vector256<int>.Zero;
+                var s1b = Vector256<int>.Zero;
+                for (int qd = j * quadsPerGroup; qd < (j + 1) * quadsPerGroup; qd++)
+                {
+                    sbyte* xq = xs + (qd * 16);
+                    var x = Broadcast(xq);
+                    s0a = Dot<TCodes, TDot>(s0a, CodeDecoding.Unit<TCodes>(rec, pb, qd, 0, 0), x);
+                    s1a = Dot<TCodes, TDot>(s1a, CodeDecoding.Unit<TCodes>(rec, pb, qd, 0, 1), x);
+                    x = Broadcast(xq + 4);
+                    s0b = Dot<TCodes, TDot>(s0b, CodeDecoding.Unit<TCodes>(rec, pb, qd, 1, 0), x);
+                    s1b = Dot<TCodes, TDot>(s1b, CodeDecoding.Unit<TCodes>(rec, pb, qd, 1, 1), x);
+                    x = Broadcast(xq + 8);
+                    s0a = Dot<TCodes, TDot>(s0a, CodeDecoding.Unit<TCodes>(rec, pb, qd, 2, 0), x);
+                    s1a = Dot<TCodes, TDot>(s1a, CodeDecoding.Unit<TCodes>(rec, pb, qd, 2, 1), x);
+                    x = Broadcast(xq + 12);
+                    s0b = Dot<TCodes, TDot>(s0b, CodeDecoding.Unit<TCodes>(rec, pb, qd, 3, 0), x);
+                    s1b = Dot<TCodes, TDot>(s1b, CodeDecoding.Unit<TCodes>(rec, pb, qd, 3, 1), x);
+                }
+
+                var t0 = s0a + s0b;
+                var t1 = s1a + s1b;
+                int xsum = GroupSum(ss, j, f.Group);
+                if (offset != 0)
+                {
+                    var o = Vector256.Create(offset * xsum);
+                    t0 -= o;
+                    t1 -= o;
+                }
+
+                if (!f.HasGroups)
+                {
+                    var dxv = Vector256.Create(dx[s]);
+                    ushort* d16 = PanelRecord.D(f, rec);
+                    var c0 = Vector256.ConvertToSingle(t0) * (CodeDecoding.Halves(d16) * dxv);
+                    var c1 = Vector256.ConvertToSingle(t1) * (CodeDecoding.Halves(d16 + 8) * dxv);
+                    if (hasMin)
+                    {
+                        var sv = Vector256.Create(a.RowScaledSums(row)[s]);
+                        ushort* m16 = PanelRecord.M(f, rec);
+                        c0 += CodeDecoding.Halves(m16) * sv;
+                        c1 += CodeDecoding.Halves(m16 + 8) * sv;
+                    }
+
+                    acc0 += c0;
+                    acc1 += c1;
+                    continue;
+                }
+
+                var (sc0, mn0) = GroupScales(f, rec, j, 0);
+                var (sc1, mn1) = GroupScales(f, rec, j, 1);
+                is0 += t0 * sc0;
+                is1 += t1 * sc1;
+                if (hasMin)
+                {
+                    var xv = Vector256.Create(xsum);
+                    im0 += mn0 * xv;
+                    im1 += mn1 * xv;
+                }
+            }
+
+            if (f.HasGroups)
+            {
+                var dxv = Vector256.Create(dx[s]);
+                ushort* d16 = PanelRecord.D(f, rec);
+                var c0 = Vector256.ConvertToSingle(is0) * (CodeDecoding.Halves(d16) * dxv);
+                var c1 = Vector256.ConvertToSingle(is1) * (CodeDecoding.Halves(d16 + 8) * dxv);
+                if (hasMin)
+                {
+                    ushort* m16 = PanelRecord.M(f, rec);
+                    c0 -= Vector256.ConvertToSingle(im0) * (CodeDecoding.Halves(m16) * dxv);
+                    c1 -= Vector256.ConvertToSingle(im1) * (CodeDecoding.Halves(m16 + 8) * dxv);
+                }
+
+                acc0 += c0;
+                acc1 += c1;
+            }
+        }
+
+        float* t = stackalloc float[P];
+        acc0.Store(t);
+        acc1.Store(t + 8);
+        Store(t, job.Y + ((long)row * job.Ldy), job.Bias, job.Accumulate, job.Valid);
+    }
+
+    private static void Tile4<TCodes, TDot>(in PanelJob job, int row)
+        where TCodes : struct, ICodes
+        where TDot : struct, IDot
+    {
+        var f = job.Format;
+        var a = job.Activations;
+        sbyte* q0 = a.RowQ(row);
+        sbyte* q1 = a.RowQ(row + 1);
+        sbyte* q2 = a.RowQ(row + 2);
+        sbyte* q3 = a.RowQ(row + 3);
+        int groups = f.SuperBlock / f.Group;
+        int quadsPerGroup = f.Group / 16;
+        int offset = Offset<TCodes, TDot>(f);
+        bool hasMin = f.Scales is ScaleKind.BlockMin or ScaleKind.GroupsMin or ScaleKind.GroupsMinPacked;
+
+        // Per row and unit: the float accumulators and a super-block's integer sums, in memory
+        // (the dot loop needs the registers).
+        float* acc = stackalloc float[4 * P];
+        int* isum = stackalloc int[4 * P];
+        int* imin = stackalloc int[4 * P];
+        new Span<float>(acc, 4 * P).Clear();
+        int* xsum = stackalloc int[4];
+        for (int s = 0; s < job.SuperBlocks; s++)
+        {
+            byte* rec = job.Data + ((long)s * f.RecordBytes);
+            byte* pb = rec + f.PlaneBOffset;
+            int o = s * f.SuperBlock;
+            if (f.HasGroups)
+            {
+                new Span<int>(isum, 4 * P).Clear();
+                new Span<int>(imin, 4 * P).Clear();
+            }
+
+            for (int j = 0; j < groups; j++)
+            {
+                var s00 = Vector256<int>.Zero;
+                var s01 = Vector256<int>.Zero;
+                var s10 = Vector256<int>.Zero;
+                var s11 = Vector256<int>.Zero;
+                var s20 = Vector256<int>.Zero;
+                var s21 = Vector256<int>.Zero;
+                var s30 = Vector256<int>.Zero;
+                var s31 = Vector256<int>.Zero;
+                for (int qd = j * quadsPerGroup; qd < (j + 1) * quadsPerGroup; qd++)
+                {
+                    for (int t = 0; t < 4; t++)
+                    {
+                        int k = o + (qd * 16) + (t * 4);
+                        var w0 = CodeDecoding.Unit<TCodes>(rec, pb, qd, t, 0);
+                        var w1 = CodeDecoding.Unit<TCodes>(rec, pb, qd, t, 1);
+                        var x = Broadcast(q0 + k);
+                        s00 = Dot<TCodes, TDot>(s00, w0, x);
+                        s01 = Dot<TCodes, TDot>(s01, w1, x);
+                        x = Broadcast(q1 + k);
+                        s10 = Dot<TCodes, TDot>(s10, w0, x);
+                        s11 = Dot<TCodes, TDot>(s11, w1, x);
+                        x = Broadcast(q2 + k);
+                        s20 = Dot<TCodes, TDot>(s20, w0, x);
+                        s21 = Dot<TCodes, TDot>(s21, w1, x);
+                        x = Broadcast(q3 + k);
+                        s30 = Dot<TCodes, TDot>(s30, w0, x);
+                        s31 = Dot<TCodes, TDot>(s31, w1, x);
+                    }
+                }
+
+                for (int r = 0; r < 4; r++)
+                {
+                    xsum[r] = GroupSum(a.RowSums(row + r) + (o / 16), j, f.Group);
+                }
+
+                Combine(f, rec, j, s00, s01, offset, xsum[0], hasMin, a, row, s, acc, isum, imin);
+                Combine(f, rec, j, s10, s11, offset, xsum[1], hasMin, a, row + 1, s, acc + P, isum + P, imin + P);
+                Combine(f, rec, j, s20, s21, offset, xsum[2], hasMin, a, row + 2, s, acc + (2 * P), isum + (2 * P), imin + (2 * P));
+                Combine(f, rec, j, s30, s31, offset, xsum[3], hasMin, a, row + 3, s, acc + (3 * P), isum + (3 * P), imin + (3 * P));
+            }
+
+            if (f.HasGroups)
+            {
+                ushort* d16 = PanelRecord.D(f, rec);
+                ushort* m16 = PanelRecord.M(f, rec);
+                for (int r = 0; r < 4; r++)
+                {
+                    var dxv = Vector256.Create(a.RowD(row + r)[s]);
+                    for (int u = 0; u < 2; u++)
+                    {
+                        float* ar = acc + (r * P) + (u * 8);
+                        var c = Vector256.ConvertToSingle(Vector256.Load(isum + (r * P) + (u * 8))) * (CodeDecoding.Halves(d16 + (u * 8)) * dxv);
+                        if (hasMin)
+                        {
+                            c -= Vector256.ConvertToSingle(Vector256.Load(imin + (r * P) + (u * 8))) * (CodeDecoding.Halves(m16 + (u * 8)) * dxv);
+                        }
+
+                        (Vector256.Load(ar) + c).Store(ar);
+                    }
+                }
+            }
+        }
+
+        for (int r = 0; r < 4; r++)
+        {
+            Store(acc + (r * P), job.Y + ((long)(row + r) * job.Ldy), job.Bias, job.Accumulate, job.Valid);
+        }
+    }
+
+    /// <summary>Folds one group's integer sums of one row into its accumulators (block kinds) or super-block sums (group kinds).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Combine(PanelFormat f, byte* rec, int j, Vector256<int> t0, Vector256<int> t1, int offset, int xsum, bool hasMin, in ActivationRows a, int row, int s, float* acc, int* isum, int* imin)
+    {
+        if (offset != 0)
+        {
+            var o = Vector256.Create(offset * xsum);
+            t0 -= o;
+            t1 -= o;
+        }
+
+        if (!f.HasGroups)
+        {
+            var dxv = Vector256.Create(a.RowD(row)[s]);
+            ushort* d16 = PanelRecord.D(f, rec);
+            var c0 = Vector256.ConvertToSingle(t0) * (CodeDecoding.Halves(d16) * dxv);
+            var c1 = Vector256.ConvertToSingle(t1) * (CodeDecoding.Halves(d16 + 8) * dxv);
+            if (hasMin)
+            {
+                var sv = Vector256.Create(a.RowScaledSums(row)[s]);
+                ushort* m16 = PanelRecord.M(f, rec);
+                c0 += CodeDecoding.Halves(m16) * sv;
+                c1 += CodeDecoding.Halves(m16 + 8) * sv;
+            }
+
+            (Vector256.Load(acc) + c0).Store(acc);
+            (Vector256.Load(acc + 8) + c1).Store(acc + 8);
+            return;
+        }
+
+        var (sc0, mn0) = GroupScales(f, rec, j, 0);
+        var (sc1, mn1) = GroupScales(f, rec, j, 1);
+        (Vector256.Load(isum) + (t0 * sc0)).Store(isum);
+        (Vector256.Load(isum + 8) + (t1 * sc1)).Store(isum + 8);
+        if (hasMin)
+        {
+            var xv = Vector256.Create(xsum);
+            (Vector256.Load(imin) + (mn0 * xv)).Store(imin);
+            (Vector256.Load(imin + 8) + (mn1 * xv)).Store(imin + 8);
+        }
+    }
+
+    /// <summary>y[j] = (acc[j] + bias[j]) (+ y[j] when accumulating) for the valid rows of the panel.</summary>
+    internal static void Store(float* acc, float* y, float* bias, bool accumulate, int valid)
+    {
+        for (int j = 0; j < valid; j++)
+        {
+            float v = acc[j];
+            if (bias != null)
+            {
+                v += bias[j];
+            }
+
+            y[j] = accumulate ? y[j] + v : v;
+        }
+    }
+}
+
+/// <summary>Which implementation of <see cref="QuantGemm"/> runs: the best the machine has, AVX2 without VNNI, or scalar.</summary>
+internal enum QuantIsa
+{
+    Best,
+    Avx2,
+    Scalar,
+}
+
+/// <summary>One panel's share of a <see cref="QuantGemm"/> call.</summary>
+internal unsafe struct PanelJob
+{
+    public PanelFormat Format;
+    public byte* Data;
+    public int SuperBlocks;
+    public ActivationRows Activations;
+    public float* Y;
+    public int Ldy;
+    public float* Bias;
+    public bool Accumulate;
+    public int Valid;
+}
