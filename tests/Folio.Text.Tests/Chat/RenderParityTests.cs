@@ -30,6 +30,17 @@ public sealed class RenderParityTests
         }
     }
 
+    /// <summary>
+    /// Open differences, kept visible rather than hidden: @huggingface/jinja refuses "+" with an
+    /// undefined operand in Command R+'s tool descriptions, where Folio concatenates (as DeepSeek R1's
+    /// template needs on both sides). A case listed here must still differ, so a fix removes it.
+    /// </summary>
+    private static readonly HashSet<string> KnownDifferences =
+    [
+        "CohereForAI-c4ai-command-r-plus-tool_use.jinja / tools",
+        "CohereForAI-c4ai-command-r-plus-tool_use.jinja / tool result",
+    ];
+
     [NodeFact]
     public void Every_template_renders_the_corpus_byte_for_byte_as_huggingface_jinja()
     {
@@ -61,7 +72,14 @@ public sealed class RenderParityTests
         {
             var expected = (string?)results[i]!["output"];
             var (label, output, error) = ours[i];
-            if (expected is null ? output is not null : expected != output)
+            var differs = expected is null ? output is not null : expected != output;
+            if (KnownDifferences.Contains(ours[i].Label))
+            {
+                Assert.True(differs, $"{ours[i].Label} now renders as @huggingface/jinja does: remove it from KnownDifferences");
+                continue;
+            }
+
+            if (differs)
             {
                 var at = 0;
                 while (expected is not null && output is not null && at < Math.Min(expected.Length, output.Length) && expected[at] == output[at])
