@@ -25,4 +25,31 @@ public static class RequestIdRules
 
     private static bool IsAllowed(char c) =>
         c is (>= 'A' and <= 'Z') or (>= 'a' and <= 'z') or (>= '0' and <= '9') or '.' or '_' or ':' or '-';
+
+    /// <summary>
+    /// Why an id breaks the rule, without quoting it (an id that breaks the rule may hold control
+    /// characters or user text that must not reach a log line or a header).
+    /// </summary>
+    public static string Explain(string? id)
+    {
+        if (string.IsNullOrEmpty(id))
+        {
+            return "an empty string";
+        }
+
+        if (id.Length > RequestDefaults.MaxRequestIdLength)
+        {
+            return $"{id.Length} characters";
+        }
+
+        for (int i = 0; i < id.Length; i++)
+        {
+            if (!IsAllowed(id[i]))
+            {
+                return $"a character outside that set at position {i}";
+            }
+        }
+
+        return "a valid id";
+    }
 }

@@ -6,13 +6,13 @@ namespace Folio.Contracts;
 /// Finds a top-level string request_id without building a document: used for messages too large to
 /// parse whole, so the user still gets an error entry on the stream they are reading.
 /// </summary>
-internal static class RequestIdScanner
+public static class RequestIdScanner
 {
     public static string? TryFind(ReadOnlySpan<byte> utf8Json)
     {
         try
         {
-            var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { MaxDepth = 64 });
+            var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { MaxDepth = 4096 });
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
                 return null;
@@ -38,7 +38,7 @@ internal static class RequestIdScanner
 
                 if (isId)
                 {
-                    string? id = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    string? id = reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped ? reader.GetString() : reader.TokenType == JsonTokenType.String ? TryUnescape(ref reader) : null;
                     return RequestIdRules.IsValid(id) ? id : null;
                 }
 
@@ -51,5 +51,18 @@ internal static class RequestIdScanner
         }
 
         return null;
+    }
+
+    /// <summary>An escaped id (<c>\u0041</c>) is still an id; one with a lone surrogate is not.</summary>
+    private static string? TryUnescape(ref Utf8JsonReader reader)
+    {
+        try
+        {
+            return reader.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 }

@@ -29,6 +29,12 @@ public static class RequestParser
             return Fail(ErrorCodes.InvalidRequest, $"the message is {utf8Json.Length} bytes; the limit is {maxMessageBytes} bytes (Folio:Limits:MaxMessageBytes)", id);
         }
 
+        // A UTF-8 byte order mark is not JSON, but editors write it: accept it (docs/contract.md).
+        if (utf8Json.Span.StartsWith(Utf8Bom))
+        {
+            utf8Json = utf8Json[Utf8Bom.Length..];
+        }
+
         JsonDocument doc;
         try
         {
@@ -36,7 +42,15 @@ public static class RequestParser
         }
         catch (JsonException e)
         {
-            return Fail(ErrorCodes.InvalidRequest, $"the message is not valid UTF-8 JSON: {e.Message}", null);
+            // The exception's own message quotes the input after the error: never pass it on.
+            string where = e.LineNumber is { } line && e.BytePositionInLine is { } col ? $" at line {line + 1}, byte {col + 1} of that line" : string.Empty;
+            if (IsDepthError(e))
+            {
+                // Valid JSON that nests too deep: the request_id is usually readable, so answer on the stream.
+                return Fail(ErrorCodes.InvalidRequest, $"the message nests objects and arrays deeper than {DocumentOptions.MaxDepth} levels{where}; flatten it", RequestIdScanner.TryFind(utf8Json.Span));
+            }
+
+            return Fail(ErrorCodes.InvalidRequest, $"the message is not valid UTF-8 JSON{where}: check the syntax there", null);
         }
 
         using (doc)
@@ -45,13 +59,18 @@ public static class RequestParser
             {
                 return ParseRoot(doc.RootElement);
             }
-            catch (InvalidOperationException e) when (e.InnerException is System.Text.DecoderFallbackException)
+            catch (InvalidOperationException)
             {
-                // JsonDocument defers UTF-8 validation of string contents to GetString().
-                return Fail(ErrorCodes.InvalidRequest, "the message holds a string that is not valid UTF-8", RequestIdScanner.TryFind(utf8Json.Span));
+                // A string the document cannot decode (invalid UTF-8 bytes): the field readers catch
+                // their own, this is the backstop; the scanner decides whether the id is usable.
+                return Fail(ErrorCodes.InvalidRequest, "the message holds a string that is not valid UTF-8 or UTF-16", RequestIdScanner.TryFind(utf8Json.Span));
             }
         }
     }
+
+    private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
+
+    private static bool IsDepthError(JsonException e) => e.Message.Contains("maximum configured depth", StringComparison.Ordinal);
 
     private static RequestParseResult ParseRoot(JsonElement root)
     {
@@ -60,12 +79,13 @@ public static class RequestParser
             return Fail(ErrorCodes.InvalidRequest, $"the message must be a JSON object; got {Describe(root)}", null);
         }
 
-        // Duplicate keys are ambiguous (parsers disagree on which wins): refuse them.
+        // Duplicate keys are ambiguous (parsers disagree on which wins): refuse them for the fields
+        // Folio reads. Unknown fields are ignored, duplicated or not, and their names never echoed.
         var seen = new HashSet<string>(StringComparer.Ordinal);
         string? duplicate = null;
         foreach (var p in root.EnumerateObject())
         {
-            if (!seen.Add(p.Name))
+            if (KnownFields.Contains(p.Name) && !seen.Add(p.Name))
             {
                 duplicate ??= p.Name;
             }
@@ -81,10 +101,14 @@ public static class RequestParser
             return Fail(ErrorCodes.InvalidRequest, $"request_id must be a string; got {Describe(idElement)}", null);
         }
 
-        string? requestId = idElement.GetString();
+        if (!TryGetString(idElement, out string? requestId, out string idProblem))
+        {
+            return Fail(ErrorCodes.InvalidRequest, $"request_id {idProblem}; it must be {RequestIdRules.Description}", null);
+        }
+
         if (!RequestIdRules.IsValid(requestId))
         {
-            return Fail(ErrorCodes.InvalidRequest, $"request_id must be {RequestIdRules.Description}; got {Quote(requestId)}", null);
+            return Fail(ErrorCodes.InvalidRequest, $"request_id must be {RequestIdRules.Description}; got {RequestIdRules.Explain(requestId)}", null);
         }
 
         var reader = new FieldReader(root, requestId!);
@@ -104,10 +128,21 @@ public static class RequestParser
     private static RequestParseResult Fail(string code, string message, string? requestId) =>
         RequestParseResult.Fail(new RequestError(code, message, requestId));
 
+    /// <summary>The fields Folio reads (version 1 and 2): duplicates of these are refused, names of others never echoed.</summary>
+    private static readonly HashSet<string> KnownFields = new(StringComparer.Ordinal)
+    {
+        "request_id", "prompt", "prompt_token_ids", "messages", "max_tokens", "min_tokens", "temperature", "top_p", "top_k",
+        "min_p", "repetition_penalty", "presence_penalty", "frequency_penalty", "seed", "stop", "stop_token_ids",
+        "ignore_eos", "include_stop_str_in_output", "logprobs", "priority", "tools", "add_generation_prompt",
+        "continue_final_message", "chat_template_kwargs", "response_format", "structured_outputs", "model",
+        "deadline_ms", "batch_id", "custom_id",
+    };
+
+    /// <summary>What a value is, for an error message: its kind, and a number's value when it is short. Never a string's content.</summary>
     internal static string Describe(JsonElement e) => e.ValueKind switch
     {
         JsonValueKind.String => "a string",
-        JsonValueKind.Number => $"the number {e.GetRawText()}",
+        JsonValueKind.Number => e.GetRawText() is { Length: <= 24 } n ? $"the number {n}" : "a number too long to show",
         JsonValueKind.True or JsonValueKind.False => $"the boolean {e.GetRawText()}",
         JsonValueKind.Array => "an array",
         JsonValueKind.Object => "an object",
@@ -115,16 +150,60 @@ public static class RequestParser
         _ => e.ValueKind.ToString(),
     };
 
-    internal static string Quote(string? s)
+    /// <summary>
+    /// Reads a JSON string. False for an escaped lone surrogate (<c>"\ud800"</c>): valid JSON, but
+    /// not text any tokenizer, Redis reader or log can carry; the caller answers it.
+    /// </summary>
+    internal static bool TryGetString(JsonElement e, out string? value) => TryGetString(e, out value, out _);
+
+    /// <param name="problem">When false: what is wrong with the string, in words (never its content).</param>
+    internal static bool TryGetString(JsonElement e, out string? value, out string problem)
     {
-        if (s is null)
+        problem = string.Empty;
+        try
         {
-            return "null";
+            value = e.GetString();
+            if (value is not null && HasLoneSurrogate(value))
+            {
+                problem = "holds an unpaired UTF-16 surrogate escape (\\uD800-\\uDFFF without its pair); send valid Unicode text";
+                return false;
+            }
+
+            return true;
+        }
+        catch (InvalidOperationException ex)
+        {
+            value = null;
+            problem = ex.InnerException is System.Text.DecoderFallbackException
+                ? "is not valid UTF-8"
+                : "holds an unpaired UTF-16 surrogate escape (\\uD800-\\uDFFF without its pair); send valid Unicode text";
+            return false;
+        }
+    }
+
+    private static bool HasLoneSurrogate(string s)
+    {
+        for (int i = 0; i < s.Length; i++)
+        {
+            if (char.IsHighSurrogate(s[i]))
+            {
+                if (i + 1 >= s.Length || !char.IsLowSurrogate(s[i + 1]))
+                {
+                    return true;
+                }
+
+                i++;
+            }
+            else if (char.IsLowSurrogate(s[i]))
+            {
+                return true;
+            }
         }
 
-        string shown = s.Length > 40 ? s[..40] + "..." : s;
-        return "\"" + shown + "\"" + (s.Length > 40 ? $" ({s.Length} characters)" : string.Empty);
+        return false;
     }
+
+    private static readonly FieldRule<int> AnyPriority = new("priority", _ => true, string.Empty);
 
     /// <summary>Reads the fields after request_id; the first rule broken becomes the error.</summary>
     private sealed class FieldReader(JsonElement root, string requestId)
@@ -161,20 +240,20 @@ public static class RequestParser
                 }
             }
 
-            int maxTokens = Int("max_tokens", RequestDefaults.MaxTokens, v => v >= 1, "must be >= 1");
-            int minTokens = Int("min_tokens", RequestDefaults.MinTokens, v => v >= 0, "must be >= 0");
+            int maxTokens = Int(RequestRules.MaxTokens, RequestDefaults.MaxTokens);
+            int minTokens = Int(RequestRules.MinTokens, RequestDefaults.MinTokens);
             if (_error is null && minTokens > maxTokens)
             {
                 _error = $"min_tokens must be <= max_tokens; got min_tokens {minTokens} and max_tokens {maxTokens}";
             }
 
-            double temperature = Number("temperature", RequestDefaults.Temperature, v => v >= 0, "must be >= 0");
-            double topP = Number("top_p", RequestDefaults.TopP, v => v > 0 && v <= 1, "must be in (0, 1]");
-            int topK = Int("top_k", RequestDefaults.TopK, v => v >= -1, "must be -1, 0 (off) or a positive number of tokens");
-            double minP = Number("min_p", RequestDefaults.MinP, v => v >= 0 && v <= 1, "must be in [0, 1]");
-            double repetition = Number("repetition_penalty", RequestDefaults.RepetitionPenalty, v => v > 0, "must be > 0");
-            double presence = Number("presence_penalty", RequestDefaults.PresencePenalty, v => v >= -2 && v <= 2, "must be in [-2, 2]");
-            double frequency = Number("frequency_penalty", RequestDefaults.FrequencyPenalty, v => v >= -2 && v <= 2, "must be in [-2, 2]");
+            double temperature = Number(RequestRules.Temperature, RequestDefaults.Temperature);
+            double topP = Number(RequestRules.TopP, RequestDefaults.TopP);
+            int topK = Int(RequestRules.TopK, RequestDefaults.TopK);
+            double minP = Number(RequestRules.MinP, RequestDefaults.MinP);
+            double repetition = Number(RequestRules.RepetitionPenalty, RequestDefaults.RepetitionPenalty);
+            double presence = Number(RequestRules.PresencePenalty, RequestDefaults.PresencePenalty);
+            double frequency = Number(RequestRules.FrequencyPenalty, RequestDefaults.FrequencyPenalty);
             long? seed = Seed();
             string[] stop = Stop();
             int[] stopTokenIds = IntArray("stop_token_ids") ?? [];
@@ -185,8 +264,8 @@ public static class RequestParser
 
             bool ignoreEos = Bool("ignore_eos");
             bool includeStop = Bool("include_stop_str_in_output");
-            int? logprobs = Has("logprobs") ? Int("logprobs", 0, v => v is >= 0 and <= RequestDefaults.MaxLogprobs, $"must be in [0, {RequestDefaults.MaxLogprobs}]") : null;
-            int priority = Int("priority", RequestDefaults.Priority, _ => true, string.Empty);
+            int? logprobs = Has("logprobs") ? Int(RequestRules.Logprobs, 0) : null;
+            int priority = Int(AnyPriority, RequestDefaults.Priority);
 
             if (_error is not null)
             {
@@ -235,7 +314,13 @@ public static class RequestParser
                 return null;
             }
 
-            return e.GetString();
+            if (!TryGetString(e, out string? value, out string problem))
+            {
+                _error = $"{name} {problem}";
+                return null;
+            }
+
+            return value;
         }
 
         private bool Bool(string name)
@@ -254,8 +339,9 @@ public static class RequestParser
             return false;
         }
 
-        private int Int(string name, int defaultValue, Func<int, bool> rule, string ruleText)
+        private int Int(FieldRule<int> rule, int defaultValue)
         {
+            string name = rule.Field;
             if (!TryGet(name, out var e))
             {
                 return defaultValue;
@@ -267,16 +353,13 @@ public static class RequestParser
                 return defaultValue;
             }
 
-            if (!rule(v))
-            {
-                _error = $"{name} {ruleText}; got {v.ToString(CultureInfo.InvariantCulture)}";
-            }
-
+            _error ??= rule.Violation(v);
             return v;
         }
 
-        private double Number(string name, double defaultValue, Func<double, bool> rule, string ruleText)
+        private double Number(FieldRule<double> rule, double defaultValue)
         {
+            string name = rule.Field;
             if (!TryGet(name, out var e))
             {
                 return defaultValue;
@@ -288,11 +371,7 @@ public static class RequestParser
                 return defaultValue;
             }
 
-            if (!rule(v))
-            {
-                _error = $"{name} {ruleText}; got {e.GetRawText()}";
-            }
-
+            _error ??= rule.Violation(v);
             return v;
         }
 
@@ -351,7 +430,13 @@ public static class RequestParser
             string[] stops;
             if (e.ValueKind == JsonValueKind.String)
             {
-                stops = [e.GetString()!];
+                if (!TryGetString(e, out string? single, out string problem))
+                {
+                    _error = $"stop {problem}";
+                    return [];
+                }
+
+                stops = [single!];
             }
             else if (e.ValueKind == JsonValueKind.Array)
             {
@@ -365,7 +450,13 @@ public static class RequestParser
                         return [];
                     }
 
-                    stops[i++] = item.GetString()!;
+                    if (!TryGetString(item, out string? one, out string problem))
+                    {
+                        _error = $"stop[{i}] {problem}";
+                        return [];
+                    }
+
+                    stops[i++] = one!;
                 }
             }
             else
@@ -374,17 +465,18 @@ public static class RequestParser
                 return [];
             }
 
-            if (stops.Length > RequestDefaults.MaxStopStrings)
+            if (RequestRules.StopCount.Violation(stops.Length) is { } tooMany)
             {
-                _error = $"stop may hold at most {RequestDefaults.MaxStopStrings} strings; got {stops.Length}";
+                _error = tooMany;
                 return [];
             }
 
-            foreach (var s in stops)
+            for (int i = 0; i < stops.Length; i++)
             {
-                if (s.Length is < 1 or > RequestDefaults.MaxStopStringLength)
+                if (!RequestRules.StopLength.IsValid(stops[i].Length))
                 {
-                    _error = $"each stop string must be 1-{RequestDefaults.MaxStopStringLength} characters; got {Quote(s)} ({s.Length} characters)";
+                    // The length, never the content: stop strings are user text.
+                    _error = $"stop[{i}] is {stops[i].Length} characters long; {RequestRules.StopLength.Field} {RequestRules.StopLength.Requirement}";
                     return [];
                 }
             }
