@@ -1,3 +1,4 @@
+using Folio.Engine.Core;
 using Folio.Engine.Sampling;
 
 namespace Folio.Engine;
@@ -5,12 +6,12 @@ namespace Folio.Engine;
 /// <summary>
 /// A request as the engine sees it: token ids, not text, and no wire concerns.
 /// </summary>
-/// <param name="RequestId">The caller's id; unique among the requests the engine holds.</param>
+/// <param name="Key">The caller's key; unique among the requests the engine holds.</param>
 /// <param name="PromptTokenIds">The prompt, used as given (the caller adds BOS if the model wants one).</param>
 /// <param name="Params">Sampling and stopping.</param>
-public sealed record EngineRequest(string RequestId, IReadOnlyList<int> PromptTokenIds, SamplingParams Params)
+public sealed record EngineRequest(RequestKey Key, IReadOnlyList<int> PromptTokenIds, SamplingParams Params)
 {
-    /// <summary>Lower is served earlier under <see cref="SchedulingPolicy.Priority"/> (vLLM's convention).</summary>
+    /// <summary>Lower is served earlier under <see cref="Scheduling.SchedulingPolicy.Priority"/> (vLLM's convention).</summary>
     public int Priority { get; init; }
 
     /// <summary>

@@ -2,12 +2,14 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Folio.Engine.Core;
-using Folio.Text.Detokenization;
 using Folio.Engine.Execution;
 using Folio.Engine.Kv;
 using Folio.Engine.Sampling;
 using Folio.Engine.Scheduling;
+using Folio.Text.Detokenization;
 using Folio.Text.Tokenization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Folio.Engine;
 
@@ -17,25 +19,32 @@ namespace Folio.Engine;
 /// aborts may come from any thread; everything else happens on one thread, either the engine's own
 /// (<see cref="Start"/>) or the caller's (<see cref="Step"/>, <see cref="RunUntilIdle"/>). It does no
 /// I/O and depends only on an <see cref="IModelRunner"/> and an <see cref="ITokenizer"/>.
+///
+/// A failure costs only the requests it concerns where that can be known: a sequence the runner
+/// names (<see cref="SequenceFailedException"/>), a row whose sampling or detokenizing throws; a
+/// forward pass that fails for an unknown reason ends the sequences of that step, never the waiting
+/// ones. Every failure is logged once at Error with its stack trace.
 /// </summary>
 public sealed class LlmEngine : IDisposable
 {
     private readonly IModelRunner _runner;
     private readonly ITokenizer _tokenizer;
     private readonly IEngineOutputSink _sink;
+    private readonly ILogger _log;
     private readonly KvCacheManager _kv;
     private readonly Scheduler _scheduler;
     private readonly Sampler[] _samplers;
     private readonly Sequence?[] _sampleSeqs;
     private readonly int[] _sampledTokens;
     private readonly SampledLogprobs?[] _sampledLogprobs;
+    private readonly Exception?[] _sampleFailures;
     private readonly ForwardBatch _batch;
     private readonly float[] _logits;
     private readonly int _vocab;
     private readonly HashSet<int> _eos;
-    private readonly ConcurrentQueue<(EngineRequest? Add, string? Abort)> _commands = new();
-    private readonly ConcurrentDictionary<string, byte> _activeIds = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Sequence> _byId = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<(EngineRequest? Add, RequestKey Abort)> _commands = new();
+    private readonly ConcurrentDictionary<RequestKey, byte> _activeKeys = new();
+    private readonly Dictionary<RequestKey, Sequence> _byKey = [];
     private readonly AutoResetEvent _wake = new(false);
     private readonly List<RequestOutput> _stepOutputs = [];
     private Thread? _thread;
@@ -51,39 +60,41 @@ public sealed class LlmEngine : IDisposable
     private long _finished;
     private EngineMetrics _metrics = new();
 
-    public LlmEngine(IModelRunner runner, ITokenizer tokenizer, EngineOptions options, IEngineOutputSink sink)
+    public LlmEngine(IModelRunner runner, ITokenizer tokenizer, EngineConfig config, IEngineOutputSink sink, ILogger? log = null)
     {
-        options.Validate();
+        config.Validate();
         _runner = runner;
         _tokenizer = tokenizer;
         _sink = sink;
-        Options = options;
+        _log = log ?? NullLogger.Instance;
+        Config = config;
         var limits = runner.Limits;
-        if (options.MaxNumSeqs > limits.MaxNumSeqs || options.MaxNumBatchedTokens > limits.MaxNumBatchedTokens)
+        if (config.MaxNumSeqs > limits.MaxNumSeqs || config.MaxNumBatchedTokens > limits.MaxNumBatchedTokens)
         {
-            throw new ArgumentException($"max_num_seqs {options.MaxNumSeqs} / max_num_batched_tokens {options.MaxNumBatchedTokens} exceed what the runner was built for ({limits.MaxNumSeqs} / {limits.MaxNumBatchedTokens}): give both the same values");
+            throw new ArgumentException($"max_num_seqs {config.MaxNumSeqs} / max_num_batched_tokens {config.MaxNumBatchedTokens} exceed what the runner was built for ({limits.MaxNumSeqs} / {limits.MaxNumBatchedTokens}): give both the same values");
         }
 
         // The longest sequence: the smallest of the model's context, the runner's and the configured cap.
-        MaxModelLen = Math.Min(Math.Min(options.MaxModelLen ?? int.MaxValue, runner.Config.MaxPositionEmbeddings), limits.MaxModelLen);
+        MaxModelLen = Math.Min(Math.Min(config.MaxModelLen ?? int.MaxValue, runner.Config.MaxPositionEmbeddings), limits.MaxModelLen);
         _vocab = runner.Config.VocabSize;
         var pool = new KvBlockPool(runner.NumBlocks, runner.BlockSize);
-        _kv = new KvCacheManager(pool, options.EnablePrefixCaching, runner.CopyBlocks, options.WatermarkFraction);
-        _scheduler = new Scheduler(_kv, options, MaxModelLen);
+        _kv = new KvCacheManager(pool, config.EnablePrefixCaching, runner.CopyBlocks, config.WatermarkFraction);
+        _scheduler = new Scheduler(_kv, config.Scheduler, MaxModelLen);
         var eos = tokenizer.EosTokenIds.Concat(runner.Config.EosTokenIds).Distinct().ToArray();
         _eos = [.. eos];
         _samplers = [.. Enumerable.Range(0, Math.Clamp(Environment.ProcessorCount, 1, 8)).Select(_ => new Sampler(_vocab, eos))];
-        _sampleSeqs = new Sequence?[options.MaxNumSeqs];
-        _sampledTokens = new int[options.MaxNumSeqs];
-        _sampledLogprobs = new SampledLogprobs?[options.MaxNumSeqs];
-        _batch = new ForwardBatch(options.MaxNumBatchedTokens, options.MaxNumSeqs, _scheduler.MaxBlocksPerSeq);
-        _logits = new float[(long)options.MaxNumSeqs * _vocab];
+        _sampleSeqs = new Sequence?[config.MaxNumSeqs];
+        _sampledTokens = new int[config.MaxNumSeqs];
+        _sampledLogprobs = new SampledLogprobs?[config.MaxNumSeqs];
+        _sampleFailures = new Exception?[config.MaxNumSeqs];
+        _batch = new ForwardBatch(config.MaxNumBatchedTokens, config.MaxNumSeqs, _scheduler.MaxBlocksPerSeq);
+        _logits = new float[(long)config.MaxNumSeqs * _vocab];
         PublishMetrics();
     }
 
-    public EngineOptions Options { get; }
+    public EngineConfig Config { get; }
 
-    /// <summary>The longest sequence (prompt + output) the engine serves.</summary>
+    /// <summary>The longest sequence (prompt + output) the engine serves: model, runner and configuration agree on it.</summary>
     public int MaxModelLen { get; }
 
     public int BlockSize => _runner.BlockSize;
@@ -94,9 +105,9 @@ public sealed class LlmEngine : IDisposable
     public EngineMetrics Metrics => Volatile.Read(ref _metrics);
 
     /// <summary>Requests added and not yet finished (any thread).</summary>
-    public int ActiveRequests => _activeIds.Count;
+    public int ActiveRequests => _activeKeys.Count;
 
-    /// <summary>Whether a prompt of this many tokens could ever be served (callers may reject early).</summary>
+    /// <summary>The longest prompt + output one sequence can ever hold here: the context, and the whole KV cache less its watermark.</summary>
     public int CapacityTokens => _scheduler.CapacityTokens;
 
     internal KvCacheManager Kv => _kv;
@@ -108,16 +119,15 @@ public sealed class LlmEngine : IDisposable
 
     /// <summary>
     /// Queues a request (any thread). Throws <see cref="ArgumentException"/> for a request that can
-    /// never be valid (empty prompt, token id outside the vocabulary, duplicate id); a prompt that is
+    /// never be valid (empty prompt, token id outside the vocabulary, duplicate key); a prompt that is
     /// too long is not an exception but a finished output with <see cref="FinishReason.PromptTooLong"/>.
     /// </summary>
     public void AddRequest(EngineRequest request)
     {
-        ArgumentException.ThrowIfNullOrEmpty(request.RequestId);
         request.Params.Validate();
         if (request.PromptTokenIds.Count == 0)
         {
-            throw new ArgumentException($"request {request.RequestId}: the prompt has no tokens");
+            throw new ArgumentException($"request {request.Key}: the prompt has no tokens");
         }
 
         foreach (var list in new[] { request.PromptTokenIds, request.ResumeTokenIds })
@@ -126,24 +136,24 @@ public sealed class LlmEngine : IDisposable
             {
                 if ((uint)t >= (uint)_vocab)
                 {
-                    throw new ArgumentException($"request {request.RequestId}: token id {t} is outside the model's vocabulary (0-{_vocab - 1})");
+                    throw new ArgumentException($"request {request.Key}: token id {t} is outside the model's vocabulary (0-{_vocab - 1})");
                 }
             }
         }
 
-        if (!_activeIds.TryAdd(request.RequestId, 0))
+        if (!_activeKeys.TryAdd(request.Key, 0))
         {
-            throw new ArgumentException($"request {request.RequestId} is already in the engine");
+            throw new ArgumentException($"request {request.Key} is already in the engine");
         }
 
-        _commands.Enqueue((request, null));
+        _commands.Enqueue((request, default));
         _wake.Set();
     }
 
-    /// <summary>Aborts a request (any thread); it finishes with <see cref="FinishReason.Abort"/> within one step. Unknown ids are ignored.</summary>
-    public void Abort(string requestId)
+    /// <summary>Aborts a request (any thread); it finishes with <see cref="FinishReason.Abort"/> within one step. Unknown keys are ignored.</summary>
+    public void Abort(RequestKey key)
     {
-        _commands.Enqueue((null, requestId));
+        _commands.Enqueue((null, key));
         _wake.Set();
     }
 
@@ -175,11 +185,23 @@ public sealed class LlmEngine : IDisposable
     {
         _stepOutputs.Clear();
         DrainCommands();
-        var plan = _scheduler.Schedule();
+        SchedulerOutput plan;
+        try
+        {
+            plan = _scheduler.Schedule();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A scheduling failure is nobody's request in particular: end everything the engine holds.
+            FailAll("schedule", e);
+            Hand();
+            return;
+        }
+
         foreach (var seq in plan.PromptTooLong)
         {
             string msg = seq.NumTokens + 1 > MaxModelLen
-                ? $"the prompt has {seq.NumTokens} tokens; with at least one generated token it exceeds the model's context of {MaxModelLen} tokens: shorten the prompt"
+                ? $"the prompt has {seq.NumTokens} tokens; with at least one generated token it exceeds the context of {MaxModelLen} tokens: shorten the prompt"
                 : $"the prompt has {seq.NumTokens} tokens but the KV cache holds at most {_scheduler.CapacityTokens} tokens per sequence: shorten the prompt or give the KV cache more memory (Folio:Engine:KvCacheMemory; --kv-cache-memory for folio generate)";
             FinishWaiting(seq, FinishReason.PromptTooLong, msg);
         }
@@ -203,9 +225,24 @@ public sealed class LlmEngine : IDisposable
             _kv.Pool.CheckConsistency(expectAllFree: true);
         }
 #endif
-        if (_stepOutputs.Count > 0)
+        Hand();
+    }
+
+    /// <summary>Hands the step's outputs over (one array per step, the receiver's to keep).</summary>
+    private void Hand()
+    {
+        if (_stepOutputs.Count == 0)
+        {
+            return;
+        }
+
+        try
         {
             _sink.OnStep(_stepOutputs.ToArray());
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Log.SinkFailed(_log, e);
         }
     }
 
@@ -219,7 +256,30 @@ public sealed class LlmEngine : IDisposable
         }
 
         long start = Stopwatch.GetTimestamp();
-        _runner.Forward(_batch, _logits.AsSpan(0, _batch.NumLogitRows * _vocab));
+        try
+        {
+            _runner.Forward(_batch, _logits.AsSpan(0, _batch.NumLogitRows * _vocab));
+        }
+        catch (SequenceFailedException e) when ((uint)e.BatchSequenceIndex < (uint)plan.Scheduled.Count)
+        {
+            // The runner refused one sequence before starting the step: end it, run the rest next step.
+            var seq = plan.Scheduled[e.BatchSequenceIndex].Sequence;
+            Log.SequenceFailed(_log, seq.Key, "forward", e);
+            FinishWithError(seq, e.Message);
+            return;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Log.ForwardFailed(_log, plan.Scheduled.Count, e);
+            string message = $"the engine's forward pass failed ({e.GetType().Name}: {e.Message}); the worker logged it";
+            foreach (var (seq, _) in plan.Scheduled)
+            {
+                FinishWithError(seq, message);
+            }
+
+            return;
+        }
+
         _modelTicks += Stopwatch.GetTimestamp() - start;
         _computedTokens += _batch.NumTokens;
 
@@ -238,23 +298,42 @@ public sealed class LlmEngine : IDisposable
         long now = Stopwatch.GetTimestamp();
         for (int row = 0; row < rows; row++)
         {
-            var seq = _sampleSeqs[row];
+            var seq = _sampleSeqs[row]!;
+            var failure = _sampleFailures[row];
+            var logprobs = _sampledLogprobs[row];
             _sampleSeqs[row] = null;
-            if (seq!.FirstTokenTimestamp == 0)
+            _sampleFailures[row] = null;
+            _sampledLogprobs[row] = null;
+            if (failure is not null)
+            {
+                Log.SequenceFailed(_log, seq.Key, "sampling", failure);
+                FinishWithError(seq, $"sampling failed ({failure.GetType().Name}: {failure.Message}); the worker logged it");
+                continue;
+            }
+
+            if (seq.FirstTokenTimestamp == 0)
             {
                 seq.FirstTokenTimestamp = now;
             }
 
             _generatedTokens++;
-            AcceptToken(seq, _sampledTokens[row], _sampledLogprobs[row], now);
-            _sampledLogprobs[row] = null;
+            try
+            {
+                AcceptToken(seq, _sampledTokens[row], logprobs, now);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                Log.SequenceFailed(_log, seq.Key, "detokenize", e);
+                FinishWithError(seq, $"detokenizing failed ({e.GetType().Name}: {e.Message}); the worker logged it");
+            }
         }
     }
 
     /// <summary>
     /// Samples every logits row. Rows are independent (each sampler's result depends only on its row,
     /// the request and the token index), so with many rows they are split over a few samplers in
-    /// parallel; which sampler takes a row cannot change its token.
+    /// parallel; which sampler takes a row cannot change its token. A row that throws is recorded for
+    /// its sequence alone.
     /// </summary>
     private void SampleRows(int rows)
     {
@@ -275,7 +354,14 @@ public sealed class LlmEngine : IDisposable
         {
             var seq = _sampleSeqs[row]!;
             var logits = _logits.AsSpan(row * _vocab, _vocab);
-            _sampledTokens[row] = sampler.Sample(logits, seq.Params, seq.Seed, seq.PromptTokens, seq.OutputTokens, out _sampledLogprobs[row]);
+            try
+            {
+                _sampledTokens[row] = sampler.Sample(logits, seq.Params, seq.Seed, seq.PromptTokens, seq.OutputTokens, out _sampledLogprobs[row]);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                _sampleFailures[row] = e;
+            }
         }
     }
 
@@ -339,9 +425,34 @@ public sealed class LlmEngine : IDisposable
         {
             if (cmd.Add is { } add)
             {
-                Admit(add);
+                try
+                {
+                    Admit(add);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    Log.SequenceFailed(_log, add.Key, "admit", e);
+                    if (_byKey.TryGetValue(add.Key, out var admitted))
+                    {
+                        FinishWithError(admitted, $"admission failed ({e.GetType().Name}: {e.Message}); the worker logged it");
+                    }
+                    else
+                    {
+                        _activeKeys.TryRemove(add.Key, out _);
+                        _finished++;
+                        _stepOutputs.Add(new RequestOutput
+                        {
+                            Key = add.Key,
+                            TextDelta = string.Empty,
+                            Text = string.Empty,
+                            FinishReason = FinishReason.Error,
+                            ErrorMessage = $"admission failed ({e.GetType().Name}: {e.Message}); the worker logged it",
+                            Usage = new RequestUsage(add.PromptTokenIds.Count, add.ResumeTokenIds.Count, 0),
+                        });
+                    }
+                }
             }
-            else if (cmd.Abort is { } id && _byId.TryGetValue(id, out var seq))
+            else if (_byKey.TryGetValue(cmd.Abort, out var seq))
             {
                 if (seq.Status == SequenceStatus.Running)
                 {
@@ -363,8 +474,8 @@ public sealed class LlmEngine : IDisposable
         int maxTotal = Math.Min(prompt + Math.Max(p.MaxTokens, r.ResumeTokenIds.Count), MaxModelLen);
         var detok = new IncrementalDetokenizer(_tokenizer, p.Stop, p.IncludeStopStrInOutput);
         var promptIds = r.PromptTokenIds as int[] ?? [.. r.PromptTokenIds];
-        var seq = new Sequence(new SeqId(_nextSeqId++), r.RequestId, promptIds, Math.Max(maxTotal, prompt), _scheduler.MaxBlocksPerSeq, p, seed, r.Priority, _arrivalCounter++, r.ArrivalTimestamp ?? Stopwatch.GetTimestamp(), detok);
-        _byId[r.RequestId] = seq;
+        var seq = new Sequence(new SeqId(_nextSeqId++), r.Key, promptIds, Math.Max(maxTotal, prompt), _scheduler.MaxBlocksPerSeq, p, seed, r.Priority, _arrivalCounter++, r.ArrivalTimestamp ?? Stopwatch.GetTimestamp(), detok);
+        _byKey[r.Key] = seq;
         _promptTokens += prompt;
 
         // A resume replays the earlier run's tokens: their text was already delivered, so the deltas
@@ -416,18 +527,30 @@ public sealed class LlmEngine : IDisposable
         Emit(seq, reason, stopReason, token, logprobs, delta ?? string.Empty, index < 0 ? seq.NumOutputTokens : index, null);
     }
 
+    /// <summary>Ends one sequence with an internal error, wherever it is (never twice).</summary>
+    private void FinishWithError(Sequence seq, string message)
+    {
+        if (seq.Status == SequenceStatus.Finished)
+        {
+            return;
+        }
+
+        _scheduler.Remove(seq);
+        Emit(seq, FinishReason.Error, null, null, null, string.Empty, seq.NumOutputTokens, message);
+    }
+
     private void Emit(Sequence seq, FinishReason reason, string? stopReason, int? token, SampledLogprobs? logprobs, string delta, int index, string? message)
     {
         seq.Status = SequenceStatus.Finished;
-        _byId.Remove(seq.RequestId);
-        _activeIds.TryRemove(seq.RequestId, out _);
+        _byKey.Remove(seq.Key);
+        _activeKeys.TryRemove(seq.Key, out _);
         _finished++;
         _stepOutputs.Add(MakeOutput(seq, Stopwatch.GetTimestamp(), token, index, delta, logprobs, reason, stopReason, seq.Detokenizer.EmittedText, message));
     }
 
     private static RequestOutput MakeOutput(Sequence seq, long now, int? token, int index, string delta, SampledLogprobs? logprobs, FinishReason? reason = null, string? stopReason = null, string? text = null, string? message = null) => new()
     {
-        RequestId = seq.RequestId,
+        Key = seq.Key,
         TokenId = token,
         Index = index,
         TextDelta = delta,
@@ -486,24 +609,22 @@ public sealed class LlmEngine : IDisposable
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                FailAll(e);
+                // Step isolates the failures it can attribute; what reaches here is a bug in the loop itself.
+                _stepOutputs.Clear();
+                FailAll("step", e);
+                Hand();
             }
         }
     }
 
-    /// <summary>After a failed step every request in flight ends with an error; the engine keeps serving new ones.</summary>
-    private void FailAll(Exception e)
+    /// <summary>Ends every request the engine holds with an internal error; the engine keeps serving new ones.</summary>
+    private void FailAll(string stage, Exception e)
     {
-        _stepOutputs.Clear();
-        foreach (var seq in _scheduler.Running.Concat(_scheduler.Waiting).ToList())
+        var all = _scheduler.Running.Concat(_scheduler.Waiting).ToList();
+        Log.StepFailed(_log, stage, all.Count, e);
+        foreach (var seq in all)
         {
-            _scheduler.Remove(seq);
-            Emit(seq, FinishReason.Error, null, null, null, string.Empty, seq.NumOutputTokens, $"engine step failed: {e.GetType().Name}: {e.Message}");
-        }
-
-        if (_stepOutputs.Count > 0)
-        {
-            _sink.OnStep(_stepOutputs.ToArray());
+            FinishWithError(seq, $"engine step failed ({e.GetType().Name}: {e.Message}); the worker logged it");
         }
     }
 

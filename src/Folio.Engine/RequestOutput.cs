@@ -1,3 +1,4 @@
+using Folio.Engine.Core;
 using Folio.Engine.Sampling;
 
 namespace Folio.Engine;
@@ -30,11 +31,12 @@ public readonly record struct RequestUsage(int PromptTokens, int CompletionToken
 /// <summary>
 /// What one engine step produced for one request: at most one new token with the text it releases
 /// (possibly empty), and, on the last output, why the request finished. The text deltas of a
-/// request concatenate to <see cref="Text"/> of its finished output.
+/// request concatenate to <see cref="Text"/> of its finished output. A struct: a step hands over one
+/// array of these, not an object per token.
 /// </summary>
-public sealed record RequestOutput
+public readonly record struct RequestOutput
 {
-    public required string RequestId { get; init; }
+    public required RequestKey Key { get; init; }
 
     /// <summary>The new token, or null for an output that only finishes the request.</summary>
     public int? TokenId { get; init; }
@@ -42,7 +44,7 @@ public sealed record RequestOutput
     /// <summary>Index of <see cref="TokenId"/> among the request's generated tokens (0-based, counting resumed ones).</summary>
     public int Index { get; init; }
 
-    public string TextDelta { get; init; } = string.Empty;
+    public string TextDelta { get; init; }
 
     /// <summary>When the request asked for logprobs: those of <see cref="TokenId"/> (raw model distribution).</summary>
     public SampledLogprobs? Logprobs { get; init; }

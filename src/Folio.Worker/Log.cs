@@ -3,8 +3,10 @@ using Microsoft.Extensions.Logging;
 namespace Folio.Worker;
 
 /// <summary>
-/// Every log line of the worker, in one place. No line carries a credential or a prompt; request
-/// ids are fine (they name streams and carry no user data by contract).
+/// Every log line of the worker, in one place. No line carries a credential or any text a user sent
+/// (prompt, stop strings, message bodies, an invalid request_id): reasons name the field, the
+/// position and the rule. Valid request ids are logged: their charset is fixed by the contract, they
+/// name streams and operators need them.
 /// </summary>
 internal static partial class Log
 {
@@ -26,8 +28,8 @@ internal static partial class Log
     [LoggerMessage(6, LogLevel.Warning, "RabbitMQ at {Endpoint} unreachable (attempt {Attempt}): {Reason}; check Folio:RabbitMq:Uri")]
     public static partial void RabbitUnreachable(ILogger log, string endpoint, int attempt, string reason);
 
-    [LoggerMessage(7, LogLevel.Warning, "Consume channel closed ({Code} {Reason}); {Orphaned} in-flight requests handed to the broker's redelivery")]
-    public static partial void ConsumeChannelClosed(ILogger log, ushort code, string reason, int orphaned);
+    [LoggerMessage(7, LogLevel.Warning, "Consume channel closed; {Orphaned} requests keep running here until the broker redelivers them (to this worker: they continue; elsewhere: they stop)")]
+    public static partial void ConsumeChannelClosed(ILogger log, int orphaned);
 
     [LoggerMessage(8, LogLevel.Warning, "Supervision step failed: {Reason}")]
     public static partial void SuperviseFailed(ILogger log, string reason);
@@ -41,7 +43,7 @@ internal static partial class Log
     [LoggerMessage(11, LogLevel.Warning, "Handed {Count} unfinished requests back to the queue")]
     public static partial void HandedBack(ILogger log, int count);
 
-    [LoggerMessage(12, LogLevel.Warning, "Redis write failed: {Reason}; output kept and retried")]
+    [LoggerMessage(12, LogLevel.Warning, "Redis write failed ({Reason}); output kept")]
     public static partial void RedisWriteFailed(ILogger log, string reason);
 
     [LoggerMessage(13, LogLevel.Information, "Consuming {Queue}")]
@@ -50,11 +52,11 @@ internal static partial class Log
     [LoggerMessage(14, LogLevel.Information, "Paused consuming: engine full ({Running} running, {Waiting} waiting)")]
     public static partial void Paused(ILogger log, int running, int waiting);
 
-    [LoggerMessage(15, LogLevel.Warning, "Message {Tag} has no usable request_id; moved to the error queue: {Reason}")]
-    public static partial void DeadLettering(ILogger log, ulong tag, string reason);
+    [LoggerMessage(15, LogLevel.Warning, "Message {Tag} has no usable request_id; moved to the error queue ({Code}): {Reason}")]
+    public static partial void DeadLettering(ILogger log, ulong tag, string code, string reason);
 
-    [LoggerMessage(16, LogLevel.Warning, "Request {RequestId} delivered {Attempt} times; answered with an error and moved to the error queue")]
-    public static partial void Poison(ILogger log, string requestId, int attempt);
+    [LoggerMessage(16, LogLevel.Warning, "Request {RequestId} started {Starts} times without finishing; answered with an error and moved to the error queue")]
+    public static partial void Poison(ILogger log, string requestId, int starts);
 
     [LoggerMessage(17, LogLevel.Error, "Intake failed for request {RequestId}")]
     public static partial void IntakeFailed(ILogger log, string requestId, Exception e);
@@ -74,8 +76,6 @@ internal static partial class Log
     [LoggerMessage(22, LogLevel.Warning, "Ack/nack of delivery {Tag} failed: {Reason}")]
     public static partial void AckFailed(ILogger log, ulong tag, string reason);
 
-    [LoggerMessage(23, LogLevel.Warning, "Redis unavailable (attempt {Attempt}): {Reason}; waiting")]
-    public static partial void RedisUnavailable(ILogger log, int attempt, string reason);
 
     [LoggerMessage(24, LogLevel.Error, "Output pump step failed")]
     public static partial void PumpFailed(ILogger log, Exception e);
@@ -109,4 +109,40 @@ internal static partial class Log
 
     [LoggerMessage(33, LogLevel.Information, "HTTP endpoint (/metrics, /healthz, /readyz) on {Url}")]
     public static partial void Listening(ILogger log, string url);
+
+    [LoggerMessage(46, LogLevel.Information, "HTTP endpoint off (Folio:Worker:HttpPort = -1): no port is opened")]
+    public static partial void NotListening(ILogger log);
+
+    [LoggerMessage(35, LogLevel.Error, "The request parser failed ({Type}); the message is answered as unparsable")]
+    public static partial void ParserFailed(ILogger log, string type);
+
+    [LoggerMessage(36, LogLevel.Warning, "Request {RequestId}: the tokenizer failed on its prompt ({Type})")]
+    public static partial void TokenizeFailed(ILogger log, string requestId, string type);
+
+    [LoggerMessage(37, LogLevel.Warning, "Paused consuming while Redis refuses writes; requests held here wait, nothing is requeued")]
+    public static partial void PausedForRedis(ILogger log);
+
+    [LoggerMessage(38, LogLevel.Error, "{Condition}. Intake paused, output kept in memory and retried with backoff; not ready until it passes")]
+    public static partial void RedisFailing(ILogger log, string condition);
+
+    [LoggerMessage(39, LogLevel.Error, "Still failing after {Seconds:0} s ({Waiting} operations waiting): {Condition}")]
+    public static partial void RedisStillFailing(ILogger log, double seconds, long waiting, string condition);
+
+    [LoggerMessage(40, LogLevel.Information, "Redis accepts writes again after {Seconds:0.0} s")]
+    public static partial void RedisRecovered(ILogger log, double seconds);
+
+    [LoggerMessage(41, LogLevel.Warning, "Request {RequestId}: Redis holds tokens up to {Next} but this worker wrote up to {Written} (writes lost in a failover?); rewriting them from memory")]
+    public static partial void StreamBehind(ILogger log, string requestId, int next, int written);
+
+    [LoggerMessage(42, LogLevel.Warning, "Request {RequestId}: Redis lost its stream state (restart without persistence?); rewriting {Written} tokens from memory")]
+    public static partial void StreamLost(ILogger log, string requestId, int written);
+
+    [LoggerMessage(43, LogLevel.Warning, "Request {RequestId}: its delivery was lost and did not come back here within {Seconds} s; stopped (another worker resumes it)")]
+    public static partial void OrphanDropped(ILogger log, string requestId, int seconds);
+
+    [LoggerMessage(44, LogLevel.Information, "Request {RequestId} attempt {Attempt}: redelivered to this worker, which still runs it; continuing at token {Index} without recompute")]
+    public static partial void Reattached(ILogger log, string requestId, int attempt, int index);
+
+    [LoggerMessage(45, LogLevel.Error, "Request {RequestId}: Redis refuses writes to its stream keys (a key of another type?); handed back, intake answers it")]
+    public static partial void StreamKeyUnusable(ILogger log, string requestId);
 }

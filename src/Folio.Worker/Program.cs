@@ -1,12 +1,24 @@
+using System.Net;
 using Folio.Worker;
 using Folio.Worker.Engine;
 using Folio.Worker.Hosting;
 using Folio.Worker.Metrics;
 using Folio.Worker.Options;
+using Folio.Worker.Runtime;
+using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.Extensions.Options;
 
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-WorkerConfiguration.Apply(builder.Configuration, args);
+try
+{
+    WorkerConfiguration.Apply(builder.Configuration, args, AppContext.BaseDirectory, Directory.GetCurrentDirectory());
+}
+catch (FileNotFoundException e)
+{
+    Console.Error.WriteLine("folio worker: " + e.Message);
+    return 2;
+}
+
 var config = builder.Configuration;
 
 void AddOptions<T, TValidator>(string section)
@@ -37,7 +49,35 @@ builder.Logging.AddSimpleConsole(o =>
 });
 // One line per scrape of /metrics is noise at Information.
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-builder.WebHost.ConfigureKestrel(k => k.ListenAnyIP(Math.Max(0, hostOptions.HttpPort)));
+bool listen = hostOptions.HttpPort != -1;
+if (listen)
+{
+    // Validated at start (Folio:Worker:HttpBindAddress); an invalid value fails there with its key named.
+    builder.WebHost.ConfigureKestrel(k =>
+    {
+        int port = Math.Max(0, hostOptions.HttpPort);
+        switch (hostOptions.HttpBindAddress)
+        {
+            case "*":
+                k.ListenAnyIP(port);
+                break;
+            case "localhost":
+                k.ListenLocalhost(port);
+                break;
+            default:
+                if (IPAddress.TryParse(hostOptions.HttpBindAddress, out var address))
+                {
+                    k.Listen(address, port);
+                }
+
+                break;
+        }
+    });
+}
+else
+{
+    builder.Services.AddSingleton<IServer, NoListenerServer>();
+}
 
 var app = builder.Build();
 var holder = app.Services.GetRequiredService<RuntimeHolder>();
@@ -46,13 +86,19 @@ app.MapGet("/metrics", () =>
 {
     var runtime = holder.Runtime;
     var load = runtime?.Engine.Load ?? default;
-    return Results.Text(metrics.Render(load, runtime?.InFlightCount ?? 0), "text/plain; version=0.0.4; charset=utf-8");
+    return Results.Text(metrics.Render(load, runtime?.InFlightCount ?? 0, runtime?.RedisHealthy ?? false), "text/plain; version=0.0.4; charset=utf-8");
 });
 app.MapGet("/healthz", () => Results.Text("ok"));
 app.MapGet("/readyz", () => holder.Runtime is { IsReady: true } ? Results.Text("ready") : Results.Text("not ready", statusCode: 503));
 app.Lifetime.ApplicationStarted.Register(() =>
 {
     var log = app.Services.GetRequiredService<ILogger<WorkerRuntime>>();
+    if (!listen)
+    {
+        Log.NotListening(log);
+        return;
+    }
+
     foreach (var url in app.Urls)
     {
         Log.Listening(log, url);

@@ -1,3 +1,4 @@
+using Folio.Engine.Core;
 using Folio.Cpu;
 using Folio.Engine.Execution;
 using Folio.Engine;
@@ -21,17 +22,17 @@ public sealed class CpuRunnerDeterminismTests : IDisposable
     private IModelRunner Runner(int blocks, int blockSize) =>
         new CpuModelRunner(_model.Model, new CpuRunnerOptions { NumBlocks = blocks, BlockSize = blockSize, Threads = 2 });
 
-    private Dictionary<string, RunResult> Run(IEnumerable<EngineRequest> requests, EngineOptions? options = null, int blocks = 256, int blockSize = 16, Action<LlmEngine, FakeModelRunner>? afterStep = null) =>
+    private Dictionary<RequestKey, RunResult> Run(IEnumerable<EngineRequest> requests, EngineConfig? options = null, int blocks = 256, int blockSize = 16, Action<LlmEngine, FakeModelRunner>? afterStep = null) =>
         EngineHarness.Run(requests, options, blocks, blockSize, afterStep, runnerFactory: Runner);
 
     [Fact]
     public void Batch_of_18_mixed_requests_matches_each_request_alone_bitwise()
     {
-        var batch = Run(_workload, new EngineOptions { MaxNumSeqs = 32 });
+        var batch = Run(_workload, new EngineConfig { MaxNumSeqs = 32 });
         foreach (var r in _workload.Take(8))
         {
-            var alone = Run([r])[r.RequestId];
-            alone.AssertSameGeneration(batch[r.RequestId]);
+            var alone = Run([r])[r.Key];
+            alone.AssertSameGeneration(batch[r.Key]);
         }
     }
 
@@ -42,7 +43,7 @@ public sealed class CpuRunnerDeterminismTests : IDisposable
     public void Chunked_prefill_matches_unchunked_bitwise(int budget)
     {
         var reference = Run(_workload);
-        var chunked = Run(_workload, new EngineOptions { MaxNumBatchedTokens = budget, MaxNumSeqs = 6 });
+        var chunked = Run(_workload, new EngineConfig { MaxNumBatchedTokens = budget, MaxNumSeqs = 6 });
         foreach (var (id, r) in reference)
         {
             r.AssertSameGeneration(chunked[id]);
@@ -54,7 +55,7 @@ public sealed class CpuRunnerDeterminismTests : IDisposable
     {
         var reference = Run(_workload);
         long preemptions = 0;
-        var tight = Run(_workload, new EngineOptions { MaxNumSeqs = 16, MaxNumBatchedTokens = 48 }, blocks: 30, blockSize: 4, afterStep: (e, _) => preemptions = e.Metrics.Preemptions);
+        var tight = Run(_workload, new EngineConfig { MaxNumSeqs = 16, MaxNumBatchedTokens = 48 }, blocks: 30, blockSize: 4, afterStep: (e, _) => preemptions = e.Metrics.Preemptions);
         Assert.True(preemptions > 0, "the tiny pool was meant to force preemption");
         foreach (var (id, r) in reference)
         {
@@ -65,10 +66,10 @@ public sealed class CpuRunnerDeterminismTests : IDisposable
     [Fact]
     public void Prefix_cache_hits_match_bitwise()
     {
-        var doubled = _workload.Concat(_workload.Select(r => r with { RequestId = r.RequestId + "-2" })).ToList();
+        var doubled = _workload.Concat(_workload.Select(r => r with { Key = new RequestKey(r.Key.Value + 1_000_000) })).ToList();
         long hits = 0;
-        var cached = Run(doubled, new EngineOptions { MaxNumSeqs = 4 }, afterStep: (e, _) => hits = e.Metrics.PrefixHitTokens);
-        var uncached = Run(doubled, new EngineOptions { MaxNumSeqs = 4, EnablePrefixCaching = false });
+        var cached = Run(doubled, new EngineConfig { MaxNumSeqs = 4 }, afterStep: (e, _) => hits = e.Metrics.PrefixHitTokens);
+        var uncached = Run(doubled, new EngineConfig { MaxNumSeqs = 4, EnablePrefixCaching = false });
         Assert.True(hits > 0);
         foreach (var (id, r) in uncached)
         {
@@ -81,12 +82,12 @@ public sealed class CpuRunnerDeterminismTests : IDisposable
     {
         const int k = 4;
         var full = Run(_workload);
-        var resumable = _workload.Where(r => full[r.RequestId].Tokens.Length > k).ToList();
+        var resumable = _workload.Where(r => full[r.Key].Tokens.Length > k).ToList();
         Assert.NotEmpty(resumable);
-        var resumed = Run(resumable.Select(r => r with { ResumeTokenIds = full[r.RequestId].Tokens[..k], Params = r.Params with { Seed = full[r.RequestId].Seed } }));
+        var resumed = Run(resumable.Select(r => r with { ResumeTokenIds = full[r.Key].Tokens[..k], Params = r.Params with { Seed = full[r.Key].Seed } }));
         foreach (var r in resumable)
         {
-            full[r.RequestId].AssertSameGeneration(resumed[r.RequestId], skip: k);
+            full[r.Key].AssertSameGeneration(resumed[r.Key], skip: k);
         }
     }
 }

@@ -1,14 +1,16 @@
 using System.Text;
+using Folio.Engine.Core;
 using Folio.Engine.Execution;
 using Folio.Engine.Sampling;
 using Folio.Engine;
 using Folio.Text.Tokenization;
+using Microsoft.Extensions.Logging;
 
 namespace Folio.Testing;
 
 /// <summary>Everything a request produced, gathered from its stream of outputs.</summary>
 public sealed record RunResult(
-    string RequestId,
+    RequestKey Key,
     int[] Tokens,
     int[] Indices,
     float[] Logprobs,
@@ -37,23 +39,39 @@ public static class EngineHarness
 {
     public const int Vocab = 300;
 
-    public static EngineRequest Request(string id, int[] prompt, SamplingParams p, int priority = 0, int[]? resume = null) =>
-        new(id, prompt, p) { Priority = priority, ResumeTokenIds = resume ?? [] };
+    /// <summary>A stable key for a readable request name in a test.</summary>
+    public static RequestKey Key(string name)
+    {
+        ulong h = 14695981039346656037UL;
+        foreach (char c in name)
+        {
+            h = (h ^ c) * 1099511628211UL;
+        }
 
-    public static Dictionary<string, RunResult> Run(
+        return new RequestKey((long)(h >> 1));
+    }
+
+    public static EngineRequest Request(string name, int[] prompt, SamplingParams p, int priority = 0, int[]? resume = null) =>
+        Request(Key(name).Value, prompt, p, priority, resume);
+
+    public static EngineRequest Request(long key, int[] prompt, SamplingParams p, int priority = 0, int[]? resume = null) =>
+        new(new RequestKey(key), prompt, p) { Priority = priority, ResumeTokenIds = resume ?? [] };
+
+    public static Dictionary<RequestKey, RunResult> Run(
         IEnumerable<EngineRequest> requests,
-        EngineOptions? options = null,
+        EngineConfig? options = null,
         int numBlocks = 512,
         int blockSize = 16,
         Action<LlmEngine, FakeModelRunner>? afterStep = null,
         ITokenizer? tokenizer = null,
         int maxPositions = 4096,
         Func<int, int, IModelRunner>? runnerFactory = null,
-        Action<LlmEngine>? configure = null)
+        Action<LlmEngine>? configure = null,
+        ILogger? log = null)
     {
         using var runner = runnerFactory?.Invoke(numBlocks, blockSize) ?? new FakeModelRunner(Vocab, numBlocks, blockSize, maxPositions);
         var sink = new CollectingOutputSink();
-        using var engine = new LlmEngine(runner, tokenizer ?? new FakeTokenizer(Vocab), options ?? new EngineOptions(), sink);
+        using var engine = new LlmEngine(runner, tokenizer ?? new FakeTokenizer(Vocab), options ?? new EngineConfig(), sink, log);
         configure?.Invoke(engine);
         var list = requests.ToList();
         foreach (var r in list)
@@ -72,10 +90,10 @@ public static class EngineHarness
         return Collect(sink.Snapshot());
     }
 
-    public static Dictionary<string, RunResult> Collect(IReadOnlyList<RequestOutput> outputs)
+    public static Dictionary<RequestKey, RunResult> Collect(IReadOnlyList<RequestOutput> outputs)
     {
-        var result = new Dictionary<string, RunResult>();
-        foreach (var g in outputs.GroupBy(o => o.RequestId))
+        var result = new Dictionary<RequestKey, RunResult>();
+        foreach (var g in outputs.GroupBy(o => o.Key))
         {
             var withToken = g.Where(o => o.TokenId is not null).ToList();
             var last = g.Last();
@@ -120,7 +138,7 @@ public static class EngineHarness
                 2 => new SamplingParams { Temperature = 1.1, MinP = 0.05, RepetitionPenalty = 1.2, PresencePenalty = 0.5, FrequencyPenalty = 0.3, Seed = rng.Next(), MaxTokens = rng.Next(1, maxTokens + 1), Logprobs = 0, Stop = ["qq"] },
                 _ => new SamplingParams { Temperature = 0.7, Seed = rng.Next(), MaxTokens = rng.Next(1, maxTokens + 1), IgnoreEos = true, MinTokens = 2, Logprobs = 1 },
             };
-            list.Add(Request($"r{i}", prompt, p));
+            list.Add(Request(i, prompt, p));
         }
 
         return list;
@@ -129,7 +147,7 @@ public static class EngineHarness
     public static string Describe(RunResult r)
     {
         var sb = new StringBuilder();
-        sb.Append(r.RequestId).Append(": ").AppendJoin(',', r.Tokens).Append(" / ").Append(r.Reason);
+        sb.Append(r.Key).Append(": ").AppendJoin(',', r.Tokens).Append(" / ").Append(r.Reason);
         return sb.ToString();
     }
 }

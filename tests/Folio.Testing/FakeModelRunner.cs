@@ -54,8 +54,25 @@ public sealed class FakeModelRunner : IModelRunner
     /// <summary>How peaked the logits are (larger: fewer likely tokens).</summary>
     public float Scale { get; set; } = 4f;
 
+    /// <summary>Failure injection: called before each forward pass; an exception it returns is thrown from Forward.</summary>
+    public Func<ForwardBatch, int, Exception?>? FailWith { get; set; }
+
     public void Forward(ForwardBatch batch, Span<float> logits)
     {
+        if (FailWith?.Invoke(batch, ForwardCalls) is { } failure)
+        {
+            throw failure;
+        }
+
+        for (int s = 0; s < batch.NumSeqs; s++)
+        {
+            // Like a device runner whose buffers are sized at start: refuse a context past its limit.
+            if (batch.ContextLens[s] > Limits.MaxModelLen)
+            {
+                throw new SequenceFailedException(s, $"sequence {s}: context of {batch.ContextLens[s]} tokens exceeds the runner's {Limits.MaxModelLen}");
+            }
+        }
+
         ForwardCalls++;
         MaxTokensSeen = Math.Max(MaxTokensSeen, batch.NumTokens);
         MaxSeqsSeen = Math.Max(MaxSeqsSeen, batch.NumSeqs);

@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Folio.Contracts;
+using Folio.Engine;
+using Folio.Engine.Core;
+using Folio.Engine.Sampling;
 using Folio.Worker.Engine;
 
 namespace Folio.Worker.Tests;
@@ -17,9 +20,9 @@ internal sealed class FakeEngine : IInferenceEngine
     public const int Vocab = 1000;
     public const int EosId = 0;
 
-    private readonly Channel<EngineStep> _steps = Channel.CreateUnbounded<EngineStep>();
-    private readonly ConcurrentQueue<EngineRequest> _incoming = new();
-    private readonly ConcurrentQueue<long> _aborts = new();
+    private readonly Channel<RequestOutput[]> _steps = Channel.CreateUnbounded<RequestOutput[]>();
+    private readonly ConcurrentQueue<EngineSubmission> _incoming = new();
+    private readonly ConcurrentQueue<RequestKey> _aborts = new();
     private readonly List<Seq> _running = [];
     private readonly List<Seq> _waiting = [];
     private readonly Thread _thread;
@@ -38,7 +41,7 @@ internal sealed class FakeEngine : IInferenceEngine
 
     public EngineInfo Info { get; }
 
-    public ChannelReader<EngineStep> Steps => _steps.Reader;
+    public ChannelReader<RequestOutput[]> Steps => _steps.Reader;
 
     public EngineLoad Load => new(_runningCount, _waitingCount, 0.0, 0, 0, 0, 100, 100);
 
@@ -46,13 +49,15 @@ internal sealed class FakeEngine : IInferenceEngine
 
     public int[] Tokenize(string prompt) => prompt.Select(c => 1 + (c % (Vocab - 1))).ToArray();
 
-    public void Submit(EngineRequest request)
+    public string TokenText(int tokenId) => TextOf(tokenId);
+
+    public void Submit(EngineSubmission submission)
     {
         Interlocked.Increment(ref Submitted);
-        _incoming.Enqueue(request);
+        _incoming.Enqueue(submission);
     }
 
-    public void Abort(long ticket) => _aborts.Enqueue(ticket);
+    public void Abort(RequestKey key) => _aborts.Enqueue(key);
 
     /// <summary>The reference: token i of a request, independent of batching and of resumes.</summary>
     public static int TokenAt(GenerationRequest r, IReadOnlyList<int> promptIds, int i)
@@ -79,17 +84,17 @@ internal sealed class FakeEngine : IInferenceEngine
                 _waiting.Add(new Seq(r));
             }
 
-            var outputs = new List<SequenceOutput>();
-            while (_aborts.TryDequeue(out long ticket))
+            var outputs = new List<RequestOutput>();
+            while (_aborts.TryDequeue(out var key))
             {
                 foreach (var list in new[] { _running, _waiting })
                 {
-                    int idx = list.FindIndex(s => s.Request.Ticket == ticket);
+                    int idx = list.FindIndex(s => s.Request.Key == key);
                     if (idx >= 0)
                     {
                         var s = list[idx];
                         list.RemoveAt(idx);
-                        outputs.Add(new SequenceOutput(ticket, s.Next, [], new SequenceFinish(FinishReasons.Abort, string.Empty, s.Request.PromptTokenIds.Length, 0)));
+                        outputs.Add(Finish(s, FinishReason.Abort));
                     }
                 }
             }
@@ -107,18 +112,27 @@ internal sealed class FakeEngine : IInferenceEngine
                 int index = s.Next;
                 int token = TokenAt(req, s.Request.PromptTokenIds, index);
                 s.Next++;
-                SequenceFinish? finish = null;
+                FinishReason? finish = null;
                 if (token == EosId && !req.IgnoreEos && s.Next > req.MinTokens)
                 {
-                    finish = new SequenceFinish(FinishReasons.Stop, string.Empty, s.Request.PromptTokenIds.Length, 0);
+                    finish = FinishReason.Stop;
                 }
                 else if (s.Next >= req.MaxTokens)
                 {
-                    finish = new SequenceFinish(FinishReasons.Length, string.Empty, s.Request.PromptTokenIds.Length, 0);
+                    finish = FinishReason.Length;
                 }
 
                 string text = token == EosId ? string.Empty : TextOf(token);
-                outputs.Add(new SequenceOutput(s.Request.Ticket, index, [new TokenOutput(token, text, req.Logprobs is null ? null : -0.5f, null)], finish));
+                outputs.Add(new RequestOutput
+                {
+                    Key = s.Request.Key,
+                    TokenId = token,
+                    Index = index,
+                    TextDelta = text,
+                    Logprobs = req.Logprobs is null ? null : new SampledLogprobs(-0.5f, []),
+                    FinishReason = finish,
+                    Usage = new RequestUsage(s.Request.PromptTokenIds.Length, s.Next, 0),
+                });
                 if (finish is not null)
                 {
                     _running.RemoveAt(i);
@@ -129,7 +143,7 @@ internal sealed class FakeEngine : IInferenceEngine
             _waitingCount = _waiting.Count;
             if (outputs.Count > 0)
             {
-                _steps.Writer.TryWrite(new EngineStep(outputs));
+                _steps.Writer.TryWrite([.. outputs]);
             }
 
             Thread.Sleep(_stepDelayMs);
@@ -144,9 +158,18 @@ internal sealed class FakeEngine : IInferenceEngine
         return ValueTask.CompletedTask;
     }
 
-    private sealed class Seq(EngineRequest request)
+    private static RequestOutput Finish(Seq s, FinishReason reason) => new()
     {
-        public EngineRequest Request { get; } = request;
+        Key = s.Request.Key,
+        Index = s.Next,
+        TextDelta = string.Empty,
+        FinishReason = reason,
+        Usage = new RequestUsage(s.Request.PromptTokenIds.Length, s.Next, 0),
+    };
+
+    private sealed class Seq(EngineSubmission request)
+    {
+        public EngineSubmission Request { get; } = request;
 
         public int Next { get; set; } = request.ResumeTokenIds.Length;
     }

@@ -1,4 +1,4 @@
-using Folio.Worker.Hosting;
+using Folio.Worker.Runtime;
 using Folio.Worker.Metrics;
 using Folio.Worker.Options;
 using Microsoft.Extensions.Logging.Abstractions;

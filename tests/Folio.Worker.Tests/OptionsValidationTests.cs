@@ -64,4 +64,46 @@ public sealed class OptionsValidationTests
         Assert.Equal("amqp://rabbit:5672/", Redaction.AmqpEndpoint("amqp://user:pw@rabbit:5672/"));
         Assert.DoesNotContain("pw", Redaction.RedisEndpoints("redis:6379,password=pw,user=u"), StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("64G", 64L << 30)]
+    [InlineData("64GiB", 64L << 30)]
+    [InlineData("1.5GB", 1_500_000_000L)]
+    [InlineData("512M", 512L << 20)]
+    [InlineData("1048576", 1L << 20)]
+    public void Kv_cache_memory_accepts_every_spelling_the_engine_parses(string text, long bytes)
+    {
+        Assert.True(new EngineOptionsValidator().Validate(null, new EngineOptions { KvCacheMemory = text }).Succeeded);
+        Assert.Equal(bytes, Folio.Engine.Kv.ByteSize.Parse(text, "Folio:Engine:KvCacheMemory"));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(-5)]
+    public void Max_model_len_must_be_zero_or_a_real_length(int value) =>
+        Assert.Contains("Folio:Engine:MaxModelLen", new EngineOptionsValidator().Validate(null, new EngineOptions { MaxModelLen = value }).FailureMessage, StringComparison.Ordinal);
+
+    [Theory]
+    [InlineData("0.0.0.0.0")]
+    [InlineData("example.com")]
+    public void An_http_bind_address_that_is_not_an_address_names_the_key(string address) =>
+        Assert.Contains("Folio:Worker:HttpBindAddress", new WorkerHostOptionsValidator().Validate(null, new WorkerHostOptions { HttpBindAddress = address }).FailureMessage, StringComparison.Ordinal);
+
+    [Theory]
+    [InlineData("*")]
+    [InlineData("localhost")]
+    [InlineData("127.0.0.1")]
+    [InlineData("::1")]
+    public void Http_bind_addresses_that_are_accepted(string address) =>
+        Assert.True(new WorkerHostOptionsValidator().Validate(null, new WorkerHostOptions { HttpBindAddress = address }).Succeeded);
+
+    [Fact]
+    public void Fault_injection_without_its_environment_opt_in_refuses_to_start_naming_both()
+    {
+        Assert.NotEqual("1", Environment.GetEnvironmentVariable(FaultInjection.EnvironmentVariable));
+        var r = new WorkerHostOptionsValidator().Validate(null, new WorkerHostOptions { CrashOnRequestIdPrefix = "x" });
+        Assert.True(r.Failed);
+        Assert.Contains("Folio:Worker:CrashOnRequestIdPrefix", r.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains(FaultInjection.EnvironmentVariable, r.FailureMessage, StringComparison.Ordinal);
+    }
 }

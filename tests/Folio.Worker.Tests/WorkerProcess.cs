@@ -26,6 +26,38 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    public int Pid => _process.Id;
+
+    /// <summary>The TCP ports this process listens on, read from /proc (its socket inodes in LISTEN state).</summary>
+    public IReadOnlySet<int> ListeningPorts()
+    {
+        var inodes = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var fd in Directory.EnumerateFiles($"/proc/{Pid}/fd"))
+        {
+            string? target = new FileInfo(fd).LinkTarget;
+            if (target is not null && target.StartsWith("socket:[", StringComparison.Ordinal))
+            {
+                inodes.Add(target["socket:[".Length..^1]);
+            }
+        }
+
+        var ports = new HashSet<int>();
+        foreach (var table in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
+        {
+            foreach (var line in File.ReadLines(table).Skip(1))
+            {
+                var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                // local_address rem_address st ... inode: state 0A is LISTEN.
+                if (f.Length > 9 && f[3] == "0A" && inodes.Contains(f[9]))
+                {
+                    ports.Add(Convert.ToInt32(f[1].Split(':')[1], 16));
+                }
+            }
+        }
+
+        return ports;
+    }
+
     public string Log => string.Join('\n', _lines);
 
     /// <summary>The worker's build output beside this test's (same slot and configuration), or FOLIO_WORKER_DLL.</summary>

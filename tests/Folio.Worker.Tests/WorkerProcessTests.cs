@@ -87,6 +87,32 @@ public sealed class WorkerProcessTests(ServersFixture servers, TestModelFixture 
     }
 
     [Fact]
+    public async Task Http_port_minus_one_opens_no_port_and_zero_opens_one()
+    {
+        var names = new TestNames("http");
+        await using (var off = WorkerProcess.Start(servers, names, ModelFixture.Path, "http-off", new Dictionary<string, string> { ["Folio__Worker__HttpPort"] = "-1" }))
+        {
+            await off.WaitConsumingAsync();
+            await ContractGuaranteeTests.WaitUntil(() => Task.FromResult(off.Log.Contains("HTTP endpoint off", StringComparison.Ordinal)));
+            Assert.Empty(off.ListeningPorts());
+        }
+
+        await using var on = WorkerProcess.Start(servers, names, ModelFixture.Path, "http-on", new Dictionary<string, string> { ["Folio__Worker__HttpPort"] = "0", ["Folio__Worker__HttpBindAddress"] = "127.0.0.1" });
+        await on.WaitConsumingAsync();
+        await ContractGuaranteeTests.WaitUntil(() => Task.FromResult(on.Log.Contains("HTTP endpoint (/metrics", StringComparison.Ordinal)));
+        Assert.Equal([new Uri(on.HttpBase).Port], on.ListeningPorts());
+    }
+
+    [Fact]
+    public async Task Fault_injection_configured_without_the_environment_opt_in_stops_the_worker_at_start()
+    {
+        var names = new TestNames("nofault");
+        await using var worker = WorkerProcess.Start(servers, names, ModelFixture.Path, "nofault", new Dictionary<string, string> { ["Folio__Worker__CrashOnRequestIdPrefix"] = "crash-me" });
+        Assert.Equal(2, await worker.WaitExitAsync(60));
+        Assert.Contains("FOLIO_ENABLE_FAULT_INJECTION", worker.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Two_worker_processes_on_one_queue_both_take_work_and_finish_everything()
     {
         var names = new TestNames("two");
@@ -136,7 +162,7 @@ public sealed class WorkerProcessTests(ServersFixture servers, TestModelFixture 
     {
         var names = new TestNames("poison");
         var client = new ForeignClient(servers, names);
-        var extra = new Dictionary<string, string> { ["Folio__Worker__CrashOnRequestIdPrefix"] = "crash-me", ["Folio__RabbitMq__MaxDeliveries"] = "3" };
+        var extra = new Dictionary<string, string> { ["Folio__Worker__CrashOnRequestIdPrefix"] = "crash-me", ["Folio__RabbitMq__MaxDeliveries"] = "3", [Folio.Worker.Options.FaultInjection.EnvironmentVariable] = "1" };
         var good = Enumerable.Range(0, 4).Select(i => $"fine-{i}").ToList();
         var worker = WorkerProcess.Start(servers, names, ModelFixture.Path, "poisoned-0", extra);
         await worker.WaitConsumingAsync();

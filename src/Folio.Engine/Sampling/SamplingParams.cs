@@ -1,31 +1,34 @@
+using Folio.Contracts;
+
 namespace Folio.Engine.Sampling;
 
 /// <summary>
-/// Everything that decides how a request's tokens are chosen and when it stops, with docs/contract.md's
-/// defaults. Ranges are checked by the contract layer; <see cref="Validate"/> repeats the checks the
-/// engine relies on so a caller that skips the contract still gets a clear error.
+/// Everything that decides how a request's tokens are chosen and when it stops. Defaults and ranges
+/// come from the contract's single source (<see cref="RequestDefaults"/>, <see cref="RequestRules"/>):
+/// <see cref="Validate"/> applies the same rules the parser does, so a caller that skips the
+/// contract still gets the same clear error.
 /// </summary>
 public sealed record SamplingParams
 {
-    public int MaxTokens { get; init; } = 16;
-    public int MinTokens { get; init; }
+    public int MaxTokens { get; init; } = RequestDefaults.MaxTokens;
+    public int MinTokens { get; init; } = RequestDefaults.MinTokens;
 
     /// <summary>0 means greedy: argmax, lowest token id among ties.</summary>
-    public double Temperature { get; init; } = 1.0;
-    public double TopP { get; init; } = 1.0;
+    public double Temperature { get; init; } = RequestDefaults.Temperature;
+    public double TopP { get; init; } = RequestDefaults.TopP;
 
     /// <summary>0 or -1: off.</summary>
-    public int TopK { get; init; }
-    public double MinP { get; init; }
+    public int TopK { get; init; } = RequestDefaults.TopK;
+    public double MinP { get; init; } = RequestDefaults.MinP;
 
     /// <summary>vLLM semantics: over prompt and output tokens, positive logits divided, negative multiplied.</summary>
-    public double RepetitionPenalty { get; init; } = 1.0;
+    public double RepetitionPenalty { get; init; } = RequestDefaults.RepetitionPenalty;
 
     /// <summary>OpenAI semantics: over output tokens, subtracted once per distinct token.</summary>
-    public double PresencePenalty { get; init; }
+    public double PresencePenalty { get; init; } = RequestDefaults.PresencePenalty;
 
     /// <summary>OpenAI semantics: over output tokens, subtracted once per occurrence.</summary>
-    public double FrequencyPenalty { get; init; }
+    public double FrequencyPenalty { get; init; } = RequestDefaults.FrequencyPenalty;
 
     /// <summary>Null: the engine picks one at admission and reports it, so the run can still be reproduced.</summary>
     public long? Seed { get; init; }
@@ -42,24 +45,24 @@ public sealed record SamplingParams
 
     public void Validate()
     {
-        static void Require(bool ok, string message)
+        RequestRules.MaxTokens.Check(MaxTokens);
+        RequestRules.MinTokens.Check(MinTokens);
+        RequestRules.Temperature.Check(Temperature);
+        RequestRules.TopP.Check(TopP);
+        RequestRules.TopK.Check(TopK);
+        RequestRules.MinP.Check(MinP);
+        RequestRules.RepetitionPenalty.Check(RepetitionPenalty);
+        RequestRules.PresencePenalty.Check(PresencePenalty);
+        RequestRules.FrequencyPenalty.Check(FrequencyPenalty);
+        if (Logprobs is { } n)
         {
-            if (!ok)
-            {
-                throw new ArgumentException(message);
-            }
+            RequestRules.Logprobs.Check(n);
         }
 
-        Require(MaxTokens >= 1, $"max_tokens must be >= 1 (got {MaxTokens})");
-        Require(MinTokens >= 0, $"min_tokens must be >= 0 (got {MinTokens})");
-        Require(Temperature >= 0 && double.IsFinite(Temperature), $"temperature must be >= 0 (got {Temperature})");
-        Require(TopP > 0 && TopP <= 1, $"top_p must be in (0, 1] (got {TopP})");
-        Require(TopK >= -1, $"top_k must be 0 or -1 (off) or positive (got {TopK})");
-        Require(MinP >= 0 && MinP <= 1, $"min_p must be in [0, 1] (got {MinP})");
-        Require(RepetitionPenalty > 0 && double.IsFinite(RepetitionPenalty), $"repetition_penalty must be > 0 (got {RepetitionPenalty})");
-        Require(PresencePenalty >= -2 && PresencePenalty <= 2, $"presence_penalty must be in [-2, 2] (got {PresencePenalty})");
-        Require(FrequencyPenalty >= -2 && FrequencyPenalty <= 2, $"frequency_penalty must be in [-2, 2] (got {FrequencyPenalty})");
-        Require(Logprobs is null or (>= 0 and <= 20), $"logprobs must be 0-20 (got {Logprobs})");
-        Require(Stop.Count <= 16 && Stop.All(s => s.Length is >= 1 and <= 256), "stop: up to 16 strings of 1-256 characters");
+        RequestRules.StopCount.Check(Stop.Count);
+        foreach (var s in Stop)
+        {
+            RequestRules.StopLength.Check(s.Length);
+        }
     }
 }

@@ -1,4 +1,3 @@
-using Folio.Engine;
 using Folio.Engine.Kv;
 
 namespace Folio.Engine.Scheduling;
@@ -17,7 +16,7 @@ public sealed class Scheduler
     private readonly SchedulerOutput _output = new();
     private readonly int[] _hits;
 
-    public Scheduler(KvCacheManager kv, EngineOptions options, int maxModelLen)
+    public Scheduler(KvCacheManager kv, SchedulerConfig options, int maxModelLen)
     {
         _kv = kv;
         Options = options;
@@ -28,7 +27,7 @@ public sealed class Scheduler
         Running = new List<Sequence>(options.MaxNumSeqs);
     }
 
-    public EngineOptions Options { get; }
+    public SchedulerConfig Options { get; }
     public int MaxModelLen { get; }
     public int MaxBlocksPerSeq { get; }
     public List<Sequence> Waiting { get; }

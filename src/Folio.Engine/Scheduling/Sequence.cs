@@ -21,10 +21,10 @@ public sealed class Sequence
 {
     private readonly int[] _tokens;
 
-    internal Sequence(SeqId id, string requestId, ReadOnlySpan<int> prompt, int maxTotalTokens, int maxBlocks, SamplingParams p, long seed, int priority, long arrivalOrder, long arrivalTimestamp, IncrementalDetokenizer detokenizer)
+    internal Sequence(SeqId id, RequestKey key, ReadOnlySpan<int> prompt, int maxTotalTokens, int maxBlocks, SamplingParams p, long seed, int priority, long arrivalOrder, long arrivalTimestamp, IncrementalDetokenizer detokenizer)
     {
         Id = id;
-        RequestId = requestId;
+        Key = key;
         Params = p;
         Seed = seed;
         Priority = priority;
@@ -40,7 +40,8 @@ public sealed class Sequence
     }
 
     public SeqId Id { get; }
-    public string RequestId { get; }
+    /// <summary>The caller's key for the request.</summary>
+    public RequestKey Key { get; }
     public SamplingParams Params { get; }
     public long Seed { get; }
     public int Priority { get; }

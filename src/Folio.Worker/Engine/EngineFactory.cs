@@ -1,18 +1,25 @@
 using Folio.Cpu;
+using Folio.Engine;
 using Folio.Engine.Kv;
+using Folio.Engine.Scheduling;
 using Folio.Models.Loading;
-using Folio.Worker.Hosting;
 using Folio.Worker.Options;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Folio.Worker.Engine;
 
-/// <summary>Builds the engine for Folio:Model:Path and Folio:Engine: load the model, size the KV cache, start the loop.</summary>
-internal sealed class EngineFactory(IOptions<ModelOptions> model, IOptions<EngineOptions> engine, ILogger<EngineFactory> log) : IEngineFactory
+/// <summary>
+/// Builds the engine for Folio:Model:Path and Folio:Engine: load the model, size the KV cache, start
+/// the loop. One context length goes to both backends and to the engine: the smallest of the model's
+/// context and Folio:Engine:MaxModelLen (the runner may lower it further; the engine reads
+/// <c>IModelRunner.Limits</c>).
+/// </summary>
+internal sealed class EngineFactory(IOptions<ModelOptions> model, IOptions<EngineOptions> engine, ILoggerFactory loggers) : IEngineFactory
 {
     public IInferenceEngine Create()
     {
+        var log = loggers.CreateLogger<EngineFactory>();
         var o = engine.Value;
         bool cuda = o.Backend == "cuda";
         if (o.Backend == "auto")
@@ -25,12 +32,15 @@ internal sealed class EngineFactory(IOptions<ModelOptions> model, IOptions<Engin
         var loaded = ModelLoader.Load(model.Value.Path);
         try
         {
-            var options = new Folio.Engine.EngineOptions
+            int maxModelLen = o.MaxModelLen > 0 ? Math.Min(o.MaxModelLen, loaded.Config.MaxPositionEmbeddings) : loaded.Config.MaxPositionEmbeddings;
+            var config = new EngineConfig
             {
                 MaxNumSeqs = o.MaxNumSeqs,
                 MaxNumBatchedTokens = o.MaxNumBatchedTokens,
-                Policy = Folio.Engine.SchedulingPolicy.Priority,
+                Policy = SchedulingPolicy.Priority,
+                MaxModelLen = maxModelLen,
             };
+            var engineLog = loggers.CreateLogger<LlmEngine>();
             if (cuda)
             {
                 // The CUDA runner sizes its KV pool from free device memory (Folio:Engine:GpuMemoryUtilization).
@@ -40,14 +50,15 @@ internal sealed class EngineFactory(IOptions<ModelOptions> model, IOptions<Engin
                     GpuMemoryUtilization = o.GpuMemoryUtilization,
                     MaxNumBatchedTokens = o.MaxNumBatchedTokens,
                     MaxNumSeqs = o.MaxNumSeqs,
+                    MaxModelLen = maxModelLen,
                 });
-                return new LlmEngineAdapter(loaded, gpu, options);
+                return new LlmEngineAdapter(loaded, gpu, config, engineLog);
             }
 
             long budget = ByteSize.Parse(o.KvCacheMemory, "Folio:Engine:KvCacheMemory");
             int blocks = KvCacheSizing.BlocksForBudget(loaded.Config, o.BlockSize, budget);
             // No more blocks than every sequence at full context could use: the rest would be idle memory.
-            long useful = (long)o.MaxNumSeqs * ((loaded.Config.MaxPositionEmbeddings + o.BlockSize - 1) / o.BlockSize);
+            long useful = (long)o.MaxNumSeqs * ((maxModelLen + o.BlockSize - 1) / o.BlockSize);
             blocks = (int)Math.Min(blocks, Math.Max(1, useful));
             var runner = new CpuModelRunner(loaded, new CpuRunnerOptions
             {
@@ -55,7 +66,7 @@ internal sealed class EngineFactory(IOptions<ModelOptions> model, IOptions<Engin
                 BlockSize = o.BlockSize,
                 Threads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount,
             });
-            return new LlmEngineAdapter(loaded, runner, options);
+            return new LlmEngineAdapter(loaded, runner, config, engineLog);
         }
         catch
         {

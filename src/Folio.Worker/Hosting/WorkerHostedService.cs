@@ -1,6 +1,7 @@
 using Folio.Worker.Engine;
 using Folio.Worker.Metrics;
 using Folio.Worker.Options;
+using Folio.Worker.Runtime;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -55,10 +56,4 @@ internal sealed class WorkerHostedService(
 internal sealed class RuntimeHolder
 {
     public volatile WorkerRuntime? Runtime;
-}
-
-/// <summary>Builds the engine for the configured model (loading can take a while; it runs at start).</summary>
-public interface IEngineFactory
-{
-    IInferenceEngine Create();
 }

@@ -24,6 +24,8 @@ internal sealed class WorkerMetrics
     private long _resumed;
     private long _handedBack;
     private long _redisWriteFailures;
+    private long _reattached;
+    private long _streamsRepaired;
 
     public Histogram TimeToFirstToken { get; } = new("folio_time_to_first_token_seconds", "Time from delivery to this worker until the first token of the attempt.", LatencyBuckets);
 
@@ -53,12 +55,17 @@ internal sealed class WorkerMetrics
 
     public void RedisWriteFailed() => Interlocked.Increment(ref _redisWriteFailures);
 
-    public string Render(EngineLoad load, int inFlight)
+    public void Reattached() => Interlocked.Increment(ref _reattached);
+
+    public void StreamRepaired() => Interlocked.Increment(ref _streamsRepaired);
+
+    public string Render(EngineLoad load, int inFlight, bool redisHealthy)
     {
         var sb = new StringBuilder(4096);
         Gauge(sb, "folio_num_requests_running", "Sequences the engine is running.", load.Running);
         Gauge(sb, "folio_num_requests_waiting", "Sequences waiting in the engine for KV blocks or a batch slot.", load.Waiting);
         Gauge(sb, "folio_num_requests_in_flight", "Deliveries this worker holds unacknowledged.", inFlight);
+        Gauge(sb, "folio_redis_writable", "1 while Redis accepts this worker's writes, 0 while it refuses them or is unreachable (intake paused).", redisHealthy ? 1 : 0);
         Gauge(sb, "folio_kv_cache_usage_perc", "Fraction of KV-cache blocks in use (1 = full).", load.KvCacheUsage);
         Gauge(sb, "folio_kv_cache_free_blocks", "Free KV-cache blocks.", load.FreeBlocks);
         Counter(sb, "folio_num_preemptions_total", "Sequences preempted (recomputed later) for lack of KV blocks.", load.Preemptions);
@@ -72,6 +79,8 @@ internal sealed class WorkerMetrics
         Counter(sb, "folio_requests_already_finished_total", "Deliveries acknowledged without work because their stream had ended.", Interlocked.Read(ref _alreadyFinished));
         Counter(sb, "folio_requests_resumed_total", "Deliveries that resumed a stream after another attempt.", Interlocked.Read(ref _resumed));
         Counter(sb, "folio_requests_handed_back_total", "Requests returned to the queue unfinished at shutdown.", Interlocked.Read(ref _handedBack));
+        Counter(sb, "folio_requests_reattached_total", "Redeliveries after a broker connection loss that continued the run this worker still held.", Interlocked.Read(ref _reattached));
+        Counter(sb, "folio_streams_repaired_total", "Streams rewritten from the worker's memory after Redis lost writes (failover, restart without persistence).", Interlocked.Read(ref _streamsRepaired));
         Counter(sb, "folio_redis_write_failures_total", "Pipelined writes that failed and were retried.", Interlocked.Read(ref _redisWriteFailures));
         TimeToFirstToken.Write(sb);
         TimePerOutputToken.Write(sb);

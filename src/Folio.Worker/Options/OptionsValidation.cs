@@ -110,9 +110,14 @@ internal sealed class EngineOptionsValidator : IValidateOptions<EngineOptions>
             errors.Add($"Folio:Engine:Backend must be auto, cpu or cuda; got '{o.Backend}'");
         }
 
-        if (EngineOptions.ParseSize(o.KvCacheMemory) is null)
+        if (!Folio.Engine.Kv.ByteSize.TryParse(o.KvCacheMemory, out long kvBytes) || kvBytes <= 0)
         {
-            errors.Add($"Folio:Engine:KvCacheMemory must be a size such as 2GiB or 512MiB; got '{o.KvCacheMemory}'");
+            errors.Add($"Folio:Engine:KvCacheMemory must be a size such as 2GiB, 512MiB, 64G or 1.5GB (binary KiB/MiB/GiB/TiB or K/M/G, decimal KB/MB/GB/TB, a bare number is bytes); got '{o.KvCacheMemory}'");
+        }
+
+        if (o.MaxModelLen is < 0 or 1)
+        {
+            errors.Add($"Folio:Engine:MaxModelLen must be 0 (the model's context) or >= 2; got {o.MaxModelLen}");
         }
 
         if (o.MaxNumSeqs is < 1 or > 4096)
@@ -178,6 +183,16 @@ internal sealed class WorkerHostOptionsValidator : IValidateOptions<WorkerHostOp
             errors.Add($"Folio:Worker:HttpPort must be -1 (off), 0 (any free port) or 1-65535; got {o.HttpPort}");
         }
 
+        if (!IsBindAddress(o.HttpBindAddress))
+        {
+            errors.Add($"Folio:Worker:HttpBindAddress must be *, localhost or an IP address; got '{o.HttpBindAddress}'");
+        }
+
+        if (!string.IsNullOrEmpty(o.CrashOnRequestIdPrefix) && !FaultInjection.Enabled)
+        {
+            errors.Add($"Folio:Worker:CrashOnRequestIdPrefix is fault injection for tests and kills the worker; it is honoured only with the environment variable {FaultInjection.EnvironmentVariable}=1. Remove the key from this deployment's configuration");
+        }
+
         if (o.DrainTimeoutSeconds < 0)
         {
             errors.Add($"Folio:Worker:DrainTimeoutSeconds must be >= 0; got {o.DrainTimeoutSeconds}");
@@ -190,4 +205,7 @@ internal sealed class WorkerHostOptionsValidator : IValidateOptions<WorkerHostOp
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
+
+    private static bool IsBindAddress(string? address) =>
+        address is "*" or "localhost" || System.Net.IPAddress.TryParse(address, out _);
 }

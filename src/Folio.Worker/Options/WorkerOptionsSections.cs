@@ -62,7 +62,7 @@ public sealed class EngineOptions
     /// <summary>"auto", "cpu" or "cuda".</summary>
     public string Backend { get; set; } = "auto";
 
-    /// <summary>KV cache size, e.g. "2GiB", "512MiB".</summary>
+    /// <summary>KV cache size (CPU backend), e.g. "2GiB", "512MiB", "64G": see Folio.Engine.Kv.ByteSize for every accepted spelling.</summary>
     public string KvCacheMemory { get; set; } = "2GiB";
 
     public int MaxNumSeqs { get; set; } = 32;
@@ -77,28 +77,12 @@ public sealed class EngineOptions
     /// <summary>CPU threads (0: all cores).</summary>
     public int Threads { get; set; }
 
-    /// <summary>Parses KvCacheMemory; null when it is not a size.</summary>
-    public static long? ParseSize(string? text)
-    {
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return null;
-        }
-
-        string t = text.Trim();
-        (string suffix, long mul)[] units = [("GiB", 1L << 30), ("MiB", 1L << 20), ("KiB", 1L << 10), ("GB", 1_000_000_000), ("MB", 1_000_000), ("B", 1)];
-        foreach (var (suffix, mul) in units)
-        {
-            if (t.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)
-                && double.TryParse(t[..^suffix.Length].Trim(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v)
-                && v > 0)
-            {
-                return (long)(v * mul);
-            }
-        }
-
-        return long.TryParse(t, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out long b) && b > 0 ? b : null;
-    }
+    /// <summary>
+    /// Longest sequence (prompt + output) this worker serves; 0: the model's context. The engine and
+    /// the request limits use the smallest of this, the model's context and the backend's own limit,
+    /// and both backends size their buffers for it.
+    /// </summary>
+    public int MaxModelLen { get; set; }
 }
 
 /// <summary>Folio:Limits: caps a deployment puts on requests (safe defaults).</summary>
@@ -121,12 +105,31 @@ public sealed class WorkerHostOptions
     /// <summary>Written in start entries; defaults to host name + process id.</summary>
     public string? Name { get; set; }
 
-    /// <summary>Port of /metrics, /healthz, /readyz (0: pick a free one; -1: no HTTP endpoint).</summary>
+    /// <summary>Port of /metrics, /healthz, /readyz (0: pick a free one; -1: no HTTP listener at all).</summary>
     public int HttpPort { get; set; } = 9400;
+
+    /// <summary>
+    /// Address the HTTP endpoint binds: "*" (every interface, the default), "localhost" (loopback only)
+    /// or an IP address. The endpoint serves metrics and health only, no request data.
+    /// </summary>
+    public string HttpBindAddress { get; set; } = "*";
 
     /// <summary>On SIGTERM, how long in-flight requests may run before they are handed back to the queue.</summary>
     public int DrainTimeoutSeconds { get; set; } = 30;
 
-    /// <summary>Fault injection for tests: a request whose id starts with this kills the worker process when taken. Empty: off.</summary>
+    /// <summary>
+    /// Fault injection for tests: a request whose id starts with this kills the worker process when
+    /// taken. Honoured only when the process also has the environment variable
+    /// <see cref="FaultInjection.EnvironmentVariable"/>=1, which no configuration file can set; without
+    /// it the worker refuses to start rather than ignore the key.
+    /// </summary>
     public string? CrashOnRequestIdPrefix { get; set; }
+}
+
+/// <summary>The explicit opt-in for fault injection: an environment variable, so no appsettings.json can turn it on.</summary>
+public static class FaultInjection
+{
+    public const string EnvironmentVariable = "FOLIO_ENABLE_FAULT_INJECTION";
+
+    public static bool Enabled => Environment.GetEnvironmentVariable(EnvironmentVariable) == "1";
 }

@@ -1,19 +1,24 @@
 namespace Folio.Worker.Output;
 
 /// <summary>
-/// The Lua scripts that make stream writes safe when workers die and messages are redelivered.
-/// Each stream has a state hash beside it holding the current owner (one token per delivery) and the
-/// next token index. Every write checks the owner, so a worker that lost its delivery (its
-/// connection dropped and another worker took the request over) can no longer write, and checks the
-/// index, so no index is ever written twice, even when a write is retried after a lost reply.
+/// The Lua scripts that make stream writes safe when workers die, messages are redelivered and
+/// Redis itself loses data. Each stream has a state hash beside it holding the current owner (one
+/// token per delivery), the next token index and the start counters. Every write checks the owner,
+/// so a worker that lost its delivery can no longer write once another took the request over, and
+/// checks the index, so no index is ever written twice, even when a write is retried after a lost
+/// reply. A write that finds the state gone (Redis restarted without persistence) or behind the
+/// worker (a replica promoted before it had the last writes) says so, and the worker repairs the
+/// stream from the tokens it still holds.
 /// </summary>
 internal static class StreamScripts
 {
     /// <summary>
-    /// KEYS: stream, state, cancel marker. ARGV: owner, worker, attempt, prompt_tokens, ttl.
-    /// Counts takes in the state hash ('takes'): unlike the broker's delivery count, it only grows
-    /// for deliveries that were actually started, so a message merely prefetched by a worker that
-    /// crashed is not counted against it.
+    /// KEYS: stream, state, cancel marker. ARGV: owner, worker, attempt, prompt_tokens, ttl, count
+    /// (1: a new start; 0: the same worker re-attaching a delivery it lost, which is not a start).
+    /// 'starts' counts every start; 'takes' only those that may be a crash's fault: not after the
+    /// request proved itself (see <see cref="Prove"/>: it ran alone past its probation, so later
+    /// crashes of workers it happened to be on are not charged to it), and not after a live worker
+    /// lost its broker connection (see <see cref="Detach"/>: no crash at all).
     /// Returns {"finished"} when the stream already ends in done/error, else {"taken", next, cancelled}.
     /// </summary>
     public const string Take = """
@@ -29,7 +34,14 @@ internal static class StreamScripts
         local nxt = tonumber(redis.call('HGET', KEYS[2], 'next') or '0')
         redis.call('HSET', KEYS[2], 'owner', ARGV[1], 'next', nxt)
         redis.call('HDEL', KEYS[2], 'final')
-        redis.call('HINCRBY', KEYS[2], 'takes', 1)
+        local detached = redis.call('HGET', KEYS[2], 'detached')
+        redis.call('HDEL', KEYS[2], 'detached')
+        if ARGV[6] == '1' then
+          redis.call('HINCRBY', KEYS[2], 'starts', 1)
+          if not detached and not redis.call('HGET', KEYS[2], 'proven') then
+            redis.call('HINCRBY', KEYS[2], 'takes', 1)
+          end
+        end
         redis.call('XADD', KEYS[1], '*', 'type', 'start', 'worker', ARGV[2], 'attempt', ARGV[3], 'prompt_tokens', ARGV[4], 'resume_index', tostring(nxt))
         redis.call('EXPIRE', KEYS[1], ARGV[5])
         redis.call('EXPIRE', KEYS[2], ARGV[5])
@@ -39,16 +51,18 @@ internal static class StreamScripts
     /// <summary>
     /// KEYS: stream, state. ARGV: owner, ttl, first_index, n, then n groups of (token_id, text,
     /// logprob or "", top_logprobs or ""), then m, then m field/value pairs of a terminal entry (m = 0: none).
-    /// Returns the next index (>= 0) on success; -1 when this owner was fenced off; -2 on an index gap.
+    /// Returns {status, next}: status 0 written (or already final), 1 fenced off by another owner,
+    /// 2 gap (the stream is behind first_index: next says where it ends), 3 lost (no state at all).
     /// </summary>
     public const string Append = """
         local st = redis.call('HMGET', KEYS[2], 'owner', 'next', 'final')
-        if st[1] ~= ARGV[1] then return -1 end
-        local nxt = tonumber(st[2])
-        if st[3] then return nxt end
+        if not st[1] and not st[2] then return {3, 0} end
+        local nxt = tonumber(st[2] or '0')
+        if st[1] ~= ARGV[1] then return {1, nxt} end
+        if st[3] then return {0, nxt} end
         local first = tonumber(ARGV[3])
         local n = tonumber(ARGV[4])
-        if first > nxt then return -2 end
+        if first > nxt then return {2, nxt} end
         local p = 5
         for i = 0, n - 1 do
           local idx = first + i
@@ -77,7 +91,46 @@ internal static class StreamScripts
         redis.call('HSET', KEYS[2], 'next', nxt)
         redis.call('EXPIRE', KEYS[1], ARGV[2])
         redis.call('EXPIRE', KEYS[2], ARGV[2])
-        return nxt
+        return {0, nxt}
+        """;
+
+    /// <summary>
+    /// After Redis lost a request's state (a restart without persistence): make this delivery the
+    /// owner again, from index 0, with a fresh start entry. The worker then rewrites every token it
+    /// holds; a reader that kept the highest index it had read skips what it already has.
+    /// KEYS: stream, state. ARGV: owner, worker, attempt, prompt_tokens, ttl. Returns 1 when restored,
+    /// 0 when someone else owns the request now.
+    /// </summary>
+    public const string Restore = """
+        local owner = redis.call('HGET', KEYS[2], 'owner')
+        if owner and owner ~= ARGV[1] then return 0 end
+        redis.call('HSET', KEYS[2], 'owner', ARGV[1], 'next', 0, 'starts', 1)
+        redis.call('HDEL', KEYS[2], 'final')
+        redis.call('XADD', KEYS[1], '*', 'type', 'start', 'worker', ARGV[2], 'attempt', ARGV[3], 'prompt_tokens', ARGV[4], 'resume_index', '0')
+        redis.call('EXPIRE', KEYS[1], ARGV[5])
+        redis.call('EXPIRE', KEYS[2], ARGV[5])
+        return 1
+        """;
+
+    /// <summary>
+    /// The request ran alone past its probation: later crashes are not charged to it.
+    /// KEYS: state. ARGV: owner. Returns 1 when recorded.
+    /// </summary>
+    public const string Prove = """
+        if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
+        redis.call('HSET', KEYS[1], 'proven', '1')
+        return 1
+        """;
+
+    /// <summary>
+    /// A live worker lost the delivery of a request it was running (its broker connection dropped):
+    /// the next take is a hand-over, not a crash, and is not charged.
+    /// KEYS: state. ARGV: owner. Returns 1 when recorded.
+    /// </summary>
+    public const string Detach = """
+        if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
+        redis.call('HSET', KEYS[1], 'detached', '1')
+        return 1
         """;
 
     /// <summary>

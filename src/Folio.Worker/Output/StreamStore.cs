@@ -1,6 +1,4 @@
-using System.Globalization;
 using Folio.Contracts;
-using Folio.Worker.Engine;
 using StackExchange.Redis;
 
 namespace Folio.Worker.Output;
@@ -8,60 +6,14 @@ namespace Folio.Worker.Output;
 /// <summary>The outcome of taking a request: whether its stream had already ended, where to resume, whether it was cancelled.</summary>
 internal readonly record struct TakeResult(bool AlreadyFinished, int NextIndex, bool Cancelled);
 
-/// <summary>What a resumed request already has in its stream.</summary>
-internal sealed record ResumeState(int[] TokenIds, string Text);
+/// <summary>What the state hash says about earlier attempts: charged takes, all starts, proven, finished.</summary>
+internal readonly record struct StartHistory(int Takes, int Starts, bool Proven, bool Finished);
 
 /// <summary>
-/// One request's share of a step's pipelined write: new token entries from FirstIndex on, and
-/// perhaps the terminal entry.
+/// Reads and writes the output streams (and their state hashes) through the scripts of
+/// <see cref="StreamScripts"/>. Every method throws what StackExchange.Redis throws; callers decide
+/// (through <c>RedisGate</c>) whether a failure is worth waiting out.
 /// </summary>
-internal sealed class AppendCommand(StreamKeys keys, string owner, int firstIndex, IReadOnlyList<TokenOutput> tokens, IReadOnlyList<KeyValuePair<string, string>>? terminal)
-{
-    public StreamKeys Keys { get; } = keys;
-    public string Owner { get; } = owner;
-    public int FirstIndex { get; } = firstIndex;
-    public IReadOnlyList<TokenOutput> Tokens { get; } = tokens;
-    public IReadOnlyList<KeyValuePair<string, string>>? Terminal { get; } = terminal;
-
-    public RedisValue[] ToArgs(int ttlSeconds)
-    {
-        int terminalPairs = Terminal?.Count ?? 0;
-        var args = new RedisValue[4 + (Tokens.Count * 4) + 1 + (terminalPairs * 2)];
-        int p = 0;
-        args[p++] = Owner;
-        args[p++] = ttlSeconds;
-        args[p++] = FirstIndex;
-        args[p++] = Tokens.Count;
-        foreach (var t in Tokens)
-        {
-            args[p++] = t.TokenId;
-            args[p++] = t.Text;
-            args[p++] = t.Logprob is { } lp ? lp.ToString("R", CultureInfo.InvariantCulture) : string.Empty;
-            args[p++] = t.TopLogprobsJson ?? string.Empty;
-        }
-
-        args[p++] = terminalPairs;
-        if (Terminal is not null)
-        {
-            foreach (var kv in Terminal)
-            {
-                args[p++] = kv.Key;
-                args[p++] = kv.Value;
-            }
-        }
-
-        return args;
-    }
-}
-
-/// <summary>Result codes of the append script.</summary>
-internal static class AppendResult
-{
-    public const long Fenced = -1;
-    public const long Gap = -2;
-}
-
-/// <summary>Reads and writes the output streams (and their state hashes) through the scripts of <see cref="StreamScripts"/>.</summary>
 internal sealed class StreamStore(IConnectionMultiplexer redis, string prefix, int ttlSeconds)
 {
     private IDatabase Db => redis.GetDatabase();
@@ -70,27 +22,24 @@ internal sealed class StreamStore(IConnectionMultiplexer redis, string prefix, i
 
     public StreamKeys Keys(string requestId) => StreamKeys.For(prefix, requestId);
 
-    public async Task<TakeResult> TakeAsync(StreamKeys keys, string owner, string worker, int attempt, int promptTokens)
+    /// <param name="countAsStart">False when the same worker re-attaches a delivery it lost: not a new start.</param>
+    public async Task<TakeResult> TakeAsync(StreamKeys keys, string owner, string worker, int attempt, int promptTokens, bool countAsStart)
     {
-        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(StreamScripts.Take, [keys.Stream, keys.State, keys.Cancelled], [owner, worker, attempt, promptTokens, ttlSeconds]).ConfigureAwait(false))!;
+        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(StreamScripts.Take, keys.TakeKeys, [owner, worker, attempt, promptTokens, ttlSeconds, countAsStart ? 1 : 0]).ConfigureAwait(false))!;
         return (string?)r[0] == "finished" ? new TakeResult(true, 0, false) : new TakeResult(false, (int)r[1], (long)r[2] != 0);
     }
 
-    /// <summary>How many times the request was taken before (0 for a fresh one); whether its stream has ended.</summary>
-    public async Task<(int Takes, bool Finished)> PeekAsync(StreamKeys keys)
+    /// <summary>The request's earlier starts and whether its stream has ended.</summary>
+    public async Task<StartHistory> PeekAsync(StreamKeys keys)
     {
-        var db = Db;
-        var takes = db.HashGetAsync(keys.State, "takes");
-        var final = db.HashGetAsync(keys.State, "final");
-        await Task.WhenAll(takes, final).ConfigureAwait(false);
-        return (takes.Result.IsNull ? 0 : (int)takes.Result, !final.Result.IsNull);
+        var v = await Db.HashGetAsync(keys.State, [(RedisValue)"takes", (RedisValue)"starts", (RedisValue)"proven", (RedisValue)"final"]).ConfigureAwait(false);
+        return new StartHistory(v[0].IsNull ? 0 : (int)v[0], v[1].IsNull ? 0 : (int)v[1], !v[2].IsNull, !v[3].IsNull);
     }
 
     /// <summary>Reads the token entries below <paramref name="nextIndex"/>; throws if they are not 0..next-1 in order.</summary>
-    public async Task<ResumeState> ReadResumeAsync(StreamKeys keys, int nextIndex)
+    public async Task<StreamToken[]> ReadResumeAsync(StreamKeys keys, int nextIndex)
     {
-        var ids = new int[nextIndex];
-        var text = new System.Text.StringBuilder();
+        var tokens = new StreamToken[nextIndex];
         int expected = 0;
         RedisValue from = "-";
         while (expected < nextIndex)
@@ -109,8 +58,9 @@ internal sealed class StreamStore(IConnectionMultiplexer redis, string prefix, i
                 }
 
                 int index = (int)e[StreamFields.Index];
-                if (index >= nextIndex)
+                if (index >= nextIndex || index < expected)
                 {
+                    // Below expected: an entry rewritten after a repair (a reader skips it the same way).
                     continue;
                 }
 
@@ -119,8 +69,9 @@ internal sealed class StreamStore(IConnectionMultiplexer redis, string prefix, i
                     throw new InvalidOperationException($"stream {keys.Stream} has token index {index} where {expected} was expected");
                 }
 
-                ids[expected++] = (int)e[StreamFields.TokenId];
-                text.Append((string?)e[StreamFields.Text]);
+                var logprob = e[StreamFields.Logprob];
+                var top = e[StreamFields.TopLogprobs];
+                tokens[expected++] = new StreamToken((int)e[StreamFields.TokenId], (string?)e[StreamFields.Text] ?? string.Empty, logprob.IsNullOrEmpty ? null : (float)(double)logprob, top.IsNullOrEmpty ? null : (string?)top);
             }
 
             // Continue after the last id read (exclusive range start).
@@ -132,36 +83,79 @@ internal sealed class StreamStore(IConnectionMultiplexer redis, string prefix, i
             throw new InvalidOperationException($"stream {keys.Stream} holds {expected} token entries; its state says {nextIndex}");
         }
 
-        return new ResumeState(ids, text.ToString());
+        return tokens;
     }
 
+    /// <summary>An error entry for a request that was never taken; false when its stream had already ended.</summary>
     public async Task<bool> FailAsync(StreamKeys keys, string code, string message) =>
-        (long)(await Db.ScriptEvaluateAsync(StreamScripts.Fail, [keys.Stream, keys.State], [ttlSeconds, code, message]).ConfigureAwait(false)) == 1;
+        (long)(await Db.ScriptEvaluateAsync(StreamScripts.Fail, keys.StreamAndState, [ttlSeconds, code, message]).ConfigureAwait(false)) == 1;
 
-    /// <summary>All appends of one engine step in one pipelined round trip. Throws when Redis cannot be reached.</summary>
-    public async Task<long[]> AppendBatchAsync(IReadOnlyList<AppendCommand> commands)
+    /// <summary>
+    /// All appends of one engine step in one pipelined round trip. A failure of Redis itself (the
+    /// first one seen) is thrown: the caller retries the whole flush. A failure that belongs to one
+    /// request's keys (a key of the wrong type) is that command's <see cref="AppendStatus.Failed"/>.
+    /// </summary>
+    public async Task<AppendOutcome[]> AppendBatchAsync(IReadOnlyList<AppendCommand> commands, Func<Exception, bool> isRedisFailure)
     {
         var batch = Db.CreateBatch();
         var tasks = new Task<RedisResult>[commands.Count];
         for (int i = 0; i < commands.Count; i++)
         {
             var c = commands[i];
-            tasks[i] = batch.ScriptEvaluateAsync(StreamScripts.Append, [c.Keys.Stream, c.Keys.State], c.ToArgs(ttlSeconds));
+            tasks[i] = batch.ScriptEvaluateAsync(StreamScripts.Append, c.Keys.StreamAndState, c.Args);
         }
 
         batch.Execute();
-        await Task.WhenAll(tasks).ConfigureAwait(false);
-        var results = new long[commands.Count];
+        try
+        {
+            await Task.WhenAll(tasks).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Inspected per task below.
+        }
+
+        var results = new AppendOutcome[commands.Count];
         for (int i = 0; i < tasks.Length; i++)
         {
-            results[i] = (long)tasks[i].Result;
+            var task = tasks[i];
+            if (task.IsFaulted)
+            {
+                var e = task.Exception!.InnerException ?? task.Exception;
+                if (isRedisFailure(e))
+                {
+                    throw e;
+                }
+
+                results[i] = new AppendOutcome(AppendStatus.Failed, 0);
+                continue;
+            }
+
+            if (task.IsCanceled)
+            {
+                throw new TaskCanceledException(task);
+            }
+
+            var r = (RedisResult[])task.Result!;
+            results[i] = new AppendOutcome((AppendStatus)(int)r[0], (int)r[1]);
         }
 
         return results;
     }
 
+    /// <summary>Makes this delivery the owner of a request whose state Redis lost, from index 0; false when another owns it.</summary>
+    public async Task<bool> RestoreAsync(StreamKeys keys, string owner, string worker, int attempt, int promptTokens) =>
+        (long)(await Db.ScriptEvaluateAsync(StreamScripts.Restore, keys.StreamAndState, [owner, worker, attempt, promptTokens, ttlSeconds]).ConfigureAwait(false)) == 1;
+
+    /// <summary>Records that the request ran alone past its probation.</summary>
+    public Task ProveAsync(StreamKeys keys, string owner) => Db.ScriptEvaluateAsync(StreamScripts.Prove, keys.StateOnly, [owner]);
+
+    /// <summary>Records that this live worker lost the request's delivery: the next take is not charged as a crash.</summary>
+    public Task DetachAsync(StreamKeys keys, string owner) => Db.ScriptEvaluateAsync(StreamScripts.Detach, keys.StateOnly, [owner]);
+
     /// <summary>Remembers a cancel for a request no worker holds yet; whoever takes it later finishes it with abort.</summary>
     public Task MarkCancelledAsync(StreamKeys keys) => Db.StringSetAsync(keys.Cancelled, "1", TimeSpan.FromSeconds(ttlSeconds));
 
-    public async Task<bool> IsCancelledAsync(StreamKeys keys) => await Db.KeyExistsAsync(keys.Cancelled).ConfigureAwait(false);
+    /// <summary>A round trip that needs no key: whether Redis answers at all (and accepts our credentials).</summary>
+    public Task PingAsync() => Db.PingAsync();
 }

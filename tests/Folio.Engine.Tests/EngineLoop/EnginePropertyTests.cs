@@ -1,3 +1,4 @@
+using Folio.Engine.Scheduling;
 using CsCheck;
 using Folio.Engine.Sampling;
 using Folio.Engine;
@@ -40,9 +41,9 @@ public sealed class EnginePropertyTests
         var requests = EngineHarness.MixedWorkload(s.Requests, s.WorkloadSeed, maxPrompt: 40, maxTokens: 12)
             .Select(r => r with { Priority = rng.Next(0, 3) })
             .ToList();
-        var aborted = s.AbortEvery == 0 ? [] : requests.Where((_, i) => i % s.AbortEvery == 1).Select(r => r.RequestId).ToHashSet();
+        var aborted = s.AbortEvery == 0 ? [] : requests.Where((_, i) => i % s.AbortEvery == 1).Select(r => r.Key).ToHashSet();
 
-        var options = new EngineOptions
+        var options = new EngineConfig
         {
             MaxNumSeqs = s.MaxSeqs,
             MaxNumBatchedTokens = s.Budget,
@@ -83,25 +84,25 @@ public sealed class EnginePropertyTests
         Assert.Equal(requests.Count, results.Count);
         Assert.All(results.Values, r => Assert.Equal(1, r.FinishedOutputs));
 
-        var reference = EngineHarness.Run(requests.Where(r => !aborted.Contains(r.RequestId)), new EngineOptions { EnablePrefixCaching = false, MaxNumSeqs = 16 });
+        var reference = EngineHarness.Run(requests.Where(r => !aborted.Contains(r.Key)), new EngineConfig { EnablePrefixCaching = false, MaxNumSeqs = 16 });
         foreach (var r in requests)
         {
-            var got = results[r.RequestId];
+            var got = results[r.Key];
             Assert.Equal(got.ConcatenatedDeltas, got.FinalText);
             Assert.Equal(Enumerable.Range(0, got.Tokens.Length), got.Indices);
-            if (aborted.Contains(r.RequestId) && got.Reason == FinishReason.Abort)
+            if (aborted.Contains(r.Key) && got.Reason == FinishReason.Abort)
             {
                 continue;
             }
 
             if (got.Reason == FinishReason.PromptTooLong)
             {
-                Assert.True(r.PromptTokenIds.Count + 1 > (s.NumBlocks - (int)(s.NumBlocks * 0.01)) * s.BlockSize, $"{r.RequestId} rejected but it fits");
+                Assert.True(r.PromptTokenIds.Count + 1 > (s.NumBlocks - (int)(s.NumBlocks * 0.01)) * s.BlockSize, $"{r.Key} rejected but it fits");
                 continue;
             }
 
-            var want = reference.TryGetValue(r.RequestId, out var w) ? w : EngineHarness.Run([r])[r.RequestId];
-            Assert.True(want.Tokens.Take(got.Tokens.Length).SequenceEqual(got.Tokens), $"{r.RequestId}: {EngineHarness.Describe(got)} vs {EngineHarness.Describe(want)}");
+            var want = reference.TryGetValue(r.Key, out var w) ? w : EngineHarness.Run([r])[r.Key];
+            Assert.True(want.Tokens.Take(got.Tokens.Length).SequenceEqual(got.Tokens), $"{r.Key}: {EngineHarness.Describe(got)} vs {EngineHarness.Describe(want)}");
             bool cacheBound = r.PromptTokenIds.Count + r.Params.MaxTokens > s.NumBlocks * s.BlockSize;
             if (!cacheBound)
             {

@@ -13,10 +13,10 @@ public sealed class SchedulerTests
 {
     private static long _next;
 
-    private static (Scheduler S, KvCacheManager Kv) Make(int blocks, int blockSize, EngineOptions options, double watermark = 0)
+    private static (Scheduler S, KvCacheManager Kv) Make(int blocks, int blockSize, EngineConfig options, double watermark = 0)
     {
         var kv = new KvCacheManager(new KvBlockPool(blocks, blockSize), options.EnablePrefixCaching, (_, _) => { }, watermark);
-        return (new Scheduler(kv, options, 1024), kv);
+        return (new Scheduler(kv, options.Scheduler, 1024), kv);
     }
 
     /// <summary>A sequence; prompts differ unless <paramref name="firstToken"/> is given.</summary>
@@ -24,7 +24,7 @@ public sealed class SchedulerTests
     {
         long id = Interlocked.Increment(ref _next);
         int[] prompt = [.. Enumerable.Range(firstToken ?? (int)(id * 10_000), promptLength)];
-        return new Sequence(new SeqId(id), $"s{id}", prompt, promptLength + 64, 1024, new SamplingParams(), 1, priority, id, 0, new IncrementalDetokenizer(new FakeTokenizer(), [], false));
+        return new Sequence(new SeqId(id), new RequestKey(id), prompt, promptLength + 64, 1024, new SamplingParams(), 1, priority, id, 0, new IncrementalDetokenizer(new FakeTokenizer(), [], false));
     }
 
     /// <summary>Plays the engine's part after a step: tokens computed, one sampled token appended.</summary>
@@ -44,7 +44,7 @@ public sealed class SchedulerTests
     [Fact]
     public void Token_budget_and_sequence_limit_are_never_exceeded()
     {
-        var (s, kv) = Make(100, 4, new EngineOptions { MaxNumSeqs = 3, MaxNumBatchedTokens = 10 });
+        var (s, kv) = Make(100, 4, new EngineConfig { MaxNumSeqs = 3, MaxNumBatchedTokens = 10 });
         for (int i = 0; i < 5; i++)
         {
             s.AddWaiting(Seq(7));
@@ -63,7 +63,7 @@ public sealed class SchedulerTests
     [Fact]
     public void Running_sequences_are_scheduled_before_waiting_ones()
     {
-        var (s, kv) = Make(100, 4, new EngineOptions { MaxNumBatchedTokens = 8 });
+        var (s, kv) = Make(100, 4, new EngineConfig { MaxNumBatchedTokens = 8 });
         var first = Seq(3);
         s.AddWaiting(first);
         Complete(s.Schedule(), kv);
@@ -80,7 +80,7 @@ public sealed class SchedulerTests
     public void Admission_stops_at_the_watermark()
     {
         // 100 blocks, 10% watermark: a 90-block prompt fits, a second one does not.
-        var (s, _) = Make(100, 1, new EngineOptions { MaxNumBatchedTokens = 1000 }, watermark: 0.10);
+        var (s, _) = Make(100, 1, new EngineConfig { MaxNumBatchedTokens = 1000 }, watermark: 0.10);
         var a = Seq(89);
         var b = Seq(5);
         s.AddWaiting(a);
@@ -94,7 +94,7 @@ public sealed class SchedulerTests
     [Fact]
     public void Priority_policy_preempts_the_lowest_priority_running_sequence()
     {
-        var (s, kv) = Make(6, 2, new EngineOptions { MaxNumBatchedTokens = 100, Policy = SchedulingPolicy.Priority });
+        var (s, kv) = Make(6, 2, new EngineConfig { MaxNumBatchedTokens = 100, Policy = SchedulingPolicy.Priority });
         var urgent = Seq(4, priority: 0);
         var lazy = Seq(4, priority: 9);
         var middle = Seq(4, priority: 5);
@@ -116,7 +116,7 @@ public sealed class SchedulerTests
     [Fact]
     public void Fcfs_policy_preempts_the_newest_and_requeues_it_first()
     {
-        var (s, kv) = Make(6, 2, new EngineOptions { MaxNumBatchedTokens = 100 });
+        var (s, kv) = Make(6, 2, new EngineConfig { MaxNumBatchedTokens = 100 });
         var a = Seq(4);
         var b = Seq(4);
         var c = Seq(4);
@@ -137,7 +137,7 @@ public sealed class SchedulerTests
     [Fact]
     public void Prefix_cache_hits_shorten_the_prefill()
     {
-        var (s, kv) = Make(64, 4, new EngineOptions { MaxNumBatchedTokens = 100 });
+        var (s, kv) = Make(64, 4, new EngineConfig { MaxNumBatchedTokens = 100 });
         var a = Seq(13, firstToken: 2);
         s.AddWaiting(a);
         Complete(s.Schedule(), kv);
@@ -155,7 +155,7 @@ public sealed class SchedulerTests
     [Fact]
     public void A_waiting_prompt_whose_prefix_is_being_computed_waits_for_the_cache_instead_of_recomputing()
     {
-        var (s, kv) = Make(64, 4, new EngineOptions { MaxNumBatchedTokens = 30 });
+        var (s, kv) = Make(64, 4, new EngineConfig { MaxNumBatchedTokens = 30 });
         var first = Seq(21, firstToken: 2);
         var twin = Seq(21, firstToken: 2);
         var other = Seq(5);
@@ -179,7 +179,7 @@ public sealed class SchedulerTests
     [Fact]
     public void A_prompt_that_can_never_fit_is_reported_not_queued_forever()
     {
-        var (s, _) = Make(4, 4, new EngineOptions());
+        var (s, _) = Make(4, 4, new EngineConfig());
         var big = Seq(16);
         s.AddWaiting(big);
         var plan = s.Schedule();

@@ -1,17 +1,9 @@
+using Folio.Engine.Scheduling;
+
 namespace Folio.Engine;
 
-/// <summary>Order of the waiting queue.</summary>
-public enum SchedulingPolicy
-{
-    /// <summary>First come, first served.</summary>
-    Fcfs,
-
-    /// <summary>Lower <see cref="EngineRequest.Priority"/> first, then arrival.</summary>
-    Priority,
-}
-
 /// <summary>Scheduler and cache settings (vLLM's names in snake_case in the CLI and configuration).</summary>
-public sealed record EngineOptions
+public sealed record EngineConfig
 {
     /// <summary>Most sequences in one step (max_num_seqs).</summary>
     public int MaxNumSeqs { get; init; } = 64;
@@ -35,6 +27,9 @@ public sealed record EngineOptions
     /// max_model_len tokens up front (contiguous max-length allocation).
     /// </summary>
     public bool StaticBatching { get; init; }
+
+    /// <summary>The scheduler's share of this configuration.</summary>
+    public SchedulerConfig Scheduler => new(MaxNumSeqs, MaxNumBatchedTokens, Policy, StaticBatching);
 
     public void Validate()
     {

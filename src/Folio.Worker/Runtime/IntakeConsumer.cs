@@ -1,0 +1,407 @@
+using System.Diagnostics;
+using System.Text;
+using Folio.Contracts;
+using Folio.Worker.Engine;
+using Folio.Worker.Metrics;
+using Folio.Worker.Options;
+using Folio.Worker.Output;
+using Microsoft.Extensions.Logging;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+
+namespace Folio.Worker.Runtime;
+
+/// <summary>
+/// Intake: one delivery in, and either an engine request or an answer. Every path ends in exactly
+/// one of: the request runs (acknowledged after its terminal entry), an error entry on its stream
+/// (a usable request_id), the error queue with Folio's reason headers (none), or, only while the
+/// worker shuts down, a hand-back to the queue. Redis trouble is waited out (<see cref="RedisGate"/>),
+/// never answered with a requeue. Consumption pauses while the engine cannot admit what it holds,
+/// while Redis refuses writes, and while draining, so the queue, not this worker, holds the backlog.
+/// No log line or header quotes the message's content.
+/// </summary>
+internal sealed class IntakeConsumer(
+    BrokerSession broker,
+    StreamStore store,
+    RedisGate redis,
+    IInferenceEngine engine,
+    InFlightLedger ledger,
+    OutputPump pump,
+    RequestLimits limits,
+    RabbitMqOptions rabbit,
+    LimitsOptions limitsOptions,
+    WorkerHostOptions host,
+    string workerName,
+    WorkerMetrics metrics,
+    ILogger log,
+    CancellationToken stopping) : IDisposable
+{
+    /// <summary>Tokens a suspect request must produce before the next suspect may start.</summary>
+    public const int ProbationTokens = 16;
+
+    private readonly SemaphoreSlim _consumeGate = new(1, 1);
+    private readonly SemaphoreSlim _suspectGate = new(1, 1);
+    private string? _consumerTag;
+    private long _consumerEpoch = -1;
+    private long _waitingSince;
+    private volatile bool _draining;
+
+    /// <summary>Starts or pauses the consumer to match what the worker can take now.</summary>
+    public async Task UpdateConsumingAsync(bool force)
+    {
+        if (broker.ConsumeChannel is not { IsOpen: true })
+        {
+            return;
+        }
+
+        if (_consumerTag is not null && _consumerEpoch != broker.Epoch)
+        {
+            _consumerTag = null; // Its channel is gone; the consumer went with it.
+        }
+
+        var load = engine.Load;
+        long now = Stopwatch.GetTimestamp();
+        if (load.Waiting == 0)
+        {
+            _waitingSince = 0;
+        }
+        else if (_waitingSince == 0)
+        {
+            _waitingSince = now;
+        }
+
+        // Pause when the engine has had waiting sequences for a while (admission is not instant), or
+        // while Redis refuses writes: what arrives meanwhile would only wait in this worker's memory.
+        bool saturated = _waitingSince != 0 && Stopwatch.GetElapsedTime(_waitingSince, now) > TimeSpan.FromMilliseconds(250);
+        bool want = !_draining && !saturated && redis.Healthy;
+        if (want == (_consumerTag is not null) && !force)
+        {
+            return;
+        }
+
+        await _consumeGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (want && _consumerTag is null)
+            {
+                _consumerEpoch = broker.Epoch;
+                _consumerTag = await broker.ConsumeAsync(OnDeliveryAsync).ConfigureAwait(false);
+                Log.Consuming(log, rabbit.RequestQueue);
+            }
+            else if (!want && _consumerTag is { } tag)
+            {
+                _consumerTag = null;
+                await broker.CancelConsumerAsync(tag).ConfigureAwait(false);
+                if (redis.Healthy)
+                {
+                    Log.Paused(log, load.Running, load.Waiting);
+                }
+                else
+                {
+                    Log.PausedForRedis(log);
+                }
+            }
+        }
+        catch (Exception e) when (e is RabbitMQ.Client.Exceptions.OperationInterruptedException or RabbitMQ.Client.Exceptions.AlreadyClosedException or ObjectDisposedException)
+        {
+            Log.SuperviseFailed(log, e.Message);
+        }
+        finally
+        {
+            _consumeGate.Release();
+        }
+    }
+
+    /// <summary>Stops taking messages for good (drain).</summary>
+    public async Task StopAsync()
+    {
+        _draining = true;
+        await _consumeGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_consumerTag is { } tag)
+            {
+                _consumerTag = null;
+                await broker.CancelConsumerAsync(tag).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is RabbitMQ.Client.Exceptions.OperationInterruptedException or RabbitMQ.Client.Exceptions.AlreadyClosedException)
+        {
+            Log.SuperviseFailed(log, e.Message);
+        }
+        finally
+        {
+            _consumeGate.Release();
+        }
+    }
+
+    private async Task OnDeliveryAsync(IChannel ch, long epoch, BasicDeliverEventArgs ea)
+    {
+        // The body buffer is reused once this handler returns: copy it.
+        byte[] body = ea.Body.ToArray();
+        var delivery = new DeliveryHandle(ch, ea.DeliveryTag, epoch);
+        int attempt = DeliveryCount(ea.BasicProperties) + 1;
+        if (_draining)
+        {
+            // Prefetched before the consumer was cancelled: leave it to another worker.
+            await broker.RequeueAsync(delivery).ConfigureAwait(false);
+            return;
+        }
+
+        ObserveQueueTime(ea.BasicProperties);
+        var parsed = Parse(body);
+        string? requestId = parsed.Request?.RequestId ?? parsed.Error?.RequestId;
+        if (requestId is null)
+        {
+            var err = parsed.Error!;
+            Log.DeadLettering(log, ea.DeliveryTag, err.Code, err.Message);
+            await DeadLetterAsync(body, ea.BasicProperties, err.Code, err.Message, null, delivery).ConfigureAwait(false);
+            return;
+        }
+
+        var keys = store.Keys(requestId);
+        try
+        {
+            if (parsed.IsValid && ledger.FindOrphan(requestId) is { } orphan
+                && await pump.ReattachAsync(orphan, delivery, attempt, stopping).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            var history = await redis.RunAsync(() => store.PeekAsync(keys), stopping).ConfigureAwait(false);
+            if (!history.Finished && (history.Takes >= rabbit.MaxDeliveries || history.Starts >= 3 * rabbit.MaxDeliveries))
+            {
+                await PoisonAsync(body, ea.BasicProperties, keys, requestId, history, delivery).ConfigureAwait(false);
+                return;
+            }
+
+            if (!parsed.IsValid)
+            {
+                await RejectAsync(delivery, keys, parsed.Error!).ConfigureAwait(false);
+                return;
+            }
+
+            var request = parsed.Request!;
+            int[] promptIds;
+            try
+            {
+                promptIds = request.PromptTokenIds is { } ids ? [.. ids] : engine.Tokenize(request.Prompt!);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Log.TokenizeFailed(log, requestId, e.GetType().Name);
+                await RejectAsync(delivery, keys, new RequestError(ErrorCodes.InvalidRequest, "prompt could not be tokenized by this model's tokenizer", requestId)).ConfigureAwait(false);
+                return;
+            }
+
+            if (limits.Validate(request, promptIds.Length) is { } invalid)
+            {
+                await RejectAsync(delivery, keys, invalid).ConfigureAwait(false);
+                return;
+            }
+
+            bool suspect = history.Takes > 0 && !history.Finished;
+            if (suspect)
+            {
+                // Started before and never finished: perhaps it kills workers. Run such requests one
+                // at a time here, each past its probation, so a crash is charged to few bystanders.
+                await _suspectGate.WaitAsync(stopping).ConfigureAwait(false);
+            }
+
+            await StartAsync(request, promptIds, keys, delivery, attempt, suspect).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            await broker.RequeueAsync(delivery).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // A bug, or a request whose keys Redis refuses: answer it rather than redeliver it forever.
+            Log.IntakeFailed(log, requestId, e);
+            await AnswerFailureAsync(body, ea.BasicProperties, keys, requestId, e, delivery).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The parser never throws by design; should it, the message is still answered.</summary>
+    private RequestParseResult Parse(byte[] body)
+    {
+        try
+        {
+            return RequestParser.Parse(body, limitsOptions.MaxMessageBytes);
+        }
+        catch (Exception e)
+        {
+            Log.ParserFailed(log, e.GetType().Name);
+            return RequestParseResult.Fail(new RequestError(ErrorCodes.InvalidRequest, "the message could not be parsed", RequestIdScanner.TryFind(body)));
+        }
+    }
+
+    private async Task StartAsync(GenerationRequest request, int[] promptIds, StreamKeys keys, DeliveryHandle delivery, int attempt, bool suspect)
+    {
+        var key = ledger.NextKey();
+        string owner = $"{workerName}/{key}/{Guid.NewGuid():N}";
+        var r = new InFlightRequest(key, request, keys, owner, delivery, attempt, promptIds.Length);
+        if (suspect)
+        {
+            r.HoldProbation(_suspectGate, ProbationTokens);
+        }
+
+        ledger.Add(r);
+        try
+        {
+            var take = await redis.RunAsync(() => store.TakeAsync(keys, owner, workerName, attempt, promptIds.Length, countAsStart: true), stopping).ConfigureAwait(false);
+            if (take.AlreadyFinished)
+            {
+                ledger.TryRemove(key, out _);
+                r.EndProbation();
+                metrics.AlreadyFinished();
+                Log.AlreadyFinished(log, request.RequestId);
+                await broker.AckAsync(delivery).ConfigureAwait(false);
+                return;
+            }
+
+            if (FaultInjection.Enabled && !string.IsNullOrEmpty(host.CrashOnRequestIdPrefix) && request.RequestId.StartsWith(host.CrashOnRequestIdPrefix, StringComparison.Ordinal))
+            {
+                // Fault injection for the poison-message tests: die the way a native crash would.
+                Environment.FailFast("fault injection: Folio:Worker:CrashOnRequestIdPrefix matched " + request.RequestId);
+            }
+
+            var resumed = take.NextIndex > 0
+                ? await redis.RunAsync(() => store.ReadResumeAsync(keys, take.NextIndex), stopping).ConfigureAwait(false)
+                : [];
+            r.InitResume(resumed);
+            metrics.PromptTokens(promptIds.Length);
+            if (take.NextIndex > 0)
+            {
+                metrics.Resumed();
+                Log.Resuming(log, request.RequestId, attempt, take.NextIndex);
+            }
+            else
+            {
+                Log.Taken(log, request.RequestId, attempt, promptIds.Length);
+            }
+
+            if (take.Cancelled || r.CancelRequested)
+            {
+                pump.FinishLocally(key, new RequestFinish(FinishReasons.Abort, string.Empty, 0));
+                return;
+            }
+
+            if (take.NextIndex >= request.MaxTokens)
+            {
+                // The previous attempt wrote every token but died before the done entry.
+                pump.FinishLocally(key, new RequestFinish(FinishReasons.Length, string.Empty, 0));
+                return;
+            }
+
+            try
+            {
+                engine.Submit(new EngineSubmission(key, request, promptIds, [.. resumed.Select(t => t.TokenId)]));
+            }
+            catch (ArgumentException e)
+            {
+                // Whatever the engine refuses is the request's fault (the parser let it through): answer it.
+                pump.FinishLocally(key, new RequestFinish(FinishReasons.Stop, string.Empty, 0, ErrorCodes.InvalidRequest, e.Message));
+                return;
+            }
+
+            r.Started = true;
+            if (r.CancelRequested)
+            {
+                engine.Abort(key);
+            }
+        }
+        catch
+        {
+            // Whatever failed before the engine had it: this delivery no longer counts as in flight; the caller answers it.
+            ledger.TryRemove(key, out _);
+            r.EndProbation();
+            throw;
+        }
+    }
+
+    private async Task RejectAsync(DeliveryHandle delivery, StreamKeys keys, RequestError error)
+    {
+        Log.Rejected(log, error.RequestId ?? "(none)", error.Code, error.Message);
+        await redis.RunAsync(() => store.FailAsync(keys, error.Code, error.Message), stopping).ConfigureAwait(false);
+        metrics.Error(error.Code);
+        await broker.AckAsync(delivery).ConfigureAwait(false);
+    }
+
+    private async Task PoisonAsync(byte[] body, IReadOnlyBasicProperties props, StreamKeys keys, string requestId, StartHistory history, DeliveryHandle delivery)
+    {
+        string message = $"the request was started {history.Starts} times ({history.Takes} of them possibly crashing a worker) and never finished (Folio:RabbitMq:MaxDeliveries is {rabbit.MaxDeliveries}); it may crash workers, so it was moved to the error queue";
+        Log.Poison(log, requestId, history.Starts);
+        await redis.RunAsync(() => store.FailAsync(keys, ErrorCodes.Internal, message), stopping).ConfigureAwait(false);
+        metrics.Error(ErrorCodes.Internal);
+        await DeadLetterAsync(body, props, ErrorCodes.Internal, message, requestId, delivery).ConfigureAwait(false);
+    }
+
+    /// <summary>An unexpected failure for this one message: an error entry if its stream can take one, else the error queue.</summary>
+    private async Task AnswerFailureAsync(byte[] body, IReadOnlyBasicProperties props, StreamKeys keys, string requestId, Exception failure, DeliveryHandle delivery)
+    {
+        string message = $"the worker failed on this request ({failure.GetType().Name}); the failure is in the worker's log";
+        try
+        {
+            await redis.RunAsync(() => store.FailAsync(keys, ErrorCodes.Internal, message), stopping).ConfigureAwait(false);
+            metrics.Error(ErrorCodes.Internal);
+            await broker.AckAsync(delivery).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            await broker.RequeueAsync(delivery).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // Not even an error entry can be written (its key holds another type): the error queue keeps it.
+            Log.IntakeFailed(log, requestId, e);
+            await DeadLetterAsync(body, props, ErrorCodes.Internal, message + "; its stream key could not be written either", requestId, delivery).ConfigureAwait(false);
+        }
+    }
+
+    private async Task DeadLetterAsync(byte[] body, IReadOnlyBasicProperties props, string code, string reason, string? requestId, DeliveryHandle delivery)
+    {
+        try
+        {
+            await broker.DeadLetterAsync(body, props, code, reason, requestId).ConfigureAwait(false);
+            metrics.DeadLettered();
+            await broker.AckAsync(delivery).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RabbitMQ.Client.Exceptions.AlreadyClosedException or RabbitMQ.Client.Exceptions.OperationInterruptedException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The broker connection is going: the unacknowledged message returns to the queue with it.
+            Log.AckFailed(log, delivery.Tag, e.Message);
+        }
+    }
+
+    private void ObserveQueueTime(IReadOnlyBasicProperties props)
+    {
+        if (props.Timestamp.UnixTime > 0)
+        {
+            double queued = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0) - props.Timestamp.UnixTime;
+            metrics.QueueTime.Observe(Math.Max(0, queued));
+        }
+    }
+
+    private static int DeliveryCount(IReadOnlyBasicProperties props)
+    {
+        if (props.Headers is null || !props.Headers.TryGetValue("x-delivery-count", out var v) || v is null)
+        {
+            return 0;
+        }
+
+        return v switch
+        {
+            int i => i,
+            long l => (int)Math.Min(l, int.MaxValue),
+            byte[] b when int.TryParse(Encoding.ASCII.GetString(b), out int p) => p,
+            _ => 0,
+        };
+    }
+
+    public void Dispose()
+    {
+        _consumeGate.Dispose();
+        _suspectGate.Dispose();
+    }
+}
