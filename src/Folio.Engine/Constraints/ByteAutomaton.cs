@@ -32,6 +32,9 @@ internal sealed class ByteAutomaton
 
     public required bool[] IsFinal { get; init; }
 
+    /// <summary>Final, with no byte transition and no call: returning here is the same as returning from the rule.</summary>
+    public required bool[] IsTailReturn { get; init; }
+
     /// <summary>Call edges of position p: CallRule/CallReturn[CallStart[p]..CallStart[p+1]).</summary>
     public required int[] CallStart { get; init; }
 

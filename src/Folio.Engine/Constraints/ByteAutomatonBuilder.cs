@@ -309,6 +309,12 @@ internal static class ByteAutomatonBuilder
         }
 
         callStart[total] = callRule.Count;
+        var tail = new bool[total];
+        for (int p = 0; p < total; p++)
+        {
+            tail[p] = isFinal[p] && !hasBytes[p] && callStart[p] == callStart[p + 1];
+        }
+
         return new ByteAutomaton
         {
             RuleNames = names,
@@ -320,6 +326,7 @@ internal static class ByteAutomatonBuilder
             Next = next,
             HasBytes = hasBytes,
             IsFinal = isFinal,
+            IsTailReturn = tail,
             CallStart = callStart,
             CallRule = [.. callRule],
             CallReturn = [.. callReturn],

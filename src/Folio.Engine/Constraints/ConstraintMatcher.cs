@@ -65,6 +65,22 @@ public sealed class ConstraintMatcher
         TokenCount = 0;
     }
 
+    /// <summary>The state as values (tests probe every token from one state and come back).</summary>
+    internal MatcherSnapshot Save() => new([.. _tops.Span], _accepting, IsTerminated, TokenCount);
+
+    internal void Restore(MatcherSnapshot snapshot)
+    {
+        _tops.Clear();
+        foreach (int node in snapshot.Tops)
+        {
+            _tops.Add(node);
+        }
+
+        _accepting = snapshot.Accepting;
+        IsTerminated = snapshot.Terminated;
+        TokenCount = snapshot.TokenCount;
+    }
+
     /// <summary>Resets and consumes <paramref name="tokens"/>; false (with the failing index) if one does not follow.</summary>
     public bool TryReplay(ReadOnlySpan<int> tokens, out int failedAt)
     {
@@ -340,3 +356,6 @@ public sealed class ConstraintMatcher
         }
     }
 }
+
+/// <summary>A matcher's state, valid only for the matcher that saved it.</summary>
+internal readonly record struct MatcherSnapshot(int[] Tops, bool Accepting, bool Terminated, int TokenCount);

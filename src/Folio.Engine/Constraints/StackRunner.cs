@@ -103,7 +103,11 @@ internal sealed class StackRunner
 
             for (int c = a.CallStart[pos]; c < a.CallStart[pos + 1]; c++)
             {
-                int ret = table.Intern(a.CallReturn[c], parent);
+                // A call whose return position only completes the rule is a tail call: the callee
+                // returns straight to our parent, so no frame is pushed (right recursion and chains
+                // of optional members stay flat, and equal stacks stay equal).
+                int returnPos = a.CallReturn[c];
+                int ret = a.IsTailReturn[returnPos] ? parent : table.Intern(returnPos, parent);
                 _work.Add(table.Intern(a.RuleStart[a.CallRule[c]], ret));
             }
 

@@ -4,7 +4,8 @@ namespace Folio.Engine.Constraints;
 /// Grammars of the JSON Schema string formats the compiler supports (content only, without the
 /// quotes). Each accepts a subset of its RFC's syntax, chosen so that every output is valid:
 /// real calendar dates (years 1000-9999, February to the 28th), times with seconds 00-59 and a
-/// required offset (RFC 3339), lowercase or uppercase hex UUIDs, and plain dot-atom email addresses.
+/// required offset (RFC 3339), lowercase or uppercase hex UUIDs, and dot-atom email addresses whose
+/// domain labels are letters and digits (no hyphens).
 /// </summary>
 internal static class StringFormats
 {
@@ -58,13 +59,15 @@ internal static class StringFormats
 
     private static GrammarExpr Email()
     {
-        // local@domain: dot-atoms of letters, digits and a few symbols; a domain of hyphenated labels and a letter TLD.
-        var atomChar = GrammarExpr.Chars(CodePointSet.FromRanges([('a', 'z'), ('A', 'Z'), ('0', '9')]).Union(CodePointSet.Of("!#$%&'*+/=?^_`{|}~-")));
-        var atom = atomChar.Repeat(1, 32);
-        var local = GrammarExpr.Seq(atom, GrammarExpr.Seq(GrammarExpr.Text("."), atom).Repeat(0, 3));
-        var alnum = GrammarExpr.Chars(CodePointSet.FromRanges([('a', 'z'), ('A', 'Z'), ('0', '9')]));
-        var label = GrammarExpr.Seq(alnum, GrammarExpr.Seq(GrammarExpr.Chars(CodePointSet.FromRanges([('a', 'z'), ('A', 'Z'), ('0', '9'), ('-', '-')])).Repeat(0, 30), alnum).Optional());
-        var tld = GrammarExpr.Chars(CodePointSet.FromRanges([('a', 'z'), ('A', 'Z')])).Repeat(2, 8);
+        // local@domain: dot-atoms of letters, digits and the RFC 5322 atom symbols; a domain of one to
+        // three labels of 1-62 letters or digits and a TLD of 2-63 letters, so that no label passes
+        // DNS's 63 and the domain stays within its 253.
+        var alnum = CodePointSet.FromRanges([('a', 'z'), ('A', 'Z'), ('0', '9')]);
+        var atomChar = GrammarExpr.Chars(alnum.Union(CodePointSet.Of("!#$%&'*+/=?^_`{|}~-")));
+        var atom = atomChar.Plus();
+        var local = GrammarExpr.Seq(atom, GrammarExpr.Seq(GrammarExpr.Text("."), atom).Star());
+        var label = GrammarExpr.Chars(alnum).Repeat(1, 62);
+        var tld = GrammarExpr.Chars(CodePointSet.FromRanges([('a', 'z'), ('A', 'Z')])).Repeat(2, 63);
         var domain = GrammarExpr.Seq(GrammarExpr.Seq(label, GrammarExpr.Text(".")).Repeat(1, 3), tld);
         return GrammarExpr.Seq(local, GrammarExpr.Text("@"), domain);
     }
