@@ -62,9 +62,9 @@ public static class IsaProbe
 
         var workload = EngineHarness.MixedWorkload(8, seed: 5, maxPrompt: 40, maxTokens: 8);
         var results = EngineHarness.Run(workload, runnerFactory: (blocks, blockSize) => new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = blocks, BlockSize = blockSize, Threads = 2 }));
-        foreach (var (id, r) in results.OrderBy(r => r.Key, StringComparer.Ordinal))
+        foreach (var (key, r) in results.OrderBy(r => r.Key.Value))
         {
-            sb.Append("R ").Append(id).Append(" tokens ").AppendJoin(',', r.Tokens).Append(" logprobs ")
+            sb.Append("R ").Append(key.Value).Append(" tokens ").AppendJoin(',', r.Tokens).Append(" logprobs ")
                 .AppendJoin(',', r.Logprobs.Select(l => BitConverter.SingleToInt32Bits(l).ToString("x8", CultureInfo.InvariantCulture)))
                 .Append(" top ").AppendJoin(';', r.TopLogprobs.Select(t => string.Join(',', t.Select(x => $"{x.TokenId}:{BitConverter.SingleToInt32Bits(x.Logprob):x8}"))))
                 .AppendLine();
