@@ -12,8 +12,9 @@ namespace Folio.Engine.Constraints;
 public sealed class CompiledConstraint
 {
     private readonly PositionMask?[] _masks;
-    private readonly Lock _buildLock = new();
-    private PositionMaskBuilder? _builder;
+    private readonly System.Collections.Concurrent.ConcurrentBag<PositionMaskBuilder> _builders = [];
+    private readonly Lock _backgroundLock = new();
+    private Task? _background;
     private long _maskBytes;
     private int _maskCount;
 
@@ -32,7 +33,7 @@ public sealed class CompiledConstraint
     /// <summary>Content hash of (vocabulary, canonical constraint).</summary>
     public string CacheKey { get; }
 
-    /// <summary>Time to parse and build the automaton (masks are built on first use or by <see cref="PrecomputeAll"/>).</summary>
+    /// <summary>Time to parse and build the automaton (position masks are built on first use, or ahead by <see cref="PrecomputeInBackground"/>).</summary>
     public TimeSpan CompileTime { get; }
 
     /// <summary>ulong words of a bitmask over the tokenizer's vocabulary: the least a mask span passed to <see cref="ConstraintMatcher.FillAllowed"/> must hold.</summary>
@@ -70,21 +71,47 @@ public sealed class CompiledConstraint
         return matcher;
     }
 
-    /// <summary>Builds every position's mask now (start-up warm-up or benchmarks); returns the time it took.</summary>
-    public TimeSpan PrecomputeAll()
+    /// <summary>
+    /// Builds every position's mask now, on up to <paramref name="threads"/> threads (default: all
+    /// cores); returns the time it took. Masks already built are kept.
+    /// </summary>
+    public TimeSpan PrecomputeAll(int threads = 0)
     {
         var watch = Stopwatch.StartNew();
-        for (int p = 0; p < _masks.Length; p++)
+        int next = -1;
+        int workers = Math.Max(1, threads > 0 ? threads : Environment.ProcessorCount);
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, _ =>
         {
-            if (Automaton.HasBytes[p])
+            int p;
+            while ((p = Interlocked.Increment(ref next)) < _masks.Length)
             {
-                MaskFor(p);
+                if (Automaton.HasBytes[p])
+                {
+                    MaskFor(p);
+                }
             }
-        }
-
+        });
         return watch.Elapsed;
     }
 
+    /// <summary>
+    /// Starts building every position mask on the thread pool (once; later calls return the same
+    /// task), so that sequences which reach a position later find its mask ready. Sequences running
+    /// meanwhile still build what they need on first use.
+    /// </summary>
+    public Task PrecomputeInBackground(int threads = 0)
+    {
+        lock (_backgroundLock)
+        {
+            return _background ??= Task.Run(() => PrecomputeAll(threads));
+        }
+    }
+
+    /// <summary>
+    /// The mask of a position, built on first use. Builders are pooled (one per concurrent caller);
+    /// two threads may build the same mask at once, and the first published wins: a mask is a pure
+    /// function of the position, so which one does not matter.
+    /// </summary>
     internal PositionMask MaskFor(int position)
     {
         var mask = Volatile.Read(ref _masks[position]);
@@ -93,19 +120,28 @@ public sealed class CompiledConstraint
             return mask;
         }
 
-        lock (_buildLock)
+        if (!_builders.TryTake(out var builder))
         {
-            mask = _masks[position];
-            if (mask is null)
-            {
-                _builder ??= new PositionMaskBuilder(Automaton, Vocabulary);
-                mask = _builder.Build(position);
-                Interlocked.Add(ref _maskBytes, mask.Bytes);
-                Interlocked.Increment(ref _maskCount);
-                Volatile.Write(ref _masks[position], mask);
-            }
+            builder = new PositionMaskBuilder(Automaton, Vocabulary);
         }
 
+        try
+        {
+            mask = builder.Build(position);
+        }
+        finally
+        {
+            _builders.Add(builder);
+        }
+
+        var published = Interlocked.CompareExchange(ref _masks[position], mask, null);
+        if (published is not null)
+        {
+            return published;
+        }
+
+        Interlocked.Add(ref _maskBytes, mask.Bytes);
+        Interlocked.Increment(ref _maskCount);
         return mask;
     }
 }

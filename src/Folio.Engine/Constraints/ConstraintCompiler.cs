@@ -15,7 +15,11 @@ public static class ConstraintCompiler
     /// <summary>The process-wide cache <see cref="Compile"/> uses.</summary>
     public static ConstraintCache Shared { get; } = new(capacity: 64);
 
-    /// <summary>The compiled constraint for (spec, tokenizer), from <see cref="Shared"/> or compiled now. Throws <see cref="ConstraintException"/> for a constraint that cannot be compiled.</summary>
+    /// <summary>
+    /// The compiled constraint for (spec, tokenizer), from <see cref="Shared"/> or compiled now (and
+    /// then its position masks start building in the background). Throws
+    /// <see cref="ConstraintException"/> for a constraint that cannot be compiled.
+    /// </summary>
     public static CompiledConstraint Compile(ConstraintSpec spec, ITokenizer tokenizer) => Shared.GetOrCompile(spec, tokenizer);
 
     /// <summary>Compiles without the cache.</summary>
@@ -106,6 +110,9 @@ public sealed class ConstraintCache
 
     public int Capacity { get; }
 
+    /// <summary>Whether a newly compiled constraint starts building all its position masks on the thread pool (default true).</summary>
+    public bool PrecomputeInBackground { get; init; } = true;
+
     public int Count
     {
         get
@@ -133,7 +140,18 @@ public sealed class ConstraintCache
             }
             else
             {
-                lazy = new Lazy<CompiledConstraint>(() => ConstraintCompiler.CompileUncached(spec, tokenizer), LazyThreadSafetyMode.ExecutionAndPublication);
+                lazy = new Lazy<CompiledConstraint>(
+                    () =>
+                    {
+                        var compiled = ConstraintCompiler.CompileUncached(spec, tokenizer);
+                        if (PrecomputeInBackground)
+                        {
+                            compiled.PrecomputeInBackground();
+                        }
+
+                        return compiled;
+                    },
+                    LazyThreadSafetyMode.ExecutionAndPublication);
                 _entries[key] = _order.AddFirst((key, lazy));
                 while (_entries.Count > Capacity)
                 {

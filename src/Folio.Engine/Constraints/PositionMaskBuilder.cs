@@ -7,13 +7,13 @@ namespace Folio.Engine.Constraints;
 /// holding only the position above an unknown <see cref="StackTable.Base"/>. Stack sets reached
 /// while walking are interned as configurations with a memoised transition per byte, so the many
 /// trie branches that stay inside, say, a JSON string cost one table lookup per byte. Not
-/// thread-safe: the owner serialises calls.
+/// thread-safe: each thread building masks uses its own builder.
 /// </summary>
 internal sealed class PositionMaskBuilder
 {
     private const int Unknown = -1;
     private const int Dead = 0;
-    private const int MaxConfigs = 16_384;
+    private const int MaxConfigs = 4_096;
 
     private readonly ByteAutomaton _automaton;
     private readonly VocabularyIndex _vocab;

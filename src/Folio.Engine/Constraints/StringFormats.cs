@@ -5,7 +5,7 @@ namespace Folio.Engine.Constraints;
 /// quotes). Each accepts a subset of its RFC's syntax, chosen so that every output is valid:
 /// real calendar dates (years 1000-9999, February to the 28th), times with seconds 00-59 and a
 /// required offset (RFC 3339), lowercase or uppercase hex UUIDs, and dot-atom email addresses whose
-/// domain labels are letters and digits (no hyphens).
+/// domain labels are 1-20 letters and digits (no hyphens) and TLD 2-12 letters.
 /// </summary>
 internal static class StringFormats
 {
@@ -60,14 +60,15 @@ internal static class StringFormats
     private static GrammarExpr Email()
     {
         // local@domain: dot-atoms of letters, digits and the RFC 5322 atom symbols; a domain of one to
-        // three labels of 1-62 letters or digits and a TLD of 2-63 letters, so that no label passes
-        // DNS's 63 and the domain stays within its 253.
+        // three labels of 1-20 letters or digits and a TLD of 2-12 letters: within DNS's limits (63 a
+        // label, 253 a domain), and short, because every count of a bounded repetition is an
+        // automaton position whose token mask must be built.
         var alnum = CodePointSet.FromRanges([('a', 'z'), ('A', 'Z'), ('0', '9')]);
         var atomChar = GrammarExpr.Chars(alnum.Union(CodePointSet.Of("!#$%&'*+/=?^_`{|}~-")));
         var atom = atomChar.Plus();
         var local = GrammarExpr.Seq(atom, GrammarExpr.Seq(GrammarExpr.Text("."), atom).Star());
-        var label = GrammarExpr.Chars(alnum).Repeat(1, 62);
-        var tld = GrammarExpr.Chars(CodePointSet.FromRanges([('a', 'z'), ('A', 'Z')])).Repeat(2, 63);
+        var label = GrammarExpr.Chars(alnum).Repeat(1, 20);
+        var tld = GrammarExpr.Chars(CodePointSet.FromRanges([('a', 'z'), ('A', 'Z')])).Repeat(2, 12);
         var domain = GrammarExpr.Seq(GrammarExpr.Seq(label, GrammarExpr.Text(".")).Repeat(1, 3), tld);
         return GrammarExpr.Seq(local, GrammarExpr.Text("@"), domain);
     }
