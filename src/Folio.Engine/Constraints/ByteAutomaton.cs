@@ -47,4 +47,9 @@ internal sealed class ByteAutomaton
     public int RootStart => RuleStart[RootRule];
 
     public int Step(int position, byte b) => Next[(position * ClassCount) + ByteClass[b]];
+
+    /// <summary>Per rule, the bytes that may follow it (<see cref="FollowBytes"/>), computed once on first use.</summary>
+    public ulong[] Follow => LazyInitializer.EnsureInitialized(ref _follow, () => FollowBytes.Compute(this));
+
+    private ulong[]? _follow;
 }

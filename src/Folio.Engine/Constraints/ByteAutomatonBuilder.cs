@@ -60,14 +60,14 @@ internal static class ByteAutomatonBuilder
     private static RuleDfa Determinize(Nfa nfa, int start, int accept)
     {
         var dfa = new RuleDfa();
-        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        var ids = new Dictionary<StateSet, int>();
         var sets = new List<int[]>();
         var work = new Queue<int>();
 
         int Intern(List<int> seeds)
         {
             var set = nfa.Closure(seeds);
-            string key = string.Join(',', set);
+            var key = new StateSet(set);
             if (ids.TryGetValue(key, out int id))
             {
                 return id;
@@ -333,6 +333,31 @@ internal static class ByteAutomatonBuilder
         };
     }
 
+    /// <summary>A sorted set of NFA states as a dictionary key.</summary>
+    private readonly struct StateSet(int[] states) : IEquatable<StateSet>
+    {
+        private readonly int _hash = Hash(states);
+
+        public int[] States { get; } = states;
+
+        public bool Equals(StateSet other) => _hash == other._hash && States.AsSpan().SequenceEqual(other.States);
+
+        public override bool Equals(object? obj) => obj is StateSet other && Equals(other);
+
+        public override int GetHashCode() => _hash;
+
+        private static int Hash(int[] states)
+        {
+            var h = default(HashCode);
+            foreach (int s in states)
+            {
+                h.Add(s);
+            }
+
+            return h.ToHashCode();
+        }
+    }
+
     /// <summary>A Thompson NFA over bytes with epsilon and rule-call edges.</summary>
     private sealed class Nfa
     {
@@ -361,32 +386,52 @@ internal static class ByteAutomatonBuilder
 
         public List<(int Rule, int To)> CallEdges(int s) => _calls[s];
 
+        private int[] _seen = new int[64];
+        private int _seenGeneration;
+        private readonly List<int> _closureWork = [];
+        private readonly List<int> _closureResult = [];
+
         public int[] Closure(List<int> seeds)
         {
-            var seen = new HashSet<int>();
-            var work = new Stack<int>();
+            if (_seen.Length < _bytes.Count)
+            {
+                Array.Resize(ref _seen, Math.Max(_bytes.Count, _seen.Length * 2));
+            }
+
+            int gen = ++_seenGeneration;
+            _closureWork.Clear();
+            _closureResult.Clear();
             foreach (int s in seeds)
             {
-                if (seen.Add(s))
+                if (_seen[s] != gen)
                 {
-                    work.Push(s);
+                    _seen[s] = gen;
+                    _closureWork.Add(s);
                 }
             }
 
-            while (work.Count > 0)
+            while (_closureWork.Count > 0)
             {
-                int s = work.Pop();
+                int s = _closureWork[^1];
+                _closureWork.RemoveAt(_closureWork.Count - 1);
+
+                // Only states with something to do (or the accept state, which has no edges) matter.
+                if (_bytes[s].Count > 0 || _calls[s].Count > 0 || _eps[s].Count == 0)
+                {
+                    _closureResult.Add(s);
+                }
+
                 foreach (int t in _eps[s])
                 {
-                    if (seen.Add(t))
+                    if (_seen[t] != gen)
                     {
-                        work.Push(t);
+                        _seen[t] = gen;
+                        _closureWork.Add(t);
                     }
                 }
             }
 
-            // Only states with something to do (or the accept state, which has no edges) matter.
-            var result = seen.Where(s => _bytes[s].Count > 0 || _calls[s].Count > 0 || _eps[s].Count == 0).ToArray();
+            var result = _closureResult.ToArray();
             Array.Sort(result);
             return result;
         }

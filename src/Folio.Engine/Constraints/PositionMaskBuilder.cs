@@ -36,7 +36,7 @@ internal sealed class PositionMaskBuilder
         _vocab = vocab;
         _runner = new StackRunner(automaton, _table);
         int maxLen = Math.Max(1, vocab.Trie.MaxDepth);
-        _follow = FollowBytes.Compute(automaton);
+        _follow = automaton.Follow;
         _path = new byte[maxLen + 1];
         _popAt = new bool[maxLen + 1];
         _popUpTo = new bool[maxLen + 1];
