@@ -52,4 +52,64 @@ internal sealed class ByteAutomaton
     public ulong[] Follow => LazyInitializer.EnsureInitialized(ref _follow, () => FollowBytes.Compute(this));
 
     private ulong[]? _follow;
+
+    /// <summary>
+    /// Positions with byte transitions in breadth-first order from the root's start (through bytes,
+    /// calls and returns): roughly the order a generation meets them, so a background build serves
+    /// the first sequences early.
+    /// </summary>
+    public int[] GenerationOrder => LazyInitializer.EnsureInitialized(ref _order, ComputeOrder);
+
+    private int[]? _order;
+
+    private int[] ComputeOrder()
+    {
+        var seen = new bool[PositionCount];
+        var queue = new Queue<int>();
+        var order = new List<int>();
+        void Visit(int p)
+        {
+            if (!seen[p])
+            {
+                seen[p] = true;
+                queue.Enqueue(p);
+            }
+        }
+
+        Visit(RootStart);
+        while (queue.Count > 0)
+        {
+            int p = queue.Dequeue();
+            if (HasBytes[p])
+            {
+                order.Add(p);
+            }
+
+            for (int c = 0; c < ClassCount; c++)
+            {
+                int next = Next[(p * ClassCount) + c];
+                if (next >= 0)
+                {
+                    Visit(next);
+                }
+            }
+
+            for (int c = CallStart[p]; c < CallStart[p + 1]; c++)
+            {
+                Visit(RuleStart[CallRule[c]]);
+                Visit(CallReturn[c]);
+            }
+        }
+
+        // Positions unreachable from the root (unused GBNF rules) last: a matcher never needs them.
+        for (int p = 0; p < PositionCount; p++)
+        {
+            if (!seen[p] && HasBytes[p])
+            {
+                order.Add(p);
+            }
+        }
+
+        return [.. order];
+    }
 }

@@ -79,16 +79,14 @@ public sealed class CompiledConstraint
     {
         var watch = Stopwatch.StartNew();
         int next = -1;
+        var order = Automaton.GenerationOrder;
         int workers = Math.Max(1, threads > 0 ? threads : Environment.ProcessorCount);
         Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, _ =>
         {
-            int p;
-            while ((p = Interlocked.Increment(ref next)) < _masks.Length)
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < order.Length)
             {
-                if (Automaton.HasBytes[p])
-                {
-                    MaskFor(p);
-                }
+                MaskFor(order[i]);
             }
         });
         return watch.Elapsed;
