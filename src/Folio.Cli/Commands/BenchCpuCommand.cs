@@ -1,5 +1,8 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using Folio.Cli.CommandLine;
+using Folio.Cli.Options;
 using Folio.Cpu;
 using Folio.Engine.Execution;
 using Folio.Models.Loading;
@@ -15,45 +18,44 @@ namespace Folio.Cli.Commands;
 /// get the same prompt and the same fixed input token at every step (no sampling), and llama.cpp
 /// runs in its best CPU configuration (flash attention on, f16 K/V).
 /// </summary>
-public sealed class BenchCpuCommand : ICliCommand
+public sealed class BenchCpuCommand : FolioCommand
 {
-    public string Name => "bench cpu";
+    private readonly FolioOption<string?> _model = SharedOptions.Model("PATH.gguf", "a GGUF file (f32 for the comparison issue 2 asks for) that llama.cpp can load");
+    private readonly FolioOption<int?> _threads = SharedOptions.Threads("compute threads for both engines");
+    private readonly FolioOption<int[]?> _batches = CliOptions.IntList("--batches", "LIST", "batch sizes to measure besides single-sequence decode", [8, 32, 64], min: 1);
+    private readonly FolioOption<int> _promptTokens = CliOptions.Int("--prompt-tokens", "N", "tokens prefilled per sequence before timing", 32, min: 1);
+    private readonly FolioOption<int> _decodeSteps = CliOptions.Int("--decode-steps", "N", "timed decode steps of single-sequence decode; a quarter of that for batches", 128, min: 1);
+    private readonly FolioOption<int> _repeat = CliOptions.Int("--repeat", "N", "measurements per case and engine, alternating; the best is reported", 3, min: 1, oldSpellings: "--rounds");
+    private readonly FolioOption<bool> _skipLlama = CliOptions.Flag("--skip-llama", "measure Folio only");
 
-    public string Summary => "decode tokens/s of Folio's CPU backend and llama.cpp on the same GGUF";
-
-    public string Usage => """
-        usage: folio bench cpu --model PATH.gguf [--threads N] [--batches 8,32,64] [--prompt-tokens 32]
-                               [--decode-steps 128] [--rounds 3] [--skip-llama]
-          --model          a GGUF file (f32 for the comparison issue 2 asks for) that llama.cpp can load
-          --threads        compute threads for both engines (default: all cores)
-          --batches        batch sizes to measure besides single-sequence decode (default 8,32,64)
-          --prompt-tokens  tokens prefilled per sequence before timing (default 32)
-          --decode-steps   timed decode steps per case (default 128 single, a quarter of that for batches)
-          --rounds         measurements per case and engine, alternating; the best is reported (default 3)
-          --skip-llama     measure Folio only
-        """;
-
-    public Task<int> RunAsync(CliArgs args, CancellationToken cancellationToken)
+    public BenchCpuCommand()
+        : base("bench cpu", "decode tokens/s of Folio's CPU backend and llama.cpp on the same GGUF")
     {
-        string path = args.RequireString("model");
-        int threads = args.Int("threads", Environment.ProcessorCount);
-        int[] batches = args.IntList("batches") ?? [8, 32, 64];
-        int promptTokens = args.Int("prompt-tokens", 32);
-        int decodeSteps = args.Int("decode-steps", 128);
-        bool skipLlama = args.Flag("skip-llama");
-        int rounds = args.Int("rounds", 3);
-        args.RejectUnknown();
-        if (threads < 1 || rounds < 1 || promptTokens < 1 || decodeSteps < 1 || batches.Any(b => b < 1))
-        {
-            throw new CliUsageException("--threads, --rounds, --batches, --prompt-tokens and --decode-steps must be positive");
-        }
+        Add(_model, _threads, _batches, _promptTokens, _decodeSteps, _repeat, _skipLlama);
+    }
+
+    public override string Synopsis => "--model PATH.gguf [options]";
+
+    public override IReadOnlyList<string> Notes =>
+        ["Both sides get the same prompt and the same fixed input token at every step (no sampling); llama.cpp runs in its best CPU configuration (flash attention on, f16 K/V). The result is a Markdown table on stdout."];
+
+    public override Task<int> RunAsync(ParseResult parse, CliContext context, CancellationToken cancellationToken)
+    {
+        string path = parse.GetValue(_model)!;
+        int threads = SharedOptions.ThreadsOrAllCores(parse.GetValue(_threads));
+        int[] batches = parse.GetValue(_batches)!;
+        int promptTokens = parse.GetValue(_promptTokens);
+        int decodeSteps = parse.GetValue(_decodeSteps);
+        bool skipLlama = parse.GetValue(_skipLlama);
+        int rounds = parse.GetValue(_repeat);
 
         var cases = new List<int> { 1 };
-        cases.AddRange(batches.Where(b => b > 1));
+        cases.AddRange(batches.Where(b => b > 1).Distinct());
         using var model = ModelLoader.Load(path);
         var c = model.Config;
-        Console.WriteLine($"model: {path}: hidden {c.HiddenSize}, layers {c.NumLayers}, heads {c.NumHeads}/{c.NumKvHeads} kv, head_dim {c.HeadDim}, ffn {c.IntermediateSize}, vocab {c.VocabSize}, {ParameterCount(c) / 1e6:F1}M parameters, tied {c.TieWordEmbeddings}");
-        Console.WriteLine($"threads: {threads}; prompt {promptTokens} tokens per sequence; decode steps {decodeSteps} (single), {Steps(2, decodeSteps)} (batched); best of {rounds} rounds");
+        var output = context.Out;
+        output.WriteLine($"model: {path}: hidden {c.HiddenSize}, layers {c.NumLayers}, heads {c.NumHeads}/{c.NumKvHeads} kv, head_dim {c.HeadDim}, ffn {c.IntermediateSize}, vocab {c.VocabSize}, {ParameterCount(c) / 1e6:F1}M parameters, tied {c.TieWordEmbeddings}");
+        output.WriteLine($"threads: {threads}; prompt {promptTokens} tokens per sequence; decode steps {decodeSteps} (single), {Steps(2, decodeSteps)} (batched); best of {rounds} rounds");
 
         // Both engines stay loaded and take turns case by case, round by round, so that a noisy
         // neighbour on the machine hits both alike; each side's best round is reported.
@@ -76,42 +78,50 @@ public sealed class BenchCpuCommand : ICliCommand
 
         try
         {
-            foreach (int b in cases)
+            context.WithProgress("bench cpu", progress =>
             {
-                for (int round = 0; round < rounds; round++)
+                var task = progress.AddTask("decode rounds", cases.Count * rounds);
+                foreach (int b in cases)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    double f = FolioDecode(runner, b, promptTokens, Steps(b, decodeSteps), blocksPerSeq);
-                    folio[b] = Math.Max(folio[b], f);
-                    string line = $"  batch {b,3} round {round + 1}: folio {f,9:F1} tok/s";
-                    if (weights is not null)
+                    for (int round = 0; round < rounds; round++)
                     {
-                        double l = LlamaDecode(weights, path, threads, b, promptTokens, Steps(b, decodeSteps), c.VocabSize);
-                        llama[b] = Math.Max(llama[b], l);
-                        line += $", llama.cpp {l,9:F1} tok/s";
-                    }
+                        cancellationToken.ThrowIfCancellationRequested();
+                        double f = FolioDecode(runner, b, promptTokens, Steps(b, decodeSteps), blocksPerSeq);
+                        folio[b] = Math.Max(folio[b], f);
+                        string line = $"  batch {b,3} round {round + 1}: folio {f,9:F1} tok/s";
+                        if (weights is not null)
+                        {
+                            double l = LlamaDecode(weights, path, threads, b, promptTokens, Steps(b, decodeSteps), c.VocabSize);
+                            llama[b] = Math.Max(llama[b], l);
+                            line += $", llama.cpp {l,9:F1} tok/s";
+                        }
 
-                    Console.WriteLine(line);
+                        progress.WriteLine(line);
+                        task.Advance(description: $"batch {b} round {round + 1}");
+                    }
                 }
-            }
+
+                task.Complete();
+                return 0;
+            });
         }
         finally
         {
             weights?.Dispose();
         }
 
-        Console.WriteLine();
-        Console.WriteLine("| case | Folio tok/s | llama.cpp tok/s | Folio / llama.cpp |");
-        Console.WriteLine("| --- | ---: | ---: | ---: |");
+        output.WriteLine();
+        output.WriteLine("| case | Folio tok/s | llama.cpp tok/s | Folio / llama.cpp |");
+        output.WriteLine("| --- | ---: | ---: | ---: |");
         foreach (int b in cases)
         {
             string name = b == 1 ? "single-sequence decode" : $"batched decode, batch {b}";
             string l = llama.TryGetValue(b, out double lv) ? lv.ToString("F1", CultureInfo.InvariantCulture) : "-";
             string ratio = llama.TryGetValue(b, out lv) ? (folio[b] / lv).ToString("F2", CultureInfo.InvariantCulture) + "x" : "-";
-            Console.WriteLine($"| {name} | {folio[b].ToString("F1", CultureInfo.InvariantCulture)} | {l} | {ratio} |");
+            output.WriteLine($"| {name} | {folio[b].ToString("F1", CultureInfo.InvariantCulture)} | {l} | {ratio} |");
         }
 
-        return Task.FromResult(0);
+        return Task.FromResult(ExitCodes.Success);
     }
 
     private static int Steps(int batch, int decodeSteps) => batch == 1 ? decodeSteps : Math.Max(1, decodeSteps / 4);

@@ -1,6 +1,12 @@
+using Folio.Engine.Scheduling;
+using Folio.Engine.Core;
 using System.Collections.Concurrent;
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using Folio.Cli.CommandLine;
+using Folio.Cli.Options;
+using Folio.Cli.Progress;
 using Folio.Client;
 using Folio.Contracts;
 using Folio.Cpu;
@@ -17,53 +23,48 @@ namespace Folio.Cli.Commands;
 /// throughput ratio and the time to first token the queue path adds (p50, p99), for one worker and
 /// for two.
 /// </summary>
-public sealed class BenchQueueCommand : ICliCommand
+public sealed class BenchQueueCommand : FolioCommand
 {
     /// <summary>Concurrent publishing connections of the queue run.</summary>
     private const int Publishers = 8;
 
-    public string Name => "bench queue";
+    private readonly FolioOption<string?> _model = SharedOptions.Model("PATH|demo", "demo, a .gguf file or a Hugging Face folder", defaultValue: "demo");
+    private readonly FolioOption<int> _requests = CliOptions.Int("--requests", "N", "requests per run", 32, min: 1);
+    private readonly FolioOption<int> _promptTokens = CliOptions.Int("--prompt-tokens", "N", "prompt length, random token ids", 32, min: 1);
+    private readonly FolioOption<int> _maxTokens = CliOptions.Int("--max-tokens", "N", "tokens generated per request, EOS ignored", 32, min: 1);
+    private readonly FolioOption<int> _maxNumSeqs = SharedOptions.MaxNumSeqs(16, "sequences per step, in-process and per worker");
+    private readonly FolioOption<int?> _threads = SharedOptions.Threads("compute threads in all, split between workers");
+    private readonly FolioOption<long> _kvCacheMemory = SharedOptions.KvCacheMemory("256MiB", "KV cache budget per engine");
+    private readonly FolioOption<int[]?> _workers = CliOptions.IntList("--workers", "LIST", "worker counts to run", [1, 2], min: 1);
+    private readonly FolioOption<int> _repeat = CliOptions.Int("--repeat", "N", "alternate the runs N times and summarize medians (a busy machine wants 3+)", 1, min: 1);
+    private readonly FolioOption<string?> _workerDll = CliOptions.String("--worker-dll", "PATH", "the built worker", defaultText: "$FOLIO_WORKER_DLL, else src/Folio.Worker/bin/...");
+    private readonly QueueConnectionOptions _connection = new();
 
-    public string Summary => "queue path (RabbitMQ + Redis, worker processes) against the in-process engine";
-
-    public string Usage => """
-        usage: folio bench queue [options]
-          --model PATH           demo, a .gguf file or a Hugging Face folder (default demo)
-          --requests N           requests per run (default 32)
-          --prompt-tokens N      prompt length, random token ids (default 32)
-          --max-tokens N         tokens generated per request, EOS ignored (default 32)
-          --max-num-seqs N       sequences per step, in-process and per worker (default 16)
-          --threads N            compute threads in all, split between workers (default: all cores)
-          --kv-cache-memory S    KV budget per engine (default 256MiB)
-          --workers LIST         worker counts to run, e.g. 1,2 (default 1,2)
-          --repeat N             alternate the runs N times and summarize medians (default 1; a busy machine wants 3+)
-          --worker-dll PATH      the built worker (default: FOLIO_WORKER_DLL, else src/Folio.Worker/bin/...)
-        """ + "\n" + QueueConnectionArgs.Usage;
-
-    public async Task<int> RunAsync(CliArgs args, CancellationToken cancellationToken)
+    public BenchQueueCommand()
+        : base("bench queue", "queue path (RabbitMQ + Redis, worker processes) against the in-process engine")
     {
-        string modelPath = args.String("model") ?? "demo";
-        int requests = args.Int("requests", 32);
-        int promptTokens = args.Int("prompt-tokens", 32);
-        int maxTokens = args.Int("max-tokens", 32);
-        int maxNumSeqs = args.Int("max-num-seqs", 16);
-        int threads = args.Int("threads", Environment.ProcessorCount);
-        string kv = args.String("kv-cache-memory") ?? "256MiB";
-        int[] workerCounts = args.IntList("workers") ?? [1, 2];
-        string? workerDll = args.String("worker-dll");
-        int repeat = args.Int("repeat", 1);
-        var connection = QueueConnectionArgs.Read(args);
-        args.RejectUnknown();
-        if (requests < 1 || promptTokens < 1 || maxTokens < 1 || maxNumSeqs < 1 || threads < 1 || workerCounts.Any(w => w < 1))
-        {
-            throw new CliUsageException("--requests, --prompt-tokens, --max-tokens, --max-num-seqs, --threads and --workers must be >= 1");
-        }
+        Add(_model, _requests, _promptTokens, _maxTokens, _maxNumSeqs, _threads, _kvCacheMemory, _workers, _repeat, _workerDll);
+        Add(_connection);
+    }
 
-        workerDll ??= FindWorkerDll();
-        if (!ByteSize.TryParse(kv, out long kvBytes))
-        {
-            throw new CliUsageException($"--kv-cache-memory: '{kv}' is not a size");
-        }
+    public override IReadOnlyList<string> Notes =>
+        ["Needs RabbitMQ and Redis (see Queue connection) and a built worker. Prints the throughput ratio and the time to first token the queue path adds (p50, p99), for each worker count."];
+
+    public override async Task<int> RunAsync(ParseResult parse, CliContext context, CancellationToken cancellationToken)
+    {
+        string modelPath = parse.GetValue(_model)!;
+        int requests = parse.GetValue(_requests);
+        int promptTokens = parse.GetValue(_promptTokens);
+        int maxTokens = parse.GetValue(_maxTokens);
+        int maxNumSeqs = parse.GetValue(_maxNumSeqs);
+        int threads = SharedOptions.ThreadsOrAllCores(parse.GetValue(_threads));
+        long kvBytes = parse.GetValue(_kvCacheMemory);
+        // The worker reads the size as written (its configuration parses the same spellings).
+        string kv = parse.GetResult(_kvCacheMemory) is { Tokens: [.., var last] } ? last.Value : "256MiB";
+        int[] workerCounts = parse.GetValue(_workers)!;
+        int repeat = parse.GetValue(_repeat);
+        var connection = _connection.Read(parse);
+        string workerDll = parse.GetValue(_workerDll) ?? FindWorkerDll();
 
         using var model = ModelLoader.Load(modelPath);
         var rng = new Random(1234);
@@ -89,38 +90,47 @@ public sealed class BenchQueueCommand : ICliCommand
             PromptTokenIds = Enumerable.Range(0, promptTokens).Select(_ => warmRng.Next(model.Config.VocabSize)).ToArray(),
             MaxTokens = Math.Min(r.MaxTokens, 8),
         }).ToList();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench queue: model {modelPath}, {requests} requests x ({promptTokens} prompt + {maxTokens} generated tokens), max_num_seqs {maxNumSeqs}, {threads} threads in all"));
-
-        // This process tiers its JIT (the worker does not: see its project file), so its first
-        // runs would be measured half-compiled: the in-process engine, and on the queue side the
-        // publishers and the reader, which share the cores with the worker. One untimed run of
-        // each first.
-        Print("in-process (untimed)", RunInProcess(model, warmup, workload, maxNumSeqs, threads, kvBytes), null);
-        Print("queue (untimed)", await RunQueueAsync(connection, workerDll, modelPath, warmup, workload, workerCounts[0], maxNumSeqs, Math.Max(1, threads / workerCounts[0]), kv, cancellationToken), null);
-        var ratios = workerCounts.ToDictionary(w => w, _ => new List<(double Ratio, double P50, double P99)>());
-        for (int rep = 1; rep <= Math.Max(1, repeat); rep++)
+        context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench queue: model {modelPath}, {requests} requests x ({promptTokens} prompt + {maxTokens} generated tokens), max_num_seqs {maxNumSeqs}, {threads} threads in all"));
+        return await context.WithProgressAsync("bench queue", async progress =>
         {
-            // Alternate the two paths so that a change in the machine's load hits both alike.
-            var inProcess = RunInProcess(model, warmup, workload, maxNumSeqs, threads, kvBytes);
-            Print("in-process engine", inProcess, null);
-            foreach (int w in workerCounts)
-            {
-                var queued = await RunQueueAsync(connection, workerDll, modelPath, warmup, workload, w, maxNumSeqs, Math.Max(1, threads / w), kv, cancellationToken);
-                Print($"queue, {w} worker{(w > 1 ? "s" : string.Empty)}", queued, inProcess);
-                ratios[w].Add((queued.TokensPerSecond / inProcess.TokensPerSecond, Percentile(queued.TtftMs, 0.5) - Percentile(inProcess.TtftMs, 0.5), Percentile(queued.TtftMs, 0.99) - Percentile(inProcess.TtftMs, 0.99)));
-            }
-        }
+            var runs = progress.AddTask("runs", 2 + (repeat * (1 + workerCounts.Length)));
 
-        if (repeat > 1)
-        {
-            foreach (var (w, list) in ratios)
+            // This process tiers its JIT (the worker does not: see its project file), so its first
+            // runs would be measured half-compiled: the in-process engine, and on the queue side the
+            // publishers and the reader, which share the cores with the worker. One untimed run of
+            // each first.
+            Print(progress, "in-process (untimed)", RunInProcess(model, warmup, workload, maxNumSeqs, threads, kvBytes), null);
+            runs.Advance(description: "queue (untimed)");
+            Print(progress, "queue (untimed)", await RunQueueAsync(progress, connection, workerDll, modelPath, warmup, workload, workerCounts[0], maxNumSeqs, Math.Max(1, threads / workerCounts[0]), kv, cancellationToken), null);
+            runs.Advance();
+            var ratios = workerCounts.ToDictionary(w => w, _ => new List<(double Ratio, double P50, double P99)>());
+            for (int rep = 1; rep <= repeat; rep++)
             {
-                double Median(IEnumerable<double> v) => Percentile([.. v], 0.5);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"median of {list.Count}, {w} worker(s): throughput ratio {Median(list.Select(x => x.Ratio)):F3}, added TTFT p50 {Median(list.Select(x => x.P50)):+0.0;-0.0} ms, p99 {Median(list.Select(x => x.P99)):+0.0;-0.0} ms"));
+                // Alternate the two paths so that a change in the machine's load hits both alike.
+                var inProcess = RunInProcess(model, warmup, workload, maxNumSeqs, threads, kvBytes);
+                Print(progress, "in-process engine", inProcess, null);
+                runs.Advance(description: $"round {rep}");
+                foreach (int w in workerCounts)
+                {
+                    var queued = await RunQueueAsync(progress, connection, workerDll, modelPath, warmup, workload, w, maxNumSeqs, Math.Max(1, threads / w), kv, cancellationToken);
+                    Print(progress, $"queue, {w} worker{(w > 1 ? "s" : string.Empty)}", queued, inProcess);
+                    ratios[w].Add((queued.TokensPerSecond / inProcess.TokensPerSecond, Percentile(queued.TtftMs, 0.5) - Percentile(inProcess.TtftMs, 0.5), Percentile(queued.TtftMs, 0.99) - Percentile(inProcess.TtftMs, 0.99)));
+                    runs.Advance();
+                }
             }
-        }
 
-        return 0;
+            runs.Complete();
+            if (repeat > 1)
+            {
+                foreach (var (w, list) in ratios)
+                {
+                    double Median(IEnumerable<double> v) => Percentile([.. v], 0.5);
+                    progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"median of {list.Count}, {w} worker(s): throughput ratio {Median(list.Select(x => x.Ratio)):F3}, added TTFT p50 {Median(list.Select(x => x.P50)):+0.0;-0.0} ms, p99 {Median(list.Select(x => x.P99)):+0.0;-0.0} ms"));
+                }
+            }
+
+            return ExitCodes.Success;
+        });
     }
 
     private sealed record RunResult(double Seconds, long Tokens, double[] TtftMs)
@@ -128,7 +138,7 @@ public sealed class BenchQueueCommand : ICliCommand
         public double TokensPerSecond => Tokens / Seconds;
     }
 
-    private static void Print(string label, RunResult r, RunResult? baseline)
+    private static void Print(IProgressDisplay progress, string label, RunResult r, RunResult? baseline)
     {
         double p50 = Percentile(r.TtftMs, 0.5), p99 = Percentile(r.TtftMs, 0.99);
         string line = string.Create(CultureInfo.InvariantCulture, $"  {label,-22} {r.TokensPerSecond,9:F1} tok/s  {r.Seconds,7:F2} s  TTFT p50 {p50,8:F1} ms  p99 {p99,8:F1} ms");
@@ -137,7 +147,7 @@ public sealed class BenchQueueCommand : ICliCommand
             line += string.Create(CultureInfo.InvariantCulture, $"  | throughput ratio {r.TokensPerSecond / baseline.TokensPerSecond:F3}, added TTFT p50 {p50 - Percentile(baseline.TtftMs, 0.5):+0.0;-0.0} ms, p99 {p99 - Percentile(baseline.TtftMs, 0.99):+0.0;-0.0} ms");
         }
 
-        Console.WriteLine(line);
+        progress.WriteLine(line);
     }
 
     private static double Percentile(double[] values, double q)
@@ -152,32 +162,31 @@ public sealed class BenchQueueCommand : ICliCommand
         using var runner = new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = blocks, BlockSize = 16, Threads = threads });
         var sink = new ChannelOutputSink();
         // The same scheduling policy the worker uses.
-        using var engine = new LlmEngine(runner, model.Tokenizer, new EngineOptions { MaxNumSeqs = maxNumSeqs, Policy = SchedulingPolicy.Priority }, sink);
+        using var engine = new LlmEngine(runner, model.Tokenizer, new EngineConfig { MaxNumSeqs = maxNumSeqs, Policy = SchedulingPolicy.Priority }, sink);
         engine.Start();
 
         // Warm-up (JIT, first touch of the KV pool), not timed.
-        foreach (var w in warmup)
+        for (int i = 0; i < warmup.Count; i++)
         {
-            engine.AddRequest(new Folio.Engine.EngineRequest(w.RequestId, w.PromptTokenIds!, w.ToSamplingParams()) { Priority = w.Priority });
+            engine.AddRequest(new EngineRequest(new RequestKey(-1 - i), warmup[i].PromptTokenIds!, warmup[i].ToSamplingParams()) { Priority = warmup[i].Priority });
         }
 
-        DrainUntil(sink, warmup.Count, null, null);
+        DrainUntil(sink, warmup.Count, null);
 
-        var first = new ConcurrentDictionary<string, long>();
+        var first = new Dictionary<RequestKey, long>();
         long t0 = Stopwatch.GetTimestamp();
-        foreach (var r in workload)
+        for (int i = 0; i < workload.Count; i++)
         {
-            engine.AddRequest(new Folio.Engine.EngineRequest(r.RequestId, r.PromptTokenIds!, r.ToSamplingParams()) { Priority = r.Priority });
+            engine.AddRequest(new EngineRequest(new RequestKey(i), workload[i].PromptTokenIds!, workload[i].ToSamplingParams()) { Priority = workload[i].Priority });
         }
 
-        long tokens = DrainUntil(sink, workload.Count, first, null);
+        long tokens = DrainUntil(sink, workload.Count, first);
         double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
         return new RunResult(seconds, tokens, first.Values.Select(t => Stopwatch.GetElapsedTime(t0, t).TotalMilliseconds).ToArray());
     }
 
-    private static long DrainUntil(ChannelOutputSink sink, int finishedWanted, ConcurrentDictionary<string, long>? firstToken, object? unused)
+    private static long DrainUntil(ChannelOutputSink sink, int finishedWanted, Dictionary<RequestKey, long>? firstToken)
     {
-        _ = unused;
         int finished = 0;
         long tokens = 0;
         while (finished < finishedWanted)
@@ -194,7 +203,7 @@ public sealed class BenchQueueCommand : ICliCommand
                 if (o.TokenId is not null)
                 {
                     tokens++;
-                    firstToken?.TryAdd(o.RequestId, now);
+                    firstToken?.TryAdd(o.Key, now);
                 }
 
                 if (o.Finished)
@@ -207,7 +216,7 @@ public sealed class BenchQueueCommand : ICliCommand
         return tokens;
     }
 
-    private static async Task<RunResult> RunQueueAsync(FolioClientOptions baseOptions, string workerDll, string modelPath, List<GenerationRequest> warmup, List<GenerationRequest> workload, int workers, int maxNumSeqs, int threadsPerWorker, string kv, CancellationToken ct)
+    private static async Task<RunResult> RunQueueAsync(IProgressDisplay progress, FolioClientOptions baseOptions, string workerDll, string modelPath, List<GenerationRequest> warmup, List<GenerationRequest> workload, int workers, int maxNumSeqs, int threadsPerWorker, string kv, CancellationToken ct)
     {
         string prefix = "bench" + Guid.NewGuid().ToString("N")[..8];
         var options = new FolioClientOptions
@@ -224,7 +233,7 @@ public sealed class BenchQueueCommand : ICliCommand
         {
             for (int i = 0; i < workers; i++)
             {
-                procs.Add(StartWorker(workerDll, options, baseOptions, modelPath, $"{prefix}-w{i}", maxNumSeqs, threadsPerWorker, kv));
+                procs.Add(StartWorker(progress, workerDll, options, baseOptions, modelPath, $"{prefix}-w{i}", maxNumSeqs, threadsPerWorker, kv));
             }
 
             await using var client = await FolioClient.ConnectAsync(options, ct);
@@ -284,7 +293,7 @@ public sealed class BenchQueueCommand : ICliCommand
                 p.Dispose();
             }
 
-            await DeleteQueuesAsync(baseOptions.RabbitMqUri, options);
+            await DeleteQueuesAsync(progress, baseOptions.RabbitMqUri, options);
         }
     }
 
@@ -325,7 +334,7 @@ public sealed class BenchQueueCommand : ICliCommand
     }
 
     /// <summary>Leaves the broker as it was: the run's queues and exchanges go.</summary>
-    private static async Task DeleteQueuesAsync(string uri, FolioClientOptions o)
+    private static async Task DeleteQueuesAsync(IProgressDisplay progress, string uri, FolioClientOptions o)
     {
         try
         {
@@ -338,7 +347,7 @@ public sealed class BenchQueueCommand : ICliCommand
         }
         catch (Exception e) when (e is RabbitMQ.Client.Exceptions.RabbitMQClientException or RabbitMQ.Client.Exceptions.OperationInterruptedException)
         {
-            Console.Error.WriteLine("bench queue: could not delete the run's queues: " + e.Message);
+            progress.Note("bench queue: could not delete the run's queues: " + e.Message);
         }
     }
 
@@ -413,7 +422,7 @@ public sealed class BenchQueueCommand : ICliCommand
         return tokens;
     }
 
-    private static Process StartWorker(string dll, FolioClientOptions o, FolioClientOptions connection, string modelPath, string name, int maxNumSeqs, int threads, string kv)
+    private static Process StartWorker(IProgressDisplay progress, string dll, FolioClientOptions o, FolioClientOptions connection, string modelPath, string name, int maxNumSeqs, int threads, string kv)
     {
         var psi = new ProcessStartInfo("dotnet", [dll]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.Environment["Folio__RabbitMq__Uri"] = connection.RabbitMqUri;
@@ -430,8 +439,8 @@ public sealed class BenchQueueCommand : ICliCommand
         psi.Environment["Logging__LogLevel__Default"] = "Warning";
         var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start " + dll);
         // Keep the pipes drained; show only errors.
-        p.OutputDataReceived += (_, e) => { if (e.Data is { } l && (l.Contains("fail", StringComparison.Ordinal) || l.Contains("crit", StringComparison.Ordinal))) Console.Error.WriteLine($"[{name}] {l}"); };
-        p.ErrorDataReceived += (_, e) => { if (e.Data is { } l) Console.Error.WriteLine($"[{name}] {l}"); };
+        p.OutputDataReceived += (_, e) => { if (e.Data is { } l && (l.Contains("fail", StringComparison.Ordinal) || l.Contains("crit", StringComparison.Ordinal))) progress.Note($"[{name}] {l}"); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is { } l) progress.Note($"[{name}] {l}"); };
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
         return p;
@@ -461,6 +470,6 @@ public sealed class BenchQueueCommand : ICliCommand
             }
         }
 
-        throw new CliUsageException("cannot find a built worker: build src/Folio.Worker (dotnet build -c Release) or pass --worker-dll / FOLIO_WORKER_DLL");
+        throw Usage("cannot find a built worker: build src/Folio.Worker (dotnet build -c Release) or pass --worker-dll / FOLIO_WORKER_DLL");
     }
 }

@@ -1,71 +1,86 @@
+using System.CommandLine;
+using Folio.Cli.CommandLine;
 using Folio.Cli.Cuda;
-using Folio.Cuda.Runner;
+using Folio.Cli.Options;
 using Folio.Cuda;
+using Folio.Cuda.Runner;
 using Folio.Models.Loading;
 
 namespace Folio.Cli.Commands;
 
 /// <summary>On a GPU host: every kernel on the device against the CPU backend, then a whole model; here: says there is no GPU.</summary>
-public sealed class CudaCheckCommand : ICliCommand
+public sealed class CudaCheckCommand : FolioCommand
 {
-    public string Name => "cuda check";
+    private readonly FolioOption<string?> _model = SharedOptions.Model("PATH|demo", "model for the whole-forward and generation checks", defaultValue: "demo");
+    private readonly FolioOption<bool> _skipModel = CliOptions.Flag("--skip-model", "kernels only");
+    private readonly FolioOption<int> _device = CliOptions.Int("--device", "N", "CUDA device ordinal", 0, min: 0);
 
-    public string Summary => "run every CUDA kernel and a whole model on the GPU against the CPU backend (pass/fail table)";
-
-    public string Usage => """
-        usage: folio cuda check [--model PATH|demo] [--skip-model] [--device N]
-          --model PATH|demo   model for the whole-forward and generation checks (default demo)
-          --skip-model        kernels only
-          --device N          CUDA device ordinal (default 0)
-        exit status: 0 all passed, 1 a check failed, 3 no CUDA device on this machine.
-        """;
-
-    public Task<int> RunAsync(CliArgs args, CancellationToken cancellationToken)
+    public CudaCheckCommand()
+        : base("cuda check", "run every CUDA kernel and a whole model on the GPU against the CPU backend (pass/fail table)")
     {
-        string modelPath = args.String("model") ?? "demo";
-        bool skipModel = args.Flag("skip-model");
-        int device = args.Int("device", 0);
-        args.RejectUnknown();
+        Add(_model, _skipModel, _device);
+    }
+
+    public override IReadOnlyList<ExitCode> OwnExitCodes => [new(1, "a check failed"), new(3, "no CUDA device on this machine: nothing was checked")];
+
+    public override Task<int> RunAsync(ParseResult parse, CliContext context, CancellationToken cancellationToken)
+    {
+        string modelPath = parse.GetValue(_model)!;
+        bool skipModel = parse.GetValue(_skipModel);
+        int device = parse.GetValue(_device);
+        var output = context.Out;
 
         var probe = CudaContext.Probe();
         if (!probe.Available)
         {
-            Console.WriteLine("folio cuda check: NO GPU PRESENT - nothing was checked on a device.");
-            Console.WriteLine("  " + probe.Message);
-            Console.WriteLine("  Without a GPU, CI checks the kernels through the host emulation (tests/Folio.Cuda.Tests) and NVRTC (folio cuda compile).");
+            output.WriteLine("folio cuda check: NO GPU PRESENT - nothing was checked on a device.");
+            output.WriteLine("  " + probe.Message);
+            output.WriteLine("  Without a GPU, CI checks the kernels through the host emulation (tests/Folio.Cuda.Tests) and NVRTC (folio cuda compile).");
             return Task.FromResult(3);
         }
 
-        Console.WriteLine($"device: {probe.Message}");
-        var results = new List<CheckResult>();
-        using (var ctx = CudaContext.Create(device))
-        using (var kernels = new DeviceKernelChecks(ctx))
+        output.WriteLine($"device: {probe.Message}");
+        int failed = context.WithProgress("cuda check", progress =>
         {
-            Console.WriteLine($"kernels compiled for compute_{kernels.Arch}");
-            foreach (var r in kernels.RunAll())
+            var results = new List<CheckResult>();
+            using (var ctx = CudaContext.Create(device))
+            using (var kernels = new DeviceKernelChecks(ctx))
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                Print(r);
-                results.Add(r);
-            }
-        }
+                progress.WriteLine($"kernels compiled for compute_{kernels.Arch}");
+                var task = progress.AddTask("kernel checks", total: 0);
+                foreach (var r in kernels.RunAll())
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    progress.WriteLine(Line(r));
+                    results.Add(r);
+                    task.Advance(description: r.Name);
+                }
 
-        if (!skipModel)
-        {
-            using var model = ModelLoader.Load(modelPath);
-            Console.WriteLine($"model: {model.Source} ({model.Config.NumLayers} layers, hidden {model.Config.HiddenSize}, vocab {model.Config.VocabSize})");
-            foreach (var r in ModelChecks.Run(model, new CudaRunnerOptions { DeviceOrdinal = device }))
+                task.Complete();
+            }
+
+            if (!skipModel)
             {
-                Print(r);
-                results.Add(r);
-            }
-        }
+                using var model = ModelLoader.Load(modelPath);
+                progress.WriteLine($"model: {model.Source} ({model.Config.NumLayers} layers, hidden {model.Config.HiddenSize}, vocab {model.Config.VocabSize})");
+                var task = progress.AddTask("model checks", total: 0);
+                foreach (var r in ModelChecks.Run(model, new CudaRunnerOptions { DeviceOrdinal = device }))
+                {
+                    progress.WriteLine(Line(r));
+                    results.Add(r);
+                    task.Advance(description: r.Name);
+                }
 
-        int failed = results.Count(r => !r.Passed);
-        Console.WriteLine(failed == 0 ? $"ALL {results.Count} CHECKS PASSED" : $"{failed} of {results.Count} CHECKS FAILED");
-        return Task.FromResult(failed == 0 ? 0 : 1);
+                task.Complete();
+            }
+
+            int failures = results.Count(r => !r.Passed);
+            progress.WriteLine(failures == 0 ? $"ALL {results.Count} CHECKS PASSED" : $"{failures} of {results.Count} CHECKS FAILED");
+            return failures;
+        });
+        return Task.FromResult(failed == 0 ? ExitCodes.Success : ExitCodes.Failure);
     }
 
-    private static void Print(CheckResult r) =>
-        Console.WriteLine($"  {(r.Passed ? "PASS" : "FAIL")}  {r.Name,-58} max err {r.MaxError,10:G3} (tol {r.Tolerance:G3}) {r.Detail}");
+    private static string Line(CheckResult r) =>
+        $"  {(r.Passed ? "PASS" : "FAIL")}  {r.Name,-58} max err {r.MaxError,10:G3} (tol {r.Tolerance:G3}) {r.Detail}";
 }

@@ -1,9 +1,12 @@
+using Folio.Engine.Core;
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using System.Text;
+using System.Text.Json;
+using Folio.Cli.CommandLine;
+using Folio.Cli.Options;
 using Folio.Contracts;
-using Folio.Engine.Sampling;
 using Folio.Engine;
 using Folio.Models.Loading;
 using Folio.Text.Tokenization;
@@ -11,62 +14,47 @@ using Folio.Text.Tokenization;
 namespace Folio.Cli.Commands;
 
 /// <summary>`folio generate`: runs the engine in process on one prompt or a file of contract requests.</summary>
-public sealed class GenerateCommand : ICliCommand
+public sealed class GenerateCommand : FolioCommand
 {
-    public string Name => "generate";
+    private readonly FolioOption<string?> _model = SharedOptions.Model("PATH|demo", "a Hugging Face folder, a .gguf file, or demo");
+    private readonly FolioOption<string?> _prompt = CliOptions.String("--prompt", "TEXT", "a text prompt (the model's BOS rule applies)");
+    private readonly FolioOption<int[]?> _promptTokenIds = CliOptions.IntList("--prompt-token-ids", "LIST", "prompt token ids, used exactly as given (no BOS added), e.g. 1,2,3");
+    private readonly FolioOption<string?> _promptsFile = CliOptions.String("--prompts-file", "FILE", "one contract JSON request per line; all run as one continuous batch, and one JSON line per finished request is written");
+    private readonly FolioOption<bool> _json = CliOptions.Flag("--json", "one JSON line per token, then a summary line");
+    private readonly SamplingOptions _sampling = new();
+    private readonly EngineSetupOptions _engine = new();
 
-    public string Summary => "generate text in process (one prompt, or a JSON-lines file of requests as one continuous batch)";
-
-    public string Usage => $"""
-        usage: folio generate --model PATH|demo (--prompt TEXT | --prompt-token-ids 1,2,3 | --prompts-file FILE) [options]
-          --model PATH|demo            a Hugging Face folder, a .gguf file, or demo
-          --prompt TEXT                a text prompt (the model's BOS rule applies)
-          --prompt-token-ids LIST      prompt token ids, used exactly as given (no BOS added)
-          --prompts-file FILE          one contract JSON request per line; all run as one continuous
-                                       batch; one JSON line per finished request is written
-          --max-tokens N               tokens to generate (default 16)
-          --temperature T              0 = greedy (default 1.0)
-          --top-p P, --top-k K, --min-p P
-          --seed S                     sampling seed (default: random, printed with --json)
-          --ignore-eos                 keep going past the end-of-sequence token
-          --logprobs N                 with --json: logprob of each token plus N alternatives
-          --json                       one JSON line per token, then a summary line
-        {EngineCliSetup.UsageLines}
-        """;
-
-    public async Task<int> RunAsync(CliArgs args, CancellationToken cancellationToken)
+    public GenerateCommand()
+        : base("generate", "generate text in process (one prompt, or a JSON-lines file of requests as one continuous batch)")
     {
-        string modelPath = args.RequireString("model");
-        string? prompt = args.String("prompt");
-        int[]? promptIds = args.IntList("prompt-token-ids");
-        string? promptsFile = args.String("prompts-file");
-        var sampling = new SamplingParams
-        {
-            MaxTokens = args.Int("max-tokens", 16),
-            Temperature = args.Double("temperature", 1.0),
-            TopP = args.Double("top-p", 1.0),
-            TopK = args.Int("top-k", 0),
-            MinP = args.Double("min-p", 0),
-            Seed = args.OptionalLong("seed"),
-            IgnoreEos = args.Flag("ignore-eos"),
-            Logprobs = args.OptionalInt("logprobs"),
-        };
-        bool json = args.Flag("json");
-        var setup = EngineCliSetup.Read(args);
-        args.RejectUnknown();
+        Add(_model, _prompt, _promptTokenIds, _promptsFile, _json);
+        Add(_sampling);
+        Add(_engine);
+    }
 
+    public override string Synopsis => "--model PATH|demo (--prompt TEXT | --prompt-token-ids LIST | --prompts-file FILE) [options]";
+
+    public override IReadOnlyList<string> Notes =>
+        ["With --prompts-file the sampling options are not used: each request carries its own fields. --logprobs prints with --json only."];
+
+    public override async Task<int> RunAsync(ParseResult parse, CliContext context, CancellationToken cancellationToken)
+    {
+        string modelPath = parse.GetValue(_model)!;
+        string? prompt = parse.GetValue(_prompt);
+        int[]? promptIds = parse.GetIntList(_promptTokenIds);
+        string? promptsFile = parse.GetValue(_promptsFile);
+        bool json = parse.GetValue(_json);
+        var setup = _engine.Read(parse);
         if ((prompt is null ? 0 : 1) + (promptIds is null ? 0 : 1) + (promptsFile is null ? 0 : 1) != 1)
         {
-            throw new CliUsageException("give exactly one of --prompt, --prompt-token-ids and --prompts-file");
+            throw Usage("give exactly one of --prompt, --prompt-token-ids and --prompts-file");
         }
 
-        try
+        // The sampling options, checked as the worker checks a request, before the model loads.
+        var request = promptsFile is null ? _sampling.ToRequest(parse, "cli", prompt, promptIds) : null;
+        if (promptsFile is not null && !File.Exists(promptsFile))
         {
-            sampling.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            throw new CliUsageException(e.Message);
+            throw Usage($"--prompts-file {promptsFile}: no such file");
         }
 
         using var model = ModelLoader.Load(modelPath);
@@ -74,7 +62,7 @@ public sealed class GenerateCommand : ICliCommand
         var sink = new ChannelOutputSink();
         using var engine = new LlmEngine(runner, model.Tokenizer, setup.Options, sink);
         engine.Start();
-        using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = false };
+        var stdout = context.Out;
 
         if (promptsFile is not null)
         {
@@ -84,11 +72,12 @@ public sealed class GenerateCommand : ICliCommand
         int[] ids = promptIds ?? model.Tokenizer.Encode(prompt!, addSpecialTokens: true);
         try
         {
-            engine.AddRequest(new EngineRequest("cli", ids, sampling));
+            var single = request!;
+            engine.AddRequest(new EngineRequest(new RequestKey(0), ids, single.ToSamplingParams()) { Priority = single.Priority });
         }
         catch (ArgumentException e)
         {
-            throw new CliUsageException(e.Message);
+            throw Usage(e.Message);
         }
 
         var clock = Stopwatch.StartNew();
@@ -102,7 +91,7 @@ public sealed class GenerateCommand : ICliCommand
                 }
                 else
                 {
-                    stdout.Write(o.TextDelta);
+                    await stdout.WriteAsync(o.TextDelta);
                 }
 
                 if (o.Finished)
@@ -113,35 +102,32 @@ public sealed class GenerateCommand : ICliCommand
                     }
                     else
                     {
-                        stdout.WriteLine();
+                        await stdout.WriteLineAsync();
                     }
 
                     await stdout.FlushAsync(cancellationToken);
-                    if (o.FinishReason == FinishReason.PromptTooLong)
+                    if (o.FinishReason is FinishReason.PromptTooLong or FinishReason.Error)
                     {
-                        Console.Error.WriteLine($"folio generate: {o.ErrorMessage}");
-                        return 1;
+                        await context.Error.WriteLineAsync($"folio generate: {o.ErrorMessage}");
+                        return ExitCodes.Failure;
                     }
 
-                    return 0;
+                    return ExitCodes.Success;
                 }
             }
 
             await stdout.FlushAsync(cancellationToken);
         }
 
-        return 1;
+        return ExitCodes.Failure;
     }
 
-    private static async Task<int> RunFileAsync(LlmEngine engine, ITokenizer tokenizer, int vocab, string path, ChannelOutputSink sink, StreamWriter stdout, CancellationToken ct)
+    private static async Task<int> RunFileAsync(LlmEngine engine, ITokenizer tokenizer, int vocab, string path, ChannelOutputSink sink, TextWriter stdout, CancellationToken ct)
     {
-        if (!File.Exists(path))
-        {
-            throw new CliUsageException($"--prompts-file {path}: no such file");
-        }
-
         var limits = new RequestLimits(vocab, engine.MaxModelLen, engine.MaxModelLen, engine.MaxModelLen);
-        var texts = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        // The engine knows requests by a key of the CLI's own (the line number), so that two lines
+        // with the same request id both run; the output names the request id.
+        var requests = new Dictionary<RequestKey, (string Id, List<int> Tokens)>();
         int pending = 0;
         int lineNo = 0;
         int failures = 0;
@@ -171,7 +157,7 @@ public sealed class GenerateCommand : ICliCommand
 
             try
             {
-                engine.AddRequest(new EngineRequest(request.RequestId, ids, request.ToSamplingParams()) { Priority = request.Priority });
+                engine.AddRequest(new EngineRequest(LineKey(lineNo), ids, request.ToSamplingParams()) { Priority = request.Priority });
             }
             catch (ArgumentException e)
             {
@@ -180,7 +166,7 @@ public sealed class GenerateCommand : ICliCommand
                 continue;
             }
 
-            texts[request.RequestId] = [];
+            requests[LineKey(lineNo)] = (request.RequestId, []);
             pending++;
         }
 
@@ -191,9 +177,10 @@ public sealed class GenerateCommand : ICliCommand
             {
                 foreach (var o in step)
                 {
+                    var (requestId, tokens) = requests[o.Key];
                     if (o.TokenId is int t)
                     {
-                        texts[o.RequestId].Add(t);
+                        tokens.Add(t);
                     }
 
                     if (!o.Finished)
@@ -204,12 +191,12 @@ public sealed class GenerateCommand : ICliCommand
                     pending--;
                     if (o.FinishReason is FinishReason.PromptTooLong or FinishReason.Error)
                     {
-                        WriteErrorJson(stdout, o.RequestId, o.FinishReason == FinishReason.PromptTooLong ? ErrorCodes.PromptTooLong : ErrorCodes.Internal, o.ErrorMessage ?? string.Empty);
+                        WriteErrorJson(stdout, requestId, o.FinishReason == FinishReason.PromptTooLong ? ErrorCodes.PromptTooLong : ErrorCodes.Internal, o.ErrorMessage ?? string.Empty);
                         failures++;
                     }
                     else
                     {
-                        WriteResultJson(stdout, o, texts[o.RequestId]);
+                        WriteResultJson(stdout, requestId, o, tokens);
                     }
                 }
             }
@@ -217,12 +204,14 @@ public sealed class GenerateCommand : ICliCommand
             await stdout.FlushAsync(ct);
         }
 
-        return failures == 0 ? 0 : 1;
+        return failures == 0 ? ExitCodes.Success : ExitCodes.Failure;
     }
+
+    private static RequestKey LineKey(int lineNo) => new(lineNo);
 
     private static Utf8JsonWriter Writer(Stream s) => new(s, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 
-    private static void Line(StreamWriter stdout, Action<Utf8JsonWriter> write)
+    private static void Line(TextWriter stdout, Action<Utf8JsonWriter> write)
     {
         using var buffer = new MemoryStream();
         using (var w = Writer(buffer))
@@ -235,7 +224,7 @@ public sealed class GenerateCommand : ICliCommand
         stdout.WriteLine(Encoding.UTF8.GetString(buffer.ToArray()));
     }
 
-    private static void WriteTokenJson(StreamWriter stdout, RequestOutput o, ITokenizer tokenizer)
+    private static void WriteTokenJson(TextWriter stdout, RequestOutput o, ITokenizer tokenizer)
     {
         if (o.TokenId is not int token)
         {
@@ -261,7 +250,7 @@ public sealed class GenerateCommand : ICliCommand
         });
     }
 
-    private static void WriteSummaryJson(StreamWriter stdout, RequestOutput o, double seconds) => Line(stdout, w =>
+    private static void WriteSummaryJson(TextWriter stdout, RequestOutput o, double seconds) => Line(stdout, w =>
     {
         w.WriteString("finish_reason", o.FinishReason!.Value.ToContractString());
         w.WriteString("stop_reason", o.StopReason ?? string.Empty);
@@ -275,9 +264,9 @@ public sealed class GenerateCommand : ICliCommand
         w.WriteNumber("tokens_per_s", seconds > 0 ? Math.Round(o.Usage.CompletionTokens / seconds, 2) : 0);
     });
 
-    private static void WriteResultJson(StreamWriter stdout, RequestOutput o, List<int> tokens) => Line(stdout, w =>
+    private static void WriteResultJson(TextWriter stdout, string requestId, RequestOutput o, List<int> tokens) => Line(stdout, w =>
     {
-        w.WriteString("request_id", o.RequestId);
+        w.WriteString("request_id", requestId);
         w.WriteStartArray("token_ids");
         foreach (int t in tokens)
         {
@@ -298,7 +287,7 @@ public sealed class GenerateCommand : ICliCommand
         w.WriteNumber("total_ms", Math.Round(o.ElapsedMs, 3));
     });
 
-    private static void WriteErrorJson(StreamWriter stdout, string requestId, string code, string message) => Line(stdout, w =>
+    private static void WriteErrorJson(TextWriter stdout, string requestId, string code, string message) => Line(stdout, w =>
     {
         w.WriteString("request_id", requestId);
         w.WriteStartObject("error");
@@ -306,6 +295,4 @@ public sealed class GenerateCommand : ICliCommand
         w.WriteString("message", message);
         w.WriteEndObject();
     });
-
-    internal static string Num(int n) => n.ToString(CultureInfo.InvariantCulture);
 }

@@ -1,120 +1,141 @@
+using System.CommandLine;
 using System.Diagnostics;
-using Folio.Models.Loading;
+using Folio.Cli.CommandLine;
 using Folio.Models;
-
+using Folio.Models.Loading;
 using Folio.ModelTools;
 
 namespace Folio.Cli.Commands;
 
 /// <summary>`folio make-test-model`: writes a deterministic synthetic Llama model for tests and benchmarks.</summary>
-public sealed class MakeTestModelCommand : ICliCommand
+public sealed class MakeTestModelCommand : FolioCommand
 {
-    public string Name => "make-test-model";
+    /// <summary>From this size on, writing takes long enough (seconds and more) to show progress.</summary>
+    private const long LargeShapeParameters = 20_000_000;
 
-    public string Summary => "write a deterministic random Llama model (Hugging Face folder or GGUF)";
+    private static readonly TestModelOptions Defaults = new();
 
-    public string Usage => """
-        usage: folio make-test-model --out PATH --format hf|gguf [options]
-          --out PATH          folder (hf) or file (gguf) to write
-          --format hf|gguf    Hugging Face folder (config.json, safetensors, tokenizer.json) or one GGUF file
-          --dim N             hidden size (default 64)
-          --layers N          decoder layers (default 2)
-          --heads N           attention heads (default 4)
-          --kv-heads N        key/value heads, divides --heads (default 2)
-          --head-dim N        per-head size (default dim / heads)
-          --ffn N             MLP intermediate size (default 128)
-          --vocab N           vocabulary size (>= 260 for bpe): a synthetic vocabulary of exactly N tokens (default 512)
-          --tokenizer K       bpe (byte-level BPE, GGUF "gpt2", default) or spm (SentencePiece-style, GGUF "llama")
-          --rope-theta X      rotary base (default 10000)
-          --max-positions N   context length (default 2048)
-          --seed N            weight seed; the same seed gives the same weights in both formats (default 1)
-          --dtype T           f32|f16|bf16|q8_0 for 2-D weights (default f32; q8_0 for gguf only)
-          --bias              q/k/v biases (as Qwen2)
-          --tied              lm_head shares the embedding
-          --llama3-scaling    Llama 3 rope scaling (factor 8, low 1, high 4, original context 64)
-          --shards N          split the safetensors into N files with an index (hf only, default 1)
-        """;
+    private readonly FolioOption<string?> _out = CliOptions.String("--out", "PATH", "folder (hf) or file (gguf) to write", required: true);
+    private readonly FolioOption<string> _format = CliOptions.RequiredChoice("--format", "a Hugging Face folder (config.json, safetensors, tokenizer.json) or one GGUF file", "hf", "gguf");
+    private readonly FolioOption<int> _dim = CliOptions.Int("--dim", "N", "hidden size", Defaults.Dim, min: 1);
+    private readonly FolioOption<int> _layers = CliOptions.Int("--layers", "N", "decoder layers", Defaults.Layers, min: 1);
+    private readonly FolioOption<int> _heads = CliOptions.Int("--heads", "N", "attention heads", Defaults.Heads, min: 1);
+    private readonly FolioOption<int> _kvHeads = CliOptions.Int("--kv-heads", "N", "key/value heads; divides --heads", Defaults.KvHeads, min: 1);
+    private readonly FolioOption<int?> _headDim = CliOptions.OptionalInt("--head-dim", "N", "per-head size", defaultText: "dim / heads", min: 2);
+    private readonly FolioOption<int> _ffn = CliOptions.Int("--ffn", "N", "MLP intermediate size", Defaults.Ffn, min: 1);
+    private readonly FolioOption<int> _vocab = CliOptions.Int("--vocab", "N", "vocabulary size: a synthetic vocabulary of exactly N tokens (>= 260 for bpe)", Defaults.Vocab, min: 1);
+    private readonly FolioOption<string> _tokenizer = CliOptions.Choice("--tokenizer", "byte-level BPE (GGUF \"gpt2\") or SentencePiece-style (GGUF \"llama\")", "bpe", "bpe", "spm");
+    private readonly FolioOption<double> _ropeTheta = CliOptions.Double("--rope-theta", "X", "rotary base", Defaults.RopeTheta, min: 1);
+    private readonly FolioOption<int> _maxPositions = CliOptions.Int("--max-positions", "N", "context length", Defaults.MaxPositions, min: 2);
+    private readonly FolioOption<long?> _seed = CliOptions.OptionalLong("--seed", "N", "weight seed; the same seed gives the same weights in both formats", defaultText: "1");
+    private readonly FolioOption<string> _dtype = CliOptions.Choice("--dtype", "storage of 2-D weights; q8_0 for gguf only", "f32", "f32", "f16", "bf16", "q8_0");
+    private readonly FolioOption<bool> _bias = CliOptions.Flag("--bias", "q/k/v biases (as Qwen2)");
+    private readonly FolioOption<bool> _tied = CliOptions.Flag("--tied", "lm_head shares the embedding");
+    private readonly FolioOption<bool> _llama3Scaling = CliOptions.Flag("--llama3-scaling", "Llama 3 rope scaling (factor 8, low 1, high 4, original context 64)");
+    private readonly FolioOption<int> _shards = CliOptions.Int("--shards", "N", "split the safetensors into N files with an index (hf only)", 1, min: 1);
 
-    public Task<int> RunAsync(CliArgs args, CancellationToken cancellationToken)
+    public MakeTestModelCommand()
+        : base("make-test-model", "write a deterministic random Llama model (Hugging Face folder or GGUF)")
     {
-        string output = args.RequireString("out");
-        var format = args.RequireString("format") switch
+        Add(_out, _format, _dim, _layers, _heads, _kvHeads, _headDim, _ffn, _vocab, _tokenizer, _ropeTheta, _maxPositions, _seed, _dtype, _bias, _tied, _llama3Scaling, _shards);
+    }
+
+    public override string Synopsis => "--out PATH --format hf|gguf [options]";
+
+    public override IReadOnlyList<string> Notes =>
+        [$"Shapes of {LargeShapeParameters / 1_000_000}M parameters and more show progress while they are written."];
+
+    public override Task<int> RunAsync(ParseResult parse, CliContext context, CancellationToken cancellationToken)
+    {
+        string output = parse.GetValue(_out)!;
+        var format = parse.GetValue(_format) == "gguf" ? TestModelFormat.Gguf : TestModelFormat.HuggingFace;
+        var dtype = parse.GetValue(_dtype) switch
         {
-            "hf" => TestModelFormat.HuggingFace,
-            "gguf" => TestModelFormat.Gguf,
-            var other => throw new CliUsageException($"--format must be hf or gguf; got '{other}'"),
-        };
-        var dtype = (args.String("dtype") ?? "f32") switch
-        {
-            "f32" => DType.F32,
             "f16" => DType.F16,
             "bf16" => DType.BF16,
             "q8_0" => DType.Q8_0,
-            var other => throw new CliUsageException($"--dtype must be f32, f16, bf16 or q8_0; got '{other}'"),
+            _ => DType.F32,
         };
-        var tokenizer = (args.String("tokenizer") ?? "bpe") switch
-        {
-            "bpe" => TestTokenizerKind.ByteLevelBpe,
-            "spm" => TestTokenizerKind.SentencePiece,
-            var other => throw new CliUsageException($"--tokenizer must be bpe or spm; got '{other}'"),
-        };
-        var defaults = new TestModelOptions();
-        long seed = args.OptionalLong("seed") ?? (long)defaults.Seed;
+        long seed = parse.GetValue(_seed) ?? (long)Defaults.Seed;
         var options = new TestModelOptions
         {
-            Dim = args.Int("dim", defaults.Dim),
-            Layers = args.Int("layers", defaults.Layers),
-            Heads = args.Int("heads", defaults.Heads),
-            KvHeads = args.Int("kv-heads", defaults.KvHeads),
-            HeadDim = args.OptionalInt("head-dim"),
-            Ffn = args.Int("ffn", defaults.Ffn),
-            Vocab = args.Int("vocab", defaults.Vocab),
-            Tokenizer = tokenizer,
-            RopeTheta = (float)args.Double("rope-theta", defaults.RopeTheta),
-            MaxPositions = args.Int("max-positions", defaults.MaxPositions),
+            Dim = parse.GetValue(_dim),
+            Layers = parse.GetValue(_layers),
+            Heads = parse.GetValue(_heads),
+            KvHeads = parse.GetValue(_kvHeads),
+            HeadDim = parse.GetValue(_headDim),
+            Ffn = parse.GetValue(_ffn),
+            Vocab = parse.GetValue(_vocab),
+            Tokenizer = parse.GetValue(_tokenizer) == "spm" ? TestTokenizerKind.SentencePiece : TestTokenizerKind.ByteLevelBpe,
+            RopeTheta = (float)parse.GetValue(_ropeTheta),
+            MaxPositions = parse.GetValue(_maxPositions),
             Seed = unchecked((ulong)seed),
             DType = dtype,
-            Bias = args.Flag("bias"),
-            Tied = args.Flag("tied"),
-            Llama3Scaling = args.Flag("llama3-scaling"),
-            Shards = args.Int("shards", 1),
+            Bias = parse.GetValue(_bias),
+            Tied = parse.GetValue(_tied),
+            Llama3Scaling = parse.GetValue(_llama3Scaling),
+            Shards = parse.GetValue(_shards),
         };
-        args.RejectUnknown();
         Validate(options, format);
 
+        ModelConfig config;
+        try
+        {
+            config = TestModelWriter.Config(options);
+        }
+        catch (ArgumentException e)
+        {
+            throw Usage(e.Message);
+        }
+
+        long parameters = ModelTensorChecker.Expected(config).Sum(t => t.Shape.Aggregate(1L, (a, b) => a * b));
         var clock = Stopwatch.StartNew();
+        if (parameters >= LargeShapeParameters)
+        {
+            context.WithProgress("make-test-model", progress =>
+            {
+                var task = progress.AddTask($"generating and writing {parameters:N0} parameters", total: 0);
+                Write(output, format, options);
+                task.Complete();
+                return 0;
+            });
+        }
+        else
+        {
+            Write(output, format, options);
+        }
+
+        context.Out.WriteLine($"wrote {output} ({(format == TestModelFormat.Gguf ? "gguf" : "hf")}, {dtype}, {parameters:N0} parameters, seed {seed}) in {clock.Elapsed.TotalSeconds:F1} s");
+        return Task.FromResult(ExitCodes.Success);
+    }
+
+    private static void Write(string output, TestModelFormat format, TestModelOptions options)
+    {
         try
         {
             TestModelWriter.Write(output, format, options);
         }
         catch (ArgumentException e)
         {
-            throw new CliUsageException(e.Message);
+            throw Usage(e.Message);
         }
-
-        var config = TestModelWriter.Config(options);
-        long parameters = ModelTensorChecker.Expected(config).Sum(t => t.Shape.Aggregate(1L, (a, b) => a * b));
-        Console.WriteLine($"wrote {output} ({(format == TestModelFormat.Gguf ? "gguf" : "hf")}, {dtype}, {parameters:N0} parameters, seed {seed}) in {clock.Elapsed.TotalSeconds:F1} s");
-        return Task.FromResult(0);
     }
 
     private static void Validate(TestModelOptions o, TestModelFormat format)
     {
-        void Require(bool ok, string message)
+        static void Require(bool ok, string message)
         {
             if (!ok)
             {
-                throw new CliUsageException(message);
+                throw Usage(message);
             }
         }
 
-        Require(o.Dim > 0 && o.Layers > 0 && o.Heads > 0 && o.KvHeads > 0 && o.Ffn > 0, "--dim, --layers, --heads, --kv-heads and --ffn must be positive");
         Require(o.Heads % o.KvHeads == 0, $"--kv-heads ({o.KvHeads}) must divide --heads ({o.Heads})");
         Require(o.HeadDim is not null || o.Dim % o.Heads == 0, $"--dim ({o.Dim}) must be a multiple of --heads ({o.Heads}), or give --head-dim");
         Require((o.HeadDim ?? (o.Dim / o.Heads)) % 2 == 0, "the head size must be even (rotary embeddings rotate pairs)");
         // The SentencePiece vocabulary's minimum depends on its corpus; its own message says it.
         Require(o.Tokenizer == TestTokenizerKind.SentencePiece || o.Vocab >= 260, $"--vocab must be at least 260 for --tokenizer bpe (256 byte tokens, merges, end-of-text); got {o.Vocab}");
-        Require(o.Shards >= 1, "--shards must be at least 1");
         Require(format == TestModelFormat.HuggingFace || o.Shards == 1, "--shards applies to --format hf only");
         Require(format == TestModelFormat.Gguf || o.DType != DType.Q8_0, "--dtype q8_0 is a GGUF encoding; use f32, f16 or bf16 with --format hf");
     }

@@ -1,80 +1,56 @@
-using System.Globalization;
+using System.CommandLine;
+using Folio.Cli.CommandLine;
+using Folio.Cli.Options;
 using Folio.Client;
-using Folio.Contracts;
 
 namespace Folio.Cli.Commands;
 
 /// <summary>`folio submit`: publishes one request to the queue; with --wait, streams its text to stdout.</summary>
-public sealed class SubmitCommand : ICliCommand
+public sealed class SubmitCommand : FolioCommand
 {
-    public string Name => "submit";
+    private readonly FolioOption<string?> _prompt = CliOptions.String("--prompt", "TEXT", "the prompt");
+    private readonly FolioOption<int[]?> _promptTokenIds = CliOptions.IntList("--prompt-token-ids", "LIST", "the prompt as token ids, e.g. 1,2,3");
+    private readonly FolioOption<string?> _requestId = CliOptions.String("--request-id", "ID", "the request's id, which names its stream", defaultText: "a new id");
+    private readonly FolioOption<bool> _wait = CliOptions.Flag("--wait", "stream the text to stdout until the request ends; exit code 1 on an error entry");
+    private readonly FolioOption<int> _timeout = CliOptions.Int("--timeout", "SECONDS", "with --wait: give up after this long", 600, min: 1);
+    private readonly SamplingOptions _sampling = new();
+    private readonly QueueConnectionOptions _connection = new();
 
-    public string Summary => "publish a request to RabbitMQ (and stream its output with --wait)";
-
-    public string Usage => """
-        usage: folio submit --prompt TEXT [options] [--wait]
-          --prompt TEXT          the prompt (or --prompt-token-ids 1,2,3)
-          --request-id ID        default: a new id
-          --max-tokens N  --min-tokens N  --temperature X  --top-p X  --top-k N  --min-p X
-          --repetition-penalty X  --presence-penalty X  --frequency-penalty X  --seed N
-          --stop S (one stop string)  --ignore-eos  --logprobs N  --priority N
-          --wait                 stream the text to stdout until done; exit 1 on an error entry
-          --timeout SECONDS      with --wait: give up after this long (default 600)
-        """ + "\n" + QueueConnectionArgs.Usage;
-
-    public async Task<int> RunAsync(CliArgs args, CancellationToken cancellationToken)
+    public SubmitCommand()
+        : base("submit", "publish a request to RabbitMQ (and stream its output with --wait)")
     {
-        var options = QueueConnectionArgs.Read(args);
-        string? prompt = args.String("prompt");
-        int[]? ids = args.IntList("prompt-token-ids");
+        Add(_prompt, _promptTokenIds, _requestId, _wait, _timeout);
+        Add(_sampling);
+        Add(_connection);
+    }
+
+    public override string Synopsis => "(--prompt TEXT | --prompt-token-ids LIST) [--wait] [options]";
+
+    public override IReadOnlyList<string> Notes =>
+        ["Without --wait it prints the request id, for `folio tail`. The request is checked as the worker checks it before it is published."];
+
+    public override async Task<int> RunAsync(ParseResult parse, CliContext context, CancellationToken cancellationToken)
+    {
+        var options = _connection.Read(parse);
+        string? prompt = parse.GetValue(_prompt);
+        int[]? ids = parse.GetIntList(_promptTokenIds);
         if (prompt is null == ids is null)
         {
-            throw new CliUsageException("give exactly one of --prompt and --prompt-token-ids");
+            throw Usage("give exactly one of --prompt and --prompt-token-ids");
         }
 
-        string requestId = args.String("request-id") ?? "cli-" + Guid.NewGuid().ToString("N")[..12];
-        var request = new GenerationRequest
-        {
-            RequestId = requestId,
-            Prompt = prompt,
-            PromptTokenIds = ids,
-            MaxTokens = args.Int("max-tokens", RequestDefaults.MaxTokens),
-            MinTokens = args.Int("min-tokens", RequestDefaults.MinTokens),
-            Temperature = args.Double("temperature", RequestDefaults.Temperature),
-            TopP = args.Double("top-p", RequestDefaults.TopP),
-            TopK = args.Int("top-k", RequestDefaults.TopK),
-            MinP = args.Double("min-p", RequestDefaults.MinP),
-            RepetitionPenalty = args.Double("repetition-penalty", RequestDefaults.RepetitionPenalty),
-            PresencePenalty = args.Double("presence-penalty", RequestDefaults.PresencePenalty),
-            FrequencyPenalty = args.Double("frequency-penalty", RequestDefaults.FrequencyPenalty),
-            Seed = args.OptionalLong("seed"),
-            Stop = args.String("stop") is { } stop ? [stop] : [],
-            IgnoreEos = args.Flag("ignore-eos"),
-            Logprobs = args.OptionalInt("logprobs"),
-            Priority = args.Int("priority", RequestDefaults.Priority),
-        };
-        bool wait = args.Flag("wait");
-        int timeout = args.Int("timeout", 600);
-        args.RejectUnknown();
-
-        // Check locally what the worker would reject anyway, so the user sees it at once.
-        var check = RequestParser.Parse(RequestSerializer.ToUtf8Json(request));
-        if (!check.IsValid)
-        {
-            throw new CliUsageException(check.Error!.Message);
-        }
+        string requestId = parse.GetValue(_requestId) ?? "cli-" + Guid.NewGuid().ToString("N")[..12];
+        var request = _sampling.ToRequest(parse, requestId, prompt, ids);
 
         await using var client = await FolioClient.ConnectAsync(options, cancellationToken);
         await client.SubmitAsync(request, cancellationToken);
-        if (!wait)
+        if (!parse.GetValue(_wait))
         {
-            Console.WriteLine(requestId);
-            return 0;
+            await context.Out.WriteLineAsync(requestId);
+            return ExitCodes.Success;
         }
 
-        Console.Error.WriteLine($"request {requestId} submitted; waiting for output");
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(TimeSpan.FromSeconds(timeout));
-        return await TailCommand.PrintStreamAsync(client, requestId, raw: false, deadline.Token);
+        await context.Error.WriteLineAsync($"request {requestId} submitted; waiting for output");
+        return await TailCommand.PrintStreamAsync(client, requestId, raw: false, parse.GetValue(_timeout), context, cancellationToken);
     }
 }
