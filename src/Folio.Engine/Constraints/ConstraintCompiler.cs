@@ -95,7 +95,12 @@ public static class ConstraintCompiler
     }
 }
 
-/// <summary>A bounded least-recently-used cache of compiled constraints; concurrent requests for one key compile it once.</summary>
+/// <summary>
+/// A bounded least-recently-used cache of compiled constraints: at most <see cref="Capacity"/>
+/// entries and, counting the position masks they have built, about <see cref="MaxMaskBytes"/>
+/// (a schema's masks take a few MiB on a 128k vocabulary). Concurrent requests for one key compile
+/// it once. An evicted constraint stays valid for the matchers that hold it.
+/// </summary>
 public sealed class ConstraintCache
 {
     private readonly Lock _lock = new();
@@ -109,6 +114,9 @@ public sealed class ConstraintCache
     }
 
     public int Capacity { get; }
+
+    /// <summary>Mask bytes the cache keeps before it evicts least recently used entries (the entry in use always stays).</summary>
+    public long MaxMaskBytes { get; init; } = 512L << 20;
 
     /// <summary>Whether a newly compiled constraint starts building all its position masks on the thread pool (default true).</summary>
     public bool PrecomputeInBackground { get; init; } = true;
@@ -153,12 +161,20 @@ public sealed class ConstraintCache
                     },
                     LazyThreadSafetyMode.ExecutionAndPublication);
                 _entries[key] = _order.AddFirst((key, lazy));
-                while (_entries.Count > Capacity)
-                {
-                    var last = _order.Last!;
-                    _order.RemoveLast();
-                    _entries.Remove(last.Value.Key);
-                }
+            }
+
+            long bytes = 0;
+            foreach (var (_, entry) in _order)
+            {
+                bytes += entry.IsValueCreated ? entry.Value.MaskBytes : 0;
+            }
+
+            while (_entries.Count > 1 && (_entries.Count > Capacity || bytes > MaxMaskBytes))
+            {
+                var last = _order.Last!;
+                _order.RemoveLast();
+                _entries.Remove(last.Value.Key);
+                bytes -= last.Value.Value.IsValueCreated ? last.Value.Value.Value.MaskBytes : 0;
             }
         }
 

@@ -146,4 +146,19 @@ public sealed class ConstraintDeterminismTests
         Assert.Equal(2, cache.Count);
         Assert.NotSame(a, cache.GetOrCompile(ConstraintSpec.JsonSchema("""{"type":"integer"}"""), tokenizer));
     }
+
+    [Fact]
+    public void The_cache_evicts_least_recently_used_constraints_past_its_mask_byte_budget()
+    {
+        var tokenizer = ConstraintTestSupport.Gpt2;
+        var cache = new ConstraintCache(capacity: 8) { MaxMaskBytes = 1, PrecomputeInBackground = false };
+        var a = cache.GetOrCompile(ConstraintSpec.Regex("a+"), tokenizer);
+        a.CreateMatcher().FillAllowed(new ulong[a.MaskWords]);
+        Assert.True(a.MaskBytes > 1);
+        var b = cache.GetOrCompile(ConstraintSpec.Regex("b+"), tokenizer);
+        b.CreateMatcher().FillAllowed(new ulong[b.MaskWords]);
+        Assert.Equal(1, cache.Count);
+        Assert.Same(b, cache.GetOrCompile(ConstraintSpec.Regex("b+"), tokenizer));
+        Assert.NotSame(a, cache.GetOrCompile(ConstraintSpec.Regex("a+"), tokenizer));
+    }
 }
