@@ -121,6 +121,9 @@ public sealed class ConstraintCache
     /// <summary>Whether a newly compiled constraint starts building all its position masks on the thread pool (default true).</summary>
     public bool PrecomputeInBackground { get; init; } = true;
 
+    /// <summary>Threads that background build uses: a quarter of the cores (at least one), so the forward pass keeps most of them.</summary>
+    public int BackgroundThreads { get; init; } = Math.Max(1, Environment.ProcessorCount / 4);
+
     public int Count
     {
         get
@@ -154,7 +157,7 @@ public sealed class ConstraintCache
                         var compiled = ConstraintCompiler.CompileUncached(spec, tokenizer);
                         if (PrecomputeInBackground)
                         {
-                            compiled.PrecomputeInBackground();
+                            compiled.PrecomputeInBackground(BackgroundThreads);
                         }
 
                         return compiled;
