@@ -89,6 +89,9 @@ public sealed class CompiledConstraint
                 MaskFor(order[i]);
             }
         });
+
+        // Every mask is built: the builders' memos (megabytes each) are not needed any more.
+        _builders.Clear();
         return watch.Elapsed;
     }
 

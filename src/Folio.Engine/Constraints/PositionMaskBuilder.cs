@@ -13,9 +13,11 @@ internal sealed class PositionMaskBuilder
 {
     private const int Unknown = -1;
     private const int Dead = 0;
-    private const int MaxConfigs = 4_096;
+    /// <summary>Configurations memoised before the memo starts over (each holds a transition per byte class).</summary>
+    private const int MaxConfigs = 32_768;
 
     private readonly ByteAutomaton _automaton;
+    private readonly int _classCount;
     private readonly VocabularyIndex _vocab;
     private readonly StackTable _table = new();
     private readonly StackRunner _runner;
@@ -33,6 +35,7 @@ internal sealed class PositionMaskBuilder
     public PositionMaskBuilder(ByteAutomaton automaton, VocabularyIndex vocab)
     {
         _automaton = automaton;
+        _classCount = automaton.ClassCount;
         _vocab = vocab;
         _runner = new StackRunner(automaton, _table);
         int maxLen = Math.Max(1, vocab.Trie.MaxDepth);
@@ -225,7 +228,8 @@ internal sealed class PositionMaskBuilder
     /// <summary>(next configuration &lt;&lt; 1) | (1 if the base rule completed on the way).</summary>
     private int Transition(int config, byte b)
     {
-        int slot = (config * 256) + b;
+        // Transitions depend only on the byte's class: the memo row per configuration is that wide.
+        int slot = (config * _classCount) + _automaton.ByteClass[b];
         int t = _trans[slot];
         if (t != Unknown)
         {
@@ -243,7 +247,7 @@ internal sealed class PositionMaskBuilder
         _dst.Sort();
         int next = InternConfig(_dst.Span);
         t = (next << 1) | (_runner.PoppedBase ? 1 : 0);
-        _trans[config * 256 + b] = t;
+        _trans[slot] = t;
         return t;
     }
 
@@ -258,10 +262,10 @@ internal sealed class PositionMaskBuilder
         id = _configs.Count;
         _configs.Add(key.Nodes);
         _configIds[key] = id;
-        if (_trans.Length < _configs.Count * 256)
+        if (_trans.Length < _configs.Count * _classCount)
         {
             int old = _trans.Length;
-            Array.Resize(ref _trans, Math.Max(_configs.Count * 256, old * 2));
+            Array.Resize(ref _trans, Math.Max(_configs.Count * _classCount, old * 2));
             _trans.AsSpan(old).Fill(Unknown);
         }
 
@@ -273,10 +277,10 @@ internal sealed class PositionMaskBuilder
         _table.Clear();
         _configs.Clear();
         _configIds.Clear();
-        _trans = new int[64 * 256];
+        _trans = new int[64 * _classCount];
         _trans.AsSpan().Fill(Unknown);
         int dead = InternConfig([]);
-        _trans.AsSpan(dead * 256, 256).Clear(); // the dead configuration stays dead, without a pop
+        _trans.AsSpan(dead * _classCount, _classCount).Clear(); // the dead configuration stays dead, without a pop
     }
 
     private readonly struct ConfigKey(int[] nodes) : IEquatable<ConfigKey>
