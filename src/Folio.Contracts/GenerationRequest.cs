@@ -51,6 +51,12 @@ public sealed record GenerationRequest
 
     /// <summary>Lower is served earlier within a worker (vLLM's convention).</summary>
     public int Priority { get; init; } = RequestDefaults.Priority;
+
+    /// <summary>Version 2, section 6.1: a chat request (then <see cref="Prompt"/> and <see cref="PromptTokenIds"/> are null).</summary>
+    public ChatRequest? Chat { get; init; }
+
+    /// <summary>Version 2, section 6.2: the output constraint (response_format or structured_outputs); null for free text.</summary>
+    public OutputConstraint? Constraint { get; init; }
 }
 
 /// <summary>The defaults of docs/contract.md section 1, in one place so docs, parser and tests agree.</summary>

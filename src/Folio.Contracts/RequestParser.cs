@@ -9,7 +9,7 @@ namespace Folio.Contracts;
 /// ignored; a JSON null counts as an absent field. The request_id is read first so that every later
 /// error can be reported on the request's own stream.
 /// </summary>
-public static class RequestParser
+public static partial class RequestParser
 {
     /// <summary>Messages larger than this are rejected without building a document (see <see cref="Parse(ReadOnlyMemory{byte}, int)"/>).</summary>
     public const int DefaultMaxMessageBytes = 1 << 20;
@@ -117,11 +117,6 @@ public static class RequestParser
             return reader.Fail($"field {duplicate} appears more than once");
         }
 
-        if (root.TryGetProperty("messages", out var messages) && messages.ValueKind != JsonValueKind.Null)
-        {
-            return Fail(ErrorCodes.Unsupported, "chat messages are not supported yet; send prompt or prompt_token_ids instead", requestId);
-        }
-
         return reader.Read();
     }
 
@@ -206,25 +201,34 @@ public static class RequestParser
     private static readonly FieldRule<int> AnyPriority = new("priority", _ => true, string.Empty);
 
     /// <summary>Reads the fields after request_id; the first rule broken becomes the error.</summary>
-    private sealed class FieldReader(JsonElement root, string requestId)
+    private sealed partial class FieldReader(JsonElement root, string requestId)
     {
         private string? _error;
+        private string _errorCode = ErrorCodes.InvalidRequest;
 
-        public RequestParseResult Fail(string message) => RequestParseResult.Fail(new RequestError(ErrorCodes.InvalidRequest, message, requestId));
+        public RequestParseResult Fail(string message) => RequestParseResult.Fail(new RequestError(_errorCode, message, requestId));
+
+        /// <summary>Records the first rule broken (later ones are not reported); unsupported for a valid field Folio does not serve.</summary>
+        private void Error(string message, string code = ErrorCodes.InvalidRequest)
+        {
+            if (_error is null)
+            {
+                _error = message;
+                _errorCode = code;
+            }
+        }
 
         public RequestParseResult Read()
         {
             string? prompt = String("prompt");
             int[]? promptIds = IntArray("prompt_token_ids");
+            var chat = ReadChat();
             if (_error is null)
             {
-                if (prompt is not null && promptIds is not null)
+                int given = (prompt is not null ? 1 : 0) + (promptIds is not null ? 1 : 0) + (chat is not null ? 1 : 0);
+                if (given != 1)
                 {
-                    _error = "give exactly one of prompt and prompt_token_ids; got both";
-                }
-                else if (prompt is null && promptIds is null)
-                {
-                    _error = "give exactly one of prompt and prompt_token_ids; got neither";
+                    _error = $"give exactly one of prompt, prompt_token_ids and messages; got {(given == 0 ? "none" : given.ToString(CultureInfo.InvariantCulture))}";
                 }
                 else if (prompt is { Length: 0 })
                 {
@@ -240,6 +244,7 @@ public static class RequestParser
                 }
             }
 
+            var constraint = ReadConstraint();
             int maxTokens = Int(RequestRules.MaxTokens, RequestDefaults.MaxTokens);
             int minTokens = Int(RequestRules.MinTokens, RequestDefaults.MinTokens);
             if (_error is null && minTokens > maxTokens)
@@ -293,6 +298,8 @@ public static class RequestParser
                 IncludeStopStrInOutput = includeStop,
                 Logprobs = logprobs,
                 Priority = priority,
+                Chat = chat,
+                Constraint = constraint,
             });
         }
 

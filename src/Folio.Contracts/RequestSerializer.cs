@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace Folio.Contracts;
 
-/// <summary>Writes a request as the JSON of docs/contract.md section 1 (fields at their defaults are left out).</summary>
+/// <summary>Writes a request as the JSON of docs/contract.md sections 1 and 6 (fields at their defaults are left out).</summary>
 public static class RequestSerializer
 {
     public static byte[] ToUtf8Json(GenerationRequest r)
@@ -64,9 +64,84 @@ public static class RequestSerializer
             if (r.IncludeStopStrInOutput) w.WriteBoolean("include_stop_str_in_output", true);
             if (r.Logprobs is { } lp) w.WriteNumber("logprobs", lp);
             if (r.Priority != RequestDefaults.Priority) w.WriteNumber("priority", r.Priority);
+            if (r.Chat is { } chat)
+            {
+                WriteChat(w, chat);
+            }
+
+            if (r.Constraint is { } constraint)
+            {
+                WriteConstraint(w, constraint);
+            }
+
             w.WriteEndObject();
         }
 
         return buffer.ToArray();
+    }
+
+    private static void WriteChat(Utf8JsonWriter w, ChatRequest chat)
+    {
+        w.WritePropertyName("messages");
+        w.WriteRawValue(chat.MessagesJson);
+        if (chat.ToolsJson is { } tools)
+        {
+            w.WritePropertyName("tools");
+            w.WriteRawValue(tools);
+        }
+
+        if (chat.ContinueFinalMessage)
+        {
+            w.WriteBoolean("continue_final_message", true);
+        }
+
+        if (!chat.AddGenerationPrompt && !chat.ContinueFinalMessage)
+        {
+            w.WriteBoolean("add_generation_prompt", false);
+        }
+
+        if (chat.TemplateKwargsJson is { } kwargs)
+        {
+            w.WritePropertyName("chat_template_kwargs");
+            w.WriteRawValue(kwargs);
+        }
+    }
+
+    /// <summary>Every constraint as structured_outputs, except json_object, which only response_format names.</summary>
+    private static void WriteConstraint(Utf8JsonWriter w, OutputConstraint c)
+    {
+        if (c.Kind == OutputConstraintKind.JsonObject)
+        {
+            w.WriteStartObject("response_format");
+            w.WriteString("type", "json_object");
+            w.WriteEndObject();
+            return;
+        }
+
+        w.WriteStartObject("structured_outputs");
+        switch (c.Kind)
+        {
+            case OutputConstraintKind.JsonSchema:
+                w.WritePropertyName("json");
+                w.WriteRawValue(c.Text!);
+                break;
+            case OutputConstraintKind.Choice:
+                w.WriteStartArray("choice");
+                foreach (var choice in c.Choices!)
+                {
+                    w.WriteStringValue(choice);
+                }
+
+                w.WriteEndArray();
+                break;
+            case OutputConstraintKind.Regex:
+                w.WriteString("regex", c.Text);
+                break;
+            default:
+                w.WriteString("grammar", c.Text);
+                break;
+        }
+
+        w.WriteEndObject();
     }
 }

@@ -60,11 +60,10 @@ public sealed class RequestParserRejectionTests
     [Fact] public void Request_id_with_non_ascii_is_unusable() => RejectWithoutId("{\"request_id\":\"é\",\"prompt\":\"p\"}", "request_id must be");
     [Fact] public void Request_id_of_129_characters_is_unusable() => RejectWithoutId("{\"request_id\":\"" + new string('x', 129) + "\",\"prompt\":\"p\"}", "request_id must be");
 
-    [Fact] public void Messages_are_unsupported() => RejectField("\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]", "messages", ErrorCodes.Unsupported);
-    [Fact] public void Messages_are_unsupported_even_with_a_prompt() => RejectField("\"prompt\":\"p\",\"messages\":[]", "not supported", ErrorCodes.Unsupported);
+    [Fact] public void Messages_with_a_prompt() => RejectField("\"prompt\":\"p\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]", "give exactly one of prompt, prompt_token_ids and messages; got 2");
 
-    [Fact] public void Both_prompt_and_token_ids() => RejectField("\"prompt\":\"p\",\"prompt_token_ids\":[1]", "exactly one of prompt and prompt_token_ids; got both");
-    [Fact] public void Neither_prompt_nor_token_ids() => RejectField("\"max_tokens\":3", "got neither");
+    [Fact] public void Both_prompt_and_token_ids() => RejectField("\"prompt\":\"p\",\"prompt_token_ids\":[1]", "give exactly one of prompt, prompt_token_ids and messages; got 2");
+    [Fact] public void Neither_prompt_nor_token_ids() => RejectField("\"max_tokens\":3", "give exactly one of prompt, prompt_token_ids and messages; got none");
     [Fact] public void Empty_prompt() => RejectField("\"prompt\":\"\"", "prompt must not be empty");
     [Fact] public void Empty_prompt_token_ids() => RejectField("\"prompt_token_ids\":[]", "prompt_token_ids must not be empty");
     [Fact] public void Prompt_of_wrong_type() => RejectField("\"prompt\":42", "prompt must be a string; got the number 42");
