@@ -1,3 +1,4 @@
+using Folio.Engine.Constraints;
 using Folio.Engine.Core;
 using Folio.Engine.Sampling;
 
@@ -24,4 +25,11 @@ public sealed record EngineRequest(RequestKey Key, IReadOnlyList<int> PromptToke
 
     /// <summary>When the request arrived (Stopwatch ticks); null: when it was added.</summary>
     public long? ArrivalTimestamp { get; init; }
+
+    /// <summary>
+    /// The output constraint, compiled for this engine's tokenizer (compile it off the engine thread:
+    /// <see cref="ConstraintCompiler.Compile"/>); null for free text. Every token is sampled under its
+    /// mask; a resume replays <see cref="ResumeTokenIds"/> through it.
+    /// </summary>
+    public CompiledConstraint? Constraint { get; init; }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using Folio.Engine.Constraints;
 using Folio.Engine.Core;
 using Folio.Engine.Execution;
 using Folio.Engine.Kv;
@@ -38,6 +39,7 @@ public sealed class LlmEngine : IDisposable
     private readonly int[] _sampledTokens;
     private readonly SampledLogprobs?[] _sampledLogprobs;
     private readonly Exception?[] _sampleFailures;
+    private readonly Sequence?[] _maskSeqs;
     private readonly ForwardBatch _batch;
     private readonly float[] _logits;
     private readonly int _vocab;
@@ -87,6 +89,7 @@ public sealed class LlmEngine : IDisposable
         _sampledTokens = new int[config.MaxNumSeqs];
         _sampledLogprobs = new SampledLogprobs?[config.MaxNumSeqs];
         _sampleFailures = new Exception?[config.MaxNumSeqs];
+        _maskSeqs = new Sequence?[config.MaxNumSeqs];
         _batch = new ForwardBatch(config.MaxNumBatchedTokens, config.MaxNumSeqs, _scheduler.MaxBlocksPerSeq);
         _logits = new float[(long)config.MaxNumSeqs * _vocab];
         PublishMetrics();
@@ -249,16 +252,31 @@ public sealed class LlmEngine : IDisposable
     private void Execute(SchedulerOutput plan)
     {
         _batch.Clear();
+        int constrained = 0;
         foreach (var (seq, n) in plan.Scheduled)
         {
             bool wantLogits = seq.NumComputed + n == seq.NumTokens;
             _batch.AddSequence(seq.Tokens.Slice(seq.NumComputed, n), seq.NumComputed, seq.Table.Blocks, _kv.BlockSize, wantLogits);
+            if (wantLogits && seq.Matcher is not null)
+            {
+                _maskSeqs[constrained++] = seq;
+            }
         }
 
+        // A constrained sequence's next mask depends only on its tokens so far: compute the masks of
+        // this step's sequences while the model runs (in parallel, on the thread pool).
+        var masks = constrained > 0 ? Task.Run(() => ComputeMasks(constrained)) : null;
         long start = Stopwatch.GetTimestamp();
         try
         {
-            _runner.Forward(_batch, _logits.AsSpan(0, _batch.NumLogitRows * _vocab));
+            try
+            {
+                _runner.Forward(_batch, _logits.AsSpan(0, _batch.NumLogitRows * _vocab));
+            }
+            finally
+            {
+                masks?.Wait();
+            }
         }
         catch (SequenceFailedException e) when ((uint)e.BatchSequenceIndex < (uint)plan.Scheduled.Count)
         {
@@ -304,6 +322,12 @@ public sealed class LlmEngine : IDisposable
             _sampleSeqs[row] = null;
             _sampleFailures[row] = null;
             _sampledLogprobs[row] = null;
+            if (failure is ConstraintException deadEnd)
+            {
+                FinishWithError(seq, deadEnd.Message);
+                continue;
+            }
+
             if (failure is not null)
             {
                 Log.SequenceFailed(_log, seq.Key, "sampling", failure);
@@ -328,6 +352,23 @@ public sealed class LlmEngine : IDisposable
             }
         }
     }
+
+    /// <summary>Fills the allowed-token masks of this step's constrained sequences (each matcher is its sequence's own; the compiled constraint is shared and thread-safe).</summary>
+    private void ComputeMasks(int count)
+    {
+        if (count == 1)
+        {
+            FillMask(_maskSeqs[0]!);
+        }
+        else
+        {
+            Parallel.For(0, count, i => FillMask(_maskSeqs[i]!));
+        }
+
+        Array.Clear(_maskSeqs, 0, count);
+    }
+
+    private static void FillMask(Sequence seq) => seq.AllowedCount = seq.Matcher!.FillAllowed(seq.AllowedMask);
 
     /// <summary>
     /// Samples every logits row. Rows are independent (each sampler's result depends only on its row,
@@ -356,7 +397,20 @@ public sealed class LlmEngine : IDisposable
             var logits = _logits.AsSpan(row * _vocab, _vocab);
             try
             {
-                _sampledTokens[row] = sampler.Sample(logits, seq.Params, seq.Seed, seq.PromptTokens, seq.OutputTokens, out _sampledLogprobs[row]);
+                if (seq.Matcher is null)
+                {
+                    _sampledTokens[row] = sampler.Sample(logits, seq.Params, seq.Seed, seq.PromptTokens, seq.OutputTokens, out _sampledLogprobs[row]);
+                }
+                else
+                {
+                    int token = seq.AllowedCount == 0 ? -1 : sampler.Sample(logits, seq.Params, seq.Seed, seq.PromptTokens, seq.OutputTokens, seq.AllowedMask, out _sampledLogprobs[row]);
+                    if (token < 0)
+                    {
+                        throw new ConstraintException($"the output constraint allows no next token after {seq.NumOutputTokens} tokens (this model's vocabulary cannot continue it); nothing invalid was written");
+                    }
+
+                    _sampledTokens[row] = token;
+                }
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -369,8 +423,19 @@ public sealed class LlmEngine : IDisposable
     private void AcceptToken(Sequence seq, int token, SampledLogprobs? logprobs, long now)
     {
         int index = seq.NumOutputTokens;
+        if (seq.Matcher is { } matcher && !matcher.TryAdvance(token))
+        {
+            throw new InvalidOperationException($"token {token} was sampled under the constraint's mask but the constraint refuses it");
+        }
+
         seq.Append(token);
         var (delta, reason, stopReason) = Detokenize(seq, token);
+        if (reason is null && seq.Matcher is { IsTerminated: true })
+        {
+            // The constraint took EOS (it was complete): nothing may follow, whatever ignore_eos says.
+            reason = FinishReason.Stop;
+            delta += seq.Detokenizer.Finish();
+        }
         if (reason is null && (seq.NumOutputTokens >= seq.Params.MaxTokens || seq.NumTokens >= MaxModelLen))
         {
             reason = FinishReason.Length;
@@ -491,6 +556,15 @@ public sealed class LlmEngine : IDisposable
 
             seq.Append(t);
             (_, ended, stopReason) = Detokenize(seq, t);
+        }
+
+        if (r.Constraint is { } constraint)
+        {
+            // A resume replays the earlier run's tokens through the constraint too (throws if they
+            // do not follow it: then the stream was not produced under this constraint).
+            seq.Matcher = constraint.CreateMatcher(seq.OutputTokens);
+            seq.AllowedMask = new ulong[constraint.MaskWords];
+            ended ??= seq.Matcher.IsTerminated ? FinishReason.Stop : null;
         }
 
         if (ended is null && seq.NumOutputTokens > 0 && (seq.NumOutputTokens >= p.MaxTokens || seq.NumTokens >= MaxModelLen))

@@ -83,7 +83,7 @@ public sealed class ContractGuaranteeTests(ServersFixture servers)
         await using var worker = await InProcessWorker.StartAsync(servers, names);
         // Find a seed whose fake stream hits EOS early, computed from the reference function.
         var probe = new GenerationRequest { RequestId = "x", Prompt = "eos?", MaxTokens = 50 };
-        int[] prompt = worker.Engine.Tokenize("eos?");
+        int[] prompt = FakeEngine.Tokenize("eos?");
         long seed = Enumerable.Range(0, 100000).First(s => Enumerable.Range(1, 20).Any(i => FakeEngine.TokenAt(probe with { Seed = s }, prompt, i) == FakeEngine.EosId));
         await client.PublishAsync($$"""{"request_id":"eos","prompt":"eos?","max_tokens":50,"seed":{{seed}}}""");
         await client.PublishAsync("""{"request_id":"len","prompt":"abc","max_tokens":3,"ignore_eos":true}""");
@@ -97,7 +97,7 @@ public sealed class ContractGuaranteeTests(ServersFixture servers)
 
     internal static int[] ExpectedTokens(GenerationRequest r, FakeEngine engine)
     {
-        int[] prompt = r.PromptTokenIds?.ToArray() ?? engine.Tokenize(r.Prompt!);
+        int[] prompt = r.PromptTokenIds?.ToArray() ?? FakeEngine.Tokenize(r.Prompt!);
         var list = new List<int>();
         for (int i = 0; i < r.MaxTokens; i++)
         {

@@ -47,7 +47,16 @@ internal sealed class FakeEngine : IInferenceEngine
 
     public int Submitted;
 
-    public int[] Tokenize(string prompt) => prompt.Select(c => 1 + (c % (Vocab - 1))).ToArray();
+    public static int[] Tokenize(string prompt) => prompt.Select(c => 1 + (c % (Vocab - 1))).ToArray();
+
+    public int[] EncodePrompt(GenerationRequest request) =>
+        request.PromptTokenIds is { } ids ? [.. ids]
+        : request.Chat is not null ? throw new PromptException(ErrorCodes.Unsupported, "messages: the stand-in engine has no chat template")
+        : Tokenize(request.Prompt!);
+
+    /// <summary>The stand-in has no tokenizer to compile a constraint for: a constrained request is unsupported here.</summary>
+    public Folio.Engine.Constraints.CompiledConstraint? CompileConstraint(GenerationRequest request) =>
+        request.Constraint is null ? null : throw new PromptException(ErrorCodes.Unsupported, request.Constraint.Field + ": the stand-in engine cannot compile constraints");
 
     public string TokenText(int tokenId) => TextOf(tokenId);
 

@@ -1,3 +1,4 @@
+using Folio.Engine.Constraints;
 using Folio.Engine.Core;
 using Folio.Text.Detokenization;
 using Folio.Engine.Kv;
@@ -69,8 +70,14 @@ public sealed class Sequence
 
     public int Preemptions { get; internal set; }
 
-    /// <summary>Set when an abort arrived; the engine finishes it at the start of the next step.</summary>
-    internal bool AbortRequested { get; set; }
+    /// <summary>The output constraint's state, following every generated token; null for free text.</summary>
+    public ConstraintMatcher? Matcher { get; internal set; }
+
+    /// <summary>The allowed-token bitmask of the next sample (constrained sequences only), reused every step.</summary>
+    internal ulong[]? AllowedMask { get; set; }
+
+    /// <summary>Tokens <see cref="AllowedMask"/> allows (computed before the step's forward pass).</summary>
+    internal int AllowedCount { get; set; }
 
     public ReadOnlySpan<int> Tokens => _tokens.AsSpan(0, NumTokens);
     public ReadOnlySpan<int> PromptTokens => _tokens.AsSpan(0, NumPromptTokens);

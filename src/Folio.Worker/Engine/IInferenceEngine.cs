@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Folio.Contracts;
 using Folio.Engine;
+using Folio.Engine.Constraints;
 using Folio.Engine.Core;
 
 namespace Folio.Worker.Engine;
@@ -15,8 +16,20 @@ public interface IInferenceEngine : IAsyncDisposable
 {
     EngineInfo Info { get; }
 
-    /// <summary>Encodes a text prompt with the model's tokenizer (BOS rule applied).</summary>
-    int[] Tokenize(string prompt);
+    /// <summary>
+    /// The request's prompt as token ids: a text prompt encoded with the model's tokenizer (BOS rule
+    /// applied), token ids as given, chat messages rendered with the model's chat template. Throws
+    /// <see cref="PromptException"/> (a contract error code and a message naming the field) for a
+    /// prompt this model cannot take.
+    /// </summary>
+    int[] EncodePrompt(GenerationRequest request);
+
+    /// <summary>
+    /// The request's output constraint compiled for this model's tokenizer (cached by content), or
+    /// null for free text. Throws <see cref="PromptException"/> (invalid_request naming the field and
+    /// the problem) for one that cannot be compiled. Runs on the caller's thread: never the engine's.
+    /// </summary>
+    CompiledConstraint? CompileConstraint(GenerationRequest request);
 
     /// <summary>A printable form of one token, for top_logprobs maps.</summary>
     string TokenText(int tokenId);
@@ -56,7 +69,14 @@ public sealed record EngineInfo(string ModelName, int VocabSize, int MaxModelLen
 /// detokenization continue exactly where an uninterrupted run would be).
 /// </summary>
 /// <param name="Key">Unique per delivery in this process (a request id may be taken again after a hand-back).</param>
-public sealed record EngineSubmission(RequestKey Key, GenerationRequest Request, int[] PromptTokenIds, int[] ResumeTokenIds);
+/// <param name="Constraint">The compiled output constraint, or null.</param>
+public sealed record EngineSubmission(RequestKey Key, GenerationRequest Request, int[] PromptTokenIds, int[] ResumeTokenIds, CompiledConstraint? Constraint = null);
+
+/// <summary>A prompt or constraint this model cannot take: the contract error code, and a message naming the field.</summary>
+public sealed class PromptException(string code, string message) : Exception(message)
+{
+    public string Code { get; } = code;
+}
 
 /// <summary>Engine gauges and counters (cumulative since start).</summary>
 public readonly record struct EngineLoad(

@@ -1,5 +1,7 @@
 using System.Threading.Channels;
+using Folio.Contracts;
 using Folio.Engine;
+using Folio.Engine.Constraints;
 using Folio.Engine.Core;
 using Folio.Engine.Execution;
 using Folio.Models;
@@ -40,7 +42,46 @@ internal sealed class LlmEngineAdapter : IInferenceEngine, IEngineOutputSink
         }
     }
 
-    public int[] Tokenize(string prompt) => _tokenizer.Encode(prompt, addSpecialTokens: true);
+    public int[] EncodePrompt(GenerationRequest request)
+    {
+        if (request.PromptTokenIds is { } ids)
+        {
+            return [.. ids];
+        }
+
+        if (request.Chat is not null)
+        {
+            throw new PromptException(ErrorCodes.Unsupported, "messages: this worker does not render chat templates yet; send prompt or prompt_token_ids");
+        }
+
+        return _tokenizer.Encode(request.Prompt!, addSpecialTokens: true);
+    }
+
+    public CompiledConstraint? CompileConstraint(GenerationRequest request)
+    {
+        if (request.Constraint is not { } c)
+        {
+            return null;
+        }
+
+        try
+        {
+            return ConstraintCompiler.Compile(ToSpec(c), _tokenizer);
+        }
+        catch (ConstraintException e)
+        {
+            throw new PromptException(ErrorCodes.InvalidRequest, $"{c.Field}: {e.Message}");
+        }
+    }
+
+    private static ConstraintSpec ToSpec(OutputConstraint c) => c.Kind switch
+    {
+        OutputConstraintKind.JsonSchema => ConstraintSpec.JsonSchema(c.Text!, c.Strict),
+        OutputConstraintKind.JsonObject => ConstraintSpec.JsonObject(),
+        OutputConstraintKind.Regex => ConstraintSpec.Regex(c.Text!),
+        OutputConstraintKind.Choice => ConstraintSpec.Choice(c.Choices!),
+        _ => ConstraintSpec.Grammar(c.Text!),
+    };
 
     public string TokenText(int tokenId) => _tokenizer.TokenText(tokenId);
 
@@ -54,6 +95,7 @@ internal sealed class LlmEngineAdapter : IInferenceEngine, IEngineOutputSink
         {
             Priority = r.Priority,
             ResumeTokenIds = submission.ResumeTokenIds,
+            Constraint = submission.Constraint,
         });
     }
 

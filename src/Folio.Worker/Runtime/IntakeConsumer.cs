@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Folio.Contracts;
+using Folio.Engine.Constraints;
 using Folio.Worker.Engine;
 using Folio.Worker.Metrics;
 using Folio.Worker.Options;
@@ -183,9 +184,16 @@ internal sealed class IntakeConsumer(
 
             var request = parsed.Request!;
             int[] promptIds;
+            CompiledConstraint? constraint;
             try
             {
-                promptIds = request.PromptTokenIds is { } ids ? [.. ids] : engine.Tokenize(request.Prompt!);
+                promptIds = engine.EncodePrompt(request);
+                constraint = engine.CompileConstraint(request);
+            }
+            catch (PromptException e)
+            {
+                await RejectAsync(delivery, keys, new RequestError(e.Code, e.Message, requestId)).ConfigureAwait(false);
+                return;
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -208,7 +216,7 @@ internal sealed class IntakeConsumer(
                 await _suspectGate.WaitAsync(stopping).ConfigureAwait(false);
             }
 
-            await StartAsync(request, promptIds, keys, delivery, attempt, suspect).ConfigureAwait(false);
+            await StartAsync(request, promptIds, constraint, keys, delivery, attempt, suspect).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
@@ -236,7 +244,7 @@ internal sealed class IntakeConsumer(
         }
     }
 
-    private async Task StartAsync(GenerationRequest request, int[] promptIds, StreamKeys keys, DeliveryHandle delivery, int attempt, bool suspect)
+    private async Task StartAsync(GenerationRequest request, int[] promptIds, CompiledConstraint? constraint, StreamKeys keys, DeliveryHandle delivery, int attempt, bool suspect)
     {
         var key = ledger.NextKey();
         string owner = $"{workerName}/{key}/{Guid.NewGuid():N}";
@@ -296,7 +304,7 @@ internal sealed class IntakeConsumer(
 
             try
             {
-                engine.Submit(new EngineSubmission(key, request, promptIds, [.. resumed.Select(t => t.TokenId)]));
+                engine.Submit(new EngineSubmission(key, request, promptIds, [.. resumed.Select(t => t.TokenId)], constraint));
             }
             catch (ArgumentException e)
             {
