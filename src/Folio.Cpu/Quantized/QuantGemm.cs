@@ -145,6 +145,7 @@ internal static unsafe class QuantGemm
         sbyte* qx = a.RowQ(row);
         float* dx = a.RowD(row);
         int* sums = a.RowSums(row);
+        float* scaledSums = f.SuperBlock == 32 ? a.RowScaledSums(row) : null;
         int groups = f.SuperBlock / f.Group;
         int quadsPerGroup = f.Group / 16;
         int offset = Offset<TCodes, TDot>(f);
@@ -203,7 +204,7 @@ internal static unsafe class QuantGemm
                     var c1 = Vector256.ConvertToSingle(t1) * (CodeDecoding.Halves(d16 + 8) * dxv);
                     if (hasMin)
                     {
-                        var sv = Vector256.Create(a.RowScaledSums(row)[s]);
+                        var sv = Vector256.Create(scaledSums[s]);
                         ushort* m16 = PanelRecord.M(f, rec);
                         c0 += CodeDecoding.Halves(m16) * sv;
                         c1 += CodeDecoding.Halves(m16 + 8) * sv;
@@ -260,6 +261,18 @@ internal static unsafe class QuantGemm
         sbyte* q1 = a.RowQ(row + 1);
         sbyte* q2 = a.RowQ(row + 2);
         sbyte* q3 = a.RowQ(row + 3);
+
+        // Row pointers once per tile: the accessors divide by the block size.
+        float** dx = stackalloc float*[4];
+        int** sums = stackalloc int*[4];
+        float** scaled = stackalloc float*[4];
+        for (int r = 0; r < 4; r++)
+        {
+            dx[r] = a.RowD(row + r);
+            sums[r] = a.RowSums(row + r);
+            scaled[r] = f.SuperBlock == 32 ? a.RowScaledSums(row + r) : null;
+        }
+
         int groups = f.SuperBlock / f.Group;
         int quadsPerGroup = f.Group / 16;
         int offset = Offset<TCodes, TDot>(f);
@@ -271,7 +284,6 @@ internal static unsafe class QuantGemm
         int* isum = stackalloc int[4 * P];
         int* imin = stackalloc int[4 * P];
         new Span<float>(acc, 4 * P).Clear();
-        int* xsum = stackalloc int[4];
         for (int s = 0; s < job.SuperBlocks; s++)
         {
             byte* rec = job.Data + ((long)s * f.RecordBytes);
@@ -295,35 +307,18 @@ internal static unsafe class QuantGemm
                 var s31 = Vector256<int>.Zero;
                 for (int qd = j * quadsPerGroup; qd < (j + 1) * quadsPerGroup; qd++)
                 {
-                    for (int t = 0; t < 4; t++)
-                    {
-                        int k = o + (qd * 16) + (t * 4);
-                        var w0 = CodeDecoding.Unit<TCodes>(rec, pb, qd, t, 0);
-                        var w1 = CodeDecoding.Unit<TCodes>(rec, pb, qd, t, 1);
-                        var x = Broadcast(q0 + k);
-                        s00 = Dot<TCodes, TDot>(s00, w0, x);
-                        s01 = Dot<TCodes, TDot>(s01, w1, x);
-                        x = Broadcast(q1 + k);
-                        s10 = Dot<TCodes, TDot>(s10, w0, x);
-                        s11 = Dot<TCodes, TDot>(s11, w1, x);
-                        x = Broadcast(q2 + k);
-                        s20 = Dot<TCodes, TDot>(s20, w0, x);
-                        s21 = Dot<TCodes, TDot>(s21, w1, x);
-                        x = Broadcast(q3 + k);
-                        s30 = Dot<TCodes, TDot>(s30, w0, x);
-                        s31 = Dot<TCodes, TDot>(s31, w1, x);
-                    }
+                    int k = o + (qd * 16);
+                    Quad4<TCodes, TDot>(rec, pb, qd, 0, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
+                    Quad4<TCodes, TDot>(rec, pb, qd, 1, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
+                    Quad4<TCodes, TDot>(rec, pb, qd, 2, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
+                    Quad4<TCodes, TDot>(rec, pb, qd, 3, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
                 }
 
-                for (int r = 0; r < 4; r++)
-                {
-                    xsum[r] = GroupSum(a.RowSums(row + r) + (o / 16), j, f.Group);
-                }
-
-                Combine(f, rec, j, s00, s01, offset, xsum[0], hasMin, a, row, s, acc, isum, imin);
-                Combine(f, rec, j, s10, s11, offset, xsum[1], hasMin, a, row + 1, s, acc + P, isum + P, imin + P);
-                Combine(f, rec, j, s20, s21, offset, xsum[2], hasMin, a, row + 2, s, acc + (2 * P), isum + (2 * P), imin + (2 * P));
-                Combine(f, rec, j, s30, s31, offset, xsum[3], hasMin, a, row + 3, s, acc + (3 * P), isum + (3 * P), imin + (3 * P));
+                int g16 = o / 16;
+                Combine(f, rec, j, s00, s01, offset, GroupSum(sums[0] + g16, j, f.Group), hasMin, dx[0][s], f.SuperBlock == 32 ? scaled[0][s] : 0, acc, isum, imin);
+                Combine(f, rec, j, s10, s11, offset, GroupSum(sums[1] + g16, j, f.Group), hasMin, dx[1][s], f.SuperBlock == 32 ? scaled[1][s] : 0, acc + P, isum + P, imin + P);
+                Combine(f, rec, j, s20, s21, offset, GroupSum(sums[2] + g16, j, f.Group), hasMin, dx[2][s], f.SuperBlock == 32 ? scaled[2][s] : 0, acc + (2 * P), isum + (2 * P), imin + (2 * P));
+                Combine(f, rec, j, s30, s31, offset, GroupSum(sums[3] + g16, j, f.Group), hasMin, dx[3][s], f.SuperBlock == 32 ? scaled[3][s] : 0, acc + (3 * P), isum + (3 * P), imin + (3 * P));
             }
 
             if (f.HasGroups)
@@ -332,7 +327,7 @@ internal static unsafe class QuantGemm
                 ushort* m16 = PanelRecord.M(f, rec);
                 for (int r = 0; r < 4; r++)
                 {
-                    var dxv = Vector256.Create(a.RowD(row + r)[s]);
+                    var dxv = Vector256.Create(dx[r][s]);
                     for (int u = 0; u < 2; u++)
                     {
                         float* ar = acc + (r * P) + (u * 8);
@@ -354,9 +349,31 @@ internal static unsafe class QuantGemm
         }
     }
 
+    /// <summary>One group of 4 k (<paramref name="t"/> of the quad, a constant at each call) for 4 rows and both units.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Quad4<TCodes, TDot>(byte* rec, byte* pb, int qd, int t, sbyte* x0, sbyte* x1, sbyte* x2, sbyte* x3, ref Vector256<int> s00, ref Vector256<int> s01, ref Vector256<int> s10, ref Vector256<int> s11, ref Vector256<int> s20, ref Vector256<int> s21, ref Vector256<int> s30, ref Vector256<int> s31)
+        where TCodes : struct, ICodes
+        where TDot : struct, IDot
+    {
+        var w0 = CodeDecoding.Unit<TCodes>(rec, pb, qd, t, 0);
+        var w1 = CodeDecoding.Unit<TCodes>(rec, pb, qd, t, 1);
+        var x = Broadcast(x0 + (4 * t));
+        s00 = Dot<TCodes, TDot>(s00, w0, x);
+        s01 = Dot<TCodes, TDot>(s01, w1, x);
+        x = Broadcast(x1 + (4 * t));
+        s10 = Dot<TCodes, TDot>(s10, w0, x);
+        s11 = Dot<TCodes, TDot>(s11, w1, x);
+        x = Broadcast(x2 + (4 * t));
+        s20 = Dot<TCodes, TDot>(s20, w0, x);
+        s21 = Dot<TCodes, TDot>(s21, w1, x);
+        x = Broadcast(x3 + (4 * t));
+        s30 = Dot<TCodes, TDot>(s30, w0, x);
+        s31 = Dot<TCodes, TDot>(s31, w1, x);
+    }
+
     /// <summary>Folds one group's integer sums of one row into its accumulators (block kinds) or super-block sums (group kinds).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Combine(PanelFormat f, byte* rec, int j, Vector256<int> t0, Vector256<int> t1, int offset, int xsum, bool hasMin, in ActivationRows a, int row, int s, float* acc, int* isum, int* imin)
+    private static void Combine(PanelFormat f, byte* rec, int j, Vector256<int> t0, Vector256<int> t1, int offset, int xsum, bool hasMin, float dx, float scaledSum, float* acc, int* isum, int* imin)
     {
         if (offset != 0)
         {
@@ -367,13 +384,13 @@ internal static unsafe class QuantGemm
 
         if (!f.HasGroups)
         {
-            var dxv = Vector256.Create(a.RowD(row)[s]);
+            var dxv = Vector256.Create(dx);
             ushort* d16 = PanelRecord.D(f, rec);
             var c0 = Vector256.ConvertToSingle(t0) * (CodeDecoding.Halves(d16) * dxv);
             var c1 = Vector256.ConvertToSingle(t1) * (CodeDecoding.Halves(d16 + 8) * dxv);
             if (hasMin)
             {
-                var sv = Vector256.Create(a.RowScaledSums(row)[s]);
+                var sv = Vector256.Create(scaledSum);
                 ushort* m16 = PanelRecord.M(f, rec);
                 c0 += CodeDecoding.Halves(m16) * sv;
                 c1 += CodeDecoding.Halves(m16 + 8) * sv;
