@@ -7,9 +7,12 @@ namespace Folio.Worker.Tests;
 /// <summary>
 /// What a publisher and a reader in another language would do, with plain RabbitMQ.Client and
 /// StackExchange.Redis calls and no Folio code: publish raw JSON, read the stream with XRANGE.
+/// Streams are read from the shared Redis unless the test gives its own (<paramref name="redis"/>).
 /// </summary>
-internal sealed class ForeignClient(ServersFixture servers, TestNames names)
+internal sealed class ForeignClient(ServersFixture servers, TestNames names, IConnectionMultiplexer? redis = null)
 {
+    private IConnectionMultiplexer Redis => redis ?? servers.Redis;
+
     public async Task PublishAsync(string json, string? exchange = null, IDictionary<string, object?>? headers = null)
     {
         await using var ch = await servers.Rabbit.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
@@ -32,7 +35,7 @@ internal sealed class ForeignClient(ServersFixture servers, TestNames names)
     /// <summary>Reads the whole stream once.</summary>
     public async Task<List<Dictionary<string, string>>> ReadAsync(string requestId)
     {
-        var entries = await servers.Redis.GetDatabase().StreamRangeAsync(names.Stream(requestId), "-", "+");
+        var entries = await Redis.GetDatabase().StreamRangeAsync(names.Stream(requestId), "-", "+");
         return entries.Select(e => e.Values.ToDictionary(v => (string)v.Name!, v => (string)v.Value!)).ToList();
     }
 

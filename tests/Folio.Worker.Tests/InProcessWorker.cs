@@ -1,6 +1,7 @@
 using Folio.Worker.Runtime;
 using Folio.Worker.Metrics;
 using Folio.Worker.Options;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Folio.Worker.Tests;
@@ -10,29 +11,37 @@ internal sealed class InProcessWorker : IAsyncDisposable
 {
     private bool _disposed;
 
-    private InProcessWorker(WorkerRuntime runtime, FakeEngine engine)
+    private InProcessWorker(WorkerRuntime runtime, FakeEngine engine, WorkerMetrics metrics)
     {
         Runtime = runtime;
         Engine = engine;
+        Metrics = metrics;
     }
 
     public WorkerRuntime Runtime { get; }
 
     public FakeEngine Engine { get; }
 
-    public WorkerMetrics Metrics { get; } = new();
+    /// <summary>The runtime's own metrics (what /metrics would render).</summary>
+    public WorkerMetrics Metrics { get; }
 
-    public static async Task<InProcessWorker> StartAsync(ServersFixture servers, TestNames names, int maxNumSeqs = 8, int stepDelayMs = 5, int maxDeliveries = 5, int ttlSeconds = 3600, int maxTokensCap = 4096, string? name = null, int contextTokens = 512)
+    /// <param name="log">Where the worker logs (every level); none by default.</param>
+    /// <param name="redisConfiguration">Another Redis than the shared one (fault tests start their own).</param>
+    public static async Task<InProcessWorker> StartAsync(ServersFixture servers, TestNames names, int maxNumSeqs = 8, int stepDelayMs = 5, int maxDeliveries = 5, int ttlSeconds = 3600, int maxTokensCap = 4096, string? name = null, int contextTokens = 512, ILogger? log = null, string? redisConfiguration = null)
     {
         var engine = new FakeEngine(maxNumSeqs, stepDelayMs, contextTokens);
         var rabbit = new RabbitMqOptions { Uri = servers.RabbitUri, RequestQueue = names.RequestQueue, CancelExchange = names.CancelExchange, MaxDeliveries = maxDeliveries };
-        var redis = new RedisOptions { Configuration = servers.RedisConfiguration, StreamPrefix = names.StreamPrefix, StreamTtlSeconds = ttlSeconds };
-        var limits = new LimitsOptions { MaxTokens = maxTokensCap, MaxPromptTokens = 400, MaxMessageBytes = 64 * 1024 };
+        var redis = new RedisOptions { Configuration = redisConfiguration ?? servers.RedisConfiguration, StreamPrefix = names.StreamPrefix, StreamTtlSeconds = ttlSeconds };
+        var limits = new LimitsOptions { MaxTokens = maxTokensCap, MaxPromptTokens = 400, MaxMessageBytes = MaxMessageBytes };
         var host = new WorkerHostOptions { Name = name ?? "w" + Guid.NewGuid().ToString("N")[..6] };
-        var runtime = new WorkerRuntime(rabbit, redis, limits, host, engine, new WorkerMetrics(), NullLogger.Instance);
+        var metrics = new WorkerMetrics();
+        var runtime = new WorkerRuntime(rabbit, redis, limits, host, engine, metrics, log ?? NullLogger.Instance);
         await runtime.StartAsync(CancellationToken.None);
-        return new InProcessWorker(runtime, engine);
+        return new InProcessWorker(runtime, engine, metrics);
     }
+
+    /// <summary>Folio:Limits:MaxMessageBytes of every in-process worker.</summary>
+    public const int MaxMessageBytes = 64 * 1024;
 
     /// <summary>Stops as a crash would: no drain, nothing flushed, no nack; the broker requeues what was unacknowledged.</summary>
     public async Task CrashAsync()
