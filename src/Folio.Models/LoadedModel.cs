@@ -1,3 +1,4 @@
+using Folio.Text.Chat;
 using Folio.Text.Tokenization;
 
 namespace Folio.Models;
@@ -27,6 +28,16 @@ public sealed class LoadedModel : IDisposable
     public ModelConfig Config { get; }
     public ITokenizer Tokenizer { get; }
     public IReadOnlyDictionary<string, TensorView> Tensors { get; }
+
+    /// <summary>
+    /// The model's chat template from its own files (tokenizer_config.json, chat_template.jinja or
+    /// .json, GGUF tokenizer.chat_template), or null when it has none; an operator's override file
+    /// replaces it through <see cref="ChatTemplateSources.FromFile"/> with <see cref="SpecialTokens"/>.
+    /// </summary>
+    public ChatTemplate? ChatTemplate { get; init; }
+
+    /// <summary>The special-token strings the model's files name (bos_token, eos_token, ...), for chat templates.</summary>
+    public SpecialTokenStrings SpecialTokens { get; init; } = SpecialTokenStrings.None;
 
     /// <summary>The tensor by canonical name, or a <see cref="ModelFormatException"/> naming the file and the tensor.</summary>
     public TensorView Require(string name)

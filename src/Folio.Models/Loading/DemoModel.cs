@@ -1,10 +1,13 @@
 using Folio.Models;
+using Folio.Text.Chat;
 
 namespace Folio.Models.Loading;
 
 /// <summary>
 /// The "demo" model: a 50M-parameter Llama shape with deterministic random weights (like vLLM's
-/// --load-format dummy) and the real GPT-2 tokenizer, so Folio runs end to end with no model file.
+/// --load-format dummy) and the real GPT-2 tokenizer, so Folio runs end to end with no model file;
+/// chat requests render with a built-in ChatML template (GPT-2 has no ChatML tokens, so the markers
+/// are ordinary text, which is enough to show the path).
 /// Weights live in native memory and are generated in parallel from a counter-based hash.
 /// </summary>
 public static class DemoModel
@@ -31,6 +34,9 @@ public static class DemoModel
         EosTokenIds = [50256],
     };
 
+    /// <summary>GPT-2's one special token serves as both BOS and EOS.</summary>
+    public static SpecialTokenStrings SpecialTokens { get; } = new() { BosToken = "<|endoftext|>", EosToken = "<|endoftext|>", UnkToken = "<|endoftext|>" };
+
     public static LoadedModel Load()
     {
         var tokenizer = LoaderTokenizers.Gpt2();
@@ -50,7 +56,11 @@ public static class DemoModel
             var work = targets.SelectMany(t => Enumerable.Range(0, (int)((t.View.ElementCount + chunk - 1) / chunk)).Select(c => (t.Tensor, t.View, Start: (long)c * chunk))).ToArray();
             Parallel.ForEach(work, item => FillChunk(item.Tensor, item.View, item.Start, chunk));
             ModelTensorChecker.Check(Name, Config, store.Tensors);
-            return new LoadedModel(Name, Config, tokenizer, store.Tensors, [store]);
+            return new LoadedModel(Name, Config, tokenizer, store.Tensors, [store])
+            {
+                ChatTemplate = ChatTemplate.Single(BuiltInChatTemplates.ChatMl, "Folio's built-in ChatML template (demo model)", SpecialTokens),
+                SpecialTokens = SpecialTokens,
+            };
         }
         catch
         {

@@ -37,7 +37,12 @@ public static unsafe class GgufLoader
             ModelTensorChecker.Check(path, config, tensors);
             ITokenizer tokenizer = LoaderTokenizers.FromSpec(path, spec);
 
-            return new LoadedModel(path, config, tokenizer, tensors, [file]);
+            var specialTokens = GgufTokenizerMetadata.ReadSpecialTokens(path, md, spec);
+            return new LoadedModel(path, config, tokenizer, tensors, [file])
+            {
+                ChatTemplate = GgufTokenizerMetadata.ReadChatTemplate(path, md, specialTokens),
+                SpecialTokens = specialTokens,
+            };
         }
         catch
         {

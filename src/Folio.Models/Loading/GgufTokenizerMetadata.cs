@@ -1,3 +1,4 @@
+using Folio.Text.Chat;
 using Folio.Text.Tokenization;
 
 namespace Folio.Models.Loading;
@@ -48,6 +49,40 @@ public static class GgufTokenizerMetadata
             ModelName = Optional(path, md, "general.name", v => v.AsString()),
             AddSpacePrefix = Optional(path, md, "tokenizer.ggml.add_space_prefix", v => (bool?)v.AsBool()) ?? true,
         };
+    }
+
+    /// <summary>
+    /// The special-token strings llama.cpp hands chat templates: the text of the tokens that
+    /// tokenizer.ggml.bos_token_id, eos_token_id, unknown_token_id, seperator_token_id (llama.cpp's
+    /// spelling), padding_token_id, cls_token_id and mask_token_id name.
+    /// </summary>
+    public static SpecialTokenStrings ReadSpecialTokens(string path, IReadOnlyDictionary<string, GgufValue> md, TokenizerSpec spec)
+    {
+        string? Text(string key) => OptionalId(path, md, key, spec.Tokens.Count) is int id ? spec.Tokens[id] : null;
+        return new SpecialTokenStrings
+        {
+            BosToken = Text("tokenizer.ggml.bos_token_id"),
+            EosToken = Text("tokenizer.ggml.eos_token_id"),
+            UnkToken = Text("tokenizer.ggml.unknown_token_id"),
+            SepToken = Text("tokenizer.ggml.seperator_token_id"),
+            PadToken = Text("tokenizer.ggml.padding_token_id"),
+            ClsToken = Text("tokenizer.ggml.cls_token_id"),
+            MaskToken = Text("tokenizer.ggml.mask_token_id"),
+        };
+    }
+
+    /// <summary>The chat template of tokenizer.chat_template and tokenizer.chat_template.NAME (llama.cpp's named variants), or null when the file has none.</summary>
+    public static ChatTemplate? ReadChatTemplate(string path, IReadOnlyDictionary<string, GgufValue> md, SpecialTokenStrings specialTokens)
+    {
+        const string prefix = ChatTemplateSources.GgufKey + ".";
+        var named = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var key in md.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal) && k.Length > prefix.Length))
+        {
+            named[key[prefix.Length..]] = Get(path, md, key, "a chat template", v => v.AsString());
+        }
+
+        var single = Optional(path, md, ChatTemplateSources.GgufKey, v => v.AsString());
+        return ChatTemplateSources.FromGguf(path, single, named, specialTokens);
     }
 
     private static T Get<T>(string path, IReadOnlyDictionary<string, GgufValue> md, string key, string what, Func<GgufValue, T> read) =>

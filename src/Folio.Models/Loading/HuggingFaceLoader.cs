@@ -25,7 +25,12 @@ public static class HuggingFaceLoader
             ModelTensorChecker.Check(folder, config, tensors);
             ITokenizer tokenizer = LoaderTokenizers.FromHuggingFaceFolder(folder);
             config = ReconcileWithTokenizer(folder, config, tokenizer);
-            return new LoadedModel(folder, config, tokenizer, tensors, files);
+            var specialTokens = LoaderTokenizers.HuggingFaceSpecialTokens(folder);
+            return new LoadedModel(folder, config, tokenizer, tensors, files)
+            {
+                ChatTemplate = LoaderTokenizers.HuggingFaceChatTemplate(folder),
+                SpecialTokens = specialTokens,
+            };
         }
         catch
         {

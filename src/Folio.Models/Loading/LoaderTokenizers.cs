@@ -1,3 +1,4 @@
+using Folio.Text.Chat;
 using Folio.Text.Tokenization;
 
 namespace Folio.Models.Loading;
@@ -15,7 +16,12 @@ internal static class LoaderTokenizers
 
     public static ITokenizer Gpt2() => TokenizerFactory.Gpt2();
 
-    private static ITokenizer Guard(string source, Func<ITokenizer> build)
+    /// <summary>The folder's chat template (see <see cref="ChatTemplateSources"/>), or null when it has none.</summary>
+    public static ChatTemplate? HuggingFaceChatTemplate(string folder) => Guard(folder, () => ChatTemplateSources.FromHuggingFaceFolder(folder));
+
+    public static SpecialTokenStrings HuggingFaceSpecialTokens(string folder) => Guard(folder, () => ChatTemplateSources.ReadHuggingFaceSpecialTokens(folder));
+
+    private static T Guard<T>(string source, Func<T> build)
     {
         try
         {

@@ -44,6 +44,46 @@ internal abstract class TokenizerBase : ITokenizer
     public int[] Encode(string text, bool addSpecialTokens)
     {
         ArgumentNullException.ThrowIfNull(text);
+        return EncodePieces(text, text, addSpecialTokens);
+    }
+
+    public IReadOnlyList<TextRange> FindSpecialTokens(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var pieces = new List<(int Start, int Length, int Id)>();
+        Special.Split(text, pieces);
+        return pieces.Where(p => p.Id >= 0 && IsSpecial(p.Id)).Select(p => new TextRange(p.Start, p.Length)).ToArray();
+    }
+
+    public int[] EncodeWithPlainRanges(string text, IReadOnlyList<TextRange> plainRanges)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(plainRanges);
+        if (plainRanges.Count == 0)
+        {
+            return EncodePieces(text, text, addSpecialTokens: false);
+        }
+
+        // Whole-string tokens are looked for in a copy where the plain text is blanked out with a
+        // noncharacter no token contains, so no match can start, end or lie inside it; the raw
+        // pieces are then encoded from the real text.
+        var masked = text.ToCharArray();
+        foreach (var range in plainRanges)
+        {
+            if (range.Start < 0 || range.Length < 0 || range.End > text.Length)
+            {
+                throw new ArgumentOutOfRangeException(nameof(plainRanges), range, $"A plain range must lie inside the text of {text.Length} characters.");
+            }
+
+            masked.AsSpan(range.Start, range.Length).Fill('\uFFFF');
+        }
+
+        return EncodePieces(new string(masked), text, addSpecialTokens: false);
+    }
+
+    /// <summary>Splits <paramref name="matchText"/> around whole-string tokens and encodes the raw pieces from <paramref name="text"/> (same length).</summary>
+    private int[] EncodePieces(string matchText, string text, bool addSpecialTokens)
+    {
         var output = new List<int>(text.Length / 3 + 2);
         if (addSpecialTokens && AddBosToken)
         {
@@ -51,7 +91,7 @@ internal abstract class TokenizerBase : ITokenizer
         }
 
         var pieces = new List<(int Start, int Length, int Id)>();
-        Special.Split(text, pieces);
+        Special.Split(matchText, pieces);
         foreach (var (start, length, id) in pieces)
         {
             if (id >= 0)

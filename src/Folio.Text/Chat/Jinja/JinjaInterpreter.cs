@@ -286,6 +286,17 @@ internal sealed class JinjaInterpreter
         };
     }
 
+    /// <summary>A string a filter or method made (replace, join, indent, ...) counts against the output limit, so repeated growth stops there.</summary>
+    private object? Checked(object? value)
+    {
+        if (value is string s)
+        {
+            _sandbox.CheckOutput(s.Length);
+        }
+
+        return value;
+    }
+
     public object? Eval(Expr expr)
     {
         _sandbox.Tick();
@@ -314,7 +325,7 @@ internal sealed class JinjaInterpreter
             case CallExpr c:
                 return EvalCall(c, null);
             case FilterExpr f:
-                return JinjaFilters.Apply(this, f.Name, Eval(f.Target), EvalAll(f.Args), EvalKwargs(f.Kwargs));
+                return Checked(JinjaFilters.Apply(this, f.Name, Eval(f.Target), EvalAll(f.Args), EvalKwargs(f.Kwargs)));
             case TestExpr t:
                 var result = JinjaTests.Apply(t.Name, t.Target is NameExpr or AttributeExpr or IndexExpr ? Eval(t.Target) : Eval(t.Target), EvalAll(t.Args));
                 return t.Negated ? !result : result;
@@ -362,7 +373,7 @@ internal sealed class JinjaInterpreter
             kwargs["caller"] = caller;
         }
 
-        return function(EvalAll(c.Args), kwargs);
+        return Checked(function(EvalAll(c.Args), kwargs));
     }
 
     private object? EvalUnary(UnaryExpr u)
@@ -416,7 +427,10 @@ internal sealed class JinjaInterpreter
             case "not in":
                 return !JinjaMethods.Contains(r, l);
             case "~":
-                return JinjaValues.ToOutput(l) + JinjaValues.ToOutput(r);
+                var left = JinjaValues.ToOutput(l);
+                var right = JinjaValues.ToOutput(r);
+                _sandbox.CheckOutput(left.Length + right.Length);
+                return left + right;
         }
 
         if (b.Op == "+")
@@ -428,9 +442,8 @@ internal sealed class JinjaInterpreter
                     _sandbox.CheckOutput(x0.Length);
                     return x0;
                 case (string x, string y):
-                    var joined = x + y;
-                    _sandbox.CheckOutput(joined.Length);
-                    return joined;
+                    _sandbox.CheckOutput(x.Length + y.Length);
+                    return x + y;
                 case (List<object?> x, List<object?> y):
                     _sandbox.CheckOutput(x.Count + y.Count);
                     return x.Concat(y).ToList();

@@ -374,7 +374,10 @@ internal sealed class JinjaParser
         if (IsName("not"))
         {
             _pos++;
-            return new UnaryExpr("not", ParseNot());
+            EnterNesting();
+            var operand = ParseNot();
+            _depth--;
+            return new UnaryExpr("not", operand);
         }
 
         return ParseComparison();
@@ -455,12 +458,24 @@ internal sealed class JinjaParser
         return left;
     }
 
+    /// <summary>Unary chains ("not not ...", "- - ...") recurse without passing through ParseExpression, so they count their own depth.</summary>
+    private void EnterNesting()
+    {
+        if (++_depth > MaxNesting)
+        {
+            throw new ChatTemplateUnsupportedException("limit: nesting depth", $"The chat template nests expressions deeper than {MaxNesting} levels.");
+        }
+    }
+
     private Expr ParseUnary()
     {
         if (Current.Kind == TokenKind.Operator && Current.Value is "-" or "+")
         {
             var op = Advance().Value;
-            return new UnaryExpr(op, ParseUnary());
+            EnterNesting();
+            var operand = ParseUnary();
+            _depth--;
+            return new UnaryExpr(op, operand);
         }
 
         return ParseFiltersAndTests(ParsePrimaryWithPostfix());

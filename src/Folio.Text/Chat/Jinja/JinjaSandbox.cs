@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace Folio.Text.Chat.Jinja;
 
@@ -50,9 +51,23 @@ internal sealed class JinjaSandbox(TemplateLimits limits)
 
     public void Tick()
     {
+        EnsureStack();
         if ((++_ticks & 255) == 0 && _clock.Elapsed > Limits.TimeBudget)
         {
             throw Exceeded("time", $"takes longer than {Limits.TimeBudget.TotalMilliseconds:F0} ms");
+        }
+    }
+
+    /// <summary>
+    /// Refuses to go deeper when the thread's stack is nearly used up (a left-deep chain like
+    /// 1+1+1+... or a list nested a million times), so that no template can overflow the stack, which
+    /// would end the process instead of the request.
+    /// </summary>
+    public static void EnsureStack()
+    {
+        if (!RuntimeHelpers.TryEnsureSufficientExecutionStack())
+        {
+            throw Exceeded("recursion depth", "nests expressions or values deeper than the renderer's stack allows");
         }
     }
 

@@ -132,6 +132,7 @@ internal static class JinjaValues
 
     private static void WriteJson(StringBuilder sb, object? value, int? indent, string itemSep, string keySep, bool sortKeys, bool ensureAscii, int depth)
     {
+        JinjaSandbox.EnsureStack();
         var pad = indent is > 0 ? new string(' ', indent.Value) : "";
         var basePadding = "\n" + string.Concat(Enumerable.Repeat(pad, depth));
         var childPadding = basePadding + pad;
@@ -241,6 +242,7 @@ internal static class JinjaValues
 
     public static bool AreEqual(object? a, object? b)
     {
+        JinjaSandbox.EnsureStack();
         if (IsNumber(a) && IsNumber(b))
         {
             return ToDouble(a) == ToDouble(b);

@@ -30,13 +30,25 @@ public static class TemplateValues
     private static bool IsModel(object? value) => value is null or string or bool or long or double or Undefined
         || (value is List<object?> l && l.All(IsModel)) || (value is Dictionary<string, object?> d && d.Values.All(IsModel));
 
+    /// <summary>An integer literal stays an integer (boxed long), as in Python and @huggingface/jinja; anything else is a float.</summary>
+    private static object Number(JsonElement e)
+    {
+        var raw = e.GetRawText();
+        if (e.TryGetInt64(out var l) && !raw.Contains('.', StringComparison.Ordinal) && !raw.Contains('e', StringComparison.OrdinalIgnoreCase))
+        {
+            return l;
+        }
+
+        return e.GetDouble();
+    }
+
     private static object? FromElement(JsonElement e) => e.ValueKind switch
     {
         JsonValueKind.Null or JsonValueKind.Undefined => null,
         JsonValueKind.True => true,
         JsonValueKind.False => false,
         JsonValueKind.String => e.GetString(),
-        JsonValueKind.Number => e.TryGetInt64(out var l) && !e.GetRawText().Contains('.', StringComparison.Ordinal) && !e.GetRawText().Contains('e', StringComparison.OrdinalIgnoreCase) ? l : e.GetDouble(),
+        JsonValueKind.Number => Number(e),
         JsonValueKind.Array => e.EnumerateArray().Select(FromElement).ToList(),
         JsonValueKind.Object => e.EnumerateObject().Aggregate(new Dictionary<string, object?>(StringComparer.Ordinal), (d, p) =>
         {
