@@ -49,21 +49,51 @@ public sealed class FolioClient : IAsyncDisposable
         SubmitRawAsync(request.RequestId, RequestSerializer.ToUtf8Json(request), cancellationToken);
 
     /// <summary>Publishes a request given as raw JSON (validated by the worker, not here).</summary>
+    /// <remarks>
+    /// Returns once the broker confirmed the message. Publishes from several threads run at once on
+    /// one channel (the client tracks each confirm by sequence number), so a busy caller such as the
+    /// gateway does not wait for others' confirms. Throws <see cref="QueueFullException"/> when the
+    /// broker rejects the message (a bounded queue with <c>x-overflow: reject-publish</c> is full) and
+    /// <see cref="RequestNotRoutedException"/> when no queue took it.
+    /// </remarks>
     public async Task<string> SubmitRawAsync(string requestId, ReadOnlyMemory<byte> utf8Json, CancellationToken cancellationToken = default)
     {
+        var ch = await LockedPublishChannelAsync(cancellationToken).ConfigureAwait(false);
+        var props = new BasicProperties
+        {
+            ContentType = "application/json",
+            DeliveryMode = DeliveryModes.Persistent,
+            MessageId = requestId,
+            Timestamp = new AmqpTimestamp(DateTimeOffset.UtcNow.ToUnixTimeSeconds()),
+        };
+        try
+        {
+            await ch.BasicPublishAsync(string.Empty, _options.RequestQueue, mandatory: true, props, utf8Json, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RabbitMQ.Client.Exceptions.PublishException e) when (e.IsReturn)
+        {
+            throw new RequestNotRoutedException(_options.RequestQueue, e);
+        }
+        catch (RabbitMQ.Client.Exceptions.PublishException e)
+        {
+            throw new QueueFullException(_options.RequestQueue, e);
+        }
+
+        return requestId;
+    }
+
+    /// <summary>The publish channel, opened (and the queue declared) under the lock; publishing itself needs no lock.</summary>
+    private async Task<IChannel> LockedPublishChannelAsync(CancellationToken cancellationToken)
+    {
+        if (_publishChannel is { IsOpen: true } open && (_declared || !_options.DeclareQueue))
+        {
+            return open;
+        }
+
         await _publishLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var ch = await PublishChannelAsync(cancellationToken).ConfigureAwait(false);
-            var props = new BasicProperties
-            {
-                ContentType = "application/json",
-                DeliveryMode = DeliveryModes.Persistent,
-                MessageId = requestId,
-                Timestamp = new AmqpTimestamp(DateTimeOffset.UtcNow.ToUnixTimeSeconds()),
-            };
-            await ch.BasicPublishAsync(string.Empty, _options.RequestQueue, mandatory: true, props, utf8Json, cancellationToken).ConfigureAwait(false);
-            return requestId;
+            return await PublishChannelAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -101,6 +131,10 @@ public sealed class FolioClient : IAsyncDisposable
     {
         RedisKey key = _options.StreamPrefix + requestId;
         var conn = await RentBlockingAsync().ConfigureAwait(false);
+        // A read abandoned by cancellation is still blocking on the server: a connection with one
+        // pending would make its next borrower wait up to BlockInterval behind it, so it is closed
+        // instead of going back to the pool.
+        bool readPending = false;
         try
         {
             var db = conn.GetDatabase();
@@ -109,7 +143,9 @@ public sealed class FolioClient : IAsyncDisposable
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                readPending = true;
                 var result = await db.ExecuteAsync("XREAD", "COUNT", 512, "BLOCK", blockMs, "STREAMS", key, last).WaitAsync(cancellationToken).ConfigureAwait(false);
+                readPending = false;
                 if (result.IsNull)
                 {
                     continue;
@@ -128,7 +164,14 @@ public sealed class FolioClient : IAsyncDisposable
         }
         finally
         {
-            _blockingPool.Add(conn);
+            if (readPending)
+            {
+                conn.Dispose();
+            }
+            else
+            {
+                _blockingPool.Add(conn);
+            }
         }
     }
 
