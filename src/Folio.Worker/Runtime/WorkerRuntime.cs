@@ -41,6 +41,7 @@ internal sealed class WorkerRuntime : IAsyncDisposable
     private volatile bool _draining;
     private Task? _pumpTask;
     private Task? _superviseTask;
+    private WorkerRegistration? _registration;
 
     public WorkerRuntime(RabbitMqOptions rabbit, RedisOptions redis, LimitsOptions limits, WorkerHostOptions host, IInferenceEngine engine, WorkerMetrics metrics, ILogger log)
     {
@@ -95,6 +96,7 @@ internal sealed class WorkerRuntime : IAsyncDisposable
         _superviseTask = Task.Run(() => SuperviseAsync(_stopping.Token), CancellationToken.None);
         await _intake.UpdateConsumingAsync(force: true).ConfigureAwait(false);
         Log.Started(_log, WorkerName, info.MaxNumSeqs);
+        _registration = WorkerRegistration.Start(_redis, _redisOptions.StreamPrefix, WorkerName, _rabbit.RequestQueue, info, _log);
     }
 
     /// <summary>One round trip at start, so a wrong password or an unreachable Redis is reported now, not at the first request.</summary>
@@ -240,6 +242,11 @@ internal sealed class WorkerRuntime : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_registration is not null)
+        {
+            await _registration.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (!_stopping.IsCancellationRequested)
         {
             await _stopping.CancelAsync().ConfigureAwait(false);
