@@ -98,15 +98,32 @@ public sealed class LlamaPeer : IDisposable
 
     public void Dispose() => _weights.Dispose();
 
-    private static readonly Lazy<bool> Native = new(() =>
-    {
-        NativeLibraryConfig.All.WithLogCallback((_, _) => { });
-        NativeApi.llama_empty_call();
-        return true;
-    });
+    private static readonly object NativeGate = new();
+    private static bool _nativeLoaded;
 
     /// <summary>Loads llama.cpp's library once, with its log silenced (configuration must precede the first native call).</summary>
-    public static void LoadNative() => _ = Native.Value;
+    public static void LoadNative()
+    {
+        lock (NativeGate)
+        {
+            if (_nativeLoaded)
+            {
+                return;
+            }
+
+            try
+            {
+                NativeLibraryConfig.All.WithLogCallback((_, _) => { });
+            }
+            catch (InvalidOperationException)
+            {
+                // Loaded before by another caller: the log callback cannot be set any more, nothing else is lost.
+            }
+
+            NativeApi.llama_empty_call();
+            _nativeLoaded = true;
+        }
+    }
 }
 
 /// <summary>The input token of sequence s at position p: fixed, the same for both engines.</summary>

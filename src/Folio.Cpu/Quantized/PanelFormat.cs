@@ -61,6 +61,8 @@ internal sealed class PanelFormat
             _ => throw new ArgumentOutOfRangeException(nameof(scales)),
         };
         RecordBytes = ScalesOffset + scaleBytes;
+        GroupScalesOffset = ScalesOffset + ((scales == ScaleKind.Groups ? 2 : 4) * Rows);
+        GroupMinsOffset = GroupScalesOffset + (groups * Rows);
     }
 
     public DType Type { get; }
@@ -81,6 +83,12 @@ internal sealed class PanelFormat
     public int PlaneBOffset { get; }
     public int ScalesOffset { get; }
     public int RecordBytes { get; }
+
+    /// <summary>Where a record's per-group scale bytes start (group kinds).</summary>
+    public int GroupScalesOffset { get; }
+
+    /// <summary>Where a record's per-group min bytes start (<see cref="ScaleKind.GroupsMin"/>).</summary>
+    public int GroupMinsOffset { get; }
 
     public bool HasGroups => Scales is ScaleKind.Groups or ScaleKind.GroupsMin or ScaleKind.GroupsMinPacked;
 

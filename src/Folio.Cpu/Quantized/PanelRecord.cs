@@ -69,8 +69,8 @@ internal static unsafe class PanelRecord
     public static ushort* M(PanelFormat f, byte* rec) => (ushort*)(rec + f.ScalesOffset + (2 * PanelFormat.Rows));
 
     /// <summary>Per group, a byte per panel row: the group scale (signed for <see cref="ScaleKind.Groups"/>; scale | min &lt;&lt; 4 when packed).</summary>
-    public static byte* GroupScales(PanelFormat f, byte* rec) => rec + f.ScalesOffset + (f.Scales == ScaleKind.Groups ? 2 : 4) * PanelFormat.Rows;
+    public static byte* GroupScales(PanelFormat f, byte* rec) => rec + f.GroupScalesOffset;
 
     /// <summary>Per group, a byte per panel row: the unsigned group min (<see cref="ScaleKind.GroupsMin"/> only).</summary>
-    public static byte* GroupMins(PanelFormat f, byte* rec) => GroupScales(f, rec) + (f.SuperBlock / f.Group * PanelFormat.Rows);
+    public static byte* GroupMins(PanelFormat f, byte* rec) => rec + f.GroupMinsOffset;
 }

@@ -315,10 +315,11 @@ internal static unsafe class QuantGemm
                 }
 
                 int g16 = o / 16;
-                Combine(f, rec, j, s00, s01, offset, GroupSum(sums[0] + g16, j, f.Group), hasMin, dx[0][s], f.SuperBlock == 32 ? scaled[0][s] : 0, acc, isum, imin);
-                Combine(f, rec, j, s10, s11, offset, GroupSum(sums[1] + g16, j, f.Group), hasMin, dx[1][s], f.SuperBlock == 32 ? scaled[1][s] : 0, acc + P, isum + P, imin + P);
-                Combine(f, rec, j, s20, s21, offset, GroupSum(sums[2] + g16, j, f.Group), hasMin, dx[2][s], f.SuperBlock == 32 ? scaled[2][s] : 0, acc + (2 * P), isum + (2 * P), imin + (2 * P));
-                Combine(f, rec, j, s30, s31, offset, GroupSum(sums[3] + g16, j, f.Group), hasMin, dx[3][s], f.SuperBlock == 32 ? scaled[3][s] : 0, acc + (3 * P), isum + (3 * P), imin + (3 * P));
+                var scales = f.HasGroups ? GroupScalesBoth(f, rec, j) : default;
+                Combine(f, rec, scales, s00, s01, offset, GroupSum(sums[0] + g16, j, f.Group), hasMin, dx[0][s], f.SuperBlock == 32 ? scaled[0][s] : 0, acc, isum, imin);
+                Combine(f, rec, scales, s10, s11, offset, GroupSum(sums[1] + g16, j, f.Group), hasMin, dx[1][s], f.SuperBlock == 32 ? scaled[1][s] : 0, acc + P, isum + P, imin + P);
+                Combine(f, rec, scales, s20, s21, offset, GroupSum(sums[2] + g16, j, f.Group), hasMin, dx[2][s], f.SuperBlock == 32 ? scaled[2][s] : 0, acc + (2 * P), isum + (2 * P), imin + (2 * P));
+                Combine(f, rec, scales, s30, s31, offset, GroupSum(sums[3] + g16, j, f.Group), hasMin, dx[3][s], f.SuperBlock == 32 ? scaled[3][s] : 0, acc + (3 * P), isum + (3 * P), imin + (3 * P));
             }
 
             if (f.HasGroups)
@@ -371,9 +372,20 @@ internal static unsafe class QuantGemm
         s31 = Dot<TCodes, TDot>(s31, w1, x);
     }
 
+    /// <summary>A group's integer scales and mins for both units, read once for all the rows of a tile.</summary>
+    private readonly record struct GroupScaleVectors(Vector256<int> Scale0, Vector256<int> Min0, Vector256<int> Scale1, Vector256<int> Min1);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static GroupScaleVectors GroupScalesBoth(PanelFormat f, byte* rec, int j)
+    {
+        var (sc0, mn0) = GroupScales(f, rec, j, 0);
+        var (sc1, mn1) = GroupScales(f, rec, j, 1);
+        return new GroupScaleVectors(sc0, mn0, sc1, mn1);
+    }
+
     /// <summary>Folds one group's integer sums of one row into its accumulators (block kinds) or super-block sums (group kinds).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Combine(PanelFormat f, byte* rec, int j, Vector256<int> t0, Vector256<int> t1, int offset, int xsum, bool hasMin, float dx, float scaledSum, float* acc, int* isum, int* imin)
+    private static void Combine(PanelFormat f, byte* rec, GroupScaleVectors g, Vector256<int> t0, Vector256<int> t1, int offset, int xsum, bool hasMin, float dx, float scaledSum, float* acc, int* isum, int* imin)
     {
         if (offset != 0)
         {
@@ -401,15 +413,13 @@ internal static unsafe class QuantGemm
             return;
         }
 
-        var (sc0, mn0) = GroupScales(f, rec, j, 0);
-        var (sc1, mn1) = GroupScales(f, rec, j, 1);
-        (Vector256.Load(isum) + (t0 * sc0)).Store(isum);
-        (Vector256.Load(isum + 8) + (t1 * sc1)).Store(isum + 8);
+        (Vector256.Load(isum) + (t0 * g.Scale0)).Store(isum);
+        (Vector256.Load(isum + 8) + (t1 * g.Scale1)).Store(isum + 8);
         if (hasMin)
         {
             var xv = Vector256.Create(xsum);
-            (Vector256.Load(imin) + (mn0 * xv)).Store(imin);
-            (Vector256.Load(imin + 8) + (mn1 * xv)).Store(imin + 8);
+            (Vector256.Load(imin) + (g.Min0 * xv)).Store(imin);
+            (Vector256.Load(imin + 8) + (g.Min1 * xv)).Store(imin + 8);
         }
     }
 

@@ -75,15 +75,36 @@ public static class QuantizedTestModels
     }
 }
 
-/// <summary>Loads llama.cpp's native library once, quietly (its quantizer is called before any model is).</summary>
+/// <summary>
+/// Loads llama.cpp's native library before its quantizer is called (the quantizer does not load it
+/// itself), quietly when this is the first use. Other test classes may have loaded it already, in
+/// parallel, without the log setting: then the setting is refused, and that is fine.
+/// </summary>
 public static class LlamaNative
 {
-    private static readonly Lazy<bool> Loaded = new(() =>
-    {
-        NativeLibraryConfig.All.WithLogCallback((_, _) => { });
-        NativeApi.llama_empty_call();
-        return true;
-    });
+    private static readonly object Gate = new();
+    private static bool _loaded;
 
-    public static void Load() => _ = Loaded.Value;
+    public static void Load()
+    {
+        lock (Gate)
+        {
+            if (_loaded)
+            {
+                return;
+            }
+
+            try
+            {
+                NativeLibraryConfig.All.WithLogCallback((_, _) => { });
+            }
+            catch (InvalidOperationException)
+            {
+                // Already loaded by another test: only the log callback is lost.
+            }
+
+            NativeApi.llama_empty_call();
+            _loaded = true;
+        }
+    }
 }
