@@ -60,6 +60,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
     public string Log => string.Join('\n', _lines);
 
+    /// <summary>Lines written so far (stdout and stderr), for tests that bound the log volume.</summary>
+    public int LineCount => _lines.Count;
+
     /// <summary>The worker's build output beside this test's (same slot and configuration), or FOLIO_WORKER_DLL.</summary>
     public static string WorkerDll
     {
