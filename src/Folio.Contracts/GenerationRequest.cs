@@ -55,6 +55,18 @@ public sealed record GenerationRequest
     /// <summary>Version 2, section 6.1: a chat request (then <see cref="Prompt"/> and <see cref="PromptTokenIds"/> are null).</summary>
     public ChatRequest? Chat { get; init; }
 
+    /// <summary>Version 2, section 6.3: the model the publisher wants; a worker serving another answers model_not_found.</summary>
+    public string? Model { get; init; }
+
+    /// <summary>Version 2, section 6.3: Unix time in milliseconds (UTC) after which nobody waits for the answer.</summary>
+    public long? DeadlineMs { get; init; }
+
+    /// <summary>Version 2, section 6.3: the batch this request counts towards (same charset as request_id).</summary>
+    public string? BatchId { get; init; }
+
+    /// <summary>Version 2, section 6.3: the publisher's id for this request within its batch.</summary>
+    public string? CustomId { get; init; }
+
     /// <summary>Version 2, section 6.2: the output constraint (response_format or structured_outputs); null for free text.</summary>
     public OutputConstraint? Constraint { get; init; }
 }

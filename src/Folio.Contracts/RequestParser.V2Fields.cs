@@ -374,5 +374,48 @@ public static partial class RequestParser
         }
 
         private bool? OptionalBool(string name) => Has(name) ? Bool(name) : null;
+
+        /// <summary>model: a name of 1-256 printable characters (never echoed: it is the publisher's text).</summary>
+        private string? ReadModel()
+        {
+            string? model = String("model");
+            if (model is not null && (model.Length is < 1 or > 256 || model.Any(char.IsControl)))
+            {
+                Error("model must be a model name of 1-256 printable characters");
+                return null;
+            }
+
+            return model;
+        }
+
+        /// <summary>deadline_ms: Unix time in milliseconds, a positive 64-bit whole number.</summary>
+        private long? ReadDeadline()
+        {
+            if (!TryGet("deadline_ms", out var e))
+            {
+                return null;
+            }
+
+            if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out long v) || v <= 0)
+            {
+                Error($"deadline_ms must be a Unix time in milliseconds (a positive whole number); got {Describe(e)}");
+                return null;
+            }
+
+            return v;
+        }
+
+        /// <summary>batch_id and custom_id share request_id's charset (they name Redis keys and request ids derive from them).</summary>
+        private string? ReadIdLike(string name)
+        {
+            string? value = String(name);
+            if (value is not null && !RequestIdRules.IsValid(value))
+            {
+                Error($"{name} must be {RequestIdRules.Description}; got {RequestIdRules.Explain(value)}");
+                return null;
+            }
+
+            return value;
+        }
     }
 }

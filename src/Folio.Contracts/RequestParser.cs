@@ -245,6 +245,10 @@ public static partial class RequestParser
             }
 
             var constraint = ReadConstraint();
+            string? model = ReadModel();
+            long? deadline = ReadDeadline();
+            string? batchId = ReadIdLike("batch_id");
+            string? customId = ReadIdLike("custom_id");
             int maxTokens = Int(RequestRules.MaxTokens, RequestDefaults.MaxTokens);
             int minTokens = Int(RequestRules.MinTokens, RequestDefaults.MinTokens);
             if (_error is null && minTokens > maxTokens)
@@ -300,6 +304,10 @@ public static partial class RequestParser
                 Priority = priority,
                 Chat = chat,
                 Constraint = constraint,
+                Model = model,
+                DeadlineMs = deadline,
+                BatchId = batchId,
+                CustomId = customId,
             });
         }
 

@@ -74,6 +74,11 @@ public static class RequestSerializer
                 WriteConstraint(w, constraint);
             }
 
+            if (r.Model is { } model) w.WriteString("model", model);
+            if (r.DeadlineMs is { } deadline) w.WriteNumber("deadline_ms", deadline);
+            if (r.BatchId is { } batch) w.WriteString("batch_id", batch);
+            if (r.CustomId is { } custom) w.WriteString("custom_id", custom);
+
             w.WriteEndObject();
         }
 

@@ -54,6 +54,13 @@ public static class FinishReasons
     public const string Abort = "abort";
 }
 
+/// <summary>Values of <c>done.stop_reason</c> that are not a stop string or token id.</summary>
+public static class StopReasons
+{
+    /// <summary>finish_reason abort because deadline_ms passed while the request waited or ran.</summary>
+    public const string Deadline = "deadline";
+}
+
 /// <summary>Values of <c>error.code</c>.</summary>
 public static class ErrorCodes
 {
@@ -61,6 +68,15 @@ public static class ErrorCodes
     public const string PromptTooLong = "prompt_too_long";
     public const string Unsupported = "unsupported";
     public const string Internal = "internal";
+
+    /// <summary>Version 2: the request names a model this worker does not serve.</summary>
+    public const string ModelNotFound = "model_not_found";
+
+    /// <summary>Version 2: the request was taken after its deadline_ms.</summary>
+    public const string DeadlineExceeded = "deadline_exceeded";
+
+    /// <summary>Version 2: the publisher's bounded request queue refused the message (the SDK reports it; never in a stream).</summary>
+    public const string QueueFull = "queue_full";
 }
 
 /// <summary>Names on the broker and in Redis that docs/contract.md fixes (their defaults; each is configurable).</summary>

@@ -32,4 +32,7 @@ public sealed record EngineMetrics
 
     public long Steps { get; init; }
     public long FinishedRequests { get; init; }
+
+    /// <summary>Requests ended because their deadline passed while they waited or ran.</summary>
+    public long ExpiredRequests { get; init; }
 }

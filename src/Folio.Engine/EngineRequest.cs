@@ -27,6 +27,12 @@ public sealed record EngineRequest(RequestKey Key, IReadOnlyList<int> PromptToke
     public long? ArrivalTimestamp { get; init; }
 
     /// <summary>
+    /// When nobody waits for the answer any more (Stopwatch ticks); null: never. A request that passes
+    /// it, waiting or running, ends within one step with abort and stop reason "deadline".
+    /// </summary>
+    public long? DeadlineTimestamp { get; init; }
+
+    /// <summary>
     /// The output constraint, compiled for this engine's tokenizer (compile it off the engine thread:
     /// <see cref="ConstraintCompiler.Compile"/>); null for free text. Every token is sampled under its
     /// mask; a resume replays <see cref="ResumeTokenIds"/> through it.

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using Folio.Contracts;
 using Folio.Engine.Constraints;
 using Folio.Engine.Core;
 using Folio.Engine.Execution;
@@ -60,6 +61,8 @@ public sealed class LlmEngine : IDisposable
     private long _steps;
     private long _modelTicks;
     private long _finished;
+    private long _expired;
+    private int _withDeadline;
     private EngineMetrics _metrics = new();
 
     public LlmEngine(IModelRunner runner, ITokenizer tokenizer, EngineConfig config, IEngineOutputSink sink, ILogger? log = null)
@@ -188,6 +191,11 @@ public sealed class LlmEngine : IDisposable
     {
         _stepOutputs.Clear();
         DrainCommands();
+        if (_withDeadline > 0)
+        {
+            ExpireDeadlines(Stopwatch.GetTimestamp());
+        }
+
         SchedulerOutput plan;
         try
         {
@@ -229,6 +237,31 @@ public sealed class LlmEngine : IDisposable
         }
 #endif
         Hand();
+    }
+
+    /// <summary>Ends every request whose deadline has passed, waiting or running: nobody waits for it any more.</summary>
+    private void ExpireDeadlines(long now)
+    {
+        foreach (var list in (List<Sequence>[])[_scheduler.Running, _scheduler.Waiting])
+        {
+            for (int i = list.Count - 1; i >= 0; i--)
+            {
+                var seq = list[i];
+                if (seq.DeadlineTimestamp is { } deadline && deadline <= now)
+                {
+                    _expired++;
+                    if (seq.Status == SequenceStatus.Running)
+                    {
+                        FinishRunning(seq, FinishReason.Abort, StopReasons.Deadline, null, null, seq.Detokenizer.Finish());
+                    }
+                    else
+                    {
+                        _scheduler.Remove(seq);
+                        Emit(seq, FinishReason.Abort, StopReasons.Deadline, null, null, seq.Detokenizer.Finish(), seq.NumOutputTokens, null);
+                    }
+                }
+            }
+        }
     }
 
     /// <summary>Hands the step's outputs over (one array per step, the receiver's to keep).</summary>
@@ -461,6 +494,10 @@ public sealed class LlmEngine : IDisposable
             return (detok.Finish(), FinishReason.Stop, null);
         }
 
+        // A constrained output ends when its constraint is complete (EOS under the mask): a stop
+        // string or token id could cut it short and leave text that does not match, so they do not
+        // apply to it (docs/structured-output.md).
+        stopsActive &= seq.Matcher is null;
         if (stopsActive && Contains(p.StopTokenIds, token))
         {
             string d = p.IncludeStopStrInOutput ? detok.Push(token, checkStops: false) : string.Empty;
@@ -542,6 +579,20 @@ public sealed class LlmEngine : IDisposable
         var seq = new Sequence(new SeqId(_nextSeqId++), r.Key, promptIds, Math.Max(maxTotal, prompt), _scheduler.MaxBlocksPerSeq, p, seed, r.Priority, _arrivalCounter++, r.ArrivalTimestamp ?? Stopwatch.GetTimestamp(), detok);
         _byKey[r.Key] = seq;
         _promptTokens += prompt;
+        if (r.DeadlineTimestamp is { } deadline)
+        {
+            seq.DeadlineTimestamp = deadline;
+            _withDeadline++;
+        }
+
+        if (r.Constraint is { } constraint)
+        {
+            // A resume replays the earlier run's tokens through the constraint too (throws if they
+            // do not follow it: then the stream was not produced under this constraint).
+            var resumed = r.ResumeTokenIds as int[] ?? [.. r.ResumeTokenIds];
+            seq.Matcher = constraint.CreateMatcher(resumed);
+            seq.AllowedMask = new ulong[constraint.MaskWords];
+        }
 
         // A resume replays the earlier run's tokens: their text was already delivered, so the deltas
         // are dropped, but the detokenizer ends in the same state as the earlier run's did.
@@ -558,13 +609,10 @@ public sealed class LlmEngine : IDisposable
             (_, ended, stopReason) = Detokenize(seq, t);
         }
 
-        if (r.Constraint is { } constraint)
+        if (ended is null && seq.Matcher is { IsTerminated: true })
         {
-            // A resume replays the earlier run's tokens through the constraint too (throws if they
-            // do not follow it: then the stream was not produced under this constraint).
-            seq.Matcher = constraint.CreateMatcher(seq.OutputTokens);
-            seq.AllowedMask = new ulong[constraint.MaskWords];
-            ended ??= seq.Matcher.IsTerminated ? FinishReason.Stop : null;
+            seq.Detokenizer.Finish();
+            ended = FinishReason.Stop;
         }
 
         if (ended is null && seq.NumOutputTokens > 0 && (seq.NumOutputTokens >= p.MaxTokens || seq.NumTokens >= MaxModelLen))
@@ -615,6 +663,12 @@ public sealed class LlmEngine : IDisposable
 
     private void Emit(Sequence seq, FinishReason reason, string? stopReason, int? token, SampledLogprobs? logprobs, string delta, int index, string? message)
     {
+        if (seq.DeadlineTimestamp is not null)
+        {
+            seq.DeadlineTimestamp = null;
+            _withDeadline--;
+        }
+
         seq.Status = SequenceStatus.Finished;
         _byKey.Remove(seq.Key);
         _activeKeys.TryRemove(seq.Key, out _);
@@ -664,6 +718,7 @@ public sealed class LlmEngine : IDisposable
             ModelSeconds = (double)_modelTicks / Stopwatch.Frequency,
             Steps = _steps,
             FinishedRequests = _finished,
+            ExpiredRequests = _expired,
         });
     }
 

@@ -70,6 +70,9 @@ public sealed class Sequence
 
     public int Preemptions { get; internal set; }
 
+    /// <summary>Stopwatch ticks after which the request is dropped (abort, "deadline"); null: never.</summary>
+    public long? DeadlineTimestamp { get; internal set; }
+
     /// <summary>The output constraint's state, following every generated token; null for free text.</summary>
     public ConstraintMatcher? Matcher { get; internal set; }
 

@@ -52,7 +52,7 @@ internal sealed class EngineFactory(IOptions<ModelOptions> model, IOptions<Engin
                     MaxNumSeqs = o.MaxNumSeqs,
                     MaxModelLen = maxModelLen,
                 });
-                return new LlmEngineAdapter(loaded, gpu, config, engineLog);
+                return new LlmEngineAdapter(loaded, gpu, config, engineLog, model.Value.ServedName, model.Value.Aliases);
             }
 
             long budget = ByteSize.Parse(o.KvCacheMemory, "Folio:Engine:KvCacheMemory");
@@ -66,7 +66,7 @@ internal sealed class EngineFactory(IOptions<ModelOptions> model, IOptions<Engin
                 BlockSize = o.BlockSize,
                 Threads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount,
             });
-            return new LlmEngineAdapter(loaded, runner, config, engineLog);
+            return new LlmEngineAdapter(loaded, runner, config, engineLog, model.Value.ServedName, model.Value.Aliases);
         }
         catch
         {

@@ -57,11 +57,16 @@ public interface IEngineFactory
 }
 
 /// <summary>What the worker must know of the model and the engine's capacity.</summary>
-/// <param name="ModelName">For logs and the start entry.</param>
+/// <param name="ModelName">The name this worker serves (Folio:Model:Name): a request's model must be it or an alias.</param>
 /// <param name="VocabSize">Token ids must be below this.</param>
 /// <param name="MaxModelLen">Prompt + generated tokens must fit in this: the smallest of the model's context, the runner's limit, Folio:Engine:MaxModelLen and what the KV cache can hold for one sequence.</param>
 /// <param name="MaxNumSeqs">How many sequences run at once.</param>
-public sealed record EngineInfo(string ModelName, int VocabSize, int MaxModelLen, int MaxNumSeqs);
+/// <param name="Aliases">Other names a request may use (Folio:Model:Aliases).</param>
+public sealed record EngineInfo(string ModelName, int VocabSize, int MaxModelLen, int MaxNumSeqs, IReadOnlyList<string>? Aliases = null)
+{
+    /// <summary>Whether a request naming <paramref name="model"/> is for this worker (ordinal: names are identifiers).</summary>
+    public bool Serves(string model) => model == ModelName || (Aliases?.Contains(model, StringComparer.Ordinal) ?? false);
+}
 
 /// <summary>
 /// A request as the engine takes it from the worker: prompt ids, the request's sampling fields, and
@@ -87,4 +92,5 @@ public readonly record struct EngineLoad(
     long PrefixCacheQueries,
     long PrefixCacheHits,
     int FreeBlocks,
-    int TotalBlocks);
+    int TotalBlocks,
+    long Expired = 0);

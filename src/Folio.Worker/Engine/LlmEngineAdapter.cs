@@ -19,13 +19,13 @@ internal sealed class LlmEngineAdapter : IInferenceEngine, IEngineOutputSink
     private readonly ITokenizer _tokenizer;
     private readonly Channel<RequestOutput[]> _steps = Channel.CreateUnbounded<RequestOutput[]>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
-    public LlmEngineAdapter(LoadedModel model, IModelRunner runner, EngineConfig config, ILogger log)
+    public LlmEngineAdapter(LoadedModel model, IModelRunner runner, EngineConfig config, ILogger log, string? servedName = null, IReadOnlyList<string>? aliases = null)
     {
         _model = model;
         _runner = runner;
         _tokenizer = model.Tokenizer;
         _engine = new LlmEngine(runner, model.Tokenizer, config, this, log);
-        Info = new EngineInfo(model.Source, model.Config.VocabSize, Math.Min(_engine.MaxModelLen, _engine.CapacityTokens), config.MaxNumSeqs);
+        Info = new EngineInfo(servedName ?? model.Source, model.Config.VocabSize, Math.Min(_engine.MaxModelLen, _engine.CapacityTokens), config.MaxNumSeqs, aliases);
         _engine.Start();
     }
 
@@ -38,7 +38,7 @@ internal sealed class LlmEngineAdapter : IInferenceEngine, IEngineOutputSink
         get
         {
             var m = _engine.Metrics;
-            return new EngineLoad(m.Running, m.Waiting, m.KvUsage, m.Preemptions, m.PrefixQueryTokens, m.PrefixHitTokens, m.KvBlocksTotal - m.KvBlocksUsed, m.KvBlocksTotal);
+            return new EngineLoad(m.Running, m.Waiting, m.KvUsage, m.Preemptions, m.PrefixQueryTokens, m.PrefixHitTokens, m.KvBlocksTotal - m.KvBlocksUsed, m.KvBlocksTotal, m.ExpiredRequests);
         }
     }
 
@@ -96,6 +96,7 @@ internal sealed class LlmEngineAdapter : IInferenceEngine, IEngineOutputSink
             Priority = r.Priority,
             ResumeTokenIds = submission.ResumeTokenIds,
             Constraint = submission.Constraint,
+            DeadlineTimestamp = r.DeadlineMs is { } ms ? DeadlineClock.ToTimestamp(ms) : null,
         });
     }
 

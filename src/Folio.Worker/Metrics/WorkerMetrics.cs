@@ -25,6 +25,7 @@ internal sealed class WorkerMetrics
     private long _handedBack;
     private long _redisWriteFailures;
     private long _reattached;
+    private long _expiredAtIntake;
     private long _streamsRepaired;
 
     public Histogram TimeToFirstToken { get; } = new("folio_time_to_first_token_seconds", "Time from delivery to this worker until the first token of the attempt.", LatencyBuckets);
@@ -57,6 +58,9 @@ internal sealed class WorkerMetrics
 
     public void Reattached() => Interlocked.Increment(ref _reattached);
 
+    /// <summary>A request taken after its deadline (the engine counts those that expire while waiting or running).</summary>
+    public void Expired() => Interlocked.Increment(ref _expiredAtIntake);
+
     public void StreamRepaired() => Interlocked.Increment(ref _streamsRepaired);
 
     public string Render(EngineLoad load, int inFlight, bool redisHealthy)
@@ -79,6 +83,7 @@ internal sealed class WorkerMetrics
         Counter(sb, "folio_requests_already_finished_total", "Deliveries acknowledged without work because their stream had ended.", Interlocked.Read(ref _alreadyFinished));
         Counter(sb, "folio_requests_resumed_total", "Deliveries that resumed a stream after another attempt.", Interlocked.Read(ref _resumed));
         Counter(sb, "folio_requests_handed_back_total", "Requests returned to the queue unfinished at shutdown.", Interlocked.Read(ref _handedBack));
+        Counter(sb, "folio_requests_expired_total", "Requests whose deadline_ms passed: taken too late (no compute) or while waiting or running (abort, stop_reason deadline).", Interlocked.Read(ref _expiredAtIntake) + load.Expired);
         Counter(sb, "folio_requests_reattached_total", "Redeliveries after a broker connection loss that continued the run this worker still held.", Interlocked.Read(ref _reattached));
         Counter(sb, "folio_streams_repaired_total", "Streams rewritten from the worker's memory after Redis lost writes (failover, restart without persistence).", Interlocked.Read(ref _streamsRepaired));
         Counter(sb, "folio_redis_write_failures_total", "Pipelined writes that failed and were retried.", Interlocked.Read(ref _redisWriteFailures));

@@ -91,12 +91,31 @@ internal sealed class ModelOptionsValidator : IValidateOptions<ModelOptions>
             return ValidateOptionsResult.Fail("Folio:Model:Path is required: a Hugging Face model folder, a .gguf file, or demo (env Folio__Model__Path)");
         }
 
+        var errors = new List<string>();
         if (o.Path != "demo" && !File.Exists(o.Path) && !Directory.Exists(o.Path))
         {
-            return ValidateOptionsResult.Fail($"Folio:Model:Path '{o.Path}' is neither 'demo' nor an existing file or folder");
+            errors.Add($"Folio:Model:Path '{o.Path}' is neither 'demo' nor an existing file or folder");
         }
 
-        return ValidateOptionsResult.Success;
+        foreach (var (key, value) in new[] { ("Folio:Model:Name", o.Name) }.Concat(o.Aliases.Select((a, i) => ($"Folio:Model:Aliases:{i}", (string?)a))))
+        {
+            if (value is not null && (value.Length is < 1 or > 256 || value.Any(char.IsControl)))
+            {
+                errors.Add($"{key} must be a model name of 1-256 printable characters");
+            }
+        }
+
+        if (!string.IsNullOrEmpty(o.ChatTemplate) && !File.Exists(o.ChatTemplate))
+        {
+            errors.Add($"Folio:Model:ChatTemplate '{o.ChatTemplate}' does not exist; give a Jinja chat template file or leave the key out to use the model's own");
+        }
+
+        if (o.ContentSpecialTokens is not ("parse" or "plain"))
+        {
+            errors.Add($"Folio:Model:ContentSpecialTokens must be parse or plain; got '{o.ContentSpecialTokens}'");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }
 

@@ -52,6 +52,27 @@ public sealed class ModelOptions
 
     /// <summary>A Hugging Face folder, a .gguf file, or "demo".</summary>
     public string Path { get; set; } = string.Empty;
+
+    /// <summary>The name this worker serves (a request's <c>model</c> must be it or an alias); empty: "demo", or the file or folder name of Path.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>Other names a request may use for this model.</summary>
+    public string[] Aliases { get; set; } = [];
+
+    /// <summary>A chat template file (Jinja) that replaces the model's own; empty: the model's.</summary>
+    public string? ChatTemplate { get; set; }
+
+    /// <summary>
+    /// "parse" (default, as Hugging Face and vLLM): special-token text inside message content is
+    /// tokenized as special tokens. "plain": it is ordinary text and cannot open a new turn.
+    /// </summary>
+    public string ContentSpecialTokens { get; set; } = "parse";
+
+    /// <summary>The served name: <see cref="Name"/>, else "demo" or Path's file or folder name.</summary>
+    public string ServedName =>
+        !string.IsNullOrWhiteSpace(Name) ? Name
+        : Path == "demo" ? "demo"
+        : System.IO.Path.GetFileNameWithoutExtension(Path.TrimEnd('/', '\\')) is { Length: > 0 } n ? n : Path;
 }
 
 /// <summary>Folio:Engine: the engine's capacity knobs, which also bound what the worker takes from the queue.</summary>

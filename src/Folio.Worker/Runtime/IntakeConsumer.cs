@@ -183,6 +183,22 @@ internal sealed class IntakeConsumer(
             }
 
             var request = parsed.Request!;
+            if (request.DeadlineMs is { } deadline && DeadlineClock.HasPassed(deadline))
+            {
+                // Nobody waits for it any more: answer without computing (and without a start entry).
+                metrics.Expired();
+                long late = DeadlineClock.NowUnixMs() - deadline;
+                await RejectAsync(delivery, keys, new RequestError(ErrorCodes.DeadlineExceeded, $"deadline_ms passed {late} ms before a worker took the request (by the worker's clock); nothing was computed", requestId)).ConfigureAwait(false);
+                return;
+            }
+
+            if (request.Model is { } model && !engine.Info.Serves(model))
+            {
+                string aliases = engine.Info.Aliases is { Count: > 0 } a ? $" (aliases: {string.Join(", ", a)})" : string.Empty;
+                await RejectAsync(delivery, keys, new RequestError(ErrorCodes.ModelNotFound, $"model: this worker serves {engine.Info.ModelName}{aliases}, not the model the request names; publish it to the queue of the model it names, or fix the name", requestId)).ConfigureAwait(false);
+                return;
+            }
+
             int[] promptIds;
             CompiledConstraint? constraint;
             try
