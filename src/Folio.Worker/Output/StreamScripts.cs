@@ -134,6 +134,16 @@ internal static class StreamScripts
         """;
 
     /// <summary>
+    /// Whether Redis takes this worker's writes again (after OOM, READONLY, NOPERM, a wrong password):
+    /// one small write, through EVAL like every other write, on a key of the worker's own (its name
+    /// after a '~', which no request id can hold), expiring soon. KEYS: the probe key. Returns 1.
+    /// </summary>
+    public const string Probe = """
+        redis.call('SET', KEYS[1], '1', 'EX', 60)
+        return 1
+        """;
+
+    /// <summary>
     /// An error entry for a request that was never taken (invalid, or delivered too often).
     /// KEYS: stream, state. ARGV: ttl, code, message. Returns 1 when written, 0 when the stream had already ended.
     /// </summary>

@@ -156,6 +156,9 @@ internal sealed class StreamStore(IConnectionMultiplexer redis, string prefix, i
     /// <summary>Remembers a cancel for a request no worker holds yet; whoever takes it later finishes it with abort.</summary>
     public Task MarkCancelledAsync(StreamKeys keys) => Db.StringSetAsync(keys.Cancelled, "1", TimeSpan.FromSeconds(ttlSeconds));
 
+    /// <summary>One small scripted write on <paramref name="worker"/>'s own key: whether Redis takes our writes (see <see cref="StreamScripts.Probe"/>).</summary>
+    public Task ProbeWriteAsync(string worker) => Db.ScriptEvaluateAsync(StreamScripts.Probe, [(RedisKey)(prefix + "~probe:" + worker)]);
+
     /// <summary>A round trip that needs no key: whether Redis answers at all (and accepts our credentials).</summary>
     public Task PingAsync() => Db.PingAsync();
 }

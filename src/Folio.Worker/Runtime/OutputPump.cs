@@ -102,6 +102,7 @@ internal sealed class OutputPump(
                 }
 
                 retryPending = !await FlushAsync(ct).ConfigureAwait(false);
+                await redis.ProbeWhileFailingAsync(() => store.ProbeWriteAsync(workerName)).ConfigureAwait(false);
                 DropExpiredOrphans(now);
                 if (AfterRound is { } after)
                 {

@@ -26,7 +26,11 @@ internal enum RedisFailure
 /// </summary>
 internal sealed class RedisGate(ILogger log, TimeSpan logInterval)
 {
+    /// <summary>How often <see cref="ProbeWhileFailingAsync"/> tries a write while Redis fails.</summary>
+    public static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(1);
+
     private readonly Lock _gate = new();
+    private long _lastProbe;
     private long _failingSince;
     private long _lastLogged;
     private long _waiters;
@@ -103,6 +107,33 @@ internal sealed class RedisGate(ILogger log, TimeSpan logInterval)
 
     /// <summary>100 ms doubling to 5 s: quick after a blip, gentle on a Redis that is down for long.</summary>
     public static TimeSpan Backoff(int attempt) => TimeSpan.FromMilliseconds(Math.Min(5000, 100 * (1 << Math.Min(attempt - 1, 6))));
+
+    /// <summary>
+    /// While Redis fails, one write probe at most every <see cref="ProbeInterval"/>: the condition is
+    /// over when Redis takes a write from this worker again. Without it a worker that held nothing when
+    /// Redis started failing would never find out that it passed: it stops consuming while Redis
+    /// fails, so nothing else of it calls Redis. A probe's failure is reported like any other (logged
+    /// once per interval).
+    /// </summary>
+    public async Task ProbeWhileFailingAsync(Func<Task> probe)
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (Healthy || Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastProbe), now) < ProbeInterval)
+        {
+            return;
+        }
+
+        Interlocked.Exchange(ref _lastProbe, now);
+        try
+        {
+            await probe().ConfigureAwait(false);
+            ReportSuccess();
+        }
+        catch (Exception e) when (Classify(e) != RedisFailure.None)
+        {
+            ReportFailure(e);
+        }
+    }
 
     public void ReportSuccess()
     {

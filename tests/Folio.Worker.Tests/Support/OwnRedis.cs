@@ -96,7 +96,8 @@ internal sealed class OwnRedis : IAsyncDisposable
             await stream.WriteAsync("PING\r\n"u8.ToArray());
             var buffer = new byte[64];
             int n = await stream.ReadAsync(buffer);
-            return n > 0 && buffer[0] == (byte)'+';
+            // +PONG, or -NOAUTH from a server that wants a password: either way it is up.
+            return n > 0 && buffer[0] is (byte)'+' or (byte)'-';
         }
         catch (SocketException)
         {
