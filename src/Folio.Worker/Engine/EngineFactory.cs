@@ -3,6 +3,7 @@ using Folio.Engine;
 using Folio.Engine.Kv;
 using Folio.Engine.Scheduling;
 using Folio.Models.Loading;
+using Folio.Text.Chat;
 using Folio.Worker.Options;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -41,6 +42,9 @@ internal sealed class EngineFactory(IOptions<ModelOptions> model, IOptions<Engin
                 MaxModelLen = maxModelLen,
             };
             var engineLog = loggers.CreateLogger<LlmEngine>();
+            var m = model.Value;
+            var chatTemplate = string.IsNullOrEmpty(m.ChatTemplate) ? null : ChatTemplateSources.FromFile(m.ChatTemplate, loaded.SpecialTokens);
+            var chatOptions = new ChatPromptOptions { ContentSpecialTokens = m.ContentSpecialTokens == "plain" ? ContentSpecialTokens.Plain : ContentSpecialTokens.Parse };
             if (cuda)
             {
                 // The CUDA runner sizes its KV pool from free device memory (Folio:Engine:GpuMemoryUtilization).
@@ -52,7 +56,7 @@ internal sealed class EngineFactory(IOptions<ModelOptions> model, IOptions<Engin
                     MaxNumSeqs = o.MaxNumSeqs,
                     MaxModelLen = maxModelLen,
                 });
-                return new LlmEngineAdapter(loaded, gpu, config, engineLog, model.Value.ServedName, model.Value.Aliases);
+                return new LlmEngineAdapter(loaded, gpu, config, engineLog, m.ServedName, m.Aliases, chatTemplate, chatOptions);
             }
 
             long budget = ByteSize.Parse(o.KvCacheMemory, "Folio:Engine:KvCacheMemory");
@@ -66,7 +70,7 @@ internal sealed class EngineFactory(IOptions<ModelOptions> model, IOptions<Engin
                 BlockSize = o.BlockSize,
                 Threads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount,
             });
-            return new LlmEngineAdapter(loaded, runner, config, engineLog, model.Value.ServedName, model.Value.Aliases);
+            return new LlmEngineAdapter(loaded, runner, config, engineLog, m.ServedName, m.Aliases, chatTemplate, chatOptions);
         }
         catch
         {

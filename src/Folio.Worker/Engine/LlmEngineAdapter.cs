@@ -5,6 +5,7 @@ using Folio.Engine.Constraints;
 using Folio.Engine.Core;
 using Folio.Engine.Execution;
 using Folio.Models;
+using Folio.Text.Chat;
 using Folio.Text.Tokenization;
 using Microsoft.Extensions.Logging;
 
@@ -17,13 +18,17 @@ internal sealed class LlmEngineAdapter : IInferenceEngine, IEngineOutputSink
     private readonly IModelRunner _runner;
     private readonly LlmEngine _engine;
     private readonly ITokenizer _tokenizer;
+    private readonly ChatPromptBuilder _chat;
     private readonly Channel<RequestOutput[]> _steps = Channel.CreateUnbounded<RequestOutput[]>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
-    public LlmEngineAdapter(LoadedModel model, IModelRunner runner, EngineConfig config, ILogger log, string? servedName = null, IReadOnlyList<string>? aliases = null)
+    /// <param name="chatTemplate">A template that replaces the model's own (Folio:Model:ChatTemplate), or null.</param>
+    /// <param name="chatOptions">How chat prompts are built (Folio:Model:ContentSpecialTokens).</param>
+    public LlmEngineAdapter(LoadedModel model, IModelRunner runner, EngineConfig config, ILogger log, string? servedName = null, IReadOnlyList<string>? aliases = null, ChatTemplate? chatTemplate = null, ChatPromptOptions? chatOptions = null)
     {
         _model = model;
         _runner = runner;
         _tokenizer = model.Tokenizer;
+        _chat = new ChatPromptBuilder(chatTemplate ?? model.ChatTemplate, model.Tokenizer, chatOptions);
         _engine = new LlmEngine(runner, model.Tokenizer, config, this, log);
         Info = new EngineInfo(servedName ?? model.Source, model.Config.VocabSize, Math.Min(_engine.MaxModelLen, _engine.CapacityTokens), config.MaxNumSeqs, aliases);
         _engine.Start();
@@ -49,9 +54,18 @@ internal sealed class LlmEngineAdapter : IInferenceEngine, IEngineOutputSink
             return [.. ids];
         }
 
-        if (request.Chat is not null)
+        if (request.Chat is { } chat)
         {
-            throw new PromptException(ErrorCodes.Unsupported, "messages: this worker does not render chat templates yet; send prompt or prompt_token_ids");
+            // The model's chat template renders the conversation; the template writes the special
+            // tokens (BOS included), so the prompt is encoded without adding any.
+            try
+            {
+                return _chat.Build(ToPromptRequest(chat)).TokenIds;
+            }
+            catch (Exception e) when (ChatErrors.KindOf(e) is { } kind)
+            {
+                throw new PromptException(ChatErrors.Code(kind), ChatErrors.UserMessage(e));
+            }
         }
 
         return _tokenizer.Encode(request.Prompt!, addSpecialTokens: true);
@@ -72,6 +86,21 @@ internal sealed class LlmEngineAdapter : IInferenceEngine, IEngineOutputSink
         {
             throw new PromptException(ErrorCodes.InvalidRequest, $"{c.Field}: {e.Message}");
         }
+    }
+
+    private static ChatPromptRequest ToPromptRequest(ChatRequest chat)
+    {
+        using var messages = System.Text.Json.JsonDocument.Parse(chat.MessagesJson);
+        using var tools = chat.ToolsJson is { } t ? System.Text.Json.JsonDocument.Parse(t) : null;
+        using var kwargs = chat.TemplateKwargsJson is { } k ? System.Text.Json.JsonDocument.Parse(k) : null;
+        return new ChatPromptRequest
+        {
+            Messages = ChatRequestJson.ReadMessages(messages.RootElement),
+            Tools = tools is null ? null : ChatRequestJson.ReadTools(tools.RootElement),
+            AddGenerationPrompt = chat.AddGenerationPrompt,
+            ContinueFinalMessage = chat.ContinueFinalMessage,
+            ChatTemplateKwargs = kwargs is null ? null : ChatRequestJson.ReadKwargs(kwargs.RootElement),
+        };
     }
 
     private static ConstraintSpec ToSpec(OutputConstraint c) => c.Kind switch
