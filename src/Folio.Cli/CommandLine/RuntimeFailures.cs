@@ -10,7 +10,7 @@ internal static class RuntimeFailures
     public static bool IsExpected(Exception e) => e switch
     {
         Folio.Models.ModelFormatException => true,
-        Folio.Cuda.CudaUnavailableException => true,
+        Folio.Cuda.Interop.CudaUnavailableException => true,
         IOException or UnauthorizedAccessException => true,
         // Commands throw these on purpose with a message for the user (a worker that exited, a
         // benchmark run that did not finish every request).

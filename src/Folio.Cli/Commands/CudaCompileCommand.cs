@@ -1,3 +1,4 @@
+using Folio.Cuda.Interop;
 using System.CommandLine;
 using Folio.Cli.CommandLine;
 using Folio.Cuda;

@@ -1,3 +1,4 @@
+using Folio.Cuda.Interop;
 using Folio.Cpu;
 using Folio.Cuda.Runner;
 using Folio.Cuda;

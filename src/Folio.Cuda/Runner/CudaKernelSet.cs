@@ -1,3 +1,4 @@
+using Folio.Cuda.Interop;
 using Folio.Cuda.Kernels;
 
 namespace Folio.Cuda.Runner;

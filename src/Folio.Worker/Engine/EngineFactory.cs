@@ -25,7 +25,7 @@ internal sealed class EngineFactory(IOptions<ModelOptions> model, IOptions<Engin
         bool cuda = o.Backend == "cuda";
         if (o.Backend == "auto")
         {
-            cuda = Folio.Cuda.CudaBackend.IsUsable(out string reason);
+            cuda = Folio.Cuda.Runner.CudaBackend.IsUsable(out string reason);
             Log.BackendChosen(log, cuda ? "cuda" : "cpu", reason);
         }
 
@@ -48,7 +48,7 @@ internal sealed class EngineFactory(IOptions<ModelOptions> model, IOptions<Engin
             if (cuda)
             {
                 // The CUDA runner sizes its KV pool from free device memory (Folio:Engine:GpuMemoryUtilization).
-                var gpu = Folio.Cuda.CudaBackend.CreateRunner(loaded, new Folio.Cuda.Runner.CudaRunnerOptions
+                var gpu = Folio.Cuda.Runner.CudaBackend.CreateRunner(loaded, new Folio.Cuda.Runner.CudaRunnerOptions
                 {
                     BlockSize = o.BlockSize,
                     GpuMemoryUtilization = o.GpuMemoryUtilization,

@@ -1,4 +1,4 @@
-namespace Folio.Cuda;
+namespace Folio.Cuda.Interop;
 
 /// <summary>A CUDA, NVRTC or cuBLAS call returned an error: names the call and the status.</summary>
 public sealed class CudaException : Exception

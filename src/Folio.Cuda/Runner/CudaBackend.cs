@@ -1,9 +1,8 @@
 using Folio.Cuda.Interop;
-using Folio.Cuda.Runner;
 using Folio.Engine.Execution;
 using Folio.Models;
 
-namespace Folio.Cuda;
+namespace Folio.Cuda.Runner;
 
 /// <summary>
 /// The entry point for choosing a backend (Folio:Engine:Backend = auto | cpu | cuda): "auto" takes
