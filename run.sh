@@ -4,7 +4,9 @@
 #      them on loopback (tests/servers.sh),
 #   2. starts one Folio worker on the demo model (random weights, real GPT-2 tokenizer),
 #   3. submits sample prompts through the queue and streams each one back from Redis,
-#   4. stops the worker with SIGTERM (a graceful drain) and the servers it started.
+#   4. starts the OpenAI-compatible gateway beside it (src/Folio.Gateway, http://127.0.0.1:8080, one
+#      demo API key) and asks it for a completion and a streamed chat through curl,
+#   5. stops the gateway and the worker with SIGTERM (a graceful drain) and the servers it started.
 # Override anything with the worker's environment variables, e.g. Folio__Model__Path=/models/x.gguf.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -19,7 +21,11 @@ export Folio__Worker__HttpPort=$port
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 started_servers=0
 worker_pid=
+gateway_pid=
 cleanup() {
+  if [ -n "$gateway_pid" ] && kill -0 "$gateway_pid" 2>/dev/null; then
+    kill -TERM "$gateway_pid"; wait "$gateway_pid" 2>/dev/null || true
+  fi
   if [ -n "$worker_pid" ] && kill -0 "$worker_pid" 2>/dev/null; then
     kill -TERM "$worker_pid"; wait "$worker_pid" 2>/dev/null || true
   fi
@@ -37,6 +43,7 @@ fi
 echo "run.sh: building (Release)"
 dotnet build src/Folio.Worker -c Release -nologo -v quiet
 dotnet build src/Folio.Cli -c Release -nologo -v quiet
+dotnet build src/Folio.Gateway -c Release -nologo -v quiet
 worker_dll=src/Folio.Worker/bin/Release/net10.0/Folio.Worker.dll
 folio=(dotnet src/Folio.Cli/bin/Release/net10.0/linux-x64/folio.dll)
 
@@ -60,4 +67,31 @@ done
 echo
 echo "run.sh: worker metrics (excerpt):"
 curl -fs "http://127.0.0.1:$port/metrics" | grep -E '^folio_(generation_tokens|prompt_tokens|requests)' | head -8 || true
-echo "run.sh: stopping the worker (SIGTERM drains it)"
+
+# The gateway: OpenAI's API over the same queue. The key is a demo's; a deployment configures its own
+# (Folio:Gateway:ApiKeys, stored as SHA-256 hashes: docs/gateway.md).
+gateway_port=${FOLIO_GATEWAY_PORT:-8080}
+demo_key=${FOLIO_DEMO_KEY:-sk-folio-demo}
+export Folio__Gateway__Urls=${Folio__Gateway__Urls:-http://127.0.0.1:$gateway_port}
+export Folio__Gateway__ApiKeys__0__Name=demo
+export Folio__Gateway__ApiKeys__0__Sha256=$(printf %s "$demo_key" | sha256sum | cut -d' ' -f1)
+echo
+echo "run.sh: starting the gateway on $Folio__Gateway__Urls (playground at /, OpenAPI at /openapi.json)"
+dotnet src/Folio.Gateway/bin/Release/net10.0/Folio.Gateway.dll &
+gateway_pid=$!
+for _ in $(seq 1 120); do
+  if curl -fs "$Folio__Gateway__Urls/readyz" >/dev/null 2>&1; then break; fi
+  kill -0 "$gateway_pid" 2>/dev/null || { echo "run.sh: the gateway exited; see its log above" >&2; exit 1; }
+  sleep 0.5
+done
+model=$(curl -fs "$Folio__Gateway__Urls/v1/models" -H "Authorization: Bearer $demo_key" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])')
+echo "run.sh: GET /v1/models -> $model"
+echo "=== POST /v1/completions"
+curl -fsS "$Folio__Gateway__Urls/v1/completions" -H "Authorization: Bearer $demo_key" -H 'Content-Type: application/json' \
+  -d "{\"model\": \"$model\", \"prompt\": \"The quick brown fox\", \"max_tokens\": 24, \"temperature\": 0.8, \"seed\": 7}"
+echo
+echo "=== POST /v1/chat/completions (stream)"
+curl -sS -N "$Folio__Gateway__Urls/v1/chat/completions" -H "Authorization: Bearer $demo_key" -H 'Content-Type: application/json' \
+  -d "{\"model\": \"$model\", \"messages\": [{\"role\": \"user\", \"content\": \"Say hello\"}], \"max_tokens\": 16, \"stream\": true}" | head -c 2000
+echo
+echo "run.sh: stopping the gateway and the worker (SIGTERM drains it)"

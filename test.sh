@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of Folio on a fresh Debian 12 machine:
-#   - installs RabbitMQ, Redis (and NVRTC, for the CUDA kernel compile checks) from Debian if missing,
+#   - installs RabbitMQ, Redis, Chromium (the gateway's playground test) and NVRTC (the CUDA kernel
+#     compile checks) from Debian if missing,
 #   - starts RabbitMQ and Redis on loopback in a private folder (no systemd needed),
 #   - builds the host-emulation library of the CUDA kernels,
 #   - builds the solution and runs every test project.
@@ -10,6 +11,13 @@ cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 bash tests/servers.sh install
+# The gateway's playground test drives Debian's headless Chromium (through playwright-core from npm).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "test.sh: installing chromium from Debian" >&2
+  sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
 bash native-kernels/install-nvrtc.sh
 bash native-kernels/build-emu.sh
 (cd tests/node && npm ci --no-audit --no-fund)
