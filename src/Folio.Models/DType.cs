@@ -2,7 +2,7 @@ namespace Folio.Models;
 
 /// <summary>
 /// Element types Folio reads from model files. The block-quantized ones are GGML's (see
-/// <see cref="Folio.Models.Quantization.QuantLayouts"/> for their block sizes and byte layouts); a
+/// <see cref="Folio.Models.QuantLayouts"/> for their block sizes and byte layouts); a
 /// tensor of one of them holds whole blocks along its innermost (row) dimension.
 /// </summary>
 public enum DType

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Folio.Models.Quantization;
 
 namespace Folio.Models;
 

@@ -10,6 +10,7 @@ using Folio.Engine.Core;
 using Folio.Models;
 using Folio.Models.Loading;
 using Folio.Text.Chat;
+using Folio.Text.Chat.Jinja;
 
 namespace Folio.Cli.Commands;
 

@@ -1,7 +1,6 @@
 using Folio.Engine.Scheduling;
 using System.CommandLine;
 using Folio.Cli.CommandLine;
-using Folio.Cli.Commands;
 using Folio.Engine;
 
 namespace Folio.Cli.Options;

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using Folio.Models;
-using Folio.Models.Quantization;
 
 namespace Folio.Cpu.Quantized;
 

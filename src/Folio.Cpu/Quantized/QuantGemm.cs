@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
-using Folio.Models.Quantization;
+using Folio.Models;
 
 namespace Folio.Cpu.Quantized;
 

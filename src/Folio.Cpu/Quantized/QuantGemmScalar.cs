@@ -1,4 +1,4 @@
-using Folio.Models.Quantization;
+using Folio.Models;
 
 namespace Folio.Cpu.Quantized;
 

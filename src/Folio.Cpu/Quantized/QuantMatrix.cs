@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using Folio.Models;
-using Folio.Models.Quantization;
 
 namespace Folio.Cpu.Quantized;
 

@@ -55,7 +55,7 @@ public sealed class OpenAiException(int status, string message, string type, str
     public byte[] ToUtf8Json()
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer, Folio.Gateway.Serving.SseWriter.JsonOptions))
+        using (var w = new Utf8JsonWriter(buffer, OpenAiJson.WriterOptions))
         {
             WriteTo(w);
         }

@@ -43,7 +43,7 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
                 failures.Add($"{at}:Name repeats the name of an earlier key; names must be unique");
             }
 
-            if (!Auth.ApiKeyHash.IsHex64(k.Sha256))
+            if (!ApiKeyHash.IsHex64(k.Sha256))
             {
                 failures.Add($"{at}:Sha256 must be 64 hex digits, the SHA-256 of the key (printf %s \"$KEY\" | sha256sum); never the key itself");
             }

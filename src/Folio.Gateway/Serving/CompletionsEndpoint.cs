@@ -209,7 +209,7 @@ public sealed class CompletionsEndpoint(
                     outcome.Usage = Usage.From(e);
                     context.Response.StatusCode = StatusCodes.Status200OK;
                     context.Response.ContentType = "application/json";
-                    using (var w = new Utf8JsonWriter(context.Response.BodyWriter, SseWriter.JsonOptions))
+                    using (var w = new Utf8JsonWriter(context.Response.BodyWriter, OpenAiJson.WriterOptions))
                     {
                         new ReplyJson(request, time.GetUtcNow().ToUnixTimeSeconds()).Complete(w, e, e.Text ?? text.ToString(), logprobs);
                     }

@@ -11,7 +11,7 @@ public sealed class ModelsEndpoint(WorkerDirectory directory)
     {
         var models = await directory.ModelsAsync().ConfigureAwait(false);
         context.Response.ContentType = "application/json";
-        using (var w = new Utf8JsonWriter(context.Response.BodyWriter, SseWriter.JsonOptions))
+        using (var w = new Utf8JsonWriter(context.Response.BodyWriter, OpenAiJson.WriterOptions))
         {
             w.WriteStartObject();
             w.WriteString("object", "list");
@@ -39,7 +39,7 @@ public sealed class ModelsEndpoint(WorkerDirectory directory)
         }
 
         context.Response.ContentType = "application/json";
-        using (var w = new Utf8JsonWriter(context.Response.BodyWriter, SseWriter.JsonOptions))
+        using (var w = new Utf8JsonWriter(context.Response.BodyWriter, OpenAiJson.WriterOptions))
         {
             WriteModel(w, found.Model, found.CreatedMs);
         }

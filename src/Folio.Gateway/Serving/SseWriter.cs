@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Text.Encodings.Web;
 using System.Text.Json;
+using Folio.Gateway.OpenAi;
 
 namespace Folio.Gateway.Serving;
 
@@ -13,9 +13,7 @@ namespace Folio.Gateway.Serving;
 /// </summary>
 public sealed class SseWriter(PipeWriter pipe) : IDisposable
 {
-    public static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
-    private readonly Utf8JsonWriter _json = new(pipe, JsonOptions);
+    private readonly Utf8JsonWriter _json = new(pipe, OpenAiJson.WriterOptions);
 
     /// <summary>Starts an event; write one JSON value to <see cref="Json"/>, then call <see cref="EndEvent"/>.</summary>
     public Utf8JsonWriter BeginEvent(int? id)

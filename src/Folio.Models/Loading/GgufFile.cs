@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
 using Folio.Models;
-using Folio.Models.Quantization;
 
 namespace Folio.Models.Loading;
 

@@ -1,5 +1,4 @@
 using Folio.Models;
-using Folio.Models.Quantization;
 
 namespace Folio.Models.Loading;
 

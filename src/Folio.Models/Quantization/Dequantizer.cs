@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Folio.Models.Quantization;
+namespace Folio.Models;
 
 /// <summary>
 /// Decodes GGML quantized blocks to f32 with ggml's reference formulas (dequantize_row_* in

@@ -1,4 +1,4 @@
-namespace Folio.Models.Quantization;
+namespace Folio.Models;
 
 /// <summary>How a dtype is stored: <see cref="Values"/> consecutive values of a row take <see cref="Bytes"/> bytes.</summary>
 public readonly record struct BlockLayout(int Values, int Bytes);

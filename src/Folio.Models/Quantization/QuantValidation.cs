@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Folio.Models.Quantization;
+namespace Folio.Models;
 
 /// <summary>
 /// The integrity check ggml applies to quantized rows (ggml_validate_row_data): every block's f16

@@ -1,3 +1,5 @@
+using Folio.Text.Chat.Jinja;
+
 namespace Folio.Text.Chat;
 
 /// <summary>Which contract error code a chat failure is (docs/contract.md section 6.1).</summary>

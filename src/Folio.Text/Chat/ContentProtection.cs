@@ -1,4 +1,5 @@
 using System.Text;
+using Folio.Text.Chat.Jinja;
 using Folio.Text.Tokenization;
 
 namespace Folio.Text.Chat;

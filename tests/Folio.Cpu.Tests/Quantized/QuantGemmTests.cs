@@ -1,6 +1,5 @@
 using Folio.Cpu.Quantized;
 using Folio.Models;
-using Folio.Models.Quantization;
 using Folio.Models.Tests.Quantization;
 
 namespace Folio.Cpu.Tests.Quantized;

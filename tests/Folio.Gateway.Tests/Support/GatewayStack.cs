@@ -1,7 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using Folio.Gateway.Auth;
+using Folio.Gateway.Options;
 using RabbitMQ.Client;
 using StackExchange.Redis;
 
@@ -17,9 +17,13 @@ public sealed class GatewayStack : IAsyncDisposable
     public const string SlowKey = "sk-folio-slow-key";
     public const string LimitedKey = "sk-folio-limited-key";
 
+    /// <summary>A second name the workers of a chat stack answer to (Folio:Model:Aliases).</summary>
+    public const string Alias = "tiny-alias";
+
     private readonly List<HostProcess> _workers = [];
     private readonly List<HostProcess> _gateways = [];
     private int _workerCount;
+    private bool _chatTemplate;
 
     private GatewayStack(string prefix, ConnectionMultiplexer redis)
     {
@@ -48,10 +52,11 @@ public sealed class GatewayStack : IAsyncDisposable
     /// <summary>The model name the workers register (read from /v1/models once they do).</summary>
     public string Model { get; private set; } = string.Empty;
 
-    public static async Task<GatewayStack> StartAsync(int workers = 1, int gateways = 1, string? tag = null, int maxNumSeqs = 4, IDictionary<string, string>? gatewayEnvironment = null, Func<GatewayStack, Task>? beforeGateways = null)
+    /// <param name="chatTemplate">Give the workers a ChatML template (and the alias <see cref="Alias"/>), so chat requests are served.</param>
+    public static async Task<GatewayStack> StartAsync(int workers = 1, int gateways = 1, string? tag = null, int maxNumSeqs = 4, IDictionary<string, string>? gatewayEnvironment = null, Func<GatewayStack, Task>? beforeGateways = null, bool chatTemplate = false)
     {
         var redis = await ConnectionMultiplexer.ConnectAsync(TestServers.Redis);
-        var stack = new GatewayStack($"g{Guid.NewGuid():N}"[..11] + (tag is null ? string.Empty : "-" + tag), redis);
+        var stack = new GatewayStack($"g{Guid.NewGuid():N}"[..11] + (tag is null ? string.Empty : "-" + tag), redis) { _chatTemplate = chatTemplate };
         try
         {
             for (int i = 0; i < workers; i++)
@@ -109,6 +114,12 @@ public sealed class GatewayStack : IAsyncDisposable
             ["Folio__Worker__Name"] = name,
             ["Folio__Worker__DrainTimeoutSeconds"] = "5",
         };
+        if (_chatTemplate)
+        {
+            env["Folio__Model__ChatTemplate"] = TestModel.ChatTemplatePath;
+            env["Folio__Model__Aliases__0"] = Alias;
+        }
+
         var worker = HostProcess.Start("Folio.Worker", name, env);
         _workers.Add(worker);
         await worker.WaitForLineAsync("Consuming");
@@ -236,7 +247,7 @@ public sealed class SharedStack : IAsyncLifetime
 {
     public GatewayStack Stack { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Stack = await GatewayStack.StartAsync(workers: 1, gateways: 1, tag: "shared");
+    public async Task InitializeAsync() => Stack = await GatewayStack.StartAsync(workers: 1, gateways: 1, tag: "shared", chatTemplate: true);
 
     public async Task DisposeAsync() => await Stack.DisposeAsync();
 }

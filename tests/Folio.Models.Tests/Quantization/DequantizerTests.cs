@@ -1,4 +1,3 @@
-using Folio.Models.Quantization;
 
 namespace Folio.Models.Tests.Quantization;
 

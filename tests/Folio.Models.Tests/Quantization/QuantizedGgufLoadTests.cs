@@ -1,5 +1,4 @@
 using Folio.Models.Loading;
-using Folio.Models.Quantization;
 using Folio.ModelTools;
 using Folio.Testing;
 using LLama.Native;

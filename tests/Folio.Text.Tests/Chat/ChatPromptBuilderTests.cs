@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Folio.ModelTools;
+using Folio.Text.Chat.Jinja;
 using Folio.Text.Chat;
 using Folio.Text.Tokenization;
 

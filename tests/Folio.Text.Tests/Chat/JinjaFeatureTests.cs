@@ -48,7 +48,7 @@ public sealed class JinjaFeatureTests
     [Fact]
     public void Raise_exception_stops_the_render_with_the_templates_own_message()
     {
-        var e = Assert.Throws<Folio.Text.Chat.ChatTemplateRaisedException>(() =>
+        var e = Assert.Throws<Folio.Text.Chat.Jinja.ChatTemplateRaisedException>(() =>
             JinjaTemplate.Parse("{% if messages[0].role != 'user' %}{{ raise_exception('Conversation roles must alternate user/assistant') }}{% endif %}")
                 .Render(new Dictionary<string, object?> { ["messages"] = JsonNode.Parse("""[{"role": "assistant", "content": "x"}]""") }));
         Assert.Equal("Conversation roles must alternate user/assistant", e.TemplateMessage);

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Folio.Gateway.Auth;
+namespace Folio.Gateway.Options;
 
 /// <summary>Keys are configured and compared as SHA-256 hashes: the gateway never holds a key in its configuration.</summary>
 public static class ApiKeyHash

@@ -7,7 +7,7 @@ using Folio.Engine.Kv;
 using Folio.Engine;
 using Folio.Models;
 
-namespace Folio.Cli.Commands;
+namespace Folio.Cli.Options;
 
 /// <summary>The engine setup `folio generate` and `folio bench engine` share, read by <see cref="Options.EngineSetupOptions"/>.</summary>
 internal sealed record EngineCliSetup(EngineConfig Options, int BlockSize, int? KvBlocks, long KvMemoryBytes, int Threads, string Backend)

@@ -1,4 +1,4 @@
-namespace Folio.Text.Chat;
+namespace Folio.Text.Chat.Jinja;
 
 /// <summary>A chat template could not be rendered. The worker maps the subclasses to contract error codes.</summary>
 public abstract class ChatTemplateException : Exception
