@@ -166,8 +166,10 @@ public static unsafe class CpuKernels
                             h / (numHeads / numKvHeads) * headDim,
                             kvDim,
                             headDim,
+                            0,
                             ctx,
                             1f / MathF.Sqrt(headDim),
+                            0f,
                             ps,
                             po + ((long)t * qDim) + (h * headDim));
                     }

@@ -13,8 +13,10 @@ public sealed unsafe partial class CpuModelRunner
         RopeAndCache,
         Attention,
         PostAttentionNorm,
-        SiluAndMul,
+        AddNormed,
+        Activation,
         FinalNorm,
+        SoftcapLogits,
         QuantizeRows,
         Gemm,
     }
@@ -30,6 +32,8 @@ public sealed unsafe partial class CpuModelRunner
         public ForwardBatch Batch = null!;
         public int NumTokens;
         public CpuLayerWeights Layer = null!;
+        public NativeBuffer PostNorm = null!;
+        public float* Logits;
 
         public float* GemmX;
         public int GemmLdx;
@@ -96,11 +100,40 @@ public sealed unsafe partial class CpuModelRunner
                     }
 
                     break;
-                case Op.SiluAndMul:
+                case Op.AddNormed:
+                    for (int t = start; t < end; t++)
+                    {
+                        long o = (long)t * c.HiddenSize;
+                        float* b = r._branch.Pointer + o;
+                        VectorMath.RmsNorm(b, PostNorm.Pointer, b, c.HiddenSize, c.RmsNormEps);
+                        VectorMath.AddScaled(r._hidden.Pointer + o, b, 1f, c.HiddenSize);
+                    }
+
+                    break;
+                case Op.Activation:
                     for (int t = start; t < end; t++)
                     {
                         float* g = r._gateUp.Pointer + ((long)t * 2 * c.IntermediateSize);
-                        VectorMath.SiluAndMul(g, g + c.IntermediateSize, r._act.Pointer + ((long)t * c.IntermediateSize), c.IntermediateSize);
+                        float* y = r._act.Pointer + ((long)t * c.IntermediateSize);
+                        if (c.Activation == MlpActivation.GeluTanh && r._ggmlF16Gelu)
+                        {
+                            VectorMath.GeluTanhAndMulGgmlF16(g, g + c.IntermediateSize, y, c.IntermediateSize);
+                        }
+                        else if (c.Activation == MlpActivation.GeluTanh)
+                        {
+                            VectorMath.GeluTanhAndMul(g, g + c.IntermediateSize, y, c.IntermediateSize);
+                        }
+                        else
+                        {
+                            VectorMath.SiluAndMul(g, g + c.IntermediateSize, y, c.IntermediateSize);
+                        }
+                    }
+
+                    break;
+                case Op.SoftcapLogits:
+                    for (int row = start; row < end; row++)
+                    {
+                        VectorMath.SoftCap(Logits + ((long)row * c.VocabSize), c.VocabSize, c.FinalLogitSoftcap!.Value);
                     }
 
                     break;
@@ -124,9 +157,17 @@ public sealed unsafe partial class CpuModelRunner
             int token = Batch.TokenIds[t];
             float* h = r._hidden.Pointer + ((long)t * c.HiddenSize);
             DTypeConversion.ToF32(r._embedding, (long)token * c.HiddenSize, new Span<float>(h, c.HiddenSize));
+            if (c.EmbeddingScale != 1f)
+            {
+                VectorMath.Scale(h, h, c.EmbeddingScale, c.HiddenSize);
+            }
 
             int half = c.HeadDim / 2;
             RotaryEmbedding.Angles(Batch.Positions[t], r._invFreq, new Span<float>(r._cos.Pointer + ((long)t * half), half), new Span<float>(r._sin.Pointer + ((long)t * half), half));
+            if (r._invFreqLocal is { } local)
+            {
+                RotaryEmbedding.Angles(Batch.Positions[t], local, new Span<float>(r._cosLocal.Pointer + ((long)t * half), half), new Span<float>(r._sinLocal.Pointer + ((long)t * half), half));
+            }
         }
 
         private void RopeAndCache(int t)
@@ -136,17 +177,29 @@ public sealed unsafe partial class CpuModelRunner
             int width = c.QDim + (2 * c.KvDim);
             float* row = r._qkv.Pointer + ((long)t * width);
             int half = c.HeadDim / 2;
-            float* cos = r._cos.Pointer + ((long)t * half);
-            float* sin = r._sin.Pointer + ((long)t * half);
+            float* cos = (Layer.LocalRope ? r._cosLocal : r._cos).Pointer + ((long)t * half);
+            float* sin = (Layer.LocalRope ? r._sinLocal : r._sin).Pointer + ((long)t * half);
             for (int h = 0; h < c.NumHeads; h++)
             {
-                RotaryEmbedding.ApplyHead(row + (h * c.HeadDim), cos, sin, c.HeadDim, c.RopeStyle);
+                float* qh = row + (h * c.HeadDim);
+                if (Layer.QNorm is { } qn)
+                {
+                    VectorMath.RmsNorm(qh, qn.Pointer, qh, c.HeadDim, c.RmsNormEps);
+                }
+
+                RotaryEmbedding.ApplyHead(qh, cos, sin, c.HeadDim, c.RopeStyle);
             }
 
             float* k = row + c.QDim;
             for (int h = 0; h < c.NumKvHeads; h++)
             {
-                RotaryEmbedding.ApplyHead(k + (h * c.HeadDim), cos, sin, c.HeadDim, c.RopeStyle);
+                float* kh = k + (h * c.HeadDim);
+                if (Layer.KNorm is { } kn)
+                {
+                    VectorMath.RmsNorm(kh, kn.Pointer, kh, c.HeadDim, c.RmsNormEps);
+                }
+
+                RotaryEmbedding.ApplyHead(kh, cos, sin, c.HeadDim, c.RopeStyle);
             }
 
             long slot = Batch.SlotMapping[t];
@@ -163,6 +216,8 @@ public sealed unsafe partial class CpuModelRunner
             int width = c.QDim + (2 * c.KvDim);
             float* q = r._qkv.Pointer + ((long)t * width) + (head * c.HeadDim);
             int kvHead = head / c.QueryGroupSize;
+            int position = Batch.Positions[t];
+            int firstKey = Layer.Local ? Math.Max(0, position + 1 - c.SlidingWindow!.Value) : 0;
             fixed (int* table = Batch.BlockTable(s))
             {
                 AttentionKernel.AttendOne(
@@ -174,8 +229,10 @@ public sealed unsafe partial class CpuModelRunner
                     kvHead * c.HeadDim,
                     c.KvDim,
                     c.HeadDim,
-                    Batch.Positions[t] + 1,
-                    1f / MathF.Sqrt(c.HeadDim),
+                    firstKey,
+                    position + 1,
+                    c.EffectiveAttentionScale,
+                    c.AttentionLogitSoftcap ?? 0f,
                     scores,
                     r._attn.Pointer + ((long)t * c.QDim) + (head * c.HeadDim));
             }

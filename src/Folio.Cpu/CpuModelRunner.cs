@@ -29,6 +29,9 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
     /// <summary>[VocabSize, HiddenSize] embedding table in the model's own storage; rows are decoded on lookup.</summary>
     private readonly TensorView _embedding;
     private readonly double[] _invFreq;
+
+    /// <summary>Local layers' inverse frequencies when they have their own rope base (Gemma 3), else null.</summary>
+    private readonly double[]? _invFreqLocal;
     private readonly StepWork _work;
 
     // Per-step scratch, grown to the largest batch seen.
@@ -40,11 +43,17 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
     private readonly NativeBuffer _act = new();
     private readonly NativeBuffer _cos = new();
     private readonly NativeBuffer _sin = new();
+    private readonly NativeBuffer _cosLocal = new();
+    private readonly NativeBuffer _sinLocal = new();
+
+    /// <summary>An attention or MLP output before its own norm and residual add (Gemma's post-norms).</summary>
+    private readonly NativeBuffer _branch = new();
     private readonly NativeBuffer _logitRows = new();
     private readonly NativeBuffer[] _scores;
 
     /// <summary>The input rows of a quantized GEMM, quantized to int8 once per call.</summary>
     private readonly QuantActivations _quantized = new();
+    private readonly bool _ggmlF16Gelu;
     private int[] _tokenSeq = [];
     private bool _disposed;
 
@@ -57,7 +66,9 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         BlockSize = options.BlockSize;
         NumBlocks = options.NumBlocks;
         _team = new CpuThreadTeam(options.Threads);
+        _ggmlF16Gelu = options.GgmlF16Gelu;
         _invFreq = RotaryEmbedding.InverseFrequencies(c.HeadDim, c.RopeTheta, c.RopeScaling);
+        _invFreqLocal = c.RopeLocalTheta is float localTheta ? RotaryEmbedding.InverseFrequencies(c.HeadDim, localTheta, null) : null;
 
         bool keep = options.KeepQuantized;
         long cacheElements = (long)NumBlocks * BlockSize * c.KvDim;
@@ -73,10 +84,18 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         {
             string p = $"model.layers.{i}.";
             TensorView? Bias(string name) => c.AttentionBias ? model.Require(p + name) : null;
+            NativeBuffer Norm(string name, int length) => Vector(model.Require(p + name), length, c.NormWeightOffset);
+            bool local = c.IsLocalLayer(i);
             _layers[i] = new CpuLayerWeights
             {
-                InputNorm = Vector(model.Require(p + "input_layernorm.weight"), c.HiddenSize),
-                PostAttentionNorm = Vector(model.Require(p + "post_attention_layernorm.weight"), c.HiddenSize),
+                InputNorm = Norm("input_layernorm.weight", c.HiddenSize),
+                PostAttentionNorm = Norm(c.SandwichNorms ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight", c.HiddenSize),
+                QNorm = c.QkNorm ? Norm("self_attn.q_norm.weight", c.HeadDim) : null,
+                KNorm = c.QkNorm ? Norm("self_attn.k_norm.weight", c.HeadDim) : null,
+                AttentionOutNorm = c.SandwichNorms ? Norm("post_attention_layernorm.weight", c.HiddenSize) : null,
+                MlpOutNorm = c.SandwichNorms ? Norm("post_feedforward_layernorm.weight", c.HiddenSize) : null,
+                Local = local,
+                LocalRope = local && _invFreqLocal is not null,
                 Qkv = Linear(
                     [model.Require(p + "self_attn.q_proj.weight"), model.Require(p + "self_attn.k_proj.weight"), model.Require(p + "self_attn.v_proj.weight")],
                     [c.QDim, c.KvDim, c.KvDim],
@@ -90,7 +109,7 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
             };
         }
 
-        _finalNorm = Vector(model.Require("model.norm.weight"), c.HiddenSize);
+        _finalNorm = Vector(model.Require("model.norm.weight"), c.HiddenSize, c.NormWeightOffset);
         _embedding = model.Require("model.embed_tokens.weight");
         PackedMatrix.RequireShape(_embedding, [c.VocabSize, c.HiddenSize]);
         bool tied = c.TieWordEmbeddings || !model.Tensors.ContainsKey("lm_head.weight");
@@ -186,13 +205,13 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
             Dispatch(t);
             w.Op = Op.Attention;
             Dispatch(t * c.NumHeads);
-            Gemm(_attn.Pointer, c.QDim, t, layer.O, _hidden.Pointer, c.HiddenSize, accumulate: true);
+            Residual(_attn.Pointer, c.QDim, t, layer.O, layer.AttentionOutNorm);
             w.Op = Op.PostAttentionNorm;
             Dispatch(t);
             Gemm(_normed.Pointer, c.HiddenSize, t, layer.GateUp, _gateUp.Pointer, 2 * c.IntermediateSize, accumulate: false);
-            w.Op = Op.SiluAndMul;
+            w.Op = Op.Activation;
             Dispatch(t);
-            Gemm(_act.Pointer, c.IntermediateSize, t, layer.Down, _hidden.Pointer, c.HiddenSize, accumulate: true);
+            Residual(_act.Pointer, c.IntermediateSize, t, layer.Down, layer.MlpOutNorm);
         }
 
         int rows = batch.NumLogitRows;
@@ -206,7 +225,32 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         fixed (float* l = logits)
         {
             Gemm(_logitRows.Pointer, c.HiddenSize, rows, _lmHead, l, c.VocabSize, accumulate: false);
+            if (c.FinalLogitSoftcap is not null)
+            {
+                w.Logits = l;
+                w.Op = Op.SoftcapLogits;
+                Dispatch(rows);
+            }
         }
+    }
+
+    /// <summary>
+    /// hidden += x·Wᵀ, or with a post-norm (Gemma) hidden += RMSNorm(x·Wᵀ)·w: the projection goes to
+    /// a scratch row first and is normalised and added per token.
+    /// </summary>
+    private void Residual(float* x, int ldx, int t, LinearWeight weight, NativeBuffer? postNorm)
+    {
+        var c = Config;
+        if (postNorm is null)
+        {
+            Gemm(x, ldx, t, weight, _hidden.Pointer, c.HiddenSize, accumulate: true);
+            return;
+        }
+
+        Gemm(x, ldx, t, weight, _branch.Pointer, c.HiddenSize, accumulate: false);
+        _work.PostNorm = postNorm;
+        _work.Op = Op.AddNormed;
+        Dispatch(t);
     }
 
     public void CopyBlocks(ReadOnlySpan<int> sources, ReadOnlySpan<int> destinations)
@@ -322,6 +366,16 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         _act.EnsureCapacity(t * c.IntermediateSize);
         _cos.EnsureCapacity(t * (c.HeadDim / 2));
         _sin.EnsureCapacity(t * (c.HeadDim / 2));
+        if (_invFreqLocal is not null)
+        {
+            _cosLocal.EnsureCapacity(t * (c.HeadDim / 2));
+            _sinLocal.EnsureCapacity(t * (c.HeadDim / 2));
+        }
+
+        if (c.SandwichNorms)
+        {
+            _branch.EnsureCapacity(t * c.HiddenSize);
+        }
         _logitRows.EnsureCapacity(Math.Max(1, batch.NumLogitRows) * (long)c.HiddenSize);
         if (_tokenSeq.Length < batch.MaxTokens)
         {
@@ -365,11 +419,21 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         _team.Run(g, w.Panels, _team.ChunkFor(w.Panels));
     }
 
-    private static NativeBuffer Vector(TensorView t, int length)
+    /// <summary>A 1-D weight as f32; <paramref name="offset"/> is added to every value (Gemma's 1 + w norms, added once here as Hugging Face adds it in f32).</summary>
+    private static NativeBuffer Vector(TensorView t, int length, float offset = 0f)
     {
         PackedMatrix.RequireShape(t, [length]);
         var b = new NativeBuffer(length);
-        DTypeConversion.ToF32(t, 0, new Span<float>(b.Pointer, length));
+        var span = new Span<float>(b.Pointer, length);
+        DTypeConversion.ToF32(t, 0, span);
+        if (offset != 0f)
+        {
+            for (int i = 0; i < length; i++)
+            {
+                span[i] += offset;
+            }
+        }
+
         return b;
     }
 
@@ -390,7 +454,7 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         _finalNorm.Dispose();
         _lmHead.Dispose();
         _quantized.Dispose();
-        foreach (var b in (NativeBuffer[])[_hidden, _normed, _qkv, _attn, _gateUp, _act, _cos, _sin, _logitRows, .. _scores])
+        foreach (var b in (NativeBuffer[])[_hidden, _normed, _qkv, _attn, _gateUp, _act, _cos, _sin, _cosLocal, _sinLocal, _branch, _logitRows, .. _scores])
         {
             b.Dispose();
         }

@@ -21,6 +21,14 @@ public sealed record CpuRunnerOptions
     /// </summary>
     public bool KeepQuantized { get; init; } = true;
 
+    /// <summary>
+    /// Tests only: GeGLU's gelu as ggml's CPU backend computes it (input rounded to f16, looked up in
+    /// a table of f16 results) instead of in f32. llama.cpp's Gemma logits differ from the f32 math by
+    /// a few 1e-4 of their size for this alone; with it on, the oracle tests check everything else to
+    /// 1e-4. Never set in production: it is llama.cpp's approximation, not the model's math.
+    /// </summary>
+    internal bool GgmlF16Gelu { get; init; }
+
     public void Validate()
     {
         if (NumBlocks < 1)

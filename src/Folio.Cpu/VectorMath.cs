@@ -229,4 +229,103 @@ internal static unsafe class VectorMath
             y[i] = x[i] * inv * w[i];
         }
     }
+
+    /// <summary>y[i] = gelu_tanh(g[i]) · u[i] (GeGLU, Gemma), every element through the same routine.</summary>
+    public static void GeluTanhAndMul(float* g, float* u, float* y, int n)
+    {
+        int i = 0;
+        for (; i + 16 <= n; i += 16)
+        {
+            GeluTanhMul16(Vector512.Load(g + i), Vector512.Load(u + i)).Store(y + i);
+        }
+
+        if (i < n)
+        {
+            float* tg = stackalloc float[16];
+            float* tu = stackalloc float[16];
+            new Span<float>(tg, 16).Clear();
+            new Span<float>(tu, 16).Clear();
+            new Span<float>(g + i, n - i).CopyTo(new Span<float>(tg, 16));
+            new Span<float>(u + i, n - i).CopyTo(new Span<float>(tu, 16));
+            GeluTanhMul16(Vector512.Load(tg), Vector512.Load(tu)).Store(tg);
+            new Span<float>(tg, n - i).CopyTo(new Span<float>(y + i, n - i));
+        }
+    }
+
+    /// <summary>x[i] := cap · tanh(x[i] / cap) (Gemma 2's soft-capping), every element through the same routine.</summary>
+    public static void SoftCap(float* x, int n, float cap)
+    {
+        var inv = Vector512.Create(1f / cap);
+        var vc = Vector512.Create(cap);
+        int i = 0;
+        for (; i + 16 <= n; i += 16)
+        {
+            (Tanh(Vector512.Load(x + i) * inv) * vc).Store(x + i);
+        }
+
+        if (i < n)
+        {
+            float* tmp = stackalloc float[16];
+            new Span<float>(tmp, 16).Clear();
+            new Span<float>(x + i, n - i).CopyTo(new Span<float>(tmp, 16));
+            (Tanh(Vector512.Load(tmp) * inv) * vc).Store(tmp);
+            new Span<float>(tmp, n - i).CopyTo(new Span<float>(x + i, n - i));
+        }
+    }
+
+    /// <summary>0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g³))) · u, as Hugging Face's gelu_pytorch_tanh and ggml's gelu.</summary>
+    private static Vector512<float> GeluTanhMul16(Vector512<float> g, Vector512<float> u)
+    {
+        var inner = Vector512.Create(0.7978845608028654f) * (g + (Vector512.Create(0.044715f) * g * g * g));
+        return Vector512.Create(0.5f) * g * (Vector512<float>.One + Tanh(inner)) * u;
+    }
+
+    /// <summary>
+    /// tanh per lane from multiplies, adds, one division and <see cref="Exp"/>: an odd polynomial
+    /// (Cephes' tanhf coefficients) below |x| = 0.625, where 1 - 2/(e^2x + 1) would cancel, and that
+    /// form above. No fused multiply-add, for the same reason as <see cref="Exp"/>. About 2 ulp.
+    /// </summary>
+    internal static Vector512<float> Tanh(Vector512<float> x)
+    {
+        var ax = Vector512.Abs(x);
+        var z = x * x;
+        var p = Vector512.Create(-5.70498872745e-3f);
+        p = (p * z) + Vector512.Create(2.06390887954e-2f);
+        p = (p * z) + Vector512.Create(-5.37397155531e-2f);
+        p = (p * z) + Vector512.Create(1.33314422036e-1f);
+        p = (p * z) + Vector512.Create(-3.33332819422e-1f);
+        var small = (p * z * x) + x;
+        var e = Exp(ax + ax);
+        var large = Vector512<float>.One - (Vector512.Create(2f) / (e + Vector512<float>.One));
+        large = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), -large, large);
+        return Vector512.ConditionalSelect(Vector512.LessThan(ax, Vector512.Create(0.625f)), small, large);
+    }
+
+    /// <summary>
+    /// ggml's CPU GeGLU for the oracle tests (<see cref="CpuRunnerOptions.GgmlF16Gelu"/>): 0 below
+    /// -10, x above 10, else gelu of the input rounded to f16, the result rounded to f16, times u.
+    /// </summary>
+    public static void GeluTanhAndMulGgmlF16(float* g, float* u, float* y, int n)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            float x = g[i];
+            float gelu;
+            if (x <= -10f)
+            {
+                gelu = 0f;
+            }
+            else if (x >= 10f)
+            {
+                gelu = x;
+            }
+            else
+            {
+                float h = (float)(Half)x;
+                gelu = (float)(Half)(0.5f * h * (1f + MathF.Tanh(0.7978845608028654f * h * (1f + (0.044715f * h * h)))));
+            }
+
+            y[i] = gelu * u[i];
+        }
+    }
 }

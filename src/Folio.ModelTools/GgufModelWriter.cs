@@ -5,10 +5,13 @@ using Folio.Text.Tokenization;
 namespace Folio.ModelTools;
 
 /// <summary>
-/// Writes Hugging Face-layout weights as a llama.cpp-loadable GGUF (general.architecture "llama"),
-/// doing what llama.cpp's convert_hf_to_gguf.py does for a Llama checkpoint: q/k rows permuted for
-/// interleaved rope, 1-D tensors (norms, biases) kept in f32, tied embeddings written once, Llama 3
-/// rope scaling as a rope_freqs.weight tensor, and the tokenizer as tokenizer.ggml.* metadata.
+/// Writes Hugging Face-layout weights as a llama.cpp-loadable GGUF (general.architecture "llama",
+/// "qwen3", "gemma2" or "gemma3" by the config's architecture), doing what llama.cpp's
+/// convert_hf_to_gguf.py does: q/k rows permuted for interleaved rope (llama only; the others rope
+/// NEOX-style on unpermuted rows), 1-D tensors (norms, biases) kept in f32, tied embeddings written
+/// once, Llama 3 rope scaling as a rope_freqs.weight tensor, Gemma's sliding window and soft-caps as
+/// metadata, and the tokenizer as tokenizer.ggml.* metadata. Gemma norm weights must be passed as
+/// applied (1 + w), as the converter stores them.
 /// </summary>
 public static class GgufModelWriter
 {
@@ -21,8 +24,9 @@ public static class GgufModelWriter
             throw new ArgumentException("weights must be in Hugging Face (rotate-half) layout; the writer permutes q/k itself");
         }
 
+        string a = GgufArchitecture(config.Architecture);
+        bool permute = a == "llama";
         var w = new GgufWriter();
-        const string a = "llama";
         w.AddString("general.architecture", a);
         w.AddString("general.name", name);
         w.AddUInt32("general.file_type", dtype switch { DType.F32 => 0u, DType.F16 => 1u, DType.Q8_0 => 7u, DType.BF16 => 32u, _ => 0u });
@@ -38,6 +42,26 @@ public static class GgufModelWriter
         w.AddUInt32($"{a}.rope.dimension_count", (uint)config.HeadDim);
         w.AddFloat32($"{a}.rope.freq_base", config.RopeTheta);
         w.AddFloat32($"{a}.attention.layer_norm_rms_epsilon", config.RmsNormEps);
+        if (config.SlidingWindow is int window)
+        {
+            w.AddUInt32($"{a}.attention.sliding_window", (uint)window);
+            w.AddUInt32($"{a}.attention.sliding_window_pattern", (uint)config.SlidingWindowPattern);
+        }
+
+        if (config.AttentionLogitSoftcap is float attnCap)
+        {
+            w.AddFloat32($"{a}.attn_logit_softcapping", attnCap);
+        }
+
+        if (config.FinalLogitSoftcap is float finalCap)
+        {
+            w.AddFloat32($"{a}.final_logit_softcapping", finalCap);
+        }
+
+        if (config.RopeLocalTheta is float localTheta)
+        {
+            w.AddFloat32($"{a}.rope.freq_base_swa", localTheta);
+        }
         if (config.RopeScaling is { } s)
         {
             w.AddFloat32(GgufLoader.Llama3FactorKey, s.Factor);
@@ -61,13 +85,13 @@ public static class GgufModelWriter
                 throw new ArgumentException($"weights must hold '{e.Name}' with {DTypeConversion.ElementCount(e.Shape)} values ({e.ShapeText})");
             }
 
-            string ggufName = GgufTensorNames.ToGguf(e.Name) ?? throw new InvalidOperationException($"no GGUF name for '{e.Name}'");
+            string ggufName = GgufTensorNames.ToGguf(e.Name, config.SandwichNorms) ?? throw new InvalidOperationException($"no GGUF name for '{e.Name}'");
             int rowLength = e.Shape.Length == 2 ? (int)e.Shape[1] : 1;
-            if (e.Name.Contains(".self_attn.q_proj.", StringComparison.Ordinal))
+            if (permute && e.Name.Contains(".self_attn.q_proj.", StringComparison.Ordinal))
             {
                 values = QkPermutation.HuggingFaceToGguf(values, config.NumHeads, rowLength);
             }
-            else if (e.Name.Contains(".self_attn.k_proj.", StringComparison.Ordinal))
+            else if (permute && e.Name.Contains(".self_attn.k_proj.", StringComparison.Ordinal))
             {
                 values = QkPermutation.HuggingFaceToGguf(values, config.NumKvHeads, rowLength);
             }
@@ -83,4 +107,13 @@ public static class GgufModelWriter
 
         w.Write(path);
     }
+
+    /// <summary>llama.cpp's general.architecture for a Hugging Face architecture name.</summary>
+    public static string GgufArchitecture(string huggingFaceArchitecture) => huggingFaceArchitecture switch
+    {
+        "Qwen3ForCausalLM" => "qwen3",
+        "Gemma2ForCausalLM" => "gemma2",
+        "Gemma3ForCausalLM" => "gemma3",
+        _ => "llama",
+    };
 }

@@ -85,7 +85,15 @@ public static class HuggingFaceWriter
             j.WriteStartArray("architectures");
             j.WriteStringValue(arch);
             j.WriteEndArray();
-            j.WriteString("model_type", arch switch { "MistralForCausalLM" => "mistral", "Qwen2ForCausalLM" => "qwen2", _ => "llama" });
+            j.WriteString("model_type", arch switch
+            {
+                "MistralForCausalLM" => "mistral",
+                "Qwen2ForCausalLM" => "qwen2",
+                "Qwen3ForCausalLM" => "qwen3",
+                "Gemma2ForCausalLM" => "gemma2",
+                "Gemma3ForCausalLM" => "gemma3_text",
+                _ => "llama",
+            });
             j.WriteNumber("hidden_size", c.HiddenSize);
             j.WriteNumber("intermediate_size", c.IntermediateSize);
             j.WriteNumber("num_hidden_layers", c.NumLayers);
@@ -96,7 +104,41 @@ public static class HuggingFaceWriter
             j.WriteNumber("max_position_embeddings", c.MaxPositionEmbeddings);
             j.WriteNumber("rms_norm_eps", c.RmsNormEps);
             j.WriteNumber("rope_theta", c.RopeTheta);
-            j.WriteString("hidden_act", "silu");
+            bool gemma = arch is "Gemma2ForCausalLM" or "Gemma3ForCausalLM";
+            if (gemma)
+            {
+                j.WriteString("hidden_activation", "gelu_pytorch_tanh");
+                j.WriteNumber("query_pre_attn_scalar", MathF.Round(1f / (c.EffectiveAttentionScale * c.EffectiveAttentionScale)));
+                j.WriteNumber("sliding_window", c.SlidingWindow ?? 4096);
+                if (c.AttentionLogitSoftcap is float attnCap)
+                {
+                    j.WriteNumber("attn_logit_softcapping", attnCap);
+                }
+                else
+                {
+                    j.WriteNull("attn_logit_softcapping");
+                }
+
+                if (c.FinalLogitSoftcap is float finalCap)
+                {
+                    j.WriteNumber("final_logit_softcapping", finalCap);
+                }
+                else
+                {
+                    j.WriteNull("final_logit_softcapping");
+                }
+
+                if (arch == "Gemma3ForCausalLM")
+                {
+                    j.WriteNumber("sliding_window_pattern", c.SlidingWindowPattern);
+                    j.WriteNumber("rope_local_base_freq", c.RopeLocalTheta ?? c.RopeTheta);
+                }
+            }
+            else
+            {
+                j.WriteString("hidden_act", "silu");
+            }
+
             j.WriteBoolean("tie_word_embeddings", c.TieWordEmbeddings);
             if (!qwen2)
             {

@@ -14,6 +14,22 @@ public enum TestTokenizerKind
     SentencePiece,
 }
 
+/// <summary>Which decoder family a test model is (the `--arch` of make-test-model).</summary>
+public enum TestArchitecture
+{
+    /// <summary>Llama (GGUF "llama", q/k rows permuted for interleaved rope).</summary>
+    Llama,
+
+    /// <summary>Qwen3: per-head RMSNorm on q and k before rope, no biases (GGUF "qwen3", NEOX rope).</summary>
+    Qwen3,
+
+    /// <summary>Gemma 2: GeGLU, (1 + w) norms, scaled embeddings, four norms a layer, soft-capping, local/global layers alternating.</summary>
+    Gemma2,
+
+    /// <summary>Gemma 3: as Gemma 2 without soft-capping, with q/k norms, five local layers per global one and a local rope base.</summary>
+    Gemma3,
+}
+
 public enum TestModelFormat
 {
     /// <summary>A Hugging Face folder: config.json, safetensors (optionally sharded), tokenizer.json.</summary>
@@ -29,6 +45,7 @@ public enum TestModelFormat
 /// </summary>
 public sealed record TestModelOptions
 {
+    public TestArchitecture Arch { get; init; } = TestArchitecture.Llama;
     public int Dim { get; init; } = 64;
     public int Layers { get; init; } = 2;
     public int Heads { get; init; } = 4;
@@ -60,6 +77,20 @@ public sealed record TestModelOptions
     public int Shards { get; init; } = 1;
     public int MaxPositions { get; init; } = 2048;
     public float RmsNormEps { get; init; } = 1e-5f;
+
+    /// <summary>Gemma: the sliding window of local layers (small, so short test prompts cross it).</summary>
+    public int SlidingWindow { get; init; } = 8;
+
+    /// <summary>Gemma: every n-th layer is global; null for the family's own (Gemma 2: 2, Gemma 3: 6).</summary>
+    public int? SlidingWindowPattern { get; init; }
+
+    /// <summary>Gemma 2: attn_logit_softcapping and final_logit_softcapping (Gemma 2's own are 50 and 30; smaller ones make tiny models' logits feel the cap).</summary>
+    public float AttentionSoftcap { get; init; } = 50f;
+
+    public float FinalSoftcap { get; init; } = 30f;
+
+    /// <summary>Gemma 3: the rope base of local layers (rope_local_base_freq; llama.cpp's default is 10000).</summary>
+    public float RopeLocalTheta { get; init; } = 10000f;
 }
 
 /// <summary>
@@ -80,14 +111,27 @@ public static class TestModelWriter
     public static ModelConfig Config(TestModelOptions o)
     {
         var spec = Tokenizer(o);
+        bool gemma = o.Arch is TestArchitecture.Gemma2 or TestArchitecture.Gemma3;
+        if (o.Arch != TestArchitecture.Llama && (o.Llama3Scaling || (gemma && o.Bias)))
+        {
+            throw new ArgumentException($"{o.Arch} test models take no {(o.Llama3Scaling ? "Llama 3 rope scaling" : "q/k/v biases")}");
+        }
+
+        int headDim = o.HeadDim ?? (o.Heads > 0 ? o.Dim / o.Heads : 0);
         var config = new ModelConfig
         {
-            Architecture = "LlamaForCausalLM",
+            Architecture = o.Arch switch
+            {
+                TestArchitecture.Qwen3 => "Qwen3ForCausalLM",
+                TestArchitecture.Gemma2 => "Gemma2ForCausalLM",
+                TestArchitecture.Gemma3 => "Gemma3ForCausalLM",
+                _ => "LlamaForCausalLM",
+            },
             HiddenSize = o.Dim,
             NumLayers = o.Layers,
             NumHeads = o.Heads,
             NumKvHeads = o.KvHeads,
-            HeadDim = o.HeadDim ?? (o.Heads > 0 ? o.Dim / o.Heads : 0),
+            HeadDim = headDim,
             IntermediateSize = o.Ffn,
             VocabSize = o.Vocab,
             MaxPositionEmbeddings = o.MaxPositions,
@@ -95,8 +139,21 @@ public static class TestModelWriter
             RopeTheta = o.RopeTheta,
             RopeScaling = o.Llama3Scaling ? new Llama3RopeScaling(8f, 1f, 4f, 64) : null,
             RopeStyle = RopeStyle.RotateHalf,
-            TieWordEmbeddings = o.Tied,
+            // Gemma always ties its lm_head to the embedding (llama.cpp's gemma2 reads no output tensor).
+            TieWordEmbeddings = o.Tied || gemma,
             AttentionBias = o.Bias,
+            QkNorm = o.Arch is TestArchitecture.Qwen3 or TestArchitecture.Gemma3,
+            NormWeightOffset = gemma ? 1f : 0f,
+            Activation = gemma ? MlpActivation.GeluTanh : MlpActivation.Silu,
+            EmbeddingScale = gemma ? MathF.Sqrt(o.Dim) : 1f,
+            SandwichNorms = gemma,
+            AttentionLogitSoftcap = o.Arch == TestArchitecture.Gemma2 ? o.AttentionSoftcap : null,
+            FinalLogitSoftcap = o.Arch == TestArchitecture.Gemma2 ? o.FinalSoftcap : null,
+            // query_pre_attn_scalar = head_dim: what llama.cpp assumes for every Gemma but the 27B.
+            AttentionScale = gemma ? 1f / MathF.Sqrt(headDim) : null,
+            SlidingWindow = gemma ? o.SlidingWindow : null,
+            SlidingWindowPattern = o.SlidingWindowPattern ?? o.Arch switch { TestArchitecture.Gemma2 => 2, TestArchitecture.Gemma3 => 6, _ => 1 },
+            RopeLocalTheta = o.Arch == TestArchitecture.Gemma3 ? o.RopeLocalTheta : null,
             BosTokenId = spec.BosTokenId,
             EosTokenIds = spec.EosTokenIds,
         };
@@ -109,19 +166,37 @@ public static class TestModelWriter
         ? SyntheticTokenizers.SentencePieceBpe(o.Vocab)
         : SyntheticTokenizers.ByteLevelBpe(o.Vocab);
 
-    /// <summary>The f32 weights by canonical name, Hugging Face layout: what both formats store.</summary>
-    public static Dictionary<string, float[]> Weights(TestModelOptions o) => LlamaWeightInit.Generate(Config(o), o.Seed, noisyNorms: true);
+    /// <summary>
+    /// The f32 weights by canonical name, Hugging Face layout, with norm weights as the math applies
+    /// them: what both formats store, except that a Gemma Hugging Face folder stores its norms minus
+    /// 1 (Gemma applies 1 + w).
+    /// </summary>
+    public static Dictionary<string, float[]> Weights(TestModelOptions o)
+    {
+        var config = Config(o);
+        var weights = LlamaWeightInit.Generate(config, o.Seed, noisyNorms: true);
+        if (config.EmbeddingScale != 1f)
+        {
+            // Gemma multiplies embeddings by sqrt(hidden): with random tied embeddings the token's own
+            // row would then outweigh every layer and greedy decoding would only repeat the last token.
+            // Shrinking the table by hidden^(1/4) keeps the layers audible and the logits near unit size.
+            float shrink = 1f / MathF.Sqrt(MathF.Sqrt(config.HiddenSize));
+            weights["model.embed_tokens.weight"] = weights["model.embed_tokens.weight"].Select(v => v * shrink).ToArray();
+        }
+
+        return weights;
+    }
 
     /// <summary>Writes the model to <paramref name="path"/> (a folder for HuggingFace, a file for Gguf).</summary>
     public static void Write(string path, TestModelFormat format, TestModelOptions o)
     {
         var config = Config(o);
         var spec = Tokenizer(o);
-        var weights = LlamaWeightInit.Generate(config, o.Seed, noisyNorms: true);
+        var weights = Weights(o);
         switch (format)
         {
             case TestModelFormat.HuggingFace:
-                HuggingFaceWriter.Write(path, config, spec, weights, o.DType, o.Shards);
+                HuggingFaceWriter.Write(path, config, spec, StoredNorms(weights, -config.NormWeightOffset), o.DType, o.Shards);
                 break;
             case TestModelFormat.Gguf:
                 if (o.Shards != 1)
@@ -135,10 +210,31 @@ public static class TestModelWriter
                     Directory.CreateDirectory(dir);
                 }
 
-                GgufModelWriter.Write(path, config, spec, weights, o.DType, $"folio-test-{o.Dim}x{o.Layers}-seed{o.Seed}");
+                // llama.cpp's converter stores Gemma's norms as 1 + w, so the GGUF carries the applied values.
+                GgufModelWriter.Write(path, config with { NormWeightOffset = 0f }, spec, weights, o.DType, $"folio-test-{o.Dim}x{o.Layers}-seed{o.Seed}");
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(format), format, null);
         }
+    }
+
+    /// <summary>The weights with <paramref name="offset"/> added to every norm weight (a copy; the rest shared).</summary>
+    private static Dictionary<string, float[]> StoredNorms(Dictionary<string, float[]> weights, float offset)
+    {
+        if (offset == 0f)
+        {
+            return weights;
+        }
+
+        var stored = new Dictionary<string, float[]>(weights, StringComparer.Ordinal);
+        foreach (var (name, values) in weights)
+        {
+            if (name.EndsWith("norm.weight", StringComparison.Ordinal))
+            {
+                stored[name] = values.Select(v => v + offset).ToArray();
+            }
+        }
+
+        return stored;
     }
 }

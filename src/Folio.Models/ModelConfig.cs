@@ -10,6 +10,13 @@ public enum RopeStyle
     Interleaved,
 }
 
+/// <summary>The MLP's gate activation: SwiGLU (silu) or GeGLU with the tanh approximation of gelu (Gemma).</summary>
+public enum MlpActivation
+{
+    Silu,
+    GeluTanh,
+}
+
 /// <summary>Llama 3 frequency scaling ("rope_type": "llama3" in config.json).</summary>
 public sealed record Llama3RopeScaling(float Factor, float LowFreqFactor, float HighFreqFactor, int OriginalMaxPositionEmbeddings);
 
@@ -34,12 +41,107 @@ public sealed record ModelConfig
     public RopeStyle RopeStyle { get; init; } = RopeStyle.RotateHalf;
     public bool TieWordEmbeddings { get; init; }
     public bool AttentionBias { get; init; }
+    /// <summary>Per-head RMSNorm of q and k before rope (Qwen3, Gemma 3): tensors self_attn.q_norm / k_norm of [HeadDim].</summary>
+    public bool QkNorm { get; init; }
+
+    /// <summary>Added to every RMSNorm weight as stored (Gemma's Hugging Face checkpoints keep w and apply 1 + w; llama.cpp's converter stores 1 + w, so GGUF files have 0 here).</summary>
+    public float NormWeightOffset { get; init; }
+
+    public MlpActivation Activation { get; init; } = MlpActivation.Silu;
+
+    /// <summary>Embeddings are multiplied by this (Gemma: sqrt(hidden_size)); 1 for the rest.</summary>
+    public float EmbeddingScale { get; init; } = 1f;
+
+    /// <summary>
+    /// Gemma 2/3's four norms a layer: post_attention_layernorm normalises the attention output before
+    /// its residual add, pre_feedforward_layernorm feeds the MLP, post_feedforward_layernorm
+    /// normalises the MLP output before its residual add.
+    /// </summary>
+    public bool SandwichNorms { get; init; }
+
+    /// <summary>Attention scores s become cap · tanh(s / cap) (Gemma 2's attn_logit_softcapping); null for none.</summary>
+    public float? AttentionLogitSoftcap { get; init; }
+
+    /// <summary>Logits z become cap · tanh(z / cap) (Gemma 2's final_logit_softcapping); null for none.</summary>
+    public float? FinalLogitSoftcap { get; init; }
+
+    /// <summary>The factor on q·k; null means 1/sqrt(HeadDim) (Gemma: query_pre_attn_scalar^-0.5).</summary>
+    public float? AttentionScale { get; init; }
+
+    /// <summary>Keys a local layer sees, the query's own included (a query at p reads p - window + 1 .. p); null when no layer is local.</summary>
+    public int? SlidingWindow { get; init; }
+
+    /// <summary>
+    /// Which layers are local when <see cref="SlidingWindow"/> is set: layer i is global when
+    /// (i + 1) % pattern == 0, local otherwise (Gemma 2: 2, Gemma 3: 6; 1 makes every layer local).
+    /// </summary>
+    public int SlidingWindowPattern { get; init; } = 1;
+
+    /// <summary>The rope base of local layers (Gemma 3's rope_local_base_freq); null uses <see cref="RopeTheta"/>.</summary>
+    public float? RopeLocalTheta { get; init; }
+
     public int? BosTokenId { get; init; }
     public IReadOnlyList<int> EosTokenIds { get; init; } = [];
 
     public int QueryGroupSize => NumHeads / NumKvHeads;
     public int QDim => NumHeads * HeadDim;
     public int KvDim => NumKvHeads * HeadDim;
+
+    /// <summary>The factor attention applies to q·k.</summary>
+    public float EffectiveAttentionScale => AttentionScale ?? 1f / MathF.Sqrt(HeadDim);
+
+    /// <summary>Whether layer <paramref name="layer"/> attends only over its sliding window.</summary>
+    public bool IsLocalLayer(int layer) => SlidingWindow is not null && (SlidingWindowPattern <= 1 || (layer + 1) % SlidingWindowPattern != 0);
+
+    /// <summary>
+    /// The parts of this configuration beyond the Llama decoder (Llama, Mistral, Qwen2), by name; a
+    /// backend that implements only that decoder refuses a model for which this is not empty.
+    /// </summary>
+    public IReadOnlyList<string> BeyondLlama()
+    {
+        var list = new List<string>();
+        if (QkNorm)
+        {
+            list.Add("q/k norms");
+        }
+
+        if (NormWeightOffset != 0)
+        {
+            list.Add("RMSNorm (1 + w)");
+        }
+
+        if (Activation != MlpActivation.Silu)
+        {
+            list.Add($"{Activation} MLP");
+        }
+
+        if (EmbeddingScale != 1f)
+        {
+            list.Add("scaled embeddings");
+        }
+
+        if (SandwichNorms)
+        {
+            list.Add("post-attention and post-MLP norms");
+        }
+
+        if (AttentionLogitSoftcap is not null || FinalLogitSoftcap is not null)
+        {
+            list.Add("logit soft-capping");
+        }
+
+        if (AttentionScale is not null)
+        {
+            list.Add("a custom attention scale");
+        }
+
+        if (SlidingWindow is not null)
+        {
+            list.Add("sliding-window attention");
+        }
+
+        return list;
+    }
 
     /// <summary>Throws with a message naming the field when the shape cannot be a valid decoder.</summary>
     public void Validate(string source)
@@ -60,5 +162,10 @@ public sealed record ModelConfig
         Require(IntermediateSize > 0, $"intermediate_size must be > 0 (got {IntermediateSize})");
         Require(VocabSize > 0, $"vocab_size must be > 0 (got {VocabSize})");
         Require(MaxPositionEmbeddings > 0, $"max_position_embeddings must be > 0 (got {MaxPositionEmbeddings})");
+        Require(SlidingWindow is null or > 0, $"sliding_window must be > 0 (got {SlidingWindow})");
+        Require(SlidingWindowPattern > 0, $"the sliding window pattern must be > 0 (got {SlidingWindowPattern})");
+        Require(AttentionLogitSoftcap is null or > 0, $"attn_logit_softcapping must be > 0 (got {AttentionLogitSoftcap})");
+        Require(FinalLogitSoftcap is null or > 0, $"final_logit_softcapping must be > 0 (got {FinalLogitSoftcap})");
+        Require(AttentionScale is null or > 0, $"query_pre_attn_scalar must be > 0 (got {AttentionScale})");
     }
 }

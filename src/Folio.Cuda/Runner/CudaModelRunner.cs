@@ -49,6 +49,12 @@ public sealed unsafe class CudaModelRunner : IModelRunner
             options.Validate();
             Config = model.Config;
             var c = Config;
+            if (c.BeyondLlama() is { Count: > 0 } missing)
+            {
+                // The CUDA kernels implement the Llama decoder only; a model that needs more runs on the CPU backend.
+                throw new NotSupportedException($"{model.Source}: {c.Architecture} needs {string.Join(", ", missing)}, which the CUDA backend does not implement yet; run it with the CPU backend");
+            }
+
             BlockSize = options.BlockSize;
             // Buffers scale with MaxModelLen (block tables, split-K partitions): default to 8192 tokens
             // rather than a 128K max_position_embeddings no step schedules.

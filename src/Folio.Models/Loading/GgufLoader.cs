@@ -7,11 +7,12 @@ namespace Folio.Models.Loading;
 /// Loads a GGUF file as a <see cref="LoadedModel"/>: configuration from the {arch}.* metadata, the
 /// embedded tokenizer, and the tensors renamed to canonical Hugging Face names with shapes outermost
 /// first. q/k rows are left as llama.cpp's converter stored them, so llama-layout files report
-/// <see cref="RopeStyle.Interleaved"/>; qwen2 files were never permuted and report RotateHalf.
+/// <see cref="RopeStyle.Interleaved"/>; qwen2/qwen3 files were never permuted (llama.cpp ropes
+/// them NEOX-style) and report RotateHalf.
 /// </summary>
 public static unsafe class GgufLoader
 {
-    public static readonly IReadOnlyList<string> SupportedArchitectures = ["llama", "mistral", "qwen2"];
+    public static readonly IReadOnlyList<string> SupportedArchitectures = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3"];
 
     /// <summary>Keys Folio adds so Llama 3 rope scaling survives the trip exactly (llama.cpp ignores them; it reads rope_freqs.weight).</summary>
     public const string Llama3FactorKey = "folio.rope.llama3.factor";
@@ -32,7 +33,7 @@ public static unsafe class GgufLoader
             }
 
             var spec = GgufTokenizerMetadata.Read(path, md);
-            var tensors = RenameTensors(path, file);
+            var tensors = RenameTensors(path, file, sandwichNorms: IsGemma(arch));
             var config = ReadConfig(path, arch, md, spec, tensors);
             ModelTensorChecker.Check(path, config, tensors);
             ITokenizer tokenizer = LoaderTokenizers.FromSpec(path, spec);
@@ -51,12 +52,14 @@ public static unsafe class GgufLoader
         }
     }
 
-    private static Dictionary<string, TensorView> RenameTensors(string path, GgufFile file)
+    private static bool IsGemma(string arch) => arch is "gemma2" or "gemma3";
+
+    private static Dictionary<string, TensorView> RenameTensors(string path, GgufFile file, bool sandwichNorms)
     {
         var tensors = new Dictionary<string, TensorView>(StringComparer.Ordinal);
         foreach (var (name, view) in file.Tensors)
         {
-            string canonical = GgufTensorNames.ToHuggingFace(name) ?? name;
+            string canonical = GgufTensorNames.ToHuggingFace(name, sandwichNorms) ?? name;
             var renamed = new TensorView(canonical, view.DType, view.Shape, view.Data, view.ByteLength, path) { IsFileMapped = view.IsFileMapped };
             if (!tensors.TryAdd(canonical, renamed))
             {
@@ -110,14 +113,48 @@ public static unsafe class GgufLoader
             RmsNormEps = OptFloat("attention.layer_norm_rms_epsilon") ?? 1e-5f,
             RopeTheta = theta,
             RopeScaling = ReadLlama3Scaling(path, arch, md, tensors, headDim, theta),
-            RopeStyle = arch == "qwen2" ? RopeStyle.RotateHalf : RopeStyle.Interleaved,
+            RopeStyle = arch is "qwen2" or "qwen3" || IsGemma(arch) ? RopeStyle.RotateHalf : RopeStyle.Interleaved,
             TieWordEmbeddings = !tensors.ContainsKey("lm_head.weight"),
             AttentionBias = tensors.ContainsKey("model.layers.0.self_attn.q_proj.bias"),
+            QkNorm = arch is "qwen3" or "gemma3",
             BosTokenId = spec.BosTokenId,
             EosTokenIds = spec.EosTokenIds,
         };
+        if (IsGemma(arch))
+        {
+            config = GemmaConfig(arch, config, OptInt, OptFloat);
+        }
+
         config.Validate(path);
         return config;
+    }
+
+    /// <summary>
+    /// Gemma's math as llama.cpp's gemma2/gemma3 graphs run it. Norm weights are stored as 1 + w by
+    /// the converter, so no offset here. The attention scale is llama.cpp's: 1/sqrt(head size),
+    /// except for the 27B shapes (46 / 62 layers), where it is 1/sqrt(hidden / heads). Gemma 2
+    /// alternates local and global layers, Gemma 3 has five local per global one, local layers of
+    /// Gemma 3 rope with base 10000 unless the file says otherwise.
+    /// </summary>
+    private static ModelConfig GemmaConfig(string arch, ModelConfig c, Func<string, int?> optInt, Func<string, float?> optFloat)
+    {
+        bool gemma3 = arch == "gemma3";
+        bool is27B = c.NumLayers == (gemma3 ? 62 : 46);
+        float scaleDim = is27B ? c.HiddenSize / c.NumHeads : c.HeadDim;
+        int? window = optInt("attention.sliding_window") ?? (gemma3 ? null : 4096);
+        return c with
+        {
+            Activation = MlpActivation.GeluTanh,
+            EmbeddingScale = MathF.Sqrt(c.HiddenSize),
+            SandwichNorms = true,
+            AttentionScale = 1f / MathF.Sqrt(scaleDim),
+            AttentionLogitSoftcap = gemma3 ? null : optFloat("attn_logit_softcapping") ?? 50f,
+            FinalLogitSoftcap = optFloat("final_logit_softcapping") is float cap && cap > 0 ? cap : gemma3 ? null : 30f,
+            SlidingWindow = window is > 0 ? window : null,
+            // llama.cpp reads sliding_window_pattern when the file has it (as one period).
+            SlidingWindowPattern = optInt("attention.sliding_window_pattern") ?? (gemma3 ? 6 : 2),
+            RopeLocalTheta = gemma3 ? optFloat("rope.freq_base_swa") ?? 10000f : null,
+        };
     }
 
     private static Llama3RopeScaling? ReadLlama3Scaling(string path, string arch, IReadOnlyDictionary<string, GgufValue> md, Dictionary<string, TensorView> tensors, int headDim, float theta)

@@ -3,7 +3,9 @@ using System.Globalization;
 namespace Folio.Models.Loading;
 
 /// <summary>
-/// GGUF (llama.cpp) tensor names to canonical Hugging Face names and back, for the Llama layout.
+/// GGUF (llama.cpp) tensor names to canonical Hugging Face names and back, for the Llama layout
+/// and its relatives (Qwen3's q/k norms; Gemma 2/3's four norms a layer, where llama.cpp's ffn_norm
+/// is the pre-MLP norm Hugging Face calls pre_feedforward_layernorm).
 /// </summary>
 public static class GgufTensorNames
 {
@@ -26,15 +28,30 @@ public static class GgufTensorNames
         ("attn_q.bias", "self_attn.q_proj.bias"),
         ("attn_k.bias", "self_attn.k_proj.bias"),
         ("attn_v.bias", "self_attn.v_proj.bias"),
+        ("attn_q_norm.weight", "self_attn.q_norm.weight"),
+        ("attn_k_norm.weight", "self_attn.k_norm.weight"),
         ("attn_output.weight", "self_attn.o_proj.weight"),
-        ("ffn_norm.weight", "post_attention_layernorm.weight"),
         ("ffn_gate.weight", "mlp.gate_proj.weight"),
         ("ffn_up.weight", "mlp.up_proj.weight"),
         ("ffn_down.weight", "mlp.down_proj.weight"),
     ];
 
+    /// <summary>The norms of a Llama layer: attention, then one before the MLP.</summary>
+    private static readonly (string Gguf, string Hf)[] LlamaNorms =
+    [
+        ("ffn_norm.weight", "post_attention_layernorm.weight"),
+    ];
+
+    /// <summary>Gemma 2/3: a norm after attention and after the MLP as well as before each.</summary>
+    private static readonly (string Gguf, string Hf)[] SandwichNorms =
+    [
+        ("post_attention_norm.weight", "post_attention_layernorm.weight"),
+        ("ffn_norm.weight", "pre_feedforward_layernorm.weight"),
+        ("post_ffw_norm.weight", "post_feedforward_layernorm.weight"),
+    ];
+
     /// <summary>The canonical name, or null for a tensor Folio does not map (kept under its GGUF name).</summary>
-    public static string? ToHuggingFace(string ggufName)
+    public static string? ToHuggingFace(string ggufName, bool sandwichNorms = false)
     {
         foreach (var (g, h) in Globals)
         {
@@ -56,7 +73,7 @@ public static class GgufTensorNames
         }
 
         string rest = ggufName[(dot + 1)..];
-        foreach (var (g, h) in PerLayer)
+        foreach (var (g, h) in PerLayer.Concat(sandwichNorms ? SandwichNorms : LlamaNorms))
         {
             if (g == rest)
             {
@@ -68,7 +85,7 @@ public static class GgufTensorNames
     }
 
     /// <summary>The GGUF name of a canonical tensor, or null when llama.cpp has no counterpart.</summary>
-    public static string? ToGguf(string hfName)
+    public static string? ToGguf(string hfName, bool sandwichNorms = false)
     {
         foreach (var (g, h) in Globals)
         {
@@ -91,7 +108,7 @@ public static class GgufTensorNames
         }
 
         string rest = hfName[(dot + 1)..];
-        foreach (var (g, h) in PerLayer)
+        foreach (var (g, h) in PerLayer.Concat(sandwichNorms ? SandwichNorms : LlamaNorms))
         {
             if (h == rest)
             {

@@ -9,7 +9,7 @@ namespace Folio.Models.Loading;
 /// </summary>
 public static class HuggingFaceConfig
 {
-    public static readonly IReadOnlyList<string> SupportedArchitectures = ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM"];
+    public static readonly IReadOnlyList<string> SupportedArchitectures = ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM", "Gemma2ForCausalLM", "Gemma3ForCausalLM"];
 
     public static ModelConfig Read(string configPath)
     {
@@ -43,6 +43,8 @@ public static class HuggingFaceConfig
     {
         string architecture = ReadArchitecture(source, root);
         bool isQwen2 = architecture == "Qwen2ForCausalLM";
+        bool isQwen3 = architecture == "Qwen3ForCausalLM";
+        bool isGemma = HuggingFaceGemmaConfig.IsGemma(architecture);
 
         int hidden = RequiredInt(source, root, "hidden_size");
         int heads = RequiredInt(source, root, "num_attention_heads");
@@ -52,9 +54,14 @@ public static class HuggingFaceConfig
             throw new ModelFormatException($"{source}: hidden_size ({hidden}) is not a multiple of num_attention_heads ({heads}) and no head_dim is given");
         }
 
-        int headDim = OptionalInt(source, root, "head_dim") ?? hidden / heads;
+        // Qwen3Config and the Gemma configs default head_dim to 128 / 256 whatever hidden_size / num_attention_heads is.
+        int headDim = OptionalInt(source, root, "head_dim") ?? (isQwen3 ? 128 : isGemma ? 256 : hidden / heads);
+        if (isQwen3 && (OptionalBool(source, root, "use_sliding_window") ?? false))
+        {
+            throw new ModelFormatException($"{source}: use_sliding_window true is not supported for {architecture} (Qwen3 windows only its upper layers); set it to false or use another model");
+        }
 
-        if (root.TryGetProperty("hidden_act", out var act) && act.ValueKind == JsonValueKind.String && act.GetString() is not ("silu" or "swish"))
+        if (!isGemma && root.TryGetProperty("hidden_act", out var act) && act.ValueKind == JsonValueKind.String && act.GetString() is not ("silu" or "swish"))
         {
             throw new ModelFormatException($"{source}: hidden_act \"{act.GetString()}\" is not supported; Folio runs SwiGLU models (hidden_act \"silu\")");
         }
@@ -68,6 +75,9 @@ public static class HuggingFaceConfig
         {
             "MistralForCausalLM" => 32768,
             "Qwen2ForCausalLM" => 32768,
+            "Qwen3ForCausalLM" => 32768,
+            "Gemma2ForCausalLM" => 8192,
+            "Gemma3ForCausalLM" => 131072,
             _ => 2048,
         };
 
@@ -92,15 +102,21 @@ public static class HuggingFaceConfig
             VocabSize = RequiredInt(source, root, "vocab_size"),
             MaxPositionEmbeddings = maxPositions,
             RmsNormEps = (float)(OptionalDouble(source, root, "rms_norm_eps") ?? 1e-6),
-            RopeTheta = (float)(OptionalDouble(source, root, "rope_theta") ?? 10000.0),
+            RopeTheta = (float)(OptionalDouble(source, root, "rope_theta") ?? (architecture == "Gemma3ForCausalLM" ? 1000000.0 : 10000.0)),
             RopeScaling = ReadRopeScaling(source, root),
             RopeStyle = RopeStyle.RotateHalf,
-            TieWordEmbeddings = OptionalBool(source, root, "tie_word_embeddings") ?? false,
+            TieWordEmbeddings = OptionalBool(source, root, "tie_word_embeddings") ?? isGemma,
             // Qwen2 always has q/k/v biases; Llama exposes them through attention_bias.
             AttentionBias = isQwen2 || (OptionalBool(source, root, "attention_bias") ?? false),
+            QkNorm = isQwen3,
             BosTokenId = OptionalInt(source, root, "bos_token_id"),
             EosTokenIds = ReadIntOrList(source, root, "eos_token_id"),
         };
+        if (isGemma)
+        {
+            config = HuggingFaceGemmaConfig.Apply(source, root, config);
+        }
+
         config.Validate(source);
         return config;
     }
@@ -119,6 +135,9 @@ public static class HuggingFaceConfig
                 "llama" => "LlamaForCausalLM",
                 "mistral" => "MistralForCausalLM",
                 "qwen2" => "Qwen2ForCausalLM",
+                "qwen3" => "Qwen3ForCausalLM",
+                "gemma2" => "Gemma2ForCausalLM",
+                "gemma3_text" => "Gemma3ForCausalLM",
                 var other => other,
             };
         }
@@ -166,10 +185,10 @@ public static class HuggingFaceConfig
             OptionalInt(source, rs, "original_max_position_embeddings") ?? 8192);
     }
 
-    private static int RequiredInt(string source, JsonElement o, string key) =>
+    internal static int RequiredInt(string source, JsonElement o, string key) =>
         OptionalInt(source, o, key) ?? throw new ModelFormatException($"{source}: required key \"{key}\" is missing");
 
-    private static int? OptionalInt(string source, JsonElement o, string key)
+    internal static int? OptionalInt(string source, JsonElement o, string key)
     {
         if (!o.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null)
         {
@@ -184,7 +203,7 @@ public static class HuggingFaceConfig
         throw new ModelFormatException($"{source}: \"{key}\" must be an integer (got {v.GetRawText()})");
     }
 
-    private static double? OptionalDouble(string source, JsonElement o, string key)
+    internal static double? OptionalDouble(string source, JsonElement o, string key)
     {
         if (!o.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null)
         {
@@ -194,7 +213,7 @@ public static class HuggingFaceConfig
         return v.ValueKind == JsonValueKind.Number ? v.GetDouble() : throw new ModelFormatException($"{source}: \"{key}\" must be a number (got {v.GetRawText()})");
     }
 
-    private static bool? OptionalBool(string source, JsonElement o, string key)
+    internal static bool? OptionalBool(string source, JsonElement o, string key)
     {
         if (!o.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null)
         {

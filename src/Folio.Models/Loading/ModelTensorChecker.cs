@@ -40,8 +40,20 @@ public static class ModelTensorChecker
                 list.Add(new(p + "self_attn.v_proj.bias", [kv], $"[num_key_value_heads*head_dim={kv}]"));
             }
 
+            if (c.QkNorm)
+            {
+                list.Add(new(p + "self_attn.q_norm.weight", [c.HeadDim], $"[head_dim={c.HeadDim}]"));
+                list.Add(new(p + "self_attn.k_norm.weight", [c.HeadDim], $"[head_dim={c.HeadDim}]"));
+            }
+
             list.Add(new(p + "self_attn.o_proj.weight", [h, q], $"[{hs}, num_attention_heads*head_dim={q}]"));
             list.Add(new(p + "post_attention_layernorm.weight", [h], $"[{hs}]"));
+            if (c.SandwichNorms)
+            {
+                list.Add(new(p + "pre_feedforward_layernorm.weight", [h], $"[{hs}]"));
+                list.Add(new(p + "post_feedforward_layernorm.weight", [h], $"[{hs}]"));
+            }
+
             list.Add(new(p + "mlp.gate_proj.weight", [ffn, h], $"[intermediate_size={ffn}, {hs}]"));
             list.Add(new(p + "mlp.up_proj.weight", [ffn, h], $"[intermediate_size={ffn}, {hs}]"));
             list.Add(new(p + "mlp.down_proj.weight", [h, ffn], $"[{hs}, intermediate_size={ffn}]"));
