@@ -31,6 +31,11 @@ public sealed class FolioClient : IAsyncDisposable
 
     public static async Task<FolioClient> ConnectAsync(FolioClientOptions options, CancellationToken cancellationToken = default)
     {
+        if (StreamKeyNames.PrefixProblem(options.StreamPrefix) is { } prefixProblem)
+        {
+            throw new ArgumentException("FolioClientOptions.StreamPrefix " + prefixProblem, nameof(options));
+        }
+
         var factory = new ConnectionFactory { Uri = new Uri(options.RabbitMqUri), AutomaticRecoveryEnabled = true, ClientProvidedName = "folio-client" };
         var rabbit = await factory.CreateConnectionAsync(cancellationToken).ConfigureAwait(false);
         var redis = await ConnectionMultiplexer.ConnectAsync(RedisOptions(options.RedisConfiguration)).ConfigureAwait(false);
@@ -129,7 +134,7 @@ public sealed class FolioClient : IAsyncDisposable
     /// </summary>
     public async IAsyncEnumerable<StreamEntry> StreamAsync(string requestId, string afterId = "0-0", [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        RedisKey key = _options.StreamPrefix + requestId;
+        RedisKey key = StreamKeyNames.Stream(_options.StreamPrefix, requestId);
         var conn = await RentBlockingAsync().ConfigureAwait(false);
         // A read abandoned by cancellation is still blocking on the server: a connection with one
         // pending would make its next borrower wait up to BlockInterval behind it, so it is closed
@@ -178,7 +183,7 @@ public sealed class FolioClient : IAsyncDisposable
     /// <summary>The stream as it is now (XRANGE), without waiting.</summary>
     public async Task<IReadOnlyList<StreamEntry>> ReadAsync(string requestId)
     {
-        var entries = await _redis.GetDatabase().StreamRangeAsync(_options.StreamPrefix + requestId, "-", "+").ConfigureAwait(false);
+        var entries = await _redis.GetDatabase().StreamRangeAsync(StreamKeyNames.Stream(_options.StreamPrefix, requestId), "-", "+").ConfigureAwait(false);
         return entries.Select(e => new StreamEntry(e.Id!, e.Values.ToDictionary(v => (string)v.Name!, v => (string?)v.Value ?? string.Empty, StringComparer.Ordinal))).ToList();
     }
 

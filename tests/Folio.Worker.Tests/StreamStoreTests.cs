@@ -119,11 +119,28 @@ public sealed class StreamStoreTests(ServersFixture servers)
         // Redis restarted without persistence: every key is gone.
         await servers.Redis.GetDatabase().KeyDeleteAsync([keys.Stream, keys.State]);
         Assert.Equal(AppendStatus.Lost, (await Append(store, keys, "o", 2, [T(3)])).Status);
-        Assert.True(await store.RestoreAsync(keys, "o", "w", 1, 3));
+        Assert.Equal((RestoreOutcome.Restored, 0), await store.RestoreAsync(keys, "o", "w", 1, 3));
         Assert.Equal(new AppendOutcome(AppendStatus.Written, 3), await Append(store, keys, "o", 0, [T(1), T(2), T(3)]));
         var entries = await client.ReadAsync("lost");
         Assert.Equal(["start", "token", "token", "token"], entries.Select(e => e["type"]));
         Assert.Equal("0", entries[0]["resume_index"]);
-        Assert.False(await store.RestoreAsync(keys, "someone-else", "w", 1, 3));
+        Assert.Equal(RestoreOutcome.OwnedByAnother, (await store.RestoreAsync(keys, "someone-else", "w", 1, 3)).Outcome);
+    }
+
+    /// <summary>
+    /// On a Redis Cluster a write can reach a node that no longer owns its slot (a primary restarted
+    /// empty, before it learned that its replica took over) and find no state there; the restore that
+    /// follows reaches the real owner, where the state is: it must not reset the stream to index 0.
+    /// </summary>
+    [Fact]
+    public async Task A_restore_that_finds_the_state_after_all_changes_nothing_and_says_where_the_stream_ends()
+    {
+        var (store, keys, client) = Setup("still-there");
+        await store.TakeAsync(keys, "o", "w", 1, 3, countAsStart: true);
+        await Append(store, keys, "o", 0, [T(1), T(2)]);
+        Assert.Equal((RestoreOutcome.StillThere, 2), await store.RestoreAsync(keys, "o", "w", 1, 3));
+        Assert.Equal(new AppendOutcome(AppendStatus.Written, 3), await Append(store, keys, "o", 2, [T(3)]));
+        var entries = await client.ReadAsync("still-there");
+        Assert.Equal(["start", "token", "token", "token"], entries.Select(e => e["type"]));
     }
 }

@@ -118,9 +118,9 @@ internal sealed class GatewayQueueOptionsValidator : IValidateOptions<GatewayQue
             failures.Add("Folio:RabbitMq:CancelExchange is empty: name the cancel exchange the workers bind (folio.cancel)");
         }
 
-        if (string.IsNullOrEmpty(o.StreamPrefix))
+        if (Folio.Contracts.StreamKeyNames.PrefixProblem(o.StreamPrefix) is { } prefixProblem)
         {
-            failures.Add("Folio:Redis:StreamPrefix is empty: use the workers' prefix (folio:stream:)");
+            failures.Add("Folio:Redis:StreamPrefix " + prefixProblem + "; use the workers' prefix");
         }
 
         if (o.StreamTtlSeconds < 1)

@@ -17,7 +17,8 @@ public sealed class RequestSubmitter(FolioClient client, IConnectionMultiplexer 
 {
     private readonly GatewayQueueOptions _queue = queue.Value;
 
-    private RedisKey Marker(string requestId) => _queue.StreamPrefix + "~gateway:" + requestId;
+    // In the stream's hash slot (a hash tag of the stream key), like every key of one request.
+    private RedisKey Marker(string requestId) => Folio.Contracts.StreamKeyNames.GatewayMarker(_queue.StreamPrefix, requestId);
 
     /// <summary>Publishes, or (for a client-chosen id already published) does nothing; returns whether it published.</summary>
     public async Task<bool> SubmitAsync(TranslatedRequest request, bool clientChosenId, CancellationToken ct)

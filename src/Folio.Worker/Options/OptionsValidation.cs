@@ -68,9 +68,19 @@ internal sealed class RedisOptionsValidator : IValidateOptions<RedisOptions>
             }
         }
 
-        if (string.IsNullOrEmpty(o.StreamPrefix))
+        if (Folio.Contracts.StreamKeyNames.PrefixProblem(o.StreamPrefix) is { } prefixProblem)
         {
-            errors.Add("Folio:Redis:StreamPrefix must not be empty");
+            errors.Add("Folio:Redis:StreamPrefix " + prefixProblem);
+        }
+
+        if (o.WaitReplicas is < 0 or > 16)
+        {
+            errors.Add($"Folio:Redis:WaitReplicas must be 0-16 (0: off; else the replicas that must hold each flush before the worker goes on); got {o.WaitReplicas}");
+        }
+
+        if (o.WaitTimeoutMilliseconds is < 1 or > 60_000)
+        {
+            errors.Add($"Folio:Redis:WaitTimeoutMilliseconds must be 1-60000; got {o.WaitTimeoutMilliseconds}");
         }
 
         if (o.StreamTtlSeconds < 1)

@@ -43,6 +43,16 @@ public sealed class RedisOptions
     public string StreamPrefix { get; set; } = WireNames.StreamPrefix;
 
     public int StreamTtlSeconds { get; set; } = WireNames.StreamTtlSeconds;
+
+    /// <summary>
+    /// 0: off. Else after each flush the worker sends WAIT to every primary it wrote to and goes on
+    /// (acknowledges finished requests) only once that many replicas hold the writes, so a failover
+    /// cannot take an acknowledged terminal entry with it.
+    /// </summary>
+    public int WaitReplicas { get; set; }
+
+    /// <summary>How long one WAIT may block; fewer replicas by then: the flush is retried like any Redis failure.</summary>
+    public int WaitTimeoutMilliseconds { get; set; } = 1000;
 }
 
 /// <summary>Folio:Model.</summary>

@@ -13,8 +13,14 @@ namespace Folio.Worker.Output;
 internal static class StreamScripts
 {
     /// <summary>
-    /// KEYS: stream, state, cancel marker. ARGV: owner, worker, attempt, prompt_tokens, ttl, count
+    /// KEYS: stream, state, cancel marker, and on a Redis that is not a cluster also the state hash and
+    /// cancel marker under their names before version 2 (<c>{prefix}~state:{id}</c>,
+    /// <c>{prefix}~cancel:{id}</c>). ARGV: owner, worker, attempt, prompt_tokens, ttl, count
     /// (1: a new start; 0: the same worker re-attaching a delivery it lost, which is not a start).
+    /// Rolling upgrade: a stream an older worker started has only the old state hash. It is copied to
+    /// the new name (next index, counters and all), so the take continues at the right index, and the
+    /// old hash is then owned by this delivery, so an older worker still running the request is fenced
+    /// off at its next write instead of finding no state and rewriting the stream from index 0.
     /// 'starts' counts every start; 'takes' only those that may be a crash's fault: not after the
     /// request proved itself (see <see cref="Prove"/>: it ran alone past its probation, so later
     /// crashes of workers it happened to be on are not charged to it), and not after a live worker
@@ -31,6 +37,13 @@ internal static class StreamScripts
             end
           end
         end
+        if #KEYS > 3 and redis.call('EXISTS', KEYS[2]) == 0 then
+          local old = redis.call('HGETALL', KEYS[4])
+          if #old > 0 then
+            redis.call('HSET', KEYS[2], unpack(old))
+            redis.call('HSET', KEYS[4], 'owner', ARGV[1], 'moved', '1')
+          end
+        end
         local nxt = tonumber(redis.call('HGET', KEYS[2], 'next') or '0')
         redis.call('HSET', KEYS[2], 'owner', ARGV[1], 'next', nxt)
         redis.call('HDEL', KEYS[2], 'final')
@@ -45,7 +58,9 @@ internal static class StreamScripts
         redis.call('XADD', KEYS[1], '*', 'type', 'start', 'worker', ARGV[2], 'attempt', ARGV[3], 'prompt_tokens', ARGV[4], 'resume_index', tostring(nxt))
         redis.call('EXPIRE', KEYS[1], ARGV[5])
         redis.call('EXPIRE', KEYS[2], ARGV[5])
-        return {'taken', nxt, redis.call('EXISTS', KEYS[3])}
+        local cancelled = redis.call('EXISTS', KEYS[3])
+        if cancelled == 0 and #KEYS > 4 then cancelled = redis.call('EXISTS', KEYS[5]) end
+        return {'taken', nxt, cancelled}
         """;
 
     /// <summary>
@@ -98,18 +113,23 @@ internal static class StreamScripts
     /// After Redis lost a request's state (a restart without persistence): make this delivery the
     /// owner again, from index 0, with a fresh start entry. The worker then rewrites every token it
     /// holds; a reader that kept the highest index it had read skips what it already has.
-    /// KEYS: stream, state. ARGV: owner, worker, attempt, prompt_tokens, ttl. Returns 1 when restored,
-    /// 0 when someone else owns the request now.
+    /// KEYS: stream, state. ARGV: owner, worker, attempt, prompt_tokens, ttl. Returns {1, 0} when
+    /// restored, {0, 0} when someone else owns the request now, {2, next} when the state is there after
+    /// all and still this delivery's: the append that found it missing was answered by another node
+    /// (on a Redis Cluster, a restarted primary that had not yet learned that its replica took its
+    /// slots over), so nothing is reset and the worker continues from next.
     /// </summary>
     public const string Restore = """
-        local owner = redis.call('HGET', KEYS[2], 'owner')
-        if owner and owner ~= ARGV[1] then return 0 end
+        local st = redis.call('HMGET', KEYS[2], 'owner', 'next')
+        local owner = st[1]
+        if owner and owner ~= ARGV[1] then return {0, 0} end
+        if owner or st[2] then return {2, tonumber(st[2] or '0')} end
         redis.call('HSET', KEYS[2], 'owner', ARGV[1], 'next', 0, 'starts', 1)
         redis.call('HDEL', KEYS[2], 'final')
         redis.call('XADD', KEYS[1], '*', 'type', 'start', 'worker', ARGV[2], 'attempt', ARGV[3], 'prompt_tokens', ARGV[4], 'resume_index', '0')
         redis.call('EXPIRE', KEYS[1], ARGV[5])
         redis.call('EXPIRE', KEYS[2], ARGV[5])
-        return 1
+        return {1, 0}
         """;
 
     /// <summary>
@@ -145,7 +165,9 @@ internal static class StreamScripts
 
     /// <summary>
     /// An error entry for a request that was never taken (invalid, or delivered too often).
-    /// KEYS: stream, state. ARGV: ttl, code, message. Returns 1 when written, 0 when the stream had already ended.
+    /// KEYS: stream, state, and on a Redis that is not a cluster the state hash's name before version 2
+    /// (an older worker that still runs the request is fenced off by it). ARGV: ttl, code, message.
+    /// Returns 1 when written, 0 when the stream had already ended.
     /// </summary>
     public const string Fail = """
         local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
@@ -157,6 +179,9 @@ internal static class StreamScripts
         end
         redis.call('XADD', KEYS[1], '*', 'type', 'error', 'code', ARGV[2], 'message', ARGV[3])
         redis.call('HSET', KEYS[2], 'owner', '', 'final', '1')
+        if #KEYS > 2 and redis.call('EXISTS', KEYS[3]) == 1 then
+          redis.call('HSET', KEYS[3], 'owner', '', 'final', '1')
+        end
         redis.call('EXPIRE', KEYS[1], ARGV[1])
         redis.call('EXPIRE', KEYS[2], ARGV[1])
         return 1

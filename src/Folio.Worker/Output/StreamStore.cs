@@ -6,6 +6,14 @@ namespace Folio.Worker.Output;
 /// <summary>The outcome of taking a request: whether its stream had already ended, where to resume, whether it was cancelled.</summary>
 internal readonly record struct TakeResult(bool AlreadyFinished, int NextIndex, bool Cancelled);
 
+/// <summary>What <see cref="StreamScripts.Restore"/> did: another delivery owns the request, the state was rebuilt from index 0, or it was there after all.</summary>
+internal enum RestoreOutcome
+{
+    OwnedByAnother = 0,
+    Restored = 1,
+    StillThere = 2,
+}
+
 /// <summary>What the state hash says about earlier attempts: charged takes, all starts, proven, finished.</summary>
 internal readonly record struct StartHistory(int Takes, int Starts, bool Proven, bool Finished);
 
@@ -22,17 +30,49 @@ internal sealed class StreamStore(IConnectionMultiplexer redis, string prefix, i
 
     public StreamKeys Keys(string requestId) => StreamKeys.For(prefix, requestId);
 
+    /// <summary>Folio:Redis:WaitReplicas (null: off): WAIT after each flush and error entry.</summary>
+    public ReplicaWait? ReplicaWait { get; init; }
+
+    /// <summary>
+    /// Whether to read the state and cancel names of workers before version 2 as a fallback (a rolling
+    /// upgrade): only on a Redis that is not a cluster. On a cluster those names were never usable (a
+    /// script over them and the stream is CROSSSLOT), so no stream there was ever written under them.
+    /// Asked per take, not per token: the server type is known once a server answered.
+    /// </summary>
+    private bool LegacyNames
+    {
+        get
+        {
+            foreach (var server in redis.GetServers())
+            {
+                if (server.ServerType == ServerType.Cluster)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+
     /// <param name="countAsStart">False when the same worker re-attaches a delivery it lost: not a new start.</param>
     public async Task<TakeResult> TakeAsync(StreamKeys keys, string owner, string worker, int attempt, int promptTokens, bool countAsStart)
     {
-        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(StreamScripts.Take, keys.TakeKeys, [owner, worker, attempt, promptTokens, ttlSeconds, countAsStart ? 1 : 0]).ConfigureAwait(false))!;
+        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(StreamScripts.Take, keys.TakeKeysFor(LegacyNames), [owner, worker, attempt, promptTokens, ttlSeconds, countAsStart ? 1 : 0]).ConfigureAwait(false))!;
         return (string?)r[0] == "finished" ? new TakeResult(true, 0, false) : new TakeResult(false, (int)r[1], (long)r[2] != 0);
     }
 
     /// <summary>The request's earlier starts and whether its stream has ended.</summary>
     public async Task<StartHistory> PeekAsync(StreamKeys keys)
     {
-        var v = await Db.HashGetAsync(keys.State, [(RedisValue)"takes", (RedisValue)"starts", (RedisValue)"proven", (RedisValue)"final"]).ConfigureAwait(false);
+        RedisValue[] fields = ["takes", "starts", "proven", "final"];
+        var v = await Db.HashGetAsync(keys.State, fields).ConfigureAwait(false);
+        if (v.All(x => x.IsNull) && LegacyNames)
+        {
+            // A stream an older worker started (rolling upgrade): its counters are under the old name until a take copies them.
+            v = await Db.HashGetAsync(keys.LegacyState, fields).ConfigureAwait(false);
+        }
+
         return new StartHistory(v[0].IsNull ? 0 : (int)v[0], v[1].IsNull ? 0 : (int)v[1], !v[2].IsNull, !v[3].IsNull);
     }
 
@@ -87,8 +127,17 @@ internal sealed class StreamStore(IConnectionMultiplexer redis, string prefix, i
     }
 
     /// <summary>An error entry for a request that was never taken; false when its stream had already ended.</summary>
-    public async Task<bool> FailAsync(StreamKeys keys, string code, string message) =>
-        (long)(await Db.ScriptEvaluateAsync(StreamScripts.Fail, keys.StreamAndState, [ttlSeconds, code, message]).ConfigureAwait(false)) == 1;
+    public async Task<bool> FailAsync(StreamKeys keys, string code, string message)
+    {
+        bool written = (long)(await Db.ScriptEvaluateAsync(StreamScripts.Fail, keys.FailKeysFor(LegacyNames), [ttlSeconds, code, message]).ConfigureAwait(false)) == 1;
+        if (ReplicaWait is { } wait)
+        {
+            // Acknowledged next: the error entry must survive a failover (a retry finds it and returns false).
+            await wait.WaitOneAsync(keys.Stream).ConfigureAwait(false);
+        }
+
+        return written;
+    }
 
     /// <summary>
     /// All appends of one engine step in one pipelined round trip. A failure of Redis itself (the
@@ -143,9 +192,19 @@ internal sealed class StreamStore(IConnectionMultiplexer redis, string prefix, i
         return results;
     }
 
+    /// <summary>Folio:Redis:WaitReplicas: after a flush, until enough replicas hold it (see <see cref="Output.ReplicaWait"/>); nothing when off.</summary>
+    public Task WaitForReplicasAsync(IReadOnlyList<AppendCommand> written) => ReplicaWait is { } wait && written.Count > 0 ? wait.WaitAsync(written) : Task.CompletedTask;
+
     /// <summary>Makes this delivery the owner of a request whose state Redis lost, from index 0; false when another owns it.</summary>
-    public async Task<bool> RestoreAsync(StreamKeys keys, string owner, string worker, int attempt, int promptTokens) =>
-        (long)(await Db.ScriptEvaluateAsync(StreamScripts.Restore, keys.StreamAndState, [owner, worker, attempt, promptTokens, ttlSeconds]).ConfigureAwait(false)) == 1;
+    /// <remarks>
+    /// <see cref="RestoreOutcome.StillThere"/>: the state was there after all (the append that missed it
+    /// was answered by a node that no longer owns the slot); nothing was reset, continue from Next.
+    /// </remarks>
+    public async Task<(RestoreOutcome Outcome, int Next)> RestoreAsync(StreamKeys keys, string owner, string worker, int attempt, int promptTokens)
+    {
+        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(StreamScripts.Restore, keys.StreamAndState, [owner, worker, attempt, promptTokens, ttlSeconds]).ConfigureAwait(false))!;
+        return ((RestoreOutcome)(int)r[0], (int)r[1]);
+    }
 
     /// <summary>Records that the request ran alone past its probation.</summary>
     public Task ProveAsync(StreamKeys keys, string owner) => Db.ScriptEvaluateAsync(StreamScripts.Prove, keys.StateOnly, [owner]);

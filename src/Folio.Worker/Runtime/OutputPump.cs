@@ -165,6 +165,8 @@ internal sealed class OutputPump(
         try
         {
             outcomes = await store.AppendBatchAsync(_commands, IsRedisFailure).ConfigureAwait(false);
+            // Folio:Redis:WaitReplicas: nothing below (acks included) runs on writes only the primary holds.
+            await store.WaitForReplicasAsync(_commands).ConfigureAwait(false);
             redis.ReportSuccess();
         }
         catch (Exception e) when (RedisGate.Classify(e) != RedisFailure.None)
@@ -244,12 +246,26 @@ internal sealed class OutputPump(
             case AppendStatus.Lost:
                 // The state is gone (Redis restarted without persistence, or the stream expired):
                 // own it again from index 0 and rewrite everything this worker holds.
-                bool restored = await redis.RunAsync(() => store.RestoreAsync(r.Keys, r.Owner, workerName, r.Attempt, r.PromptTokens), ct).ConfigureAwait(false);
-                if (restored)
+                var (restore, next) = await redis.RunAsync(() => store.RestoreAsync(r.Keys, r.Owner, workerName, r.Attempt, r.PromptTokens), ct).ConfigureAwait(false);
+                if (restore == RestoreOutcome.Restored)
                 {
                     Log.StreamLost(log, r.RequestId, r.WrittenNext);
                     metrics.StreamRepaired();
                     r.Rewind(0);
+                    MarkDirty(r);
+                }
+                else if (restore == RestoreOutcome.StillThere)
+                {
+                    // The state was there after all: the append that missed it reached a node that no
+                    // longer owns the slot (a restarted primary before it learned of the failover).
+                    // Continue from where the stream really ends; never rewrite it from 0.
+                    if (next < r.WrittenNext)
+                    {
+                        Log.StreamBehind(log, r.RequestId, next, r.WrittenNext);
+                        metrics.StreamRepaired();
+                    }
+
+                    r.Rewind(Math.Min(next, r.WrittenNext));
                     MarkDirty(r);
                 }
                 else

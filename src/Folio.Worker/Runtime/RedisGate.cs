@@ -191,6 +191,8 @@ internal sealed class RedisGate(ILogger log, TimeSpan logInterval)
                 "READONLY" => "Redis answered READONLY: Folio:Redis:Configuration points at a replica (after a failover the client follows the new primary)",
                 "MISCONF" => "Redis refuses writes because it cannot persist (MISCONF): fix its disk or stop-writes-on-bgsave-error",
                 "LOADING" => "Redis is loading its dataset (LOADING)",
+                "NOREPLICAS" => "fewer Redis replicas hold the writes than Folio:Redis:WaitReplicas asks (or than the server's min-replicas-to-write) (NOREPLICAS): bring replicas back, or lower Folio:Redis:WaitReplicas",
+                "CLUSTERDOWN" => "the Redis Cluster cannot serve a hash slot (CLUSTERDOWN): a primary is down and no replica has taken over yet",
                 "NOAUTH" or "WRONGPASS" => "Redis refused our credentials: check the password (and user) in Folio:Redis:Configuration",
                 "NOPERM" => "Redis refused a command for lack of permission (NOPERM): the ACL user needs EVAL/EVALSHA, XADD, XRANGE, HSET, HGET, EXPIRE and SET on the stream keys",
                 string code => $"Redis refused the command ({code})",
