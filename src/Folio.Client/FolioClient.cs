@@ -129,7 +129,9 @@ public sealed class FolioClient : IAsyncDisposable
 
     /// <summary>
     /// The request's stream from the start (or after <paramref name="afterId"/>), entry by entry,
-    /// until its done or error entry. Waits with XREAD BLOCK; never ends on its own before the
+    /// until its done or error entry. A token entry whose index is at or below the highest already
+    /// yielded is skipped (docs/contract.md: after Redis lost entries the worker writes them again),
+    /// so each index comes once. Waits with XREAD BLOCK; never ends on its own before the
     /// terminal entry, so pass a cancellation token for a deadline.
     /// </summary>
     public async IAsyncEnumerable<StreamEntry> StreamAsync(string requestId, string afterId = "0-0", [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -144,6 +146,7 @@ public sealed class FolioClient : IAsyncDisposable
         {
             var db = conn.GetDatabase();
             string last = afterId;
+            int highest = -1;
             int blockMs = (int)Math.Max(1, _options.BlockInterval.TotalMilliseconds);
             while (true)
             {
@@ -159,6 +162,18 @@ public sealed class FolioClient : IAsyncDisposable
                 foreach (var entry in ParseXRead(result))
                 {
                     last = entry.Id;
+                    if (entry.Index is { } index)
+                    {
+                        // A token at or below the highest index read is a rewrite after Redis lost
+                        // entries (a failover or a restart): same index, same text, already yielded.
+                        if (index <= highest)
+                        {
+                            continue;
+                        }
+
+                        highest = index;
+                    }
+
                     yield return entry;
                     if (entry.IsTerminal)
                     {

@@ -69,6 +69,32 @@ public sealed class FolioClientTests : IAsyncLifetime
         Assert.Equal(["\n"], parsed.Stop);
     }
 
+    /// <summary>After a failover lost entries the worker writes them again (docs/contract.md, "Redis keys, Redis Cluster and failover").</summary>
+    [Fact]
+    public async Task Stream_skips_token_entries_at_or_below_the_highest_index_it_yielded()
+    {
+        var db = _redis.GetDatabase();
+        string key = _options.StreamPrefix + "sdk-rewritten";
+        await db.StreamAddAsync(key, [new("type", "start"), new("worker", "w"), new("attempt", "1"), new("prompt_tokens", "2"), new("resume_index", "0")]);
+        foreach (var (index, text) in (ValueTuple<int, string>[])[(0, "a"), (1, "b"), (2, "c"), (1, "b"), (2, "c"), (3, "d")])
+        {
+            await db.StreamAddAsync(key, [new("type", "token"), new("index", index), new("token_id", 10 + index), new("text", text)]);
+        }
+
+        await db.StreamAddAsync(key, [new("type", "done"), new("finish_reason", "length"), new("text", "abcd")]);
+        var tokens = new List<StreamEntry>();
+        await foreach (var e in _client.StreamAsync("sdk-rewritten", cancellationToken: new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token))
+        {
+            if (e.Index is not null)
+            {
+                tokens.Add(e);
+            }
+        }
+
+        Assert.Equal([0, 1, 2, 3], tokens.Select(t => t.Index!.Value));
+        Assert.Equal("abcd", string.Concat(tokens.Select(t => t.Fields["text"])));
+    }
+
     [Fact]
     public async Task Stream_yields_entries_in_order_as_they_are_written_and_stops_at_done()
     {

@@ -358,63 +358,99 @@ public sealed class BenchQueueCommand : FolioCommand
         config.AsyncTimeout = config.SyncTimeout = 30_000;
         await using var mux = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(config);
         var db = mux.GetDatabase();
-        var last = workload.ToDictionary(r => o.StreamPrefix + r.RequestId, _ => "0-0", StringComparer.Ordinal);
+        // On a Redis Cluster one XREAD may only name keys of one hash slot: read per slot, polling.
+        bool cluster = mux.GetServers().Any(s => s.ServerType == StackExchange.Redis.ServerType.Cluster);
+        var last = workload.ToDictionary(r => StreamKeyNames.Stream(o.StreamPrefix, r.RequestId), _ => "0-0", StringComparer.Ordinal);
         long tokens = 0;
         while (last.Count > 0)
         {
             ct.ThrowIfCancellationRequested();
-            var keys = last.Keys.ToList();
-            var args = new List<object> { "COUNT", 1000, "BLOCK", 2000, "STREAMS" };
-            args.AddRange(keys);
-            args.AddRange(keys.Select(k => (object)last[k]));
-            var result = await db.ExecuteAsync("XREAD", args);
-            if (result.IsNull)
+            StackExchange.Redis.RedisResult[] results;
+            if (cluster)
             {
-                continue;
-            }
-
-            long now = Stopwatch.GetTimestamp();
-            var top = (StackExchange.Redis.RedisResult[])result!;
-            var perStream = new List<(string Key, StackExchange.Redis.RedisResult Entries)>();
-            if (result.Resp3Type == StackExchange.Redis.ResultType.Map)
-            {
-                for (int i = 0; i + 1 < top.Length; i += 2)
+                var reads = last.Keys.GroupBy(k => mux.HashSlot(k)).Select(g =>
                 {
-                    perStream.Add(((string)top[i]!, top[i + 1]));
+                    var slotArgs = new List<object> { "COUNT", 1000, "STREAMS" };
+                    slotArgs.AddRange(g.Select(k => (object)(StackExchange.Redis.RedisKey)k));
+                    slotArgs.AddRange(g.Select(k => (object)last[k]));
+                    return db.ExecuteAsync("XREAD", slotArgs);
+                }).ToList();
+                results = (await Task.WhenAll(reads)).Where(r => !r.IsNull).ToArray();
+                if (results.Length == 0)
+                {
+                    await Task.Delay(2, ct);
+                    continue;
                 }
             }
             else
             {
-                foreach (var st in top)
+                var keys = last.Keys.ToList();
+                var args = new List<object> { "COUNT", 1000, "BLOCK", 2000, "STREAMS" };
+                args.AddRange(keys);
+                args.AddRange(keys.Select(k => (object)last[k]));
+                var result = await db.ExecuteAsync("XREAD", args);
+                if (result.IsNull)
                 {
-                    var pair = (StackExchange.Redis.RedisResult[])st!;
-                    perStream.Add(((string)pair[0]!, pair[1]));
+                    continue;
                 }
+
+                results = [result];
             }
 
-            foreach (var (key, entries) in perStream)
+            long now = Stopwatch.GetTimestamp();
+            foreach (var result in results)
             {
-                foreach (var item in (StackExchange.Redis.RedisResult[])entries!)
-                {
-                    var pair = (StackExchange.Redis.RedisResult[])item!;
-                    var flat = (StackExchange.Redis.RedisResult[])pair[1]!;
-                    string type = (string)flat[1]!;
-                    last[key] = (string)pair[0]!;
-                    if (type == EntryTypes.Token)
-                    {
-                        tokens++;
-                        firstToken.TryAdd(key, now);
-                    }
-                    else if (type == EntryTypes.Error)
-                    {
-                        throw new InvalidOperationException($"{key}: the worker answered with an error entry");
-                    }
+                tokens += ReadEntries(result, last, firstToken, now);
+            }
+        }
 
-                    if (EntryTypes.IsTerminal(type))
-                    {
-                        last.Remove(key);
-                        break;
-                    }
+        return tokens;
+    }
+
+    /// <summary>One XREAD reply: counts its token entries, notes first tokens, drops ended streams from <paramref name="last"/>.</summary>
+    private static long ReadEntries(StackExchange.Redis.RedisResult result, Dictionary<string, string> last, ConcurrentDictionary<string, long> firstToken, long now)
+    {
+        long tokens = 0;
+        var top = (StackExchange.Redis.RedisResult[])result!;
+        var perStream = new List<(string Key, StackExchange.Redis.RedisResult Entries)>();
+        if (result.Resp3Type == StackExchange.Redis.ResultType.Map)
+        {
+            for (int i = 0; i + 1 < top.Length; i += 2)
+            {
+                perStream.Add(((string)top[i]!, top[i + 1]));
+            }
+        }
+        else
+        {
+            foreach (var st in top)
+            {
+                var pair = (StackExchange.Redis.RedisResult[])st!;
+                perStream.Add(((string)pair[0]!, pair[1]));
+            }
+        }
+
+        foreach (var (key, entries) in perStream)
+        {
+            foreach (var item in (StackExchange.Redis.RedisResult[])entries!)
+            {
+                var pair = (StackExchange.Redis.RedisResult[])item!;
+                var flat = (StackExchange.Redis.RedisResult[])pair[1]!;
+                string type = (string)flat[1]!;
+                last[key] = (string)pair[0]!;
+                if (type == EntryTypes.Token)
+                {
+                    tokens++;
+                    firstToken.TryAdd(key, now);
+                }
+                else if (type == EntryTypes.Error)
+                {
+                    throw new InvalidOperationException($"{key}: the worker answered with an error entry");
+                }
+
+                if (EntryTypes.IsTerminal(type))
+                {
+                    last.Remove(key);
+                    break;
                 }
             }
         }
