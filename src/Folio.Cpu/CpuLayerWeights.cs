@@ -28,10 +28,34 @@ internal sealed unsafe class CpuLayerWeights : IDisposable
 
     public required LinearWeight O { get; init; }
 
-    /// <summary>gate and up projections fused: [2 IntermediateSize, HiddenSize].</summary>
+    /// <summary>gate and up projections fused: [2 IntermediateSize, HiddenSize] (for a MoE layer, the router [NumExperts, HiddenSize]).</summary>
     public required LinearWeight GateUp { get; init; }
 
-    public required LinearWeight Down { get; init; }
+    /// <summary>The down projection; for a MoE layer, null.</summary>
+    public LinearWeight? Down { get; init; }
+
+    /// <summary>A MoE layer's experts: gate and up fused [2 F, HiddenSize] each; null for a dense MLP.</summary>
+    public LinearWeight[]? ExpertGateUp { get; init; }
+
+    /// <summary>A MoE layer's experts' down projections [HiddenSize, F].</summary>
+    public LinearWeight[]? ExpertDown { get; init; }
+
+    /// <summary>Every linear weight of the layer (for byte counts).</summary>
+    public IEnumerable<LinearWeight> AllLinear()
+    {
+        yield return Qkv;
+        yield return O;
+        yield return GateUp;
+        if (Down is not null)
+        {
+            yield return Down;
+        }
+
+        foreach (var w in (ExpertGateUp ?? []).Concat(ExpertDown ?? []))
+        {
+            yield return w;
+        }
+    }
 
     /// <summary>[numBlocks, blockSize, numKvHeads, headDim] K cache.</summary>
     public required NativeBuffer KCache { get; init; }
@@ -50,7 +74,12 @@ internal sealed unsafe class CpuLayerWeights : IDisposable
         Qkv.Dispose();
         O.Dispose();
         GateUp.Dispose();
-        Down.Dispose();
+        Down?.Dispose();
+        foreach (var w in (ExpertGateUp ?? []).Concat(ExpertDown ?? []))
+        {
+            w.Dispose();
+        }
+
         KCache.Dispose();
         VCache.Dispose();
     }

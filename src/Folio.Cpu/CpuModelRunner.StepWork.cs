@@ -15,6 +15,9 @@ public sealed unsafe partial class CpuModelRunner
         PostAttentionNorm,
         AddNormed,
         Activation,
+        Route,
+        GatherExpertRows,
+        CombineExperts,
         FinalNorm,
         SoftcapLogits,
         QuantizeRows,
@@ -34,6 +37,9 @@ public sealed unsafe partial class CpuModelRunner
         public CpuLayerWeights Layer = null!;
         public NativeBuffer PostNorm = null!;
         public float* Logits;
+        public float* GluIn;
+        public float* GluOut;
+        public int GluWidth;
 
         public float* GemmX;
         public int GemmLdx;
@@ -113,20 +119,44 @@ public sealed unsafe partial class CpuModelRunner
                 case Op.Activation:
                     for (int t = start; t < end; t++)
                     {
-                        float* g = r._gateUp.Pointer + ((long)t * 2 * c.IntermediateSize);
-                        float* y = r._act.Pointer + ((long)t * c.IntermediateSize);
+                        int width = GluWidth;
+                        float* g = GluIn + ((long)t * 2 * width);
+                        float* y = GluOut + ((long)t * width);
                         if (c.Activation == MlpActivation.GeluTanh && r._ggmlF16Gelu)
                         {
-                            VectorMath.GeluTanhAndMulGgmlF16(g, g + c.IntermediateSize, y, c.IntermediateSize);
+                            VectorMath.GeluTanhAndMulGgmlF16(g, g + width, y, width);
                         }
                         else if (c.Activation == MlpActivation.GeluTanh)
                         {
-                            VectorMath.GeluTanhAndMul(g, g + c.IntermediateSize, y, c.IntermediateSize);
+                            VectorMath.GeluTanhAndMul(g, g + width, y, width);
                         }
                         else
                         {
-                            VectorMath.SiluAndMul(g, g + c.IntermediateSize, y, c.IntermediateSize);
+                            VectorMath.SiluAndMul(g, g + width, y, width);
                         }
+                    }
+
+                    break;
+                case Op.Route:
+                    for (int t = start; t < end; t++)
+                    {
+                        Route(t);
+                    }
+
+                    break;
+                case Op.GatherExpertRows:
+                    for (int row = start; row < end; row++)
+                    {
+                        int token = r._slotOfRow[row] / c.NumExpertsPerToken;
+                        long bytes = (long)c.HiddenSize * sizeof(float);
+                        Buffer.MemoryCopy(r._normed.Pointer + ((long)token * c.HiddenSize), r._expertIn.Pointer + ((long)row * c.HiddenSize), bytes, bytes);
+                    }
+
+                    break;
+                case Op.CombineExperts:
+                    for (int t = start; t < end; t++)
+                    {
+                        CombineExperts(t);
                     }
 
                     break;
@@ -148,6 +178,92 @@ public sealed unsafe partial class CpuModelRunner
                 default:
                     throw new InvalidOperationException($"unknown op {Op}");
             }
+        }
+
+        /// <summary>
+        /// Softmax over the router logits (max-shifted, summed in expert order), the top-k by
+        /// probability (ties to the lower expert id), renormalised over the k when the model says so.
+        /// </summary>
+        private void Route(int t)
+        {
+            var r = runner;
+            var c = r.Config;
+            int experts = c.NumExperts, k = c.NumExpertsPerToken;
+            float* logits = r._router.Pointer + ((long)t * experts);
+            float max = float.NegativeInfinity;
+            for (int e = 0; e < experts; e++)
+            {
+                max = MathF.Max(max, logits[e]);
+            }
+
+            VectorMath.ExpShifted(logits, experts, max);
+            float sum = 0;
+            for (int e = 0; e < experts; e++)
+            {
+                sum += logits[e];
+            }
+
+            int first = t * k;
+            float picked = 0;
+            for (int j = 0; j < k; j++)
+            {
+                int best = -1;
+                for (int e = 0; e < experts; e++)
+                {
+                    if ((best < 0 || logits[e] > logits[best]) && !Chosen(first, j, e))
+                    {
+                        best = e;
+                    }
+                }
+
+                r._routeExpert[first + j] = best;
+                r._routeWeight[first + j] = logits[best] / sum;
+                picked += r._routeWeight[first + j];
+            }
+
+            if (c.NormTopKProb)
+            {
+                for (int j = 0; j < k; j++)
+                {
+                    r._routeWeight[first + j] /= picked;
+                }
+            }
+        }
+
+        private bool Chosen(int first, int count, int expert)
+        {
+            for (int j = 0; j < count; j++)
+            {
+                if (runner._routeExpert[first + j] == expert)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        /// <summary>hidden[t] += Σ_j w_j · out(t, j), the sum built in rank order in the token's own scratch row, then added once.</summary>
+        private void CombineExperts(int t)
+        {
+            var r = runner;
+            var c = r.Config;
+            int k = c.NumExpertsPerToken, h = c.HiddenSize;
+            float* sum = r._normed.Pointer + ((long)t * h);
+            for (int j = 0; j < k; j++)
+            {
+                float* o = r._expertOut.Pointer + ((long)r._rowOfSlot[(t * k) + j] * h);
+                if (j == 0)
+                {
+                    VectorMath.Scale(sum, o, r._routeWeight[t * k], h);
+                }
+                else
+                {
+                    VectorMath.AddScaled(sum, o, r._routeWeight[(t * k) + j], h);
+                }
+            }
+
+            VectorMath.AddScaled(r._hidden.Pointer + ((long)t * h), sum, 1f, h);
         }
 
         private void EmbedAndAngles(int t)

@@ -48,6 +48,20 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
 
     /// <summary>An attention or MLP output before its own norm and residual add (Gemma's post-norms).</summary>
     private readonly NativeBuffer _branch = new();
+
+    // Mixture-of-experts scratch: router logits [t, E]; per (token, slot) its expert and weight; the
+    // slots' rows grouped by expert (input, gate|up, activation, output).
+    private readonly NativeBuffer _router = new();
+    private readonly NativeBuffer _expertIn = new();
+    private readonly NativeBuffer _expertGateUp = new();
+    private readonly NativeBuffer _expertAct = new();
+    private readonly NativeBuffer _expertOut = new();
+    private int[] _routeExpert = [];
+    private float[] _routeWeight = [];
+    private int[] _rowOfSlot = [];
+    private int[] _slotOfRow = [];
+    private readonly int[] _expertCount;
+    private readonly int[] _expertStart;
     private readonly NativeBuffer _logitRows = new();
     private readonly NativeBuffer[] _scores;
 
@@ -67,6 +81,8 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         NumBlocks = options.NumBlocks;
         _team = new CpuThreadTeam(options.Threads);
         _ggmlF16Gelu = options.GgmlF16Gelu;
+        _expertCount = new int[c.NumExperts];
+        _expertStart = new int[c.NumExperts];
         _invFreq = RotaryEmbedding.InverseFrequencies(c.HeadDim, c.RopeTheta, c.RopeScaling);
         _invFreqLocal = c.RopeLocalTheta is float localTheta ? RotaryEmbedding.InverseFrequencies(c.HeadDim, localTheta, null) : null;
 
@@ -102,8 +118,16 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
                     c.HiddenSize,
                     c.AttentionBias ? [Bias("self_attn.q_proj.bias"), Bias("self_attn.k_proj.bias"), Bias("self_attn.v_proj.bias")] : null),
                 O = Linear([model.Require(p + "self_attn.o_proj.weight")], [c.HiddenSize], c.QDim),
-                GateUp = Linear([model.Require(p + "mlp.gate_proj.weight"), model.Require(p + "mlp.up_proj.weight")], [c.IntermediateSize, c.IntermediateSize], c.HiddenSize),
-                Down = Linear([model.Require(p + "mlp.down_proj.weight")], [c.HiddenSize], c.IntermediateSize),
+                GateUp = c.IsMoe
+                    ? Linear([model.Require(p + "mlp.gate.weight")], [c.NumExperts], c.HiddenSize)
+                    : Linear([model.Require(p + "mlp.gate_proj.weight"), model.Require(p + "mlp.up_proj.weight")], [c.IntermediateSize, c.IntermediateSize], c.HiddenSize),
+                Down = c.IsMoe ? null : Linear([model.Require(p + "mlp.down_proj.weight")], [c.HiddenSize], c.IntermediateSize),
+                ExpertGateUp = c.IsMoe
+                    ? Enumerable.Range(0, c.NumExperts).Select(e => Linear([model.Require($"{p}mlp.experts.{e}.gate_proj.weight"), model.Require($"{p}mlp.experts.{e}.up_proj.weight")], [c.ExpertIntermediateSize, c.ExpertIntermediateSize], c.HiddenSize)).ToArray()
+                    : null,
+                ExpertDown = c.IsMoe
+                    ? Enumerable.Range(0, c.NumExperts).Select(e => Linear([model.Require($"{p}mlp.experts.{e}.down_proj.weight")], [c.HiddenSize], c.ExpertIntermediateSize)).ToArray()
+                    : null,
                 KCache = new NativeBuffer(cacheElements),
                 VCache = new NativeBuffer(cacheElements),
             };
@@ -142,7 +166,7 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
     public int Threads => _team.ThreadCount;
 
     /// <summary>Bytes of packed linear weights a forward pass reads (every layer and the lm_head).</summary>
-    public long WeightBytes => _layers.Sum(l => l.Qkv.Bytes + l.O.Bytes + l.GateUp.Bytes + l.Down.Bytes) + _lmHead.Bytes;
+    public long WeightBytes => _layers.Sum(l => l.AllLinear().Sum(w => w.Bytes)) + _lmHead.Bytes;
 
     /// <summary>Bytes of the K and V pools of every layer.</summary>
     public long KvCacheBytes => _layers.Sum(l => (l.KCache.Capacity + l.VCache.Capacity) * sizeof(float));
@@ -151,7 +175,7 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
     public IReadOnlyDictionary<string, long> WeightBytesByType()
     {
         var bytes = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        foreach (var w in _layers.SelectMany(l => (LinearWeight[])[l.Qkv, l.O, l.GateUp, l.Down]).Append(_lmHead))
+        foreach (var w in _layers.SelectMany(l => l.AllLinear()).Append(_lmHead))
         {
             if (w.F32 is { } f)
             {
@@ -208,10 +232,19 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
             Residual(_attn.Pointer, c.QDim, t, layer.O, layer.AttentionOutNorm);
             w.Op = Op.PostAttentionNorm;
             Dispatch(t);
+            if (c.IsMoe)
+            {
+                Experts(layer, t);
+                continue;
+            }
+
             Gemm(_normed.Pointer, c.HiddenSize, t, layer.GateUp, _gateUp.Pointer, 2 * c.IntermediateSize, accumulate: false);
+            w.GluIn = _gateUp.Pointer;
+            w.GluOut = _act.Pointer;
+            w.GluWidth = c.IntermediateSize;
             w.Op = Op.Activation;
             Dispatch(t);
-            Residual(_act.Pointer, c.IntermediateSize, t, layer.Down, layer.MlpOutNorm);
+            Residual(_act.Pointer, c.IntermediateSize, t, layer.Down!, layer.MlpOutNorm);
         }
 
         int rows = batch.NumLogitRows;
@@ -232,6 +265,76 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
                 Dispatch(rows);
             }
         }
+    }
+
+    /// <summary>
+    /// A sparse MLP: router logits, each token's top-k experts (softmax, then top-k, renormalised
+    /// when the model says so), then the tokens grouped by expert so each expert's weights are read
+    /// once per step for all its tokens; each (token, slot) row is computed by the same row-wise
+    /// kernels whatever else shares its expert, and a token's slots are summed in rank order, so the
+    /// result does not depend on the batch.
+    /// </summary>
+    private void Experts(CpuLayerWeights layer, int t)
+    {
+        var c = Config;
+        var w = _work;
+        int k = c.NumExpertsPerToken, h = c.HiddenSize, f = c.ExpertIntermediateSize;
+        Gemm(_normed.Pointer, h, t, layer.GateUp, _router.Pointer, c.NumExperts, accumulate: false);
+        w.Op = Op.Route;
+        Dispatch(t);
+
+        // Group the (token, slot) pairs by expert, in token order within an expert.
+        Array.Clear(_expertCount);
+        for (int i = 0; i < t * k; i++)
+        {
+            _expertCount[_routeExpert[i]]++;
+        }
+
+        int offset = 0;
+        for (int e = 0; e < c.NumExperts; e++)
+        {
+            _expertStart[e] = offset;
+            offset += _expertCount[e];
+            _expertCount[e] = 0;
+        }
+
+        for (int i = 0; i < t * k; i++)
+        {
+            int e = _routeExpert[i];
+            int row = _expertStart[e] + _expertCount[e]++;
+            _rowOfSlot[i] = row;
+            _slotOfRow[row] = i;
+        }
+
+        w.Op = Op.GatherExpertRows;
+        Dispatch(t * k);
+        for (int e = 0; e < c.NumExperts; e++)
+        {
+            int n = _expertCount[e];
+            if (n > 0)
+            {
+                long r0 = _expertStart[e];
+                Gemm(_expertIn.Pointer + (r0 * h), h, n, layer.ExpertGateUp![e], _expertGateUp.Pointer + (r0 * 2 * f), 2 * f, accumulate: false);
+            }
+        }
+
+        w.GluIn = _expertGateUp.Pointer;
+        w.GluOut = _expertAct.Pointer;
+        w.GluWidth = f;
+        w.Op = Op.Activation;
+        Dispatch(t * k);
+        for (int e = 0; e < c.NumExperts; e++)
+        {
+            int n = _expertCount[e];
+            if (n > 0)
+            {
+                long r0 = _expertStart[e];
+                Gemm(_expertAct.Pointer + (r0 * f), f, n, layer.ExpertDown![e], _expertOut.Pointer + (r0 * h), h, accumulate: false);
+            }
+        }
+
+        w.Op = Op.CombineExperts;
+        Dispatch(t);
     }
 
     /// <summary>
@@ -376,6 +479,23 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         {
             _branch.EnsureCapacity(t * c.HiddenSize);
         }
+
+        if (c.IsMoe)
+        {
+            long slots = t * c.NumExpertsPerToken;
+            _router.EnsureCapacity(t * c.NumExperts);
+            _expertIn.EnsureCapacity(slots * c.HiddenSize);
+            _expertGateUp.EnsureCapacity(slots * 2 * c.ExpertIntermediateSize);
+            _expertAct.EnsureCapacity(slots * c.ExpertIntermediateSize);
+            _expertOut.EnsureCapacity(slots * c.HiddenSize);
+            if (_routeExpert.Length < slots)
+            {
+                _routeExpert = new int[slots];
+                _routeWeight = new float[slots];
+                _rowOfSlot = new int[slots];
+                _slotOfRow = new int[slots];
+            }
+        }
         _logitRows.EnsureCapacity(Math.Max(1, batch.NumLogitRows) * (long)c.HiddenSize);
         if (_tokenSeq.Length < batch.MaxTokens)
         {
@@ -454,7 +574,7 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         _finalNorm.Dispose();
         _lmHead.Dispose();
         _quantized.Dispose();
-        foreach (var b in (NativeBuffer[])[_hidden, _normed, _qkv, _attn, _gateUp, _act, _cos, _sin, _cosLocal, _sinLocal, _branch, _logitRows, .. _scores])
+        foreach (var b in (NativeBuffer[])[_hidden, _normed, _qkv, _attn, _gateUp, _act, _cos, _sin, _cosLocal, _sinLocal, _branch, _router, _expertIn, _expertGateUp, _expertAct, _expertOut, _logitRows, .. _scores])
         {
             b.Dispose();
         }

@@ -42,6 +42,18 @@ public static class GgufModelWriter
         w.AddUInt32($"{a}.rope.dimension_count", (uint)config.HeadDim);
         w.AddFloat32($"{a}.rope.freq_base", config.RopeTheta);
         w.AddFloat32($"{a}.attention.layer_norm_rms_epsilon", config.RmsNormEps);
+        if (config.IsMoe)
+        {
+            if (!config.NormTopKProb)
+            {
+                throw new ArgumentException("llama.cpp always renormalises the top-k routing weights; a GGUF needs norm_topk_prob true");
+            }
+
+            w.AddUInt32($"{a}.expert_count", (uint)config.NumExperts);
+            w.AddUInt32($"{a}.expert_used_count", (uint)config.NumExpertsPerToken);
+            w.AddUInt32($"{a}.expert_feed_forward_length", (uint)config.ExpertIntermediateSize);
+        }
+
         if (config.SlidingWindow is int window)
         {
             w.AddUInt32($"{a}.attention.sliding_window", (uint)window);
@@ -80,6 +92,16 @@ public static class GgufModelWriter
 
         foreach (var e in ModelTensorChecker.Expected(config))
         {
+            if (ExpertTensor(e.Name) is { } expert)
+            {
+                if (expert.Index == 0)
+                {
+                    AddExpertStack(w, config, weights, expert.Layer, expert.Projection, e.Shape, dtype);
+                }
+
+                continue;
+            }
+
             if (!weights.TryGetValue(e.Name, out var values) || values.Length != DTypeConversion.ElementCount(e.Shape))
             {
                 throw new ArgumentException($"weights must hold '{e.Name}' with {DTypeConversion.ElementCount(e.Shape)} values ({e.ShapeText})");
@@ -108,10 +130,41 @@ public static class GgufModelWriter
         w.Write(path);
     }
 
+    /// <summary>(layer, expert, projection) of a canonical expert tensor name, or null.</summary>
+    private static (int Layer, int Index, string Projection)? ExpertTensor(string name)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(name, @"^model\.layers\.(\d+)\.mlp\.experts\.(\d+)\.(\w+\.weight)$");
+        return m.Success ? (int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), m.Groups[3].Value) : null;
+    }
+
+    /// <summary>A layer's experts of one projection stacked as llama.cpp stores them: ggml dims [cols, rows, experts].</summary>
+    private static void AddExpertStack(GgufWriter w, ModelConfig config, IReadOnlyDictionary<string, float[]> weights, int layer, string projection, long[] shape, DType dtype)
+    {
+        var stacked = new List<float>();
+        for (int e = 0; e < config.NumExperts; e++)
+        {
+            string name = $"model.layers.{layer}.mlp.experts.{e}.{projection}";
+            if (!weights.TryGetValue(name, out var values) || values.Length != DTypeConversion.ElementCount(shape))
+            {
+                throw new ArgumentException($"weights must hold '{name}' with {DTypeConversion.ElementCount(shape)} values");
+            }
+
+            stacked.AddRange(values);
+        }
+
+        if (dtype == DType.Q8_0 && shape[1] % DTypeConversion.Q8BlockSize != 0)
+        {
+            throw new ArgumentException($"q8_0 needs row lengths that are multiples of {DTypeConversion.Q8BlockSize}; experts' {projection} has rows of {shape[1]}");
+        }
+
+        w.AddTensor(GgufTensorNames.ExpertStackName(layer, projection), GgmlType.FromDType(dtype), [shape[1], shape[0], config.NumExperts], DTypeConversion.Encode(stacked.ToArray(), dtype));
+    }
+
     /// <summary>llama.cpp's general.architecture for a Hugging Face architecture name.</summary>
     public static string GgufArchitecture(string huggingFaceArchitecture) => huggingFaceArchitecture switch
     {
         "Qwen3ForCausalLM" => "qwen3",
+        "Qwen3MoeForCausalLM" => "qwen3moe",
         "Gemma2ForCausalLM" => "gemma2",
         "Gemma3ForCausalLM" => "gemma3",
         _ => "llama",

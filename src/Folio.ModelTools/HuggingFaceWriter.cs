@@ -22,6 +22,11 @@ public static class HuggingFaceWriter
             throw new ArgumentException("a Hugging Face folder stores f32, f16 or bf16; q8_0 exists only in GGUF");
         }
 
+        if (config.IsMoe && config.Architecture != "Qwen3MoeForCausalLM")
+        {
+            throw new ArgumentException("a Mixtral-style (llama with experts) test model is written as GGUF only");
+        }
+
         var expected = ModelTensorChecker.Expected(config);
         if (shards < 1 || shards > expected.Count)
         {
@@ -90,6 +95,7 @@ public static class HuggingFaceWriter
                 "MistralForCausalLM" => "mistral",
                 "Qwen2ForCausalLM" => "qwen2",
                 "Qwen3ForCausalLM" => "qwen3",
+                "Qwen3MoeForCausalLM" => "qwen3_moe",
                 "Gemma2ForCausalLM" => "gemma2",
                 "Gemma3ForCausalLM" => "gemma3_text",
                 _ => "llama",
@@ -140,6 +146,17 @@ public static class HuggingFaceWriter
             }
 
             j.WriteBoolean("tie_word_embeddings", c.TieWordEmbeddings);
+            if (c.IsMoe)
+            {
+                j.WriteNumber("num_experts", c.NumExperts);
+                j.WriteNumber("num_experts_per_tok", c.NumExpertsPerToken);
+                j.WriteNumber("moe_intermediate_size", c.ExpertIntermediateSize);
+                j.WriteBoolean("norm_topk_prob", c.NormTopKProb);
+                j.WriteNumber("decoder_sparse_step", 1);
+                j.WriteStartArray("mlp_only_layers");
+                j.WriteEndArray();
+            }
+
             if (!qwen2)
             {
                 j.WriteBoolean("attention_bias", c.AttentionBias);

@@ -23,6 +23,9 @@ public enum TestArchitecture
     /// <summary>Qwen3: per-head RMSNorm on q and k before rope, no biases (GGUF "qwen3", NEOX rope).</summary>
     Qwen3,
 
+    /// <summary>Qwen3-MoE: Qwen3 attention, every MLP a sparse mixture of experts (GGUF "qwen3moe").</summary>
+    Qwen3Moe,
+
     /// <summary>Gemma 2: GeGLU, (1 + w) norms, scaled embeddings, four norms a layer, soft-capping, local/global layers alternating.</summary>
     Gemma2,
 
@@ -78,6 +81,14 @@ public sealed record TestModelOptions
     public int MaxPositions { get; init; } = 2048;
     public float RmsNormEps { get; init; } = 1e-5f;
 
+    /// <summary>Experts per layer (0: dense MLP). With --arch llama this is a Mixtral-style model (GGUF only: llama with experts).</summary>
+    public int Experts { get; init; }
+
+    public int ExpertsPerToken { get; init; } = 2;
+
+    /// <summary>Qwen3-MoE's norm_topk_prob (llama.cpp always renormalises, so GGUF oracles need true).</summary>
+    public bool NormTopK { get; init; } = true;
+
     /// <summary>Gemma: the sliding window of local layers (small, so short test prompts cross it).</summary>
     public int SlidingWindow { get; init; } = 8;
 
@@ -112,6 +123,11 @@ public static class TestModelWriter
     {
         var spec = Tokenizer(o);
         bool gemma = o.Arch is TestArchitecture.Gemma2 or TestArchitecture.Gemma3;
+        if (o.Experts > 0 && o.Arch is not (TestArchitecture.Llama or TestArchitecture.Qwen3Moe))
+        {
+            throw new ArgumentException($"experts apply to llama (Mixtral-style) and qwen3moe test models, not {o.Arch}");
+        }
+
         if (o.Arch != TestArchitecture.Llama && (o.Llama3Scaling || (gemma && o.Bias)))
         {
             throw new ArgumentException($"{o.Arch} test models take no {(o.Llama3Scaling ? "Llama 3 rope scaling" : "q/k/v biases")}");
@@ -123,6 +139,7 @@ public static class TestModelWriter
             Architecture = o.Arch switch
             {
                 TestArchitecture.Qwen3 => "Qwen3ForCausalLM",
+                TestArchitecture.Qwen3Moe => "Qwen3MoeForCausalLM",
                 TestArchitecture.Gemma2 => "Gemma2ForCausalLM",
                 TestArchitecture.Gemma3 => "Gemma3ForCausalLM",
                 _ => "LlamaForCausalLM",
@@ -142,7 +159,11 @@ public static class TestModelWriter
             // Gemma always ties its lm_head to the embedding (llama.cpp's gemma2 reads no output tensor).
             TieWordEmbeddings = o.Tied || gemma,
             AttentionBias = o.Bias,
-            QkNorm = o.Arch is TestArchitecture.Qwen3 or TestArchitecture.Gemma3,
+            QkNorm = o.Arch is TestArchitecture.Qwen3 or TestArchitecture.Qwen3Moe or TestArchitecture.Gemma3,
+            NumExperts = o.Arch == TestArchitecture.Qwen3Moe && o.Experts == 0 ? 4 : o.Experts,
+            NumExpertsPerToken = o.ExpertsPerToken,
+            ExpertIntermediateSize = o.Experts > 0 || o.Arch == TestArchitecture.Qwen3Moe ? o.Ffn : 0,
+            NormTopKProb = o.NormTopK,
             NormWeightOffset = gemma ? 1f : 0f,
             Activation = gemma ? MlpActivation.GeluTanh : MlpActivation.Silu,
             EmbeddingScale = gemma ? MathF.Sqrt(o.Dim) : 1f,

@@ -80,6 +80,20 @@ public sealed record ModelConfig
     /// <summary>The rope base of local layers (Gemma 3's rope_local_base_freq); null uses <see cref="RopeTheta"/>.</summary>
     public float? RopeLocalTheta { get; init; }
 
+    /// <summary>Experts of each layer's sparse MLP (Mixtral, Qwen3-MoE); 0 for a dense MLP.</summary>
+    public int NumExperts { get; init; }
+
+    /// <summary>Experts each token is routed to (top-k of the router's softmax).</summary>
+    public int NumExpertsPerToken { get; init; }
+
+    /// <summary>Each expert's intermediate size (Qwen3-MoE's moe_intermediate_size; Mixtral's intermediate_size).</summary>
+    public int ExpertIntermediateSize { get; init; }
+
+    /// <summary>Whether the top-k routing weights are divided by their sum (Mixtral always; Qwen3-MoE's norm_topk_prob).</summary>
+    public bool NormTopKProb { get; init; } = true;
+
+    public bool IsMoe => NumExperts > 0;
+
     public int? BosTokenId { get; init; }
     public IReadOnlyList<int> EosTokenIds { get; init; } = [];
 
@@ -140,6 +154,11 @@ public sealed record ModelConfig
             list.Add("sliding-window attention");
         }
 
+        if (IsMoe)
+        {
+            list.Add("mixture of experts");
+        }
+
         return list;
     }
 
@@ -166,6 +185,8 @@ public sealed record ModelConfig
         Require(SlidingWindowPattern > 0, $"the sliding window pattern must be > 0 (got {SlidingWindowPattern})");
         Require(AttentionLogitSoftcap is null or > 0, $"attn_logit_softcapping must be > 0 (got {AttentionLogitSoftcap})");
         Require(FinalLogitSoftcap is null or > 0, $"final_logit_softcapping must be > 0 (got {FinalLogitSoftcap})");
+        Require(NumExperts >= 0 && (NumExperts == 0 || (NumExpertsPerToken > 0 && NumExpertsPerToken <= NumExperts)), $"num_experts_per_tok ({NumExpertsPerToken}) must be between 1 and the number of experts ({NumExperts})");
+        Require(NumExperts == 0 || ExpertIntermediateSize > 0, $"the experts' intermediate size must be > 0 (got {ExpertIntermediateSize})");
         Require(AttentionScale is null or > 0, $"query_pre_attn_scalar must be > 0 (got {AttentionScale})");
     }
 }

@@ -10,13 +10,14 @@ namespace Folio.Cpu.Tests;
 
 /// <summary>
 /// The determinism suite of <see cref="CpuRunnerDeterminismTests"/> on each architecture beyond
-/// Llama (2 threads, 18 mixed requests with prompts up to 70 tokens, so Gemma's window of 8 is
+/// Llama, mixtures of experts included (whose rows are regrouped by expert differently in every
+/// batch) (2 threads, 18 mixed requests with prompts up to 70 tokens, so Gemma's window of 8 is
 /// crossed everywhere): tokens and logprobs bitwise identical alone and in a batch, under chunked
 /// prefill, and after preemption and recompute.
 /// </summary>
 public sealed class ArchitectureDeterminismTests
 {
-    public static TheoryData<string> Architectures => new(["qwen3", "gemma2", "gemma3"]);
+    public static TheoryData<string> Architectures => new(["qwen3", "gemma2", "gemma3", "mixtral", "qwen3moe"]);
 
     private static readonly List<EngineRequest> Workload = EngineHarness.MixedWorkload(18, seed: 23, maxPrompt: 70, maxTokens: 12);
 
@@ -25,6 +26,8 @@ public sealed class ArchitectureDeterminismTests
         "qwen3" => new TestModelOptions { Arch = TestArchitecture.Qwen3, Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, HeadDim = 32, Ffn = 96, Vocab = EngineHarness.Vocab, Seed = 61 },
         "gemma2" => new TestModelOptions { Arch = TestArchitecture.Gemma2, Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, HeadDim = 32, Ffn = 96, Vocab = EngineHarness.Vocab, Seed = 62, SlidingWindow = 8, AttentionSoftcap = 0.5f, FinalSoftcap = 4f },
         "gemma3" => new TestModelOptions { Arch = TestArchitecture.Gemma3, Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, HeadDim = 32, Ffn = 96, Vocab = EngineHarness.Vocab, Seed = 63, SlidingWindow = 8, SlidingWindowPattern = 2 },
+        "mixtral" => new TestModelOptions { Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 64, Vocab = EngineHarness.Vocab, Seed = 64, Experts = 8, ExpertsPerToken = 2 },
+        "qwen3moe" => new TestModelOptions { Arch = TestArchitecture.Qwen3Moe, Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, HeadDim = 32, Ffn = 64, Vocab = EngineHarness.Vocab, Seed = 65, Experts = 6, ExpertsPerToken = 4 },
         _ => throw new ArgumentException(arch),
     };
 

@@ -17,7 +17,9 @@ public sealed class MakeTestModelCommand : FolioCommand
 
     private readonly FolioOption<string?> _out = CliOptions.String("--out", "PATH", "folder (hf) or file (gguf) to write", required: true);
     private readonly FolioOption<string> _format = CliOptions.RequiredChoice("--format", "a Hugging Face folder (config.json, safetensors, tokenizer.json) or one GGUF file", "hf", "gguf");
-    private readonly FolioOption<string> _arch = CliOptions.Choice("--arch", "decoder family: llama, qwen3 (q/k norms), gemma2 (GeGLU, soft-capping, alternating local layers), gemma3 (q/k norms, 5 local layers per global, local rope base)", "llama", "llama", "qwen3", "gemma2", "gemma3");
+    private readonly FolioOption<string> _arch = CliOptions.Choice("--arch", "decoder family: llama (with --experts: Mixtral-style, gguf only), qwen3 (q/k norms), qwen3moe (qwen3 with experts), gemma2 (GeGLU, soft-capping, alternating local layers), gemma3 (q/k norms, 5 local layers per global, local rope base)", "llama", "llama", "qwen3", "qwen3moe", "gemma2", "gemma3");
+    private readonly FolioOption<int> _experts = CliOptions.Int("--experts", "N", "experts per layer (llama: Mixtral-style; qwen3moe: 4 when 0)", 0, min: 0);
+    private readonly FolioOption<int> _expertsPerToken = CliOptions.Int("--experts-per-token", "N", "experts each token is routed to (top-k)", 2, min: 1);
     private readonly FolioOption<int> _sliding = CliOptions.Int("--sliding-window", "N", "gemma2/gemma3: keys a local layer sees", Defaults.SlidingWindow, min: 1);
     private readonly FolioOption<int> _dim = CliOptions.Int("--dim", "N", "hidden size", Defaults.Dim, min: 1);
     private readonly FolioOption<int> _layers = CliOptions.Int("--layers", "N", "decoder layers", Defaults.Layers, min: 1);
@@ -37,9 +39,9 @@ public sealed class MakeTestModelCommand : FolioCommand
     private readonly FolioOption<int> _shards = CliOptions.Int("--shards", "N", "split the safetensors into N files with an index (hf only)", 1, min: 1);
 
     public MakeTestModelCommand()
-        : base("make-test-model", "write a deterministic random Llama, Qwen3 or Gemma 2/3 model (Hugging Face folder or GGUF)")
+        : base("make-test-model", "write a deterministic random Llama, Mixtral-style, Qwen3, Qwen3-MoE or Gemma 2/3 model (Hugging Face folder or GGUF)")
     {
-        Add(_out, _format, _arch, _sliding, _dim, _layers, _heads, _kvHeads, _headDim, _ffn, _vocab, _tokenizer, _ropeTheta, _maxPositions, _seed, _dtype, _bias, _tied, _llama3Scaling, _shards);
+        Add(_out, _format, _arch, _sliding, _experts, _expertsPerToken, _dim, _layers, _heads, _kvHeads, _headDim, _ffn, _vocab, _tokenizer, _ropeTheta, _maxPositions, _seed, _dtype, _bias, _tied, _llama3Scaling, _shards);
     }
 
     public override string Synopsis => "--out PATH --format hf|gguf [options]";
@@ -64,11 +66,14 @@ public sealed class MakeTestModelCommand : FolioCommand
             Arch = parse.GetValue(_arch) switch
             {
                 "qwen3" => TestArchitecture.Qwen3,
+                "qwen3moe" => TestArchitecture.Qwen3Moe,
                 "gemma2" => TestArchitecture.Gemma2,
                 "gemma3" => TestArchitecture.Gemma3,
                 _ => TestArchitecture.Llama,
             },
             SlidingWindow = parse.GetValue(_sliding),
+            Experts = parse.GetValue(_experts),
+            ExpertsPerToken = parse.GetValue(_expertsPerToken),
             Dim = parse.GetValue(_dim),
             Layers = parse.GetValue(_layers),
             Heads = parse.GetValue(_heads),
@@ -147,6 +152,9 @@ public sealed class MakeTestModelCommand : FolioCommand
         // The SentencePiece vocabulary's minimum depends on its corpus; its own message says it.
         Require(o.Tokenizer == TestTokenizerKind.SentencePiece || o.Vocab >= 260, $"--vocab must be at least 260 for --tokenizer bpe (256 byte tokens, merges, end-of-text); got {o.Vocab}");
         Require(format == TestModelFormat.HuggingFace || o.Shards == 1, "--shards applies to --format hf only");
+        Require(o.Experts == 0 || o.ExpertsPerToken <= o.Experts, $"--experts-per-token ({o.ExpertsPerToken}) must not exceed --experts ({o.Experts})");
+        Require(o.Experts == 0 || o.Arch is TestArchitecture.Llama or TestArchitecture.Qwen3Moe, "--experts applies to --arch llama (Mixtral-style) and qwen3moe");
+        Require(o.Arch != TestArchitecture.Llama || o.Experts == 0 || format == TestModelFormat.Gguf, "a Mixtral-style model (--arch llama --experts N) is written as --format gguf only");
         Require(o.Arch is not (TestArchitecture.Gemma2 or TestArchitecture.Gemma3) || !o.Bias, "--bias applies to --arch llama and qwen3 (Gemma has no q/k/v biases)");
         Require(format == TestModelFormat.Gguf || o.DType != DType.Q8_0, "--dtype q8_0 is a GGUF encoding; use f32, f16 or bf16 with --format hf");
     }

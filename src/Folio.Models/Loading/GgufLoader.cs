@@ -12,7 +12,7 @@ namespace Folio.Models.Loading;
 /// </summary>
 public static unsafe class GgufLoader
 {
-    public static readonly IReadOnlyList<string> SupportedArchitectures = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3"];
+    public static readonly IReadOnlyList<string> SupportedArchitectures = ["llama", "mistral", "qwen2", "qwen3", "qwen3moe", "gemma2", "gemma3"];
 
     /// <summary>Keys Folio adds so Llama 3 rope scaling survives the trip exactly (llama.cpp ignores them; it reads rope_freqs.weight).</summary>
     public const string Llama3FactorKey = "folio.rope.llama3.factor";
@@ -59,6 +59,12 @@ public static unsafe class GgufLoader
         var tensors = new Dictionary<string, TensorView>(StringComparer.Ordinal);
         foreach (var (name, view) in file.Tensors)
         {
+            if (GgufTensorNames.TryExpertStack(name, out int layer, out string projection))
+            {
+                AddExperts(path, tensors, name, view, layer, projection);
+                continue;
+            }
+
             string canonical = GgufTensorNames.ToHuggingFace(name, sandwichNorms) ?? name;
             var renamed = new TensorView(canonical, view.DType, view.Shape, view.Data, view.ByteLength, path) { IsFileMapped = view.IsFileMapped };
             if (!tensors.TryAdd(canonical, renamed))
@@ -68,6 +74,30 @@ public static unsafe class GgufLoader
         }
 
         return tensors;
+    }
+
+    /// <summary>
+    /// One view per expert into a stacked [experts, rows, cols] tensor: each expert's rows are
+    /// contiguous in the file (whole quantization blocks), so the slices stay memory-mapped.
+    /// </summary>
+    private static void AddExperts(string path, Dictionary<string, TensorView> tensors, string name, TensorView stack, int layer, string projection)
+    {
+        if (stack.Shape.Length != 3 || stack.Shape[0] <= 0 || stack.ByteLength % stack.Shape[0] != 0)
+        {
+            throw new ModelFormatException($"{path}: tensor '{name}' must be 3-D [experts, rows, cols]; got {stack.ShapeText}");
+        }
+
+        long experts = stack.Shape[0];
+        long bytes = stack.ByteLength / experts;
+        for (int e = 0; e < experts; e++)
+        {
+            string canonical = $"model.layers.{layer}.mlp.experts.{e}.{projection}";
+            var view = new TensorView(canonical, stack.DType, [stack.Shape[1], stack.Shape[2]], stack.Data + (e * bytes), bytes, path) { IsFileMapped = stack.IsFileMapped };
+            if (!tensors.TryAdd(canonical, view))
+            {
+                throw new ModelFormatException($"{path}: two tensors map to '{canonical}' (one is '{name}')");
+            }
+        }
     }
 
     private static ModelConfig ReadConfig(string path, string arch, IReadOnlyDictionary<string, GgufValue> md, TokenizerSpec spec, Dictionary<string, TensorView> tensors)
@@ -113,10 +143,15 @@ public static unsafe class GgufLoader
             RmsNormEps = OptFloat("attention.layer_norm_rms_epsilon") ?? 1e-5f,
             RopeTheta = theta,
             RopeScaling = ReadLlama3Scaling(path, arch, md, tensors, headDim, theta),
-            RopeStyle = arch is "qwen2" or "qwen3" || IsGemma(arch) ? RopeStyle.RotateHalf : RopeStyle.Interleaved,
+            RopeStyle = arch is "qwen2" or "qwen3" or "qwen3moe" || IsGemma(arch) ? RopeStyle.RotateHalf : RopeStyle.Interleaved,
             TieWordEmbeddings = !tensors.ContainsKey("lm_head.weight"),
             AttentionBias = tensors.ContainsKey("model.layers.0.self_attn.q_proj.bias"),
-            QkNorm = arch is "qwen3" or "gemma3",
+            QkNorm = arch is "qwen3" or "qwen3moe" or "gemma3",
+            // llama.cpp routes Mixtral-style (llama with experts) and qwen3moe with softmax, top-k, renormalised.
+            NumExperts = OptInt("expert_count") ?? 0,
+            NumExpertsPerToken = OptInt("expert_used_count") ?? 0,
+            ExpertIntermediateSize = (OptInt("expert_count") ?? 0) > 0 ? OptInt("expert_feed_forward_length") ?? Int("feed_forward_length") : 0,
+            NormTopKProb = true,
             BosTokenId = spec.BosTokenId,
             EosTokenIds = spec.EosTokenIds,
         };

@@ -34,7 +34,49 @@ public static class GgufTensorNames
         ("ffn_gate.weight", "mlp.gate_proj.weight"),
         ("ffn_up.weight", "mlp.up_proj.weight"),
         ("ffn_down.weight", "mlp.down_proj.weight"),
+        ("ffn_gate_inp.weight", "mlp.gate.weight"),
     ];
+
+    /// <summary>llama.cpp stacks a layer's experts in one 3-D tensor per projection: [experts, rows, cols] outermost first.</summary>
+    private static readonly (string Gguf, string Hf)[] ExpertStacks =
+    [
+        ("ffn_gate_exps.weight", "gate_proj.weight"),
+        ("ffn_up_exps.weight", "up_proj.weight"),
+        ("ffn_down_exps.weight", "down_proj.weight"),
+    ];
+
+    /// <summary>When <paramref name="ggufName"/> is a stack of experts: its layer and the canonical name of expert e is <c>model.layers.{layer}.mlp.experts.{e}.{projection}</c>.</summary>
+    public static bool TryExpertStack(string ggufName, out int layer, out string projection)
+    {
+        layer = -1;
+        projection = "";
+        if (!ggufName.StartsWith("blk.", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        int dot = ggufName.IndexOf('.', 4);
+        if (dot < 0 || !int.TryParse(ggufName.AsSpan(4, dot - 4), NumberStyles.None, CultureInfo.InvariantCulture, out layer))
+        {
+            return false;
+        }
+
+        string rest = ggufName[(dot + 1)..];
+        foreach (var (g, h) in ExpertStacks)
+        {
+            if (g == rest)
+            {
+                projection = h;
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The GGUF stack name of a layer's experts for one projection (gate_proj/up_proj/down_proj.weight).</summary>
+    public static string ExpertStackName(int layer, string projection) =>
+        $"blk.{layer}.{ExpertStacks.First(x => x.Hf == projection).Gguf}";
 
     /// <summary>The norms of a Llama layer: attention, then one before the MLP.</summary>
     private static readonly (string Gguf, string Hf)[] LlamaNorms =

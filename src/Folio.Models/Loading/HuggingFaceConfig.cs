@@ -9,7 +9,7 @@ namespace Folio.Models.Loading;
 /// </summary>
 public static class HuggingFaceConfig
 {
-    public static readonly IReadOnlyList<string> SupportedArchitectures = ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM", "Gemma2ForCausalLM", "Gemma3ForCausalLM"];
+    public static readonly IReadOnlyList<string> SupportedArchitectures = ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM", "Qwen3MoeForCausalLM", "Gemma2ForCausalLM", "Gemma3ForCausalLM"];
 
     public static ModelConfig Read(string configPath)
     {
@@ -43,7 +43,8 @@ public static class HuggingFaceConfig
     {
         string architecture = ReadArchitecture(source, root);
         bool isQwen2 = architecture == "Qwen2ForCausalLM";
-        bool isQwen3 = architecture == "Qwen3ForCausalLM";
+        bool isQwen3Moe = architecture == "Qwen3MoeForCausalLM";
+        bool isQwen3 = architecture == "Qwen3ForCausalLM" || isQwen3Moe;
         bool isGemma = HuggingFaceGemmaConfig.IsGemma(architecture);
 
         int hidden = RequiredInt(source, root, "hidden_size");
@@ -76,6 +77,7 @@ public static class HuggingFaceConfig
             "MistralForCausalLM" => 32768,
             "Qwen2ForCausalLM" => 32768,
             "Qwen3ForCausalLM" => 32768,
+            "Qwen3MoeForCausalLM" => 32768,
             "Gemma2ForCausalLM" => 8192,
             "Gemma3ForCausalLM" => 131072,
             _ => 2048,
@@ -117,8 +119,44 @@ public static class HuggingFaceConfig
             config = HuggingFaceGemmaConfig.Apply(source, root, config);
         }
 
+        if (isQwen3Moe)
+        {
+            config = ReadQwen3Moe(source, root, config);
+        }
+
         config.Validate(source);
         return config;
+    }
+
+    /// <summary>
+    /// Qwen3-MoE's sparse MLP with Qwen3MoeConfig's defaults. Every layer sparse is all Folio runs:
+    /// decoder_sparse_step other than 1 or a non-empty mlp_only_layers would leave dense layers, and
+    /// is refused naming the key.
+    /// </summary>
+    private static ModelConfig ReadQwen3Moe(string source, JsonElement root, ModelConfig config)
+    {
+        if ((OptionalInt(source, root, "decoder_sparse_step") ?? 1) != 1)
+        {
+            throw new ModelFormatException($"{source}: decoder_sparse_step other than 1 (dense layers between sparse ones) is not supported");
+        }
+
+        if (root.TryGetProperty("mlp_only_layers", out var dense) && dense.ValueKind == JsonValueKind.Array && dense.GetArrayLength() > 0)
+        {
+            throw new ModelFormatException($"{source}: mlp_only_layers (dense layers in a MoE model) is not supported; it must be empty");
+        }
+
+        if ((OptionalInt(source, root, "shared_expert_intermediate_size") ?? 0) > 0)
+        {
+            throw new ModelFormatException($"{source}: shared_expert_intermediate_size > 0 (a shared expert) is not supported");
+        }
+
+        return config with
+        {
+            NumExperts = OptionalInt(source, root, "num_experts") ?? 128,
+            NumExpertsPerToken = OptionalInt(source, root, "num_experts_per_tok") ?? 8,
+            ExpertIntermediateSize = OptionalInt(source, root, "moe_intermediate_size") ?? 768,
+            NormTopKProb = OptionalBool(source, root, "norm_topk_prob") ?? false,
+        };
     }
 
     private static string ReadArchitecture(string source, JsonElement root)
@@ -136,6 +174,7 @@ public static class HuggingFaceConfig
                 "mistral" => "MistralForCausalLM",
                 "qwen2" => "Qwen2ForCausalLM",
                 "qwen3" => "Qwen3ForCausalLM",
+                "qwen3_moe" => "Qwen3MoeForCausalLM",
                 "gemma2" => "Gemma2ForCausalLM",
                 "gemma3_text" => "Gemma3ForCausalLM",
                 var other => other,

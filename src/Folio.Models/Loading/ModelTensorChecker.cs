@@ -54,6 +54,21 @@ public static class ModelTensorChecker
                 list.Add(new(p + "post_feedforward_layernorm.weight", [h], $"[{hs}]"));
             }
 
+            if (c.IsMoe)
+            {
+                long ef = c.ExpertIntermediateSize;
+                list.Add(new(p + "mlp.gate.weight", [c.NumExperts, h], $"[num_experts={c.NumExperts}, {hs}]"));
+                for (int e = 0; e < c.NumExperts; e++)
+                {
+                    string x = $"{p}mlp.experts.{e}.";
+                    list.Add(new(x + "gate_proj.weight", [ef, h], $"[moe_intermediate_size={ef}, {hs}]"));
+                    list.Add(new(x + "up_proj.weight", [ef, h], $"[moe_intermediate_size={ef}, {hs}]"));
+                    list.Add(new(x + "down_proj.weight", [h, ef], $"[{hs}, moe_intermediate_size={ef}]"));
+                }
+
+                continue;
+            }
+
             list.Add(new(p + "mlp.gate_proj.weight", [ffn, h], $"[intermediate_size={ffn}, {hs}]"));
             list.Add(new(p + "mlp.up_proj.weight", [ffn, h], $"[intermediate_size={ffn}, {hs}]"));
             list.Add(new(p + "mlp.down_proj.weight", [h, ffn], $"[{hs}, intermediate_size={ffn}]"));

@@ -21,7 +21,13 @@ public sealed class ArchitectureOracleTests
 
     public static TheoryData<string> GemmaShapes => new(["gemma2-gqa-hd64", "gemma2-mqa-hd256", "gemma3-local-global", "gemma3-6-layers"]);
 
-    public static TheoryData<string> Shapes => new(["qwen3-gqa-hd64", "qwen3-tied-hd128", "gemma2-gqa-hd64", "gemma2-mqa-hd256", "gemma3-local-global"]);
+    public static TheoryData<string> Shapes => new(["qwen3-gqa-hd64", "qwen3-tied-hd128", "gemma2-gqa-hd64", "gemma2-mqa-hd256", "gemma3-local-global", .. MoeShapes]);
+
+    /// <summary>Mixtral-style (llama with experts) and Qwen3-MoE: 2-8 experts, top-1/2/4.</summary>
+    private static readonly string[] MoeShapes = ["mixtral-8-experts-top2", "mixtral-2-experts-top1", "qwen3moe-6-experts-top4", "qwen3moe-4-experts-top2"];
+
+    /// <summary>Shapes both writers can write (a Mixtral-style test model is GGUF only).</summary>
+    public static TheoryData<string> BothFormatShapes => new(["qwen3-gqa-hd64", "qwen3-tied-hd128", "gemma2-gqa-hd64", "gemma2-mqa-hd256", "gemma3-local-global", "qwen3moe-6-experts-top4", "qwen3moe-4-experts-top2"]);
 
     private static TestModelOptions Shape(string name) => name switch
     {
@@ -35,6 +41,10 @@ public sealed class ArchitectureOracleTests
         "gemma3-local-global" => new TestModelOptions { Arch = TestArchitecture.Gemma3, Dim = 128, Layers = 2, Heads = 4, KvHeads = 2, HeadDim = 64, Ffn = 256, Vocab = 300, Seed = 54, SlidingWindow = 8, SlidingWindowPattern = 2, RopeTheta = 1000000f, RopeLocalTheta = 10000f, RmsNormEps = 1e-6f },
         // Gemma 3's own pattern: five local layers, then a global one.
         "gemma3-6-layers" => new TestModelOptions { Arch = TestArchitecture.Gemma3, Dim = 64, Layers = 6, Heads = 4, KvHeads = 1, HeadDim = 64, Ffn = 128, Vocab = 300, Seed = 54, SlidingWindow = 8, RopeTheta = 1000000f, RopeLocalTheta = 10000f, RmsNormEps = 1e-6f },
+        "mixtral-8-experts-top2" => new TestModelOptions { Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 96, Vocab = 300, Seed = 56, Experts = 8, ExpertsPerToken = 2 },
+        "mixtral-2-experts-top1" => new TestModelOptions { Dim = 128, Layers = 2, Heads = 2, KvHeads = 1, Ffn = 128, Vocab = 300, Seed = 57, Experts = 2, ExpertsPerToken = 1 },
+        "qwen3moe-6-experts-top4" => new TestModelOptions { Arch = TestArchitecture.Qwen3Moe, Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, HeadDim = 64, Ffn = 64, Vocab = 300, Seed = 58, Experts = 6, ExpertsPerToken = 4 },
+        "qwen3moe-4-experts-top2" => new TestModelOptions { Arch = TestArchitecture.Qwen3Moe, Dim = 128, Layers = 2, Heads = 2, KvHeads = 1, HeadDim = 128, Ffn = 96, Vocab = 300, Seed = 59, Experts = 4, ExpertsPerToken = 2 },
         _ => throw new ArgumentException(name),
     };
 
@@ -100,7 +110,7 @@ public sealed class ArchitectureOracleTests
     private static bool IsGemma(TestModelOptions o) => o.Arch is TestArchitecture.Gemma2 or TestArchitecture.Gemma3;
 
     [Theory]
-    [MemberData(nameof(Shapes))]
+    [MemberData(nameof(BothFormatShapes))]
     public void The_same_weights_as_a_hugging_face_folder_and_as_gguf_give_the_same_logits(string shape)
     {
         var o = Shape(shape);

@@ -34,6 +34,27 @@ public class NewArchitectureConfigTests
     }
 
     [Fact]
+    public void Qwen3_moe_reads_its_experts_with_transformers_defaults()
+    {
+        var c = Parse("{\"architectures\":[\"Qwen3MoeForCausalLM\"]," + Shape + ",\"num_experts\":8,\"num_experts_per_tok\":2,\"moe_intermediate_size\":96}");
+        Assert.Equal(8, c.NumExperts);
+        Assert.Equal(2, c.NumExpertsPerToken);
+        Assert.Equal(96, c.ExpertIntermediateSize);
+        Assert.False(c.NormTopKProb); // Qwen3MoeConfig's default; released models set it true
+        Assert.True(c.QkNorm);
+        Assert.Contains("mixture of experts", c.BeyondLlama());
+    }
+
+    [Theory]
+    [InlineData("\"decoder_sparse_step\":2", "decoder_sparse_step")]
+    [InlineData("\"mlp_only_layers\":[0]", "mlp_only_layers")]
+    [InlineData("\"num_experts\":4,\"num_experts_per_tok\":5", "num_experts_per_tok")]
+    public void Qwen3_moe_layouts_folio_does_not_run_are_refused_naming_the_key(string extra, string key)
+    {
+        Assert.Contains(key, Refusal("{\"architectures\":[\"Qwen3MoeForCausalLM\"]," + Shape + "," + extra + "}"));
+    }
+
+    [Fact]
     public void Gemma2_defaults_are_transformers_defaults()
     {
         var c = Parse("{\"architectures\":[\"Gemma2ForCausalLM\"]," + Shape + "}");
