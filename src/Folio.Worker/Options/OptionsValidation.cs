@@ -88,6 +88,11 @@ internal sealed class RedisOptionsValidator : IValidateOptions<RedisOptions>
             errors.Add($"Folio:Redis:StreamTtlSeconds must be >= 1; got {o.StreamTtlSeconds}");
         }
 
+        if (o.BatchTtlSeconds < 1)
+        {
+            errors.Add($"Folio:Redis:BatchTtlSeconds must be >= 1 (seconds a batch's streams and counts are kept; default 604800 = 7 days); got {o.BatchTtlSeconds}");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

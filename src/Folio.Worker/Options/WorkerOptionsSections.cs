@@ -44,6 +44,9 @@ public sealed class RedisOptions
 
     public int StreamTtlSeconds { get; set; } = WireNames.StreamTtlSeconds;
 
+    /// <summary>How long the stream (and state) of a request with a batch_id lives after its last write, instead of StreamTtlSeconds: batch results are collected later.</summary>
+    public int BatchTtlSeconds { get; set; } = BatchKeys.DefaultTtlSeconds;
+
     /// <summary>
     /// 0: off. Else after each flush the worker sends WAIT to every primary it wrote to and goes on
     /// (acknowledges finished requests) only once that many replicas hold the writes, so a failover

@@ -22,11 +22,18 @@ internal readonly record struct StartHistory(int Takes, int Starts, bool Proven,
 /// <see cref="StreamScripts"/>. Every method throws what StackExchange.Redis throws; callers decide
 /// (through <c>RedisGate</c>) whether a failure is worth waiting out.
 /// </summary>
-internal sealed class StreamStore(IConnectionMultiplexer redis, string prefix, int ttlSeconds)
+/// <param name="batchTtlSeconds">The TTL of a request with a batch_id (Folio:Redis:BatchTtlSeconds); null: the stream TTL.</param>
+internal sealed class StreamStore(IConnectionMultiplexer redis, string prefix, int ttlSeconds, int? batchTtlSeconds = null)
 {
     private IDatabase Db => redis.GetDatabase();
 
     public int TtlSeconds => ttlSeconds;
+
+    /// <summary>Counts finished batch requests towards their batch hash.</summary>
+    public BatchCounter Batches { get; } = new(redis, prefix, batchTtlSeconds ?? ttlSeconds);
+
+    /// <summary>How long this request's stream and state live after their last write: a batch's are collected later, so they live longer.</summary>
+    public int TtlFor(GenerationRequest? request) => request?.BatchId is null ? ttlSeconds : batchTtlSeconds ?? ttlSeconds;
 
     public StreamKeys Keys(string requestId) => StreamKeys.For(prefix, requestId);
 
@@ -56,9 +63,10 @@ internal sealed class StreamStore(IConnectionMultiplexer redis, string prefix, i
     }
 
     /// <param name="countAsStart">False when the same worker re-attaches a delivery it lost: not a new start.</param>
-    public async Task<TakeResult> TakeAsync(StreamKeys keys, string owner, string worker, int attempt, int promptTokens, bool countAsStart)
+    /// <param name="ttl">The request's TTL (<see cref="TtlFor"/>); null: the stream TTL.</param>
+    public async Task<TakeResult> TakeAsync(StreamKeys keys, string owner, string worker, int attempt, int promptTokens, bool countAsStart, int? ttl = null)
     {
-        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(StreamScripts.Take, keys.TakeKeysFor(LegacyNames), [owner, worker, attempt, promptTokens, ttlSeconds, countAsStart ? 1 : 0]).ConfigureAwait(false))!;
+        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(StreamScripts.Take, keys.TakeKeysFor(LegacyNames), [owner, worker, attempt, promptTokens, ttl ?? ttlSeconds, countAsStart ? 1 : 0]).ConfigureAwait(false))!;
         return (string?)r[0] == "finished" ? new TakeResult(true, 0, false) : new TakeResult(false, (int)r[1], (long)r[2] != 0);
     }
 
@@ -127,9 +135,9 @@ internal sealed class StreamStore(IConnectionMultiplexer redis, string prefix, i
     }
 
     /// <summary>An error entry for a request that was never taken; false when its stream had already ended.</summary>
-    public async Task<bool> FailAsync(StreamKeys keys, string code, string message)
+    public async Task<bool> FailAsync(StreamKeys keys, string code, string message, int? ttl = null)
     {
-        bool written = (long)(await Db.ScriptEvaluateAsync(StreamScripts.Fail, keys.FailKeysFor(LegacyNames), [ttlSeconds, code, message]).ConfigureAwait(false)) == 1;
+        bool written = (long)(await Db.ScriptEvaluateAsync(StreamScripts.Fail, keys.FailKeysFor(LegacyNames), [ttl ?? ttlSeconds, code, message]).ConfigureAwait(false)) == 1;
         if (ReplicaWait is { } wait)
         {
             // Acknowledged next: the error entry must survive a failover (a retry finds it and returns false).
@@ -200,9 +208,9 @@ internal sealed class StreamStore(IConnectionMultiplexer redis, string prefix, i
     /// <see cref="RestoreOutcome.StillThere"/>: the state was there after all (the append that missed it
     /// was answered by a node that no longer owns the slot); nothing was reset, continue from Next.
     /// </remarks>
-    public async Task<(RestoreOutcome Outcome, int Next)> RestoreAsync(StreamKeys keys, string owner, string worker, int attempt, int promptTokens)
+    public async Task<(RestoreOutcome Outcome, int Next)> RestoreAsync(StreamKeys keys, string owner, string worker, int attempt, int promptTokens, int? ttl = null)
     {
-        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(StreamScripts.Restore, keys.StreamAndState, [owner, worker, attempt, promptTokens, ttlSeconds]).ConfigureAwait(false))!;
+        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(StreamScripts.Restore, keys.StreamAndState, [owner, worker, attempt, promptTokens, ttl ?? ttlSeconds]).ConfigureAwait(false))!;
         return ((RestoreOutcome)(int)r[0], (int)r[1]);
     }
 

@@ -172,7 +172,7 @@ internal sealed class IntakeConsumer(
             var history = await redis.RunAsync(() => store.PeekAsync(keys), stopping).ConfigureAwait(false);
             if (!history.Finished && (history.Takes >= rabbit.MaxDeliveries || history.Starts >= 3 * rabbit.MaxDeliveries))
             {
-                await PoisonAsync(body, ea.BasicProperties, keys, requestId, history, delivery).ConfigureAwait(false);
+                await PoisonAsync(body, ea.BasicProperties, keys, requestId, parsed.Request, history, delivery).ConfigureAwait(false);
                 return;
             }
 
@@ -188,14 +188,14 @@ internal sealed class IntakeConsumer(
                 // Nobody waits for it any more: answer without computing (and without a start entry).
                 metrics.Expired();
                 long late = DeadlineClock.NowUnixMs() - deadline;
-                await RejectAsync(delivery, keys, new RequestError(ErrorCodes.DeadlineExceeded, $"deadline_ms passed {late} ms before a worker took the request (by the worker's clock); nothing was computed", requestId)).ConfigureAwait(false);
+                await RejectAsync(delivery, keys, new RequestError(ErrorCodes.DeadlineExceeded, $"deadline_ms passed {late} ms before a worker took the request (by the worker's clock); nothing was computed", requestId), request).ConfigureAwait(false);
                 return;
             }
 
             if (request.Model is { } model && !engine.Info.Serves(model))
             {
                 string aliases = engine.Info.Aliases is { Count: > 0 } a ? $" (aliases: {string.Join(", ", a)})" : string.Empty;
-                await RejectAsync(delivery, keys, new RequestError(ErrorCodes.ModelNotFound, $"model: this worker serves {engine.Info.ModelName}{aliases}, not the model the request names; publish it to the queue of the model it names, or fix the name", requestId)).ConfigureAwait(false);
+                await RejectAsync(delivery, keys, new RequestError(ErrorCodes.ModelNotFound, $"model: this worker serves {engine.Info.ModelName}{aliases}, not the model the request names; publish it to the queue of the model it names, or fix the name", requestId), request).ConfigureAwait(false);
                 return;
             }
 
@@ -208,19 +208,19 @@ internal sealed class IntakeConsumer(
             }
             catch (PromptException e)
             {
-                await RejectAsync(delivery, keys, new RequestError(e.Code, e.Message, requestId)).ConfigureAwait(false);
+                await RejectAsync(delivery, keys, new RequestError(e.Code, e.Message, requestId), request).ConfigureAwait(false);
                 return;
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 Log.TokenizeFailed(log, requestId, e.GetType().Name);
-                await RejectAsync(delivery, keys, new RequestError(ErrorCodes.InvalidRequest, "prompt could not be tokenized by this model's tokenizer", requestId)).ConfigureAwait(false);
+                await RejectAsync(delivery, keys, new RequestError(ErrorCodes.InvalidRequest, "prompt could not be tokenized by this model's tokenizer", requestId), request).ConfigureAwait(false);
                 return;
             }
 
             if (limits.Validate(request, promptIds.Length) is { } invalid)
             {
-                await RejectAsync(delivery, keys, invalid).ConfigureAwait(false);
+                await RejectAsync(delivery, keys, invalid, request).ConfigureAwait(false);
                 return;
             }
 
@@ -242,7 +242,7 @@ internal sealed class IntakeConsumer(
         {
             // A bug, or a request whose keys Redis refuses: answer it rather than redeliver it forever.
             Log.IntakeFailed(log, requestId, e);
-            await AnswerFailureAsync(body, ea.BasicProperties, keys, requestId, e, delivery).ConfigureAwait(false);
+            await AnswerFailureAsync(body, ea.BasicProperties, keys, requestId, parsed.Request, e, delivery).ConfigureAwait(false);
         }
     }
 
@@ -273,11 +273,12 @@ internal sealed class IntakeConsumer(
         ledger.Add(r);
         try
         {
-            var take = await redis.RunAsync(() => store.TakeAsync(keys, owner, workerName, attempt, promptIds.Length, countAsStart: true), stopping).ConfigureAwait(false);
+            var take = await redis.RunAsync(() => store.TakeAsync(keys, owner, workerName, attempt, promptIds.Length, countAsStart: true, store.TtlFor(request)), stopping).ConfigureAwait(false);
             if (take.AlreadyFinished)
             {
                 ledger.TryRemove(key, out _);
                 r.EndProbation();
+                await EnsureCountedAsync(keys, request).ConfigureAwait(false);
                 metrics.AlreadyFinished();
                 Log.AlreadyFinished(log, request.RequestId);
                 await broker.AckAsync(delivery).ConfigureAwait(false);
@@ -344,30 +345,34 @@ internal sealed class IntakeConsumer(
         }
     }
 
-    private async Task RejectAsync(DeliveryHandle delivery, StreamKeys keys, RequestError error)
+    /// <param name="request">The parsed request when there is one: its batch (TTL, count); null for a message that did not parse.</param>
+    private async Task RejectAsync(DeliveryHandle delivery, StreamKeys keys, RequestError error, GenerationRequest? request = null)
     {
         Log.Rejected(log, error.RequestId ?? "(none)", error.Code, error.Message);
-        await redis.RunAsync(() => store.FailAsync(keys, error.Code, error.Message), stopping).ConfigureAwait(false);
+        await redis.RunAsync(() => store.FailAsync(keys, error.Code, error.Message, store.TtlFor(request)), stopping).ConfigureAwait(false);
+        await EnsureCountedAsync(keys, request).ConfigureAwait(false);
         metrics.Error(error.Code);
         await broker.AckAsync(delivery).ConfigureAwait(false);
     }
 
-    private async Task PoisonAsync(byte[] body, IReadOnlyBasicProperties props, StreamKeys keys, string requestId, StartHistory history, DeliveryHandle delivery)
+    private async Task PoisonAsync(byte[] body, IReadOnlyBasicProperties props, StreamKeys keys, string requestId, GenerationRequest? request, StartHistory history, DeliveryHandle delivery)
     {
         string message = $"the request was started {history.Starts} times ({history.Takes} of them possibly crashing a worker) and never finished (Folio:RabbitMq:MaxDeliveries is {rabbit.MaxDeliveries}); it may crash workers, so it was moved to the error queue";
         Log.Poison(log, requestId, history.Starts);
-        await redis.RunAsync(() => store.FailAsync(keys, ErrorCodes.Internal, message), stopping).ConfigureAwait(false);
+        await redis.RunAsync(() => store.FailAsync(keys, ErrorCodes.Internal, message, store.TtlFor(request)), stopping).ConfigureAwait(false);
+        await EnsureCountedAsync(keys, request).ConfigureAwait(false);
         metrics.Error(ErrorCodes.Internal);
         await DeadLetterAsync(body, props, ErrorCodes.Internal, message, requestId, delivery).ConfigureAwait(false);
     }
 
     /// <summary>An unexpected failure for this one message: an error entry if its stream can take one, else the error queue.</summary>
-    private async Task AnswerFailureAsync(byte[] body, IReadOnlyBasicProperties props, StreamKeys keys, string requestId, Exception failure, DeliveryHandle delivery)
+    private async Task AnswerFailureAsync(byte[] body, IReadOnlyBasicProperties props, StreamKeys keys, string requestId, GenerationRequest? request, Exception failure, DeliveryHandle delivery)
     {
         string message = $"the worker failed on this request ({failure.GetType().Name}); the failure is in the worker's log";
         try
         {
-            await redis.RunAsync(() => store.FailAsync(keys, ErrorCodes.Internal, message), stopping).ConfigureAwait(false);
+            await redis.RunAsync(() => store.FailAsync(keys, ErrorCodes.Internal, message, store.TtlFor(request)), stopping).ConfigureAwait(false);
+            await EnsureCountedAsync(keys, request).ConfigureAwait(false);
             metrics.Error(ErrorCodes.Internal);
             await broker.AckAsync(delivery).ConfigureAwait(false);
         }
@@ -380,6 +385,18 @@ internal sealed class IntakeConsumer(
             // Not even an error entry can be written (its key holds another type): the error queue keeps it.
             Log.IntakeFailed(log, requestId, e);
             await DeadLetterAsync(body, props, ErrorCodes.Internal, message + "; its stream key could not be written either", requestId, delivery).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// A batch request whose stream has ended (just now, or by an earlier delivery that may have died
+    /// before counting) is counted towards its batch: exactly once, whatever the stream's ending.
+    /// </summary>
+    private async Task EnsureCountedAsync(StreamKeys keys, GenerationRequest? request)
+    {
+        if (request?.BatchId is { } batch)
+        {
+            await redis.RunAsync(() => store.Batches.EnsureCountedAsync(keys, batch, request.RequestId), stopping).ConfigureAwait(false);
         }
     }
 

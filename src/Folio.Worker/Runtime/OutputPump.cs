@@ -150,7 +150,7 @@ internal sealed class OutputPump(
             if (r.HasPending && ledger.Contains(r.Key))
             {
                 _targets.Add(r);
-                _commands.Add(r.BuildAppend(store.TtlSeconds, includeTerminal: true));
+                _commands.Add(r.BuildAppend(store.TtlFor(r.Request), includeTerminal: true));
             }
         }
 
@@ -213,7 +213,7 @@ internal sealed class OutputPump(
 
                 if (written.HasTerminal)
                 {
-                    await CompleteAsync(r).ConfigureAwait(false);
+                    await CompleteAsync(r, ct).ConfigureAwait(false);
                 }
                 else if (r.HasPending)
                 {
@@ -246,7 +246,7 @@ internal sealed class OutputPump(
             case AppendStatus.Lost:
                 // The state is gone (Redis restarted without persistence, or the stream expired):
                 // own it again from index 0 and rewrite everything this worker holds.
-                var (restore, next) = await redis.RunAsync(() => store.RestoreAsync(r.Keys, r.Owner, workerName, r.Attempt, r.PromptTokens), ct).ConfigureAwait(false);
+                var (restore, next) = await redis.RunAsync(() => store.RestoreAsync(r.Keys, r.Owner, workerName, r.Attempt, r.PromptTokens, store.TtlFor(r.Request)), ct).ConfigureAwait(false);
                 if (restore == RestoreOutcome.Restored)
                 {
                     Log.StreamLost(log, r.RequestId, r.WrittenNext);
@@ -309,11 +309,18 @@ internal sealed class OutputPump(
         engine.Abort(r.Key);
     }
 
-    private async Task CompleteAsync(InFlightRequest r)
+    private async Task CompleteAsync(InFlightRequest r, CancellationToken ct)
     {
         ledger.TryRemove(r.Key, out _);
         r.EndProbation();
         var f = r.Finish!;
+        if (r.Request.BatchId is { } batch)
+        {
+            // After the terminal entry and before the ack: a crash in between leaves the message
+            // unacknowledged, and its redelivery counts it (EnsureCountedAsync) without running it.
+            await redis.RunAsync(() => store.Batches.CountAsync(batch, r.RequestId, f.ErrorCode is not null), ct).ConfigureAwait(false);
+        }
+
         if (f.ErrorCode is { } code)
         {
             metrics.Error(code);
@@ -388,9 +395,14 @@ internal sealed class OutputPump(
         }
 
         string owner = $"{workerName}/{orphan.Key}/{Guid.NewGuid():N}";
-        var take = await redis.RunAsync(() => store.TakeAsync(orphan.Keys, owner, workerName, attempt, orphan.PromptTokens, countAsStart: false), ct).ConfigureAwait(false);
+        var take = await redis.RunAsync(() => store.TakeAsync(orphan.Keys, owner, workerName, attempt, orphan.PromptTokens, countAsStart: false, store.TtlFor(orphan.Request)), ct).ConfigureAwait(false);
         if (take.AlreadyFinished)
         {
+            if (orphan.Request.BatchId is { } batch)
+            {
+                await redis.RunAsync(() => store.Batches.EnsureCountedAsync(orphan.Keys, batch, orphan.RequestId), ct).ConfigureAwait(false);
+            }
+
             // The orphan wrote its terminal entry meanwhile (or someone else did): nothing left to do.
             ledger.TryRemove(orphan.Key, out _);
             orphan.EndProbation();
@@ -456,7 +468,7 @@ internal sealed class OutputPump(
 
         try
         {
-            var commands = rest.Where(r => r.HasPending).Select(r => r.BuildAppend(store.TtlSeconds, includeTerminal: false)).ToList();
+            var commands = rest.Where(r => r.HasPending).Select(r => r.BuildAppend(store.TtlFor(r.Request), includeTerminal: false)).ToList();
             if (commands.Count > 0)
             {
                 await store.AppendBatchAsync(commands, IsRedisFailure).ConfigureAwait(false);

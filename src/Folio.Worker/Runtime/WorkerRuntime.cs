@@ -80,7 +80,7 @@ internal sealed class WorkerRuntime : IAsyncDisposable
         redisConfig.ConnectRetry = 5;
         redisConfig.ClientName ??= "folio-worker";
         _redis = await ConnectionMultiplexer.ConnectAsync(redisConfig).ConfigureAwait(false);
-        _store = new StreamStore(_redis, _redisOptions.StreamPrefix, _redisOptions.StreamTtlSeconds) { ReplicaWait = ReplicaWait.For(_redis, _redisOptions) };
+        _store = new StreamStore(_redis, _redisOptions.StreamPrefix, _redisOptions.StreamTtlSeconds, _redisOptions.BatchTtlSeconds) { ReplicaWait = ReplicaWait.For(_redis, _redisOptions) };
         await CheckRedisAsync().ConfigureAwait(false);
 
         var info = _engine.Info;
