@@ -137,7 +137,11 @@ public sealed class UsageErrorTests
         var run = await CliHarness.RunAsync("serve");
 
         Assert.Equal(ExitCodes.Usage, run.ExitCode);
-        Assert.Contains("folio: unknown command 'serve'; the commands are bench cpu,", run.Error, StringComparison.Ordinal);
+        Assert.Contains("folio: unknown command 'serve'; the commands are ", run.Error, StringComparison.Ordinal);
+        foreach (var command in new[] { "bench cpu", "generate", "submit", "tail" })
+        {
+            Assert.Contains(command, run.Error, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

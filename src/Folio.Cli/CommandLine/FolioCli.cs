@@ -15,6 +15,7 @@ public static class FolioCli
     private static readonly Dictionary<string, string> GroupSummaries = new(StringComparer.Ordinal)
     {
         ["bench"] = "benchmarks that run Folio and a peer in one process and print ratios",
+        ["batch"] = "batches with durable results: submit an OpenAI batch file, follow it, collect its results, cancel it",
         ["cuda"] = "the CUDA backend: compile the kernels, check them on a GPU, benchmark it",
     };
 
