@@ -194,7 +194,7 @@ internal sealed class RedisGate(ILogger log, TimeSpan logInterval)
                 "NOREPLICAS" => "fewer Redis replicas hold the writes than Folio:Redis:WaitReplicas asks (or than the server's min-replicas-to-write) (NOREPLICAS): bring replicas back, or lower Folio:Redis:WaitReplicas",
                 "CLUSTERDOWN" => "the Redis Cluster cannot serve a hash slot (CLUSTERDOWN): a primary is down and no replica has taken over yet",
                 "NOAUTH" or "WRONGPASS" => "Redis refused our credentials: check the password (and user) in Folio:Redis:Configuration",
-                "NOPERM" => "Redis refused a command for lack of permission (NOPERM): the ACL user needs EVAL/EVALSHA, XADD, XRANGE, HSET, HGET, EXPIRE and SET on the stream keys",
+                "NOPERM" => "Redis refused a command for lack of permission (NOPERM): the ACL user needs EVAL/EVALSHA, XADD, XRANGE, HSET, HGET, EXPIRE and SET (and WAIT with Folio:Redis:WaitReplicas) on the stream keys: key patterns for the prefix and for {prefix (the hash-tagged state and cancel keys)",
                 string code => $"Redis refused the command ({code})",
             };
         }
