@@ -25,7 +25,29 @@ public sealed class IsaIndependenceTests
 
     public static TheoryData<string> Configurations => new(["avx512-off", "vnni-off", "avx2-off"]);
 
-    private static string[] Sources() => ["test-f32", "test-q8_0", .. Mixes.Select(m => QuantizedTestModels.Get("isa", Shape, m))];
+    private static string[] Sources() => ["test-f32", "test-q8_0", .. Mixes.Select(m => QuantizedTestModels.Get("isa", Shape, m)), .. ArchitectureModels.Value];
+
+    /// <summary>
+    /// A Gemma 2 (tanh gelu, soft-caps, sliding window) and a Qwen3-MoE (q/k norms, routing) GGUF, so
+    /// the element-wise routines and the expert grouping are checked across vector widths too. Written
+    /// once per process to fixed paths, so parent and child name the same source.
+    /// </summary>
+    private static readonly Lazy<string[]> ArchitectureModels = new(() =>
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"folio-isa-arch-{Environment.ProcessId}");
+        Directory.CreateDirectory(dir);
+        var models = new (string Name, TestModelOptions Options)[]
+        {
+            ("gemma2", new TestModelOptions { Arch = TestArchitecture.Gemma2, Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, HeadDim = 32, Ffn = 96, Vocab = EngineHarness.Vocab, Seed = 71, SlidingWindow = 8, AttentionSoftcap = 0.5f, FinalSoftcap = 4f }),
+            ("qwen3moe", new TestModelOptions { Arch = TestArchitecture.Qwen3Moe, Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, HeadDim = 32, Ffn = 64, Vocab = EngineHarness.Vocab, Seed = 72, Experts = 6, ExpertsPerToken = 2 }),
+        };
+        return models.Select(m =>
+        {
+            string path = Path.Combine(dir, m.Name + ".gguf");
+            TestModelWriter.Write(path, TestModelFormat.Gguf, m.Options);
+            return path;
+        }).ToArray();
+    });
 
     private static readonly Lazy<string> Parent = new(() => IsaProbe.Features + "\n" + string.Concat(Sources().Select(IsaProbe.Run)));
 
