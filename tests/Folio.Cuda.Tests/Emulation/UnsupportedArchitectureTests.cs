@@ -1,0 +1,36 @@
+using Folio.Cuda.Runner;
+using Folio.Models.Loading;
+using Folio.ModelTools;
+
+namespace Folio.Cuda.Tests.Emulation;
+
+/// <summary>
+/// The CUDA kernels implement the Llama decoder only: a model that needs more (Qwen3's q/k norms,
+/// Gemma's GeGLU and soft-caps, experts) is refused at construction, naming what it lacks, rather
+/// than run with the wrong math.
+/// </summary>
+public sealed class UnsupportedArchitectureTests
+{
+    [Theory]
+    [InlineData(TestArchitecture.Qwen3, "q/k norms")]
+    [InlineData(TestArchitecture.Gemma2, "logit soft-capping")]
+    [InlineData(TestArchitecture.Qwen3Moe, "mixture of experts")]
+    public void The_cuda_runner_refuses_a_model_it_cannot_run_naming_the_missing_parts(TestArchitecture arch, string part)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "folio-cuda-arch-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            string path = Path.Combine(dir, "m.gguf");
+            Directory.CreateDirectory(dir);
+            TestModelWriter.Write(path, TestModelFormat.Gguf, new TestModelOptions { Arch = arch, Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, HeadDim = 16, Ffn = 64, Vocab = 300 });
+            using var model = ModelLoader.Load(path);
+            var e = Assert.Throws<NotSupportedException>(() => new CudaModelRunner(model, new CudaRunnerOptions { GraphBatchSizes = [] }, new EmuDeviceApi()).Dispose());
+            Assert.Contains(part, e.Message);
+            Assert.Contains("CPU backend", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
