@@ -49,19 +49,42 @@ public sealed class FolioClient : IAsyncDisposable
         return c;
     }
 
-    /// <summary>Publishes a request (persistent, application/json, publisher-confirmed). Returns its request id.</summary>
-    public Task<string> SubmitAsync(GenerationRequest request, CancellationToken cancellationToken = default) =>
-        SubmitRawAsync(request.RequestId, RequestSerializer.ToUtf8Json(request), cancellationToken);
+    /// <summary>Publishes a request (persistent, application/json, publisher-confirmed) to the queue its priority and model choose. Returns its request id.</summary>
+    public Task<string> SubmitAsync(GenerationRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return PublishAsync(request.RequestId, RequestSerializer.ToUtf8Json(request), request.Priority, request.Model, cancellationToken);
+    }
 
     /// <summary>Publishes a request given as raw JSON (validated by the worker, not here).</summary>
     /// <remarks>
     /// Returns once the broker confirmed the message. Publishes from several threads run at once on
     /// one channel (the client tracks each confirm by sequence number), so a busy caller such as the
     /// gateway does not wait for others' confirms. Throws <see cref="QueueFullException"/> when the
-    /// broker rejects the message (a bounded queue with <c>x-overflow: reject-publish</c> is full) and
-    /// <see cref="RequestNotRoutedException"/> when no queue took it.
+    /// broker rejects the message (a bounded queue with <c>x-overflow: reject-publish</c> is full),
+    /// <see cref="ModelNotRoutedException"/> when the model exchange has no queue for the request's
+    /// model, and <see cref="RequestNotRoutedException"/> when no queue took it. With tiers or a
+    /// model exchange, the JSON's top-level <c>priority</c> and <c>model</c> choose where it goes.
     /// </remarks>
-    public async Task<string> SubmitRawAsync(string requestId, ReadOnlyMemory<byte> utf8Json, CancellationToken cancellationToken = default)
+    public Task<string> SubmitRawAsync(string requestId, ReadOnlyMemory<byte> utf8Json, CancellationToken cancellationToken = default)
+    {
+        var (priority, model) = _options.PriorityTiers > 1 || !string.IsNullOrEmpty(_options.ModelExchange)
+            ? RouteFields.Read(utf8Json.Span)
+            : (0, null);
+        return PublishAsync(requestId, utf8Json, priority, model, cancellationToken);
+    }
+
+    /// <summary>Where a request goes: the model exchange when it names a model and one is configured, else its tier's queue.</summary>
+    internal static (string Exchange, string RoutingKey) Route(FolioClientOptions options, int priority, string? model)
+    {
+        int tiers = Math.Max(1, options.PriorityTiers);
+        int tier = PriorityTiers.TierOf(priority, tiers);
+        return !string.IsNullOrEmpty(options.ModelExchange) && model is not null
+            ? (options.ModelExchange, PriorityTiers.ModelRoutingKey(model, tier, tiers))
+            : (string.Empty, PriorityTiers.QueueName(options.RequestQueue, tier, tiers));
+    }
+
+    private async Task<string> PublishAsync(string requestId, ReadOnlyMemory<byte> utf8Json, int priority, string? model, CancellationToken cancellationToken)
     {
         var ch = await LockedPublishChannelAsync(cancellationToken).ConfigureAwait(false);
         var props = new BasicProperties
@@ -71,17 +94,24 @@ public sealed class FolioClient : IAsyncDisposable
             MessageId = requestId,
             Timestamp = new AmqpTimestamp(DateTimeOffset.UtcNow.ToUnixTimeSeconds()),
         };
+        var (exchange, routingKey) = Route(_options, priority, model);
         try
         {
-            await ch.BasicPublishAsync(string.Empty, _options.RequestQueue, mandatory: true, props, utf8Json, cancellationToken).ConfigureAwait(false);
+            await ch.BasicPublishAsync(exchange, routingKey, mandatory: true, props, utf8Json, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RabbitMQ.Client.Exceptions.PublishException e) when (e.IsReturn && exchange.Length > 0)
+        {
+            throw new ModelNotRoutedException(exchange, model!, e);
         }
         catch (RabbitMQ.Client.Exceptions.PublishException e) when (e.IsReturn)
         {
-            throw new RequestNotRoutedException(_options.RequestQueue, e);
+            throw new RequestNotRoutedException(routingKey, e);
         }
         catch (RabbitMQ.Client.Exceptions.PublishException e)
         {
-            throw new QueueFullException(_options.RequestQueue, e);
+            // A nack: the queue is bounded (reject-publish) and full. With a model exchange the
+            // queue is the one the model's workers declared; its name is the routing key's target.
+            throw new QueueFullException(exchange.Length > 0 ? $"{routingKey} (via {exchange})" : routingKey, e);
         }
 
         return requestId;
@@ -278,24 +308,69 @@ public sealed class FolioClient : IAsyncDisposable
 
         if (_options.DeclareQueue && !_declared)
         {
-            string errorQueue = _options.RequestQueue + WireNames.ErrorQueueSuffix;
-            await _publishChannel.QueueDeclareAsync(errorQueue, durable: true, exclusive: false, autoDelete: false, cancellationToken: ct).ConfigureAwait(false);
-            await _publishChannel.ExchangeDeclareAsync(_options.CancelExchange, ExchangeType.Fanout, durable: true, cancellationToken: ct).ConfigureAwait(false);
-            try
-            {
-                await _publishChannel.QueueDeclareAsync(_options.RequestQueue, durable: true, exclusive: false, autoDelete: false, arguments: RequestQueueArguments.Build(errorQueue), cancellationToken: ct).ConfigureAwait(false);
-            }
-            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 406)
-            {
-                // Declared by a worker configured with other arguments: it exists, which is all a publisher needs.
-                _publishChannel = await _rabbit.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), ct).ConfigureAwait(false);
-            }
-
+            await DeclareAsync(ct).ConfigureAwait(false);
             _declared = true;
         }
 
         return _publishChannel;
     }
+
+    /// <summary>
+    /// The queues the workers declare, with the same arguments (docs/contract.md), so that a submit
+    /// before any worker started is kept: the error queue, the cancel exchange, every tier's queue
+    /// (and with tiers the plain one), and the model exchange when configured (the workers bind it).
+    /// </summary>
+    private async Task DeclareAsync(CancellationToken ct)
+    {
+        string errorQueue = _options.RequestQueue + WireNames.ErrorQueueSuffix;
+        await using (var ch = await _rabbit.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false))
+        {
+            await ch.QueueDeclareAsync(errorQueue, durable: true, exclusive: false, autoDelete: false, cancellationToken: ct).ConfigureAwait(false);
+            await ch.ExchangeDeclareAsync(_options.CancelExchange, ExchangeType.Fanout, durable: true, cancellationToken: ct).ConfigureAwait(false);
+            if (!string.IsNullOrEmpty(_options.ModelExchange))
+            {
+                await ch.ExchangeDeclareAsync(_options.ModelExchange, ExchangeType.Direct, durable: true, cancellationToken: ct).ConfigureAwait(false);
+            }
+        }
+
+        int tiers = Math.Max(1, _options.PriorityTiers);
+        var queues = Enumerable.Range(0, tiers).Select(t => PriorityTiers.QueueName(_options.RequestQueue, t, tiers)).ToList();
+        if (tiers > 1)
+        {
+            queues.Add(_options.RequestQueue);
+        }
+
+        var arguments = RequestQueueArguments.Build(errorQueue, maxLength: _options.MaxLength, maxLengthBytes: _options.MaxLengthBytes);
+        foreach (string queue in queues)
+        {
+            try
+            {
+                // Its own channel: a refused declaration closes the channel it was made on.
+                await using var ch = await _rabbit.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false);
+                await ch.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: arguments, cancellationToken: ct).ConfigureAwait(false);
+            }
+            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 406)
+            {
+                // Declared by a worker configured with other arguments: it exists, which is all a
+                // publisher needs, unless this client was told a bound the queue does not have.
+                string? arg = QueueDeclareMismatch.ArgumentOf(e.ShutdownReason.ReplyText);
+                bool boundDiffers = arg is "x-max-length" or "x-max-length-bytes" or "x-overflow";
+                if (boundDiffers && (_options.MaxLength > 0 || _options.MaxLengthBytes > 0))
+                {
+                    throw new QueueDeclarationException(QueueDeclareMismatch.Explain(queue, e.ShutdownReason.ReplyText, SettingOf), e);
+                }
+            }
+        }
+    }
+
+    /// <summary>The client option that decides a queue argument.</summary>
+    private static string? SettingOf(string queueArgument) => queueArgument switch
+    {
+        "x-max-length" => "FolioClientOptions.MaxLength (folio: --max-length)",
+        "x-max-length-bytes" => "FolioClientOptions.MaxLengthBytes (folio: --max-length-bytes)",
+        "x-overflow" => "FolioClientOptions.MaxLength and MaxLengthBytes (0 for an unbounded queue)",
+        _ => null,
+    };
 
     public async ValueTask DisposeAsync()
     {

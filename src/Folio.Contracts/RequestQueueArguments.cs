@@ -1,14 +1,17 @@
 namespace Folio.Contracts;
 
 /// <summary>
-/// The arguments the request queue is declared with. Workers declare it at start; a publisher that
-/// starts first may declare it with exactly these (RabbitMQ refuses a second declaration with other
-/// arguments).
+/// The arguments the request queues are declared with. Workers declare them at start; a publisher
+/// that starts first may declare them with exactly these (RabbitMQ refuses a second declaration with
+/// other arguments: see <see cref="QueueDeclareMismatch"/>).
 /// </summary>
 public static class RequestQueueArguments
 {
     public const int DefaultMaxDeliveries = 5;
     public const int DefaultConsumerTimeoutSeconds = 3600;
+
+    /// <summary>What a bounded queue does when full: refuse the publish (the publisher's confirm is a nack), never drop queued work.</summary>
+    public const string Overflow = "reject-publish";
 
     /// <summary>
     /// A durable quorum queue. The worker counts how often a request was started (in Redis) and
@@ -16,9 +19,10 @@ public static class RequestQueueArguments
     /// delivery, also of messages merely prefetched by a worker that crashed, so its limit is only a
     /// backstop well above that (4 x MaxDeliveries, at least 20), dead-lettering to the error queue.
     /// x-consumer-timeout (ms) is honoured per queue from RabbitMQ 3.12; older brokers use
-    /// consumer_timeout from rabbitmq.conf.
+    /// consumer_timeout from rabbitmq.conf. A bound (<paramref name="maxLength"/> messages or
+    /// <paramref name="maxLengthBytes"/> bytes of bodies, 0 = none) adds x-overflow reject-publish.
     /// </summary>
-    public static Dictionary<string, object?> Build(string errorQueue, int maxDeliveries = DefaultMaxDeliveries, int consumerTimeoutSeconds = DefaultConsumerTimeoutSeconds, int quorumInitialGroupSize = 0)
+    public static Dictionary<string, object?> Build(string errorQueue, int maxDeliveries = DefaultMaxDeliveries, int consumerTimeoutSeconds = DefaultConsumerTimeoutSeconds, int quorumInitialGroupSize = 0, long maxLength = 0, long maxLengthBytes = 0)
     {
         var args = new Dictionary<string, object?>(StringComparer.Ordinal)
         {
@@ -31,6 +35,21 @@ public static class RequestQueueArguments
         if (quorumInitialGroupSize > 0)
         {
             args["x-quorum-initial-group-size"] = quorumInitialGroupSize;
+        }
+
+        if (maxLength > 0)
+        {
+            args["x-max-length"] = maxLength;
+        }
+
+        if (maxLengthBytes > 0)
+        {
+            args["x-max-length-bytes"] = maxLengthBytes;
+        }
+
+        if (maxLength > 0 || maxLengthBytes > 0)
+        {
+            args["x-overflow"] = Overflow;
         }
 
         return args;

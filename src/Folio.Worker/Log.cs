@@ -16,8 +16,8 @@ internal static partial class Log
     [LoggerMessage(2, LogLevel.Information, "Worker {Worker} started; prefetch {Prefetch}")]
     public static partial void Started(ILogger log, string worker, int prefetch);
 
-    [LoggerMessage(3, LogLevel.Warning, "Queue {Queue} already exists with other arguments; using it as it is (check Folio:RabbitMq:MaxDeliveries and the publisher's declaration)")]
-    public static partial void QueueArgumentsDiffer(ILogger log, string queue);
+    [LoggerMessage(3, LogLevel.Warning, "Using a request queue as it is: {Fix}")]
+    public static partial void QueueArgumentsDiffer(ILogger log, string fix);
 
     [LoggerMessage(4, LogLevel.Warning, "RabbitMQ connection lost: {Reason}; recovering")]
     public static partial void RabbitConnectionLost(ILogger log, string reason);

@@ -47,6 +47,9 @@ internal sealed class FakeEngine : IInferenceEngine
 
     public int Submitted;
 
+    /// <summary>Request ids in the order the worker submitted them (the admission order).</summary>
+    public ConcurrentQueue<string> SubmittedIds { get; } = new();
+
     public static int[] Tokenize(string prompt) => prompt.Select(c => 1 + (c % (Vocab - 1))).ToArray();
 
     public int[] EncodePrompt(GenerationRequest request) =>
@@ -63,6 +66,7 @@ internal sealed class FakeEngine : IInferenceEngine
     public void Submit(EngineSubmission submission)
     {
         Interlocked.Increment(ref Submitted);
+        SubmittedIds.Enqueue(submission.Request.RequestId);
         _incoming.Enqueue(submission);
     }
 

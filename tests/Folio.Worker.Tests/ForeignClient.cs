@@ -20,6 +20,13 @@ internal sealed class ForeignClient(ServersFixture servers, TestNames names, ICo
         await ch.BasicPublishAsync(exchange ?? string.Empty, exchange is null ? names.RequestQueue : string.Empty, mandatory: true, props, Encoding.UTF8.GetBytes(json));
     }
 
+    /// <summary>Publishes to a named queue through the default exchange (the test's other queues: tiers, models).</summary>
+    public async Task PublishToQueueAsync(string queue, string json)
+    {
+        await using var ch = await servers.Rabbit.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
+        await ch.BasicPublishAsync(string.Empty, queue, mandatory: true, new BasicProperties { ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent }, Encoding.UTF8.GetBytes(json));
+    }
+
     public async Task PublishBytesAsync(byte[] body)
     {
         await using var ch = await servers.Rabbit.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));

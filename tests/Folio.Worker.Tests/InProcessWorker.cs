@@ -28,10 +28,12 @@ internal sealed class InProcessWorker : IAsyncDisposable
     /// <param name="log">Where the worker logs (every level); none by default.</param>
     /// <param name="redisConfiguration">Another Redis than the shared one (fault tests start their own).</param>
     /// <param name="redisOptions">Changes to the worker's Folio:Redis (WaitReplicas).</param>
-    public static async Task<InProcessWorker> StartAsync(ServersFixture servers, TestNames names, int maxNumSeqs = 8, int stepDelayMs = 5, int maxDeliveries = 5, int ttlSeconds = 3600, int maxTokensCap = 4096, string? name = null, int contextTokens = 512, ILogger? log = null, string? redisConfiguration = null, Action<RedisOptions>? redisOptions = null)
+    /// <param name="rabbitOptions">Changes to the worker's Folio:RabbitMq (tiers, bounds, model exchange).</param>
+    public static async Task<InProcessWorker> StartAsync(ServersFixture servers, TestNames names, int maxNumSeqs = 8, int stepDelayMs = 5, int maxDeliveries = 5, int ttlSeconds = 3600, int maxTokensCap = 4096, string? name = null, int contextTokens = 512, ILogger? log = null, string? redisConfiguration = null, Action<RabbitMqOptions>? rabbitOptions = null, Action<RedisOptions>? redisOptions = null)
     {
         var engine = new FakeEngine(maxNumSeqs, stepDelayMs, contextTokens);
         var rabbit = new RabbitMqOptions { Uri = servers.RabbitUri, RequestQueue = names.RequestQueue, CancelExchange = names.CancelExchange, MaxDeliveries = maxDeliveries };
+        rabbitOptions?.Invoke(rabbit);
         var redis = new RedisOptions { Configuration = redisConfiguration ?? servers.RedisConfiguration, StreamPrefix = names.StreamPrefix, StreamTtlSeconds = ttlSeconds };
         redisOptions?.Invoke(redis);
         var limits = new LimitsOptions { MaxTokens = maxTokensCap, MaxPromptTokens = 400, MaxMessageBytes = MaxMessageBytes };

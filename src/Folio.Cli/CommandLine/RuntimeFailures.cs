@@ -15,6 +15,8 @@ internal static class RuntimeFailures
         // Commands throw these on purpose with a message for the user (a worker that exited, a
         // benchmark run that did not finish every request).
         InvalidOperationException => true,
+        // The broker refused or returned a request: the message says what to do (queue_full, model_not_found).
+        Folio.Client.QueueFullException or Folio.Client.ModelNotRoutedException or Folio.Client.RequestNotRoutedException => true,
         TimeoutException => true,
         _ => IsServerFailure(e),
     };

@@ -1,3 +1,4 @@
+using Folio.Contracts;
 using Folio.Worker.Options;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
@@ -5,41 +6,70 @@ using RabbitMQ.Client.Exceptions;
 namespace Folio.Worker.Intake;
 
 /// <summary>
-/// Declares what docs/contract.md promises exists: the request queue (durable quorum queue with a
-/// bounded delivery count, dead-lettering to the error queue as a backstop), an exchange of the same
-/// name bound to it, the error queue, and the cancel fanout exchange. A publisher may declare the
-/// request queue first with <see cref="Contracts.RequestQueueArguments"/>.
+/// Declares what docs/contract.md promises exists: the request queues (one, or one per priority tier
+/// plus the plain one; durable quorum queues with a bounded delivery count, dead-lettering to the
+/// error queue as a backstop, optionally bounded with reject-publish), an exchange named like the
+/// plain queue bound to it, the error queue, the cancel fanout exchange, and, when configured, the
+/// model exchange with this worker's model names bound to its queues. A publisher may declare the
+/// request queues first with <see cref="RequestQueueArguments"/>.
 /// </summary>
 internal static class QueueTopology
 {
-    /// <summary>Declares everything; returns false when the request queue existed with other arguments (it is then used as it is).</summary>
-    internal static async Task<bool> DeclareAsync(IConnection connection, RabbitMqOptions o, CancellationToken ct)
+    /// <summary>Declares everything; returns, per queue that existed with other arguments, what to change (it is then used as it is).</summary>
+    internal static async Task<IReadOnlyList<string>> DeclareAsync(IConnection connection, RabbitMqOptions o, IReadOnlyList<string> modelNames, CancellationToken ct)
     {
-        bool argumentsMatched = true;
+        var mismatches = new List<string>();
         await using (var ch = await connection.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false))
         {
             await ch.QueueDeclareAsync(o.ErrorQueueName, durable: true, exclusive: false, autoDelete: false, arguments: null, cancellationToken: ct).ConfigureAwait(false);
             await ch.ExchangeDeclareAsync(o.CancelExchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: ct).ConfigureAwait(false);
         }
 
-        try
+        var arguments = RequestQueueArguments.Build(o.ErrorQueueName, o.MaxDeliveries, o.ConsumerTimeoutSeconds, o.QuorumInitialGroupSize, o.MaxLength, o.MaxLengthBytes);
+        foreach (var (queue, _) in o.TierQueues())
         {
-            await using var ch = await connection.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false);
-            await ch.QueueDeclareAsync(o.RequestQueue, durable: true, exclusive: false, autoDelete: false,
-                arguments: Contracts.RequestQueueArguments.Build(o.ErrorQueueName, o.MaxDeliveries, o.ConsumerTimeoutSeconds, o.QuorumInitialGroupSize), cancellationToken: ct).ConfigureAwait(false);
-        }
-        catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 406)
-        {
-            // PRECONDITION_FAILED: declared earlier with other arguments. It exists, so use it.
-            argumentsMatched = false;
+            try
+            {
+                // A channel per declaration: a refused one closes its channel.
+                await using var ch = await connection.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false);
+                await ch.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: arguments, cancellationToken: ct).ConfigureAwait(false);
+            }
+            catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 406)
+            {
+                // PRECONDITION_FAILED: declared earlier with other arguments. It exists, so use it.
+                mismatches.Add(QueueDeclareMismatch.Explain(queue, e.ShutdownReason.ReplyText, RabbitMqOptions.SettingOf));
+            }
         }
 
         await using (var ch = await connection.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false))
         {
             await ch.ExchangeDeclareAsync(o.RequestQueue, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: ct).ConfigureAwait(false);
             await ch.QueueBindAsync(o.RequestQueue, o.RequestQueue, routingKey: string.Empty, cancellationToken: ct).ConfigureAwait(false);
+            if (!string.IsNullOrEmpty(o.ModelExchange))
+            {
+                await BindModelsAsync(ch, o, modelNames, ct).ConfigureAwait(false);
+            }
         }
 
-        return argumentsMatched;
+        return mismatches;
+    }
+
+    /// <summary>
+    /// Several models on one broker: the direct model exchange routes a request by its model name to
+    /// the queue of the workers serving that model. Each tier queue is bound with
+    /// {name}.p{tier}, the plain queue with {name}; with one tier both are the name itself.
+    /// </summary>
+    private static async Task BindModelsAsync(IChannel ch, RabbitMqOptions o, IReadOnlyList<string> modelNames, CancellationToken ct)
+    {
+        await ch.ExchangeDeclareAsync(o.ModelExchange, ExchangeType.Direct, durable: true, autoDelete: false, cancellationToken: ct).ConfigureAwait(false);
+        foreach (string name in modelNames)
+        {
+            for (int t = 0; t < o.PriorityTiers && o.PriorityTiers > 1; t++)
+            {
+                await ch.QueueBindAsync(PriorityTiers.QueueName(o.RequestQueue, t, o.PriorityTiers), o.ModelExchange, PriorityTiers.ModelRoutingKey(name, t, o.PriorityTiers), cancellationToken: ct).ConfigureAwait(false);
+            }
+
+            await ch.QueueBindAsync(o.RequestQueue, o.ModelExchange, name, cancellationToken: ct).ConfigureAwait(false);
+        }
     }
 }

@@ -29,6 +29,56 @@ public sealed class RabbitMqOptions
     /// <summary>TLS: a server name to verify instead of the host in Uri (amqps only).</summary>
     public string? TlsServerName { get; set; }
 
+    /// <summary>Request queue tiers (1: the one queue RequestQueue; N: RequestQueue.p0 .. p{N-1}, p0 most urgent, chosen by priority).</summary>
+    public int PriorityTiers { get; set; } = 1;
+
+    /// <summary>With tiers: of every this many admissions made while less urgent work waits, one goes to the less urgent request that has waited longest.</summary>
+    public int LowerTierEvery { get; set; } = 4;
+
+    /// <summary>x-max-length of every request queue (0: unbounded); a full queue refuses publishes (x-overflow reject-publish).</summary>
+    public long MaxLength { get; set; }
+
+    /// <summary>x-max-length-bytes of every request queue (0: unbounded).</summary>
+    public long MaxLengthBytes { get; set; }
+
+    /// <summary>A direct exchange routing by model name (several models on one broker); empty: none. The worker binds its queues with its model name and aliases.</summary>
+    public string ModelExchange { get; set; } = string.Empty;
+
+    /// <summary>
+    /// The request queues a worker declares and consumes, each with the tier it feeds. With tiers the
+    /// plain RequestQueue stays too, as the default priority's tier, so that a publisher not told
+    /// about tiers keeps being served.
+    /// </summary>
+    public IReadOnlyList<(string Queue, int Tier)> TierQueues()
+    {
+        if (PriorityTiers <= 1)
+        {
+            return [(RequestQueue, 0)];
+        }
+
+        var list = new List<(string, int)>(PriorityTiers + 1);
+        for (int t = 0; t < PriorityTiers; t++)
+        {
+            list.Add((Contracts.PriorityTiers.QueueName(RequestQueue, t, PriorityTiers), t));
+        }
+
+        list.Add((RequestQueue, Contracts.PriorityTiers.DefaultTier(PriorityTiers)));
+        return list;
+    }
+
+    /// <summary>The setting that decides a request queue argument, for messages about a queue declared with other arguments.</summary>
+    public static string? SettingOf(string queueArgument) => queueArgument switch
+    {
+        "x-max-length" => Section + ":MaxLength",
+        "x-max-length-bytes" => Section + ":MaxLengthBytes",
+        "x-overflow" => Section + ":MaxLength and MaxLengthBytes",
+        "x-delivery-limit" => Section + ":MaxDeliveries",
+        "x-consumer-timeout" => Section + ":ConsumerTimeoutSeconds",
+        "x-quorum-initial-group-size" => Section + ":QuorumInitialGroupSize",
+        "x-dead-letter-routing-key" => Section + ":ErrorQueue",
+        _ => null,
+    };
+
     public string ErrorQueueName => string.IsNullOrEmpty(ErrorQueue) ? RequestQueue + WireNames.ErrorQueueSuffix : ErrorQueue;
 }
 

@@ -14,7 +14,7 @@ namespace Folio.Worker.Runtime;
 /// (epoch) that carried them. When the consume channel goes, <see cref="ConsumeChannelLost"/> tells
 /// the runtime which deliveries are no longer ours.
 /// </summary>
-internal sealed class BrokerSession(RabbitMqOptions options, string workerName, ushort prefetch, ILogger log) : IAsyncDisposable
+internal sealed class BrokerSession(RabbitMqOptions options, string workerName, ushort prefetch, IReadOnlyList<string> modelNames, ILogger log) : IAsyncDisposable
 {
     private long _epoch;
     private IConnection? _connection;
@@ -93,16 +93,16 @@ internal sealed class BrokerSession(RabbitMqOptions options, string workerName, 
             }
         }
 
-        if (!await QueueTopology.DeclareAsync(_connection, options, ct).ConfigureAwait(false))
+        foreach (string fix in await QueueTopology.DeclareAsync(_connection, options, modelNames, ct).ConfigureAwait(false))
         {
-            Log.QueueArgumentsDiffer(log, options.RequestQueue);
+            Log.QueueArgumentsDiffer(log, fix);
         }
 
         await EnsureChannelsAsync(ct).ConfigureAwait(false);
     }
 
     /// <summary>Declares the topology again (after a recovery the broker may have lost it).</summary>
-    public Task RedeclareAsync(CancellationToken ct) => QueueTopology.DeclareAsync(_connection!, options, ct);
+    public Task RedeclareAsync(CancellationToken ct) => QueueTopology.DeclareAsync(_connection!, options, modelNames, ct);
 
     /// <summary>Opens the publish and consume channels where they are closed (auto-recovery only covers the connection).</summary>
     public async Task EnsureChannelsAsync(CancellationToken ct)
@@ -200,14 +200,19 @@ internal sealed class BrokerSession(RabbitMqOptions options, string workerName, 
         await ch.BasicPublishAsync(string.Empty, options.ErrorQueueName, mandatory: false, props, body).ConfigureAwait(false);
     }
 
-    /// <summary>Starts consuming the request queue on the current consume channel; returns the consumer tag.</summary>
-    public async Task<string> ConsumeAsync(Func<IChannel, long, BasicDeliverEventArgs, Task> onDelivery)
+    /// <summary>
+    /// Starts consuming a request queue on the current consume channel; returns the consumer tag.
+    /// The channel's prefetch is per consumer (basic.qos global=false), so with tiers each tier's
+    /// queue may hold up to the prefetch in this worker, and a busy tier never keeps another's
+    /// messages from arriving.
+    /// </summary>
+    public async Task<string> ConsumeAsync(string queue, Func<IChannel, long, BasicDeliverEventArgs, Task> onDelivery)
     {
         var ch = _consume ?? throw new InvalidOperationException("no consume channel");
         var consumer = new AsyncEventingBasicConsumer(ch);
         long epoch = Epoch;
         consumer.ReceivedAsync += (_, ea) => onDelivery(ch, epoch, ea);
-        return await ch.BasicConsumeAsync(options.RequestQueue, autoAck: false, consumer).ConfigureAwait(false);
+        return await ch.BasicConsumeAsync(queue, autoAck: false, consumer).ConfigureAwait(false);
     }
 
     public async Task CancelConsumerAsync(string tag)

@@ -27,7 +27,19 @@ internal sealed class InFlightLedger
 
     public bool TryGet(RequestKey key, out InFlightRequest request) => _byKey.TryGetValue(key, out request!);
 
-    public bool TryRemove(RequestKey key, out InFlightRequest request) => _byKey.TryRemove(key, out request!);
+    /// <summary>Called after an entry left (tier admission waits for room).</summary>
+    public Action? AfterRemove { get; set; }
+
+    public bool TryRemove(RequestKey key, out InFlightRequest request)
+    {
+        bool removed = _byKey.TryRemove(key, out request!);
+        if (removed)
+        {
+            AfterRemove?.Invoke();
+        }
+
+        return removed;
+    }
 
     public bool Contains(RequestKey key) => _byKey.ContainsKey(key);
 

@@ -42,7 +42,13 @@ internal sealed class IntakeConsumer(
 
     private readonly SemaphoreSlim _consumeGate = new(1, 1);
     private readonly SemaphoreSlim _suspectGate = new(1, 1);
-    private string? _consumerTag;
+
+    /// <summary>With priority tiers: the order in which held requests reach the engine; null with one queue (deliveries start as they come).</summary>
+    private readonly TierAdmission? _admission = rabbit.PriorityTiers > 1
+        ? new TierAdmission(rabbit.PriorityTiers, Math.Max(1, engine.Info.MaxNumSeqs), rabbit.LowerTierEvery, () => ledger.Count)
+        : null;
+
+    private List<string>? _consumerTags;
     private long _consumerEpoch = -1;
     private long _waitingSince;
     private volatile bool _draining;
@@ -55,9 +61,9 @@ internal sealed class IntakeConsumer(
             return;
         }
 
-        if (_consumerTag is not null && _consumerEpoch != broker.Epoch)
+        if (_consumerTags is not null && _consumerEpoch != broker.Epoch)
         {
-            _consumerTag = null; // Its channel is gone; the consumer went with it.
+            _consumerTags = null; // Their channel is gone; the consumers went with it.
         }
 
         var load = engine.Load;
@@ -75,7 +81,7 @@ internal sealed class IntakeConsumer(
         // while Redis refuses writes: what arrives meanwhile would only wait in this worker's memory.
         bool saturated = _waitingSince != 0 && Stopwatch.GetElapsedTime(_waitingSince, now) > TimeSpan.FromMilliseconds(250);
         bool want = !_draining && !saturated && redis.Healthy;
-        if (want == (_consumerTag is not null) && !force)
+        if (want == (_consumerTags is not null) && !force)
         {
             return;
         }
@@ -83,16 +89,26 @@ internal sealed class IntakeConsumer(
         await _consumeGate.WaitAsync().ConfigureAwait(false);
         try
         {
-            if (want && _consumerTag is null)
+            if (want && _consumerTags is null)
             {
                 _consumerEpoch = broker.Epoch;
-                _consumerTag = await broker.ConsumeAsync(OnDeliveryAsync).ConfigureAwait(false);
-                Log.Consuming(log, rabbit.RequestQueue);
+                var tags = new List<string>();
+                foreach (var (queue, tier) in rabbit.TierQueues())
+                {
+                    tags.Add(await broker.ConsumeAsync(queue, (ch, epoch, ea) => OnDeliveryAsync(ch, epoch, ea, tier)).ConfigureAwait(false));
+                }
+
+                _consumerTags = tags;
+                Log.Consuming(log, rabbit.PriorityTiers > 1 ? $"{rabbit.RequestQueue} and its {rabbit.PriorityTiers} tiers" : rabbit.RequestQueue);
             }
-            else if (!want && _consumerTag is { } tag)
+            else if (!want && _consumerTags is { } tags)
             {
-                _consumerTag = null;
-                await broker.CancelConsumerAsync(tag).ConfigureAwait(false);
+                _consumerTags = null;
+                foreach (string tag in tags)
+                {
+                    await broker.CancelConsumerAsync(tag).ConfigureAwait(false);
+                }
+
                 if (redis.Healthy)
                 {
                     Log.Paused(log, load.Running, load.Waiting);
@@ -117,13 +133,18 @@ internal sealed class IntakeConsumer(
     public async Task StopAsync()
     {
         _draining = true;
+        // Held requests not yet admitted go back to the queue for another worker.
+        _admission?.Close();
         await _consumeGate.WaitAsync().ConfigureAwait(false);
         try
         {
-            if (_consumerTag is { } tag)
+            if (_consumerTags is { } tags)
             {
-                _consumerTag = null;
-                await broker.CancelConsumerAsync(tag).ConfigureAwait(false);
+                _consumerTags = null;
+                foreach (string tag in tags)
+                {
+                    await broker.CancelConsumerAsync(tag).ConfigureAwait(false);
+                }
             }
         }
         catch (Exception e) when (e is RabbitMQ.Client.Exceptions.OperationInterruptedException or RabbitMQ.Client.Exceptions.AlreadyClosedException)
@@ -136,12 +157,38 @@ internal sealed class IntakeConsumer(
         }
     }
 
-    private async Task OnDeliveryAsync(IChannel ch, long epoch, BasicDeliverEventArgs ea)
+    private async Task OnDeliveryAsync(IChannel ch, long epoch, BasicDeliverEventArgs ea, int tier)
     {
         // The body buffer is reused once this handler returns: copy it.
         byte[] body = ea.Body.ToArray();
         var delivery = new DeliveryHandle(ch, ea.DeliveryTag, epoch);
-        int attempt = DeliveryCount(ea.BasicProperties) + 1;
+        if (_admission is null)
+        {
+            await HandleAsync(body, ea.BasicProperties, delivery, tier).ConfigureAwait(false);
+            return;
+        }
+
+        // With tiers a delivery may wait for its turn: waiting here would hold one of the channel's
+        // few dispatch slots, and a more urgent delivery could queue behind held lower-tier ones.
+        _ = Task.Run(() => HandleDetachedAsync(body, ea.BasicProperties, delivery, tier), CancellationToken.None);
+    }
+
+    private async Task HandleDetachedAsync(byte[] body, IReadOnlyBasicProperties props, DeliveryHandle delivery, int tier)
+    {
+        try
+        {
+            await HandleAsync(body, props, delivery, tier).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // HandleAsync answers every failure itself; this only keeps a bug from going unseen.
+            Log.IntakeFailed(log, "(unparsed)", e);
+        }
+    }
+
+    private async Task HandleAsync(byte[] body, IReadOnlyBasicProperties props, DeliveryHandle delivery, int tier)
+    {
+        int attempt = DeliveryCount(props) + 1;
         if (_draining)
         {
             // Prefetched before the consumer was cancelled: leave it to another worker.
@@ -149,14 +196,14 @@ internal sealed class IntakeConsumer(
             return;
         }
 
-        ObserveQueueTime(ea.BasicProperties);
+        ObserveQueueTime(props);
         var parsed = Parse(body);
         string? requestId = parsed.Request?.RequestId ?? parsed.Error?.RequestId;
         if (requestId is null)
         {
             var err = parsed.Error!;
-            Log.DeadLettering(log, ea.DeliveryTag, err.Code, err.Message);
-            await DeadLetterAsync(body, ea.BasicProperties, err.Code, err.Message, null, delivery).ConfigureAwait(false);
+            Log.DeadLettering(log, delivery.Tag, err.Code, err.Message);
+            await DeadLetterAsync(body, props, err.Code, err.Message, null, delivery).ConfigureAwait(false);
             return;
         }
 
@@ -172,7 +219,7 @@ internal sealed class IntakeConsumer(
             var history = await redis.RunAsync(() => store.PeekAsync(keys), stopping).ConfigureAwait(false);
             if (!history.Finished && (history.Takes >= rabbit.MaxDeliveries || history.Starts >= 3 * rabbit.MaxDeliveries))
             {
-                await PoisonAsync(body, ea.BasicProperties, keys, requestId, parsed.Request, history, delivery).ConfigureAwait(false);
+                await PoisonAsync(body, props, keys, requestId, parsed.Request, history, delivery).ConfigureAwait(false);
                 return;
             }
 
@@ -224,6 +271,15 @@ internal sealed class IntakeConsumer(
                 return;
             }
 
+            using var ticket = _admission is null ? null : await _admission.WaitAsync(tier, stopping).ConfigureAwait(false);
+            if (_admission is not null && (ticket is null || delivery.Epoch != broker.Epoch))
+            {
+                // Admission closed (drain): back to the queue. Or the channel that carried it went
+                // while it waited: the broker requeued it already, and its handle is void.
+                await broker.RequeueAsync(delivery).ConfigureAwait(false);
+                return;
+            }
+
             bool suspect = history.Takes > 0 && !history.Finished;
             if (suspect)
             {
@@ -242,7 +298,7 @@ internal sealed class IntakeConsumer(
         {
             // A bug, or a request whose keys Redis refuses: answer it rather than redeliver it forever.
             Log.IntakeFailed(log, requestId, e);
-            await AnswerFailureAsync(body, ea.BasicProperties, keys, requestId, parsed.Request, e, delivery).ConfigureAwait(false);
+            await AnswerFailureAsync(body, props, keys, requestId, parsed.Request, e, delivery).ConfigureAwait(false);
         }
     }
 
@@ -440,8 +496,12 @@ internal sealed class IntakeConsumer(
         };
     }
 
+    /// <summary>With tiers: admits held requests when the ledger has room (the ledger calls this after every removal).</summary>
+    public void AdmitWaiting() => _admission?.Pump();
+
     public void Dispose()
     {
+        _admission?.Close();
         _consumeGate.Dispose();
         _suspectGate.Dispose();
     }

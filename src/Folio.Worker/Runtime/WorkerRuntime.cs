@@ -54,7 +54,12 @@ internal sealed class WorkerRuntime : IAsyncDisposable
         _log = log;
         WorkerName = string.IsNullOrEmpty(host.Name) ? $"{SafeName(Environment.MachineName)}-{Environment.ProcessId}" : host.Name;
         _redisGate = new RedisGate(log, TimeSpan.FromSeconds(30));
-        _broker = new BrokerSession(rabbit, WorkerName, (ushort)Math.Clamp(engine.Info.MaxNumSeqs, 1, ushort.MaxValue), log);
+        string[] modelNames = [engine.Info.ModelName, .. engine.Info.Aliases ?? []];
+        // With tiers each tier's consumer holds a few more than the engine runs (a quarter more, at
+        // least 2), so a tier whose requests all run still has some waiting for admission while the
+        // broker sends the next ones, and the tier rule sees every tier that has work.
+        int prefetch = engine.Info.MaxNumSeqs + (rabbit.PriorityTiers > 1 ? Math.Max(2, engine.Info.MaxNumSeqs / 4) : 0);
+        _broker = new BrokerSession(rabbit, WorkerName, (ushort)Math.Clamp(prefetch, 1, ushort.MaxValue), modelNames, log);
         _broker.ConsumeChannelLost += OnConsumeChannelLost;
     }
 
@@ -89,6 +94,7 @@ internal sealed class WorkerRuntime : IAsyncDisposable
         _intake = new IntakeConsumer(_broker, _store, _redisGate, _engine, _ledger, _pump, limits, _rabbit, _limitsOptions, _host, WorkerName, _metrics, _log, _stopping.Token);
         _cancel = new CancelListener(_rabbit, _ledger, _engine, _store, _redisGate, _log);
         _pump.AfterRound = () => _intake.UpdateConsumingAsync(force: false);
+        _ledger.AfterRemove = _intake.AdmitWaiting;
 
         await _broker.ConnectAsync(ct).ConfigureAwait(false);
         await _cancel.EnsureOpenAsync(_broker.Connection!, reopen: false, ct).ConfigureAwait(false);
