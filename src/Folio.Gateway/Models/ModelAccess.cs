@@ -17,10 +17,11 @@ public sealed class ModelAccess(WorkerDirectory directory)
             throw new OpenAiException(403, "This API key is not allowed to use the model this request names; use one of the models the key was given, or ask the operator", OpenAiException.InvalidRequestType, "model", "model_not_permitted");
         }
 
-        var served = await directory.ModelsAsync().ConfigureAwait(false);
-        if (served.Count > 0 && !served.Any(m => string.Equals(m.Model, model, StringComparison.Ordinal)))
+        var live = await directory.LiveAsync().ConfigureAwait(false);
+        if (live.Count > 0 && !live.Any(w => w.Serves(model)))
         {
-            throw new OpenAiException(404, $"The model this request names does not exist or no live worker serves it; the served models are: {string.Join(", ", served.Select(m => m.Model))} (GET /v1/models)", OpenAiException.InvalidRequestType, "model", "model_not_found");
+            var served = live.Select(w => w.Model).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
+            throw new OpenAiException(404, $"The model this request names does not exist or no live worker serves it; the served models are: {string.Join(", ", served)} (GET /v1/models)", OpenAiException.InvalidRequestType, "model", "model_not_found");
         }
     }
 }

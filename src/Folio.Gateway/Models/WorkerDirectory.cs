@@ -6,7 +6,11 @@ using StackExchange.Redis;
 namespace Folio.Gateway.Models;
 
 /// <summary>One live worker's registration (the worker writes it every few seconds; see the worker's WorkerRegistration).</summary>
-public sealed record WorkerInfo(string Worker, string Model, string Queue, int MaxModelLen, long StartedAtMs, long ExpiresAtMs);
+public sealed record WorkerInfo(string Worker, string Model, IReadOnlyList<string> Aliases, string Queue, int MaxModelLen, long StartedAtMs, long ExpiresAtMs)
+{
+    /// <summary>Whether a request naming <paramref name="model"/> is for this worker (its name or an alias).</summary>
+    public bool Serves(string model) => string.Equals(Model, model, StringComparison.Ordinal) || Aliases.Contains(model, StringComparer.Ordinal);
+}
 
 /// <summary>
 /// The workers that are alive now, read from the hash <c>{StreamPrefix}~workers</c> their heartbeats
@@ -73,6 +77,7 @@ public sealed class WorkerDirectory(IConnectionMultiplexer redis, IOptions<Gatew
             return new WorkerInfo(
                 r.GetProperty("worker").GetString()!,
                 r.GetProperty("model").GetString()!,
+                r.TryGetProperty("aliases", out var a) && a.ValueKind == JsonValueKind.Array ? [.. a.EnumerateArray().Select(x => x.GetString() ?? string.Empty)] : [],
                 r.TryGetProperty("queue", out var q) ? q.GetString() ?? string.Empty : string.Empty,
                 r.TryGetProperty("max_model_len", out var m) ? m.GetInt32() : 0,
                 r.TryGetProperty("started_at", out var s) ? s.GetInt64() : 0,

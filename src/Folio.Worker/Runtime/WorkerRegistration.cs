@@ -9,7 +9,7 @@ namespace Folio.Worker.Runtime;
 /// <summary>
 /// Tells readers which workers serve which model: while the worker runs, a heartbeat writes one field
 /// of the hash <c>{StreamPrefix}~workers</c> (the worker's name) holding a small JSON object:
-/// <c>worker</c>, <c>model</c>, <c>queue</c>, <c>max_model_len</c>, <c>started_at</c>,
+/// <c>worker</c>, <c>model</c>, <c>aliases</c>, <c>queue</c>, <c>max_model_len</c>, <c>started_at</c>,
 /// <c>heartbeat_at</c> and <c>expires_at</c> (Unix milliseconds). A reader (the gateway's
 /// /v1/models) counts a field as live while <c>expires_at</c> is in the future, so a worker killed
 /// without a goodbye drops out after one <see cref="Lifetime"/>; a clean stop deletes its field. The
@@ -33,6 +33,7 @@ internal sealed partial class WorkerRegistration : IAsyncDisposable
     private readonly RedisKey _key;
     private readonly string _worker;
     private readonly string _model;
+    private readonly IReadOnlyList<string> _aliases;
     private readonly string _queue;
     private readonly int _maxModelLen;
     private readonly long _startedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -47,6 +48,7 @@ internal sealed partial class WorkerRegistration : IAsyncDisposable
         _key = streamPrefix + KeySuffix;
         _worker = worker;
         _model = info.ModelName;
+        _aliases = info.Aliases ?? [];
         _queue = queue;
         _maxModelLen = info.MaxModelLen;
         _log = log;
@@ -104,6 +106,13 @@ internal sealed partial class WorkerRegistration : IAsyncDisposable
             w.WriteStartObject();
             w.WriteString("worker", _worker);
             w.WriteString("model", _model);
+            w.WriteStartArray("aliases");
+            foreach (string alias in _aliases)
+            {
+                w.WriteStringValue(alias);
+            }
+
+            w.WriteEndArray();
             w.WriteString("queue", _queue);
             w.WriteNumber("max_model_len", _maxModelLen);
             w.WriteNumber("started_at", _startedAt);

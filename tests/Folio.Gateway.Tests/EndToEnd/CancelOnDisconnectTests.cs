@@ -17,7 +17,7 @@ public sealed partial class CancelOnDisconnectTests(SharedStack shared)
         using var http = Stack.Http();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions")
         {
-            Content = GatewayStack.Json($$"""{"model":"{{Stack.Model}}","prompt":"Tell me everything","max_tokens":900,"temperature":0.7,"seed":5,"ignore_eos":true,"stream":true}"""),
+            Content = GatewayStack.Json($$"""{"model":"{{Stack.Model}}","prompt":"Tell me everything","max_tokens":1000,"temperature":0.7,"seed":5,"ignore_eos":true,"stream":true}"""),
         };
         var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -38,9 +38,9 @@ public sealed partial class CancelOnDisconnectTests(SharedStack shared)
         var entries = await Stack.WaitForTerminalAsync(requestId, 60);
         var done = entries[^1];
         Assert.Equal("done", (string?)done["type"]);
-        Assert.Equal("abort", (string?)done["finish_reason"]);
+        Assert.True((string?)done["finish_reason"] == "abort", $"the request was not cancelled ({(string?)done["finish_reason"]}); the gateway's log:\n{string.Join('\n', Stack.Gateways[0].Lines.Where(l => l.Contains(requestId, StringComparison.Ordinal) || l.Contains("warn", StringComparison.Ordinal) || l.Contains("fail", StringComparison.Ordinal)))}");
         int tokens = entries.Count(e => (string?)e["type"] == "token");
-        Assert.InRange(tokens, 5, 899);
+        Assert.InRange(tokens, 5, 999);
 
         // When did the cancel go out? The gateway logs it (UTC timestamps); Redis stamps each entry.
         string line = Stack.Gateways[0].Lines.Last(l => l.Contains(requestId + ": the client went away", StringComparison.Ordinal));

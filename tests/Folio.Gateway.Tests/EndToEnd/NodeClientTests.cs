@@ -61,15 +61,9 @@ public sealed class NodeClientTests(SharedStack shared)
         Assert.Contains(Stack.Model, o.GetProperty("models").EnumerateArray().Select(m => m.GetString()));
 
         var chat = o.GetProperty("chat");
-        if (chat.GetProperty("served").GetBoolean())
-        {
-            Assert.Equal(chat.GetProperty("text").GetString(), chat.GetProperty("streamed").GetString());
-        }
-        else
-        {
-            Assert.Equal(400, chat.GetProperty("status").GetInt32());
-            Assert.Contains("chat template", chat.GetProperty("message").GetString()!, StringComparison.OrdinalIgnoreCase);
-        }
+        Assert.True(chat.GetProperty("served").GetBoolean(), chat.ToString());
+        Assert.Equal(chat.GetProperty("text").GetString(), chat.GetProperty("streamed").GetString());
+        Assert.True(chat.GetProperty("usage").GetProperty("completion_tokens").GetInt32() is > 0 and <= 8);
     }
 
     [Fact]
@@ -85,7 +79,7 @@ public sealed class NodeClientTests(SharedStack shared)
         const string Prompt = "The harbour at night";
         var env = Env();
         env["PLAYGROUND_URL"] = Stack.BaseUrl.ToString();
-        env["PLAYGROUND_MODE"] = "completion";
+        env["PLAYGROUND_MODE"] = "chat";
         env["PLAYGROUND_PROMPT"] = Prompt;
         env["PLAYGROUND_SEED"] = "11";
         env["SCREENSHOT"] = screenshot;
@@ -93,10 +87,10 @@ public sealed class NodeClientTests(SharedStack shared)
         Assert.False(o.GetProperty("error").GetBoolean(), o.GetProperty("reply").GetString());
         Assert.Equal(Stack.Model, o.GetProperty("model").GetString());
 
-        // The page's text is the gateway's answer to the same request (same seed): the stream arrived whole.
+        // The page's text is the gateway's answer to the same chat (same seed): the stream arrived whole.
         using var http = Stack.Http();
-        using var r = await http.PostAsync("/v1/completions", GatewayStack.Json($$"""{"model":"{{Stack.Model}}","prompt":"{{Prompt}}","max_tokens":24,"temperature":0.8,"seed":11}"""));
-        string expected = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("choices")[0].GetProperty("text").GetString()!;
+        using var r = await http.PostAsync("/v1/chat/completions", GatewayStack.Json($$"""{"model":"{{Stack.Model}}","messages":[{"role":"user","content":"{{Prompt}}"}],"max_tokens":24,"temperature":0.8,"seed":11}"""));
+        string expected = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
         Assert.Equal(expected, o.GetProperty("reply").GetString());
         Assert.Contains("first token", o.GetProperty("stats").GetString()!, StringComparison.Ordinal);
         Assert.True(new FileInfo(screenshot).Length > 10_000, "the screenshot was written");

@@ -141,4 +141,19 @@ public sealed class StreamSurvivalTests(TwoOfEach fixture) : IClassFixture<TwoOf
         var entries = await Stack.ReadStreamAsync(requestId);
         Assert.Single(entries, e => (string?)e["type"] == "start");
     }
+
+    [Fact]
+    public async Task Chat_to_a_model_without_a_chat_template_is_a_clear_400_streamed_or_not()
+    {
+        using var http = Stack.Http(1);
+        foreach (bool stream in new[] { false, true })
+        {
+            using var r = await http.PostAsync("/v1/chat/completions", GatewayStack.Json($$"""{"model":"{{Stack.Model}}","messages":[{"role":"user","content":"hi"}],"max_tokens":4,"stream":{{(stream ? "true" : "false")}}}"""));
+            Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+            using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
+            var error = doc.RootElement.GetProperty("error");
+            Assert.Equal("unsupported", error.GetProperty("code").GetString());
+            Assert.Contains("chat template", error.GetProperty("message").GetString()!, StringComparison.Ordinal);
+        }
+    }
 }

@@ -29,4 +29,19 @@ public static class TestModel
     });
 
     public static string Path => Written.Value;
+
+    /// <summary>A ChatML template (Folio:Model:ChatTemplate): the synthetic test vocabulary has none of its own.</summary>
+    public static string ChatTemplatePath
+    {
+        get
+        {
+            string file = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(Path)!, "chatml.jinja");
+            if (!File.Exists(file))
+            {
+                File.WriteAllText(file, "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}");
+            }
+
+            return file;
+        }
+    }
 }
