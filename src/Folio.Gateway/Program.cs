@@ -64,7 +64,7 @@ builder.Services.AddSingleton<ModelsEndpoint>();
 builder.Services.AddRateLimiter(o => PerKeyRateLimit.Configure(o, gateway.RateLimit));
 builder.WebHost.ConfigureKestrel(k =>
 {
-    k.Limits.MaxRequestBodySize = gateway.MaxRequestBodyBytes;
+    k.Limits.MaxRequestBodySize = BodyLimit.ServerLimit(gateway.MaxRequestBodyBytes);
     k.AddServerHeader = false;
 });
 builder.WebHost.UseUrls(gateway.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

@@ -163,15 +163,24 @@ public sealed class CompletionsEndpoint(
         long limit = _options.MaxRequestBodyBytes;
         if (context.Request.ContentLength > limit)
         {
+            // A client that asked first (Expect: 100-continue) has sent nothing yet and never will:
+            // reading would invite the body. One that did not ask is sending it now.
+            if (!context.Request.Headers.Expect.Any(v => string.Equals(v, "100-continue", StringComparison.OrdinalIgnoreCase)))
+            {
+                await BodyLimit.DrainAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
+            }
+
             throw TooLarge(limit);
         }
 
         try
         {
-            return await JsonDocument.ParseAsync(context.Request.Body, BodyOptions, context.RequestAborted).ConfigureAwait(false);
+            await using var body = new LimitedBodyStream(context.Request.Body, limit);
+            return await JsonDocument.ParseAsync(body, BodyOptions, context.RequestAborted).ConfigureAwait(false);
         }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        catch (Exception e) when (e is BodyTooLargeException || (e is BadHttpRequestException b && b.StatusCode == StatusCodes.Status413PayloadTooLarge))
         {
+            await BodyLimit.DrainAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
             throw TooLarge(limit);
         }
         catch (JsonException e)

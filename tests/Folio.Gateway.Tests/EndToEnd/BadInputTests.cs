@@ -45,8 +45,10 @@ public sealed class BadInputTests(SharedStack shared)
             ("out of range", () => PostAsync("/v1/completions", GatewayStack.Json($$"""{"model":"{{m}}","prompt":"x","presence_penalty":9}""")), HttpStatusCode.BadRequest, "invalid_value", "presence_penalty"),
             ("n > 1", () => PostAsync("/v1/completions", GatewayStack.Json($$"""{"model":"{{m}}","prompt":"x","n":3}""")), HttpStatusCode.BadRequest, "unsupported", "n"),
             ("huge body", () => PostAsync("/v1/completions", GatewayStack.Json($$"""{"model":"{{m}}","prompt":"{{new string('a', 8 << 20)}}"}"""), expectContinue: true), HttpStatusCode.RequestEntityTooLarge, "request_too_large", null),
-            // Without a length the limit is met while reading: just over it, so the client's write still completes.
-            ("huge chunked body", () => PostAsync("/v1/completions", new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes($$"""{"model":"{{m}}","prompt":"{{new string('a', (1 << 20) + 50_000)}}"}""")))), HttpStatusCode.RequestEntityTooLarge, "request_too_large", null),
+            // A client that sends a length over the limit without asking first, and one without a length
+            // (the limit is met while reading): the gateway drains what is on its way, so the 413 arrives.
+            ("huge body sent without asking", () => PostAsync("/v1/completions", GatewayStack.Json($$"""{"model":"{{m}}","prompt":"{{new string('a', 3 << 20)}}"}""")), HttpStatusCode.RequestEntityTooLarge, "request_too_large", null),
+            ("huge chunked body", () => PostAsync("/v1/completions", new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes($$"""{"model":"{{m}}","prompt":"{{new string('a', 3 << 20)}}"}""")))), HttpStatusCode.RequestEntityTooLarge, "request_too_large", null),
             ("unknown model", () => PostAsync("/v1/completions", GatewayStack.Json("""{"model":"gpt-4o","prompt":"x"}""")), HttpStatusCode.NotFound, "model_not_found", "model"),
             ("no key", () => PostAsync("/v1/completions", GatewayStack.Json($$"""{"model":"{{m}}","prompt":"x"}"""), key: null), HttpStatusCode.Unauthorized, "missing_api_key", null),
             ("wrong key", () => PostAsync("/v1/completions", GatewayStack.Json($$"""{"model":"{{m}}","prompt":"x"}"""), key: "sk-not-a-key"), HttpStatusCode.Unauthorized, "invalid_api_key", null),
