@@ -216,7 +216,7 @@ internal sealed class IntakeConsumer(
                 return;
             }
 
-            var history = await redis.RunAsync(() => store.PeekAsync(keys), stopping).ConfigureAwait(false);
+            var history = await redis.RunAsync(() => store.PeekAsync(keys), stopping, writes: false).ConfigureAwait(false);
             if (!history.Finished && (history.Takes >= rabbit.MaxDeliveries || history.Starts >= 3 * rabbit.MaxDeliveries))
             {
                 await PoisonAsync(body, props, keys, requestId, parsed.Request, history, delivery).ConfigureAwait(false);
@@ -348,7 +348,7 @@ internal sealed class IntakeConsumer(
             }
 
             var resumed = take.NextIndex > 0
-                ? await redis.RunAsync(() => store.ReadResumeAsync(keys, take.NextIndex), stopping).ConfigureAwait(false)
+                ? await redis.RunAsync(() => store.ReadResumeAsync(keys, take.NextIndex), stopping, writes: false).ConfigureAwait(false)
                 : [];
             r.InitResume(resumed);
             metrics.PromptTokens(promptIds.Length);

@@ -64,7 +64,9 @@ internal sealed class RedisGate(ILogger log, TimeSpan logInterval)
     /// Runs <paramref name="op"/>, waiting out transient and access failures with backoff until it
     /// succeeds or <paramref name="ct"/> is cancelled. Other failures are thrown to the caller.
     /// </summary>
-    public async Task<T> RunAsync<T>(Func<Task<T>> op, CancellationToken ct)
+    /// <param name="writes">Whether <paramref name="op"/> writes. Only a write that succeeds ends a
+    /// failure: a read-only replica or a user without write rights still answers reads.</param>
+    public async Task<T> RunAsync<T>(Func<Task<T>> op, CancellationToken ct, bool writes = true)
     {
         bool waiting = false;
         try
@@ -74,7 +76,11 @@ internal sealed class RedisGate(ILogger log, TimeSpan logInterval)
                 try
                 {
                     var result = await op().ConfigureAwait(false);
-                    ReportSuccess();
+                    if (writes)
+                    {
+                        ReportSuccess();
+                    }
+
                     return result;
                 }
                 catch (Exception e) when (Classify(e) != RedisFailure.None && !ct.IsCancellationRequested)
