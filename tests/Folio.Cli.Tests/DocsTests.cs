@@ -54,13 +54,13 @@ public sealed class DocsTests
             .ToList();
         var checkedLines = new List<string>();
 
-        // `folio` and one of its commands, up to a pipe, a comment, a backtick or the end of the
+        // `folio` and one of its commands, up to a pipe, a comment, a backtick, a ; or && or the end of the
         // line. Commands the docs name before they are wired (bench structured) are not matched.
         var names = string.Join('|', FolioCli.Commands.Select(c => Regex.Escape(c.Name)).OrderByDescending(n => n.Length));
-        var invocation = new Regex($@"(?<![\w/.-])folio (?:{names})(?![\w-])[^`|#\n]*");
+        var invocation = new Regex($@"(?<![\w/.-])folio (?:{names})(?![\w-])[^`|#;&\n]*");
         foreach (string file in files)
         {
-            foreach (string line in File.ReadLines(file))
+            foreach (string line in LogicalLines(File.ReadLines(file)))
             {
                 foreach (Match m in invocation.Matches(line.Replace("\"${folio[@]}\"", "folio", StringComparison.Ordinal)))
                 {
@@ -83,6 +83,29 @@ public sealed class DocsTests
     }
 
     /// <summary>Splits a shell line into words the way the shell would for these simple lines (quotes, no expansion).</summary>
+    /// <summary>Lines with shell continuations (a trailing backslash) joined, so a command written over several lines is checked whole.</summary>
+    private static IEnumerable<string> LogicalLines(IEnumerable<string> lines)
+    {
+        var pending = new System.Text.StringBuilder();
+        foreach (string line in lines)
+        {
+            if (line.EndsWith('\\'))
+            {
+                pending.Append(line.AsSpan(0, line.Length - 1)).Append(' ');
+                continue;
+            }
+
+            pending.Append(line);
+            yield return pending.ToString();
+            pending.Clear();
+        }
+
+        if (pending.Length > 0)
+        {
+            yield return pending.ToString();
+        }
+    }
+
     private static string[] Words(string line)
     {
         var words = new List<string>();
