@@ -21,15 +21,15 @@ public sealed class ProcessTests
             Assert.True(made.ExitCode == 0, made.Error);
             Assert.Matches(@"^wrote .*tiny\.gguf \(gguf, F32, [\d,]+ parameters, seed 1\) in \d+\.\d s\n$", made.Out);
 
-            var run = await CliHarness.RunProcessAsync(["bench", "cpu", "--model", gguf, "--skip-llama", "--batches", "2", "--decode-steps", "2", "--prompt-tokens", "2", "--repeat", "1", "--threads", "1"], Timeout);
+            var run = await CliHarness.RunProcessAsync(["bench", "cpu", "--model", gguf, "--skip-llama", "--batches", "2", "--decode-steps", "2", "--prompt-tokens", "2", "--repeat", "1", "--threads", "1", "--prefill-tokens", "8"], Timeout);
 
             Assert.True(run.ExitCode == 0, run.Error);
             Assert.DoesNotContain(Escape, run.Out);
             Assert.DoesNotContain(Escape, run.Error);
-            Assert.Contains("\n| case | Folio tok/s | llama.cpp tok/s | Folio / llama.cpp |\n", run.Out, StringComparison.Ordinal);
-            Assert.Matches(@"\n\| batched decode, batch 2 \| \d+\.\d \| - \| - \|\n$", run.Out);
-            Assert.Contains("bench cpu: decode rounds: 0/2\n", run.Error, StringComparison.Ordinal);
-            Assert.Matches(@"bench cpu: batch 2 round 1: done in \d+\.\d s\n", run.Error);
+            Assert.Contains("\n| weights | case | Folio tok/s | llama.cpp tok/s | Folio / llama.cpp |", run.Out, StringComparison.Ordinal);
+            Assert.Matches(@"\n\| tiny \| decode, batch 2 \| \d+\.\d \| - \| - \|[^\n]*\n\| tiny \| prefill, 8-token prompt \| \d+\.\d \| - \| - \|[^\n]*\n$", run.Out);
+            Assert.Contains("bench cpu: rounds: 0/3\n", run.Error, StringComparison.Ordinal);
+            Assert.Matches(@"bench cpu: tiny (batch \d|prefill) round 1: done in \d+\.\d s\n", run.Error);
         }
         finally
         {

@@ -122,7 +122,7 @@ public sealed class UsageErrorTests
     [Theory]
     [InlineData("tail", "unexpected argument 'b': folio tail takes REQUEST_ID only", "a", "b")]
     [InlineData("tail", "give REQUEST_ID: ")]
-    [InlineData("bench", "unknown command 'bench gpu'; the commands are bench cpu, bench engine, bench queue", "gpu")]
+    [InlineData("bench", "unknown command 'bench gpu'; the commands are bench cpu, bench engine, bench machine, bench queue, bench serve, bench soak, bench structured", "gpu")]
     public async Task Positional_words_are_checked(string first, string message, params string[] rest)
     {
         var run = await CliHarness.RunAsync([first, .. rest]);

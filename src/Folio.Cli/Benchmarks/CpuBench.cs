@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Folio.Cli.Progress;
 using Folio.Cpu;
 using Folio.Engine.Execution;
 using Folio.Models;
@@ -20,10 +21,12 @@ public static class CpuBench
 {
     private const int BlockSize = 16;
 
-    public static IReadOnlyList<CpuBenchRow> Run(CpuBenchOptions options, TextWriter output, CancellationToken cancellationToken)
+    /// <param name="progress">Result lines (figures, the table) go to its stdout; one task step per measured round.</param>
+    public static IReadOnlyList<CpuBenchRow> Run(CpuBenchOptions options, IProgressDisplay progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(progress);
+        using var output = new ProgressLineWriter(progress);
         if (options.Models.Count == 0 || options.Threads < 1 || options.Rounds < 1 || options.PromptTokens < 1 || options.DecodeSteps < 1 || options.PrefillTokens < 0 || options.Batches.Any(b => b < 1))
         {
             throw new ArgumentException("give at least one model; threads, rounds, batches, prompt tokens and decode steps must be positive, prefill tokens not negative");
@@ -33,10 +36,14 @@ public static class CpuBench
         MachineBench.Print(limits, 1L << 30, output);
         output.WriteLine();
         var rows = new List<CpuBenchRow>();
+        int casesPerModel = 1 + options.Batches.Count(b => b > 1) + (options.PrefillTokens > 0 ? 1 : 0);
+        var task = progress.AddTask("rounds", options.Models.Count * casesPerModel * options.Rounds);
         foreach (string path in options.Models)
         {
-            rows.AddRange(RunModel(path, options, output, cancellationToken));
+            rows.AddRange(RunModel(path, options, output, task, cancellationToken));
         }
+
+        task.Complete();
 
         output.WriteLine();
         PrintTable(rows, limits, output);
@@ -49,7 +56,7 @@ public static class CpuBench
         return rows;
     }
 
-    private static List<CpuBenchRow> RunModel(string path, CpuBenchOptions o, TextWriter output, CancellationToken cancellationToken)
+    private static List<CpuBenchRow> RunModel(string path, CpuBenchOptions o, TextWriter output, IProgressTask task, CancellationToken cancellationToken)
     {
         string label = Path.GetFileNameWithoutExtension(path);
         var cases = new List<int> { 1 };
@@ -89,6 +96,7 @@ public static class CpuBench
                 }
 
                 output.WriteLine(line);
+                task.Advance(description: $"{label} batch {b} round {round + 1}");
             }
 
             rows.Add(new CpuBenchRow(label, b == 1 ? "single decode" : $"decode, batch {b}", b, false, folio, peer is null ? null : llama, runner.WeightBytes, macs, int8));
@@ -111,6 +119,7 @@ public static class CpuBench
                 }
 
                 output.WriteLine(line);
+                task.Advance(description: $"{label} prefill round {round + 1}");
             }
 
             rows.Add(new CpuBenchRow(label, $"prefill, {o.PrefillTokens}-token prompt", o.PrefillTokens, true, folio, peer is null ? null : llama, runner.WeightBytes, macs, int8));
