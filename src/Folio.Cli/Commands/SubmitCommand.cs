@@ -14,6 +14,7 @@ public sealed class SubmitCommand : FolioCommand
     private readonly FolioOption<bool> _wait = CliOptions.Flag("--wait", "stream the text to stdout until the request ends; exit code 1 on an error entry");
     private readonly FolioOption<int> _timeout = CliOptions.Int("--timeout", "SECONDS", "with --wait: give up after this long", 600, min: 1);
     private readonly SamplingOptions _sampling = new();
+    private readonly RequestContentOptions _content = new();
     private readonly QueueConnectionOptions _connection = new();
 
     public SubmitCommand()
@@ -21,10 +22,11 @@ public sealed class SubmitCommand : FolioCommand
     {
         Add(_prompt, _promptTokenIds, _requestId, _wait, _timeout);
         Add(_sampling);
+        Add(_content);
         Add(_connection);
     }
 
-    public override string Synopsis => "(--prompt TEXT | --prompt-token-ids LIST) [--wait] [options]";
+    public override string Synopsis => "(--prompt TEXT | --prompt-token-ids LIST | --messages FILE) [--wait] [options]";
 
     public override IReadOnlyList<string> Notes =>
         ["Without --wait it prints the request id, for `folio tail`. The request is checked as the worker checks it before it is published."];
@@ -34,13 +36,14 @@ public sealed class SubmitCommand : FolioCommand
         var options = _connection.Read(parse);
         string? prompt = parse.GetValue(_prompt);
         int[]? ids = parse.GetIntList(_promptTokenIds);
-        if (prompt is null == ids is null)
+        int given = (prompt is null ? 0 : 1) + (ids is null ? 0 : 1) + (_content.HasMessages(parse) ? 1 : 0);
+        if (given != 1)
         {
-            throw Usage("give exactly one of --prompt and --prompt-token-ids");
+            throw Usage("give exactly one of --prompt, --prompt-token-ids and --messages");
         }
 
         string requestId = parse.GetValue(_requestId) ?? "cli-" + Guid.NewGuid().ToString("N")[..12];
-        var request = _sampling.ToRequest(parse, requestId, prompt, ids);
+        var request = _content.Apply(parse, _sampling.Unchecked(parse, requestId, prompt, ids), () => Console.In.ReadToEnd());
 
         await using var client = await FolioClient.ConnectAsync(options, cancellationToken);
         await client.SubmitAsync(request, cancellationToken);

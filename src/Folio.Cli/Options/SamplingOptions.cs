@@ -39,8 +39,16 @@ public sealed partial class SamplingOptions : IOptionGroup
     /// <summary>The request these options describe, checked as the worker checks it (a usage error names the option).</summary>
     public GenerationRequest ToRequest(ParseResult parse, string requestId, string? prompt, int[]? promptTokenIds)
     {
+        var request = Unchecked(parse, requestId, prompt, promptTokenIds);
+        var check = RequestParser.Parse(RequestSerializer.ToUtf8Json(request));
+        return check.IsValid ? request : throw new CliUsageException(OptionNames(check.Error!.Message));
+    }
+
+    /// <summary>The request these options describe, not checked yet (more fields are added before it is: <see cref="RequestContentOptions"/>).</summary>
+    public GenerationRequest Unchecked(ParseResult parse, string requestId, string? prompt, int[]? promptTokenIds)
+    {
         ArgumentNullException.ThrowIfNull(parse);
-        var request = new GenerationRequest
+        return new GenerationRequest
         {
             RequestId = requestId,
             Prompt = prompt,
@@ -60,9 +68,6 @@ public sealed partial class SamplingOptions : IOptionGroup
             Logprobs = parse.GetValue(_logprobs),
             Priority = parse.GetValue(_priority),
         };
-
-        var check = RequestParser.Parse(RequestSerializer.ToUtf8Json(request));
-        return check.IsValid ? request : throw new CliUsageException(OptionNames(check.Error!.Message));
     }
 
     /// <summary>"max_tokens must be ..." becomes "--max-tokens must be ...".</summary>

@@ -31,6 +31,20 @@ public abstract record ConstraintSpec
 
     /// <summary>A sentence of a GBNF grammar (llama.cpp's format, start rule <c>root</c>).</summary>
     public static ConstraintSpec Grammar(string gbnf) => new GrammarSpec(gbnf);
+
+    /// <summary>The spec for a request's contract constraint (<c>structured_outputs</c> or <c>response_format</c>).</summary>
+    public static ConstraintSpec For(Folio.Contracts.OutputConstraint constraint)
+    {
+        ArgumentNullException.ThrowIfNull(constraint);
+        return constraint.Kind switch
+        {
+            Folio.Contracts.OutputConstraintKind.JsonSchema => JsonSchema(constraint.Text!, constraint.Strict),
+            Folio.Contracts.OutputConstraintKind.JsonObject => JsonObject(),
+            Folio.Contracts.OutputConstraintKind.Regex => Regex(constraint.Text!),
+            Folio.Contracts.OutputConstraintKind.Choice => Choice(constraint.Choices!),
+            _ => Grammar(constraint.Text!),
+        };
+    }
 }
 
 /// <summary>

@@ -80,7 +80,7 @@ internal sealed class LlmEngineAdapter : IInferenceEngine, IEngineOutputSink
 
         try
         {
-            return ConstraintCompiler.Compile(ToSpec(c), _tokenizer);
+            return ConstraintCompiler.Compile(ConstraintSpec.For(c), _tokenizer);
         }
         catch (ConstraintException e)
         {
@@ -102,15 +102,6 @@ internal sealed class LlmEngineAdapter : IInferenceEngine, IEngineOutputSink
             ChatTemplateKwargs = kwargs is null ? null : ChatRequestJson.ReadKwargs(kwargs.RootElement),
         };
     }
-
-    private static ConstraintSpec ToSpec(OutputConstraint c) => c.Kind switch
-    {
-        OutputConstraintKind.JsonSchema => ConstraintSpec.JsonSchema(c.Text!, c.Strict),
-        OutputConstraintKind.JsonObject => ConstraintSpec.JsonObject(),
-        OutputConstraintKind.Regex => ConstraintSpec.Regex(c.Text!),
-        OutputConstraintKind.Choice => ConstraintSpec.Choice(c.Choices!),
-        _ => ConstraintSpec.Grammar(c.Text!),
-    };
 
     public string TokenText(int tokenId) => _tokenizer.TokenText(tokenId);
 
