@@ -143,6 +143,6 @@ internal static partial class Log
     [LoggerMessage(44, LogLevel.Information, "Request {RequestId} attempt {Attempt}: redelivered to this worker, which still runs it; continuing at token {Index} without recompute")]
     public static partial void Reattached(ILogger log, string requestId, int attempt, int index);
 
-    [LoggerMessage(45, LogLevel.Error, "Request {RequestId}: Redis refuses writes to its stream keys (a key of another type?); handed back, intake answers it")]
-    public static partial void StreamKeyUnusable(ILogger log, string requestId);
+    [LoggerMessage(45, LogLevel.Error, "Request {RequestId}: Redis refuses writes to its stream keys ({RedisError}); handed back, intake answers it")]
+    public static partial void StreamKeyUnusable(ILogger log, string requestId, string redisError);
 }

@@ -16,7 +16,11 @@ internal enum AppendStatus
 }
 
 /// <summary>The outcome of one request's append: its status and where its stream ends now.</summary>
-internal readonly record struct AppendOutcome(AppendStatus Status, int Next);
+internal readonly record struct AppendOutcome(AppendStatus Status, int Next)
+{
+    /// <summary>With <see cref="AppendStatus.Failed"/>: Redis's error for this command (its code and text, never request content).</summary>
+    public string? Error { get; init; }
+}
 
 /// <summary>
 /// One request's share of a step's pipelined write: token entries from <see cref="FirstIndex"/> on,

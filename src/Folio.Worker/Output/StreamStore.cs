@@ -184,7 +184,7 @@ internal sealed class StreamStore(IConnectionMultiplexer redis, string prefix, i
                     throw e;
                 }
 
-                results[i] = new AppendOutcome(AppendStatus.Failed, 0);
+                results[i] = new AppendOutcome(AppendStatus.Failed, 0) { Error = e.Message };
                 continue;
             }
 

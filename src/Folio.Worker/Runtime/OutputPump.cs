@@ -7,6 +7,7 @@ using Folio.Engine.Sampling;
 using Folio.Worker.Engine;
 using Folio.Worker.Metrics;
 using Folio.Worker.Output;
+using Folio.Worker.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace Folio.Worker.Runtime;
@@ -37,6 +38,10 @@ internal sealed class OutputPump(
     private readonly List<InFlightRequest> _targets = [];
     private readonly List<AppendCommand> _commands = [];
     private long _lastOrphanScan;
+
+    /// <summary>When the current flush's round trip started and ended (Stopwatch ticks), for the requests' output spans.</summary>
+    private long _flushStartedAt;
+    private long _flushEndedAt;
 
     /// <summary>Called after every round (intake resumes consuming when the engine has room again).</summary>
     public Func<Task>? AfterRound { get; set; }
@@ -176,7 +181,9 @@ internal sealed class OutputPump(
             return false; // Everything stays dirty and pending; the next round retries.
         }
 
-        metrics.RedisWrite.Observe(Stopwatch.GetElapsedTime(t0).TotalSeconds);
+        _flushStartedAt = t0;
+        _flushEndedAt = Stopwatch.GetTimestamp();
+        metrics.RedisWrite.Observe(Stopwatch.GetElapsedTime(t0, _flushEndedAt).TotalSeconds);
         ClearDirty();
         for (int i = 0; i < _targets.Count; i++)
         {
@@ -205,6 +212,7 @@ internal sealed class OutputPump(
                 int before = r.WrittenNext;
                 r.Committed(written, outcome.Next);
                 metrics.GenerationTokens(Math.Max(0, r.WrittenNext - before));
+                r.Trace?.Flushed(_flushStartedAt, _flushEndedAt, Math.Max(0, r.WrittenNext - before));
                 if (r.ProvedOnProbation)
                 {
                     r.ProofRecorded();
@@ -225,7 +233,7 @@ internal sealed class OutputPump(
             case AppendStatus.Fenced:
                 // Another delivery of the same request took over (a duplicate publish, or the redelivery
                 // of a delivery this worker lost); it writes the rest.
-                HandOn(r);
+                HandOn(r, "fenced");
                 Log.Fenced(log, r.RequestId);
                 if (!r.DeliveryLost)
                 {
@@ -239,6 +247,7 @@ internal sealed class OutputPump(
                 // replica that had not received them). Rewrite them from memory.
                 Log.StreamBehind(log, r.RequestId, outcome.Next, r.WrittenNext);
                 metrics.StreamRepaired();
+                r.Trace?.Repaired();
                 r.Rewind(outcome.Next);
                 MarkDirty(r);
                 break;
@@ -251,6 +260,7 @@ internal sealed class OutputPump(
                 {
                     Log.StreamLost(log, r.RequestId, r.WrittenNext);
                     metrics.StreamRepaired();
+                    r.Trace?.Repaired();
                     r.Rewind(0);
                     MarkDirty(r);
                 }
@@ -263,6 +273,7 @@ internal sealed class OutputPump(
                     {
                         Log.StreamBehind(log, r.RequestId, next, r.WrittenNext);
                         metrics.StreamRepaired();
+                        r.Trace?.Repaired();
                     }
 
                     r.Rewind(Math.Min(next, r.WrittenNext));
@@ -270,7 +281,7 @@ internal sealed class OutputPump(
                 }
                 else
                 {
-                    HandOn(r);
+                    HandOn(r, "fenced");
                     Log.Fenced(log, r.RequestId);
                 }
 
@@ -279,8 +290,8 @@ internal sealed class OutputPump(
             case AppendStatus.Failed:
                 // This request's keys refuse writes (someone put another type under its stream key):
                 // requeue it once; intake cannot write its stream either and moves it to the error queue.
-                HandOn(r);
-                Log.StreamKeyUnusable(log, r.RequestId);
+                HandOn(r, "requeued");
+                Log.StreamKeyUnusable(log, r.RequestId, outcome.Error ?? "no error text");
                 if (!r.DeliveryLost)
                 {
                     await broker.RequeueAsync(r.Delivery).ConfigureAwait(false);
@@ -290,7 +301,7 @@ internal sealed class OutputPump(
 
             default:
                 // A gap ahead of what this worker wrote: someone else wrote this stream. Let a clean take sort it out.
-                HandOn(r);
+                HandOn(r, "requeued");
                 Log.IndexGap(log, r.RequestId, written.FirstIndex);
                 if (!r.DeliveryLost)
                 {
@@ -301,12 +312,22 @@ internal sealed class OutputPump(
         }
     }
 
-    /// <summary>Stops the request here: out of the ledger, out of the engine, its suspect slot released.</summary>
-    private void HandOn(InFlightRequest r)
+    /// <summary>Stops the request here: out of the ledger, out of the engine, its suspect slot released, its trace ended with <paramref name="outcome"/>.</summary>
+    private void HandOn(InFlightRequest r, string outcome)
     {
         ledger.TryRemove(r.Key, out _);
         r.EndProbation();
         engine.Abort(r.Key);
+        EndTrace(r, outcome);
+    }
+
+    private static void EndTrace(InFlightRequest r, string outcome)
+    {
+        if (r.Trace is { } trace)
+        {
+            trace.Outcome(outcome);
+            trace.End(r.Times);
+        }
     }
 
     private async Task CompleteAsync(InFlightRequest r, CancellationToken ct)
@@ -325,10 +346,12 @@ internal sealed class OutputPump(
         {
             metrics.Error(code);
             Log.FinishedWithError(log, r.RequestId, code);
+            r.Trace?.Outcome("error_entry", code);
         }
         else
         {
             metrics.Finished(f.FinishReason);
+            r.Trace?.Finished(f.FinishReason);
             if (r.FirstTokenAt != 0)
             {
                 metrics.TimeToFirstToken.Observe(Stopwatch.GetElapsedTime(r.ReceivedAt, r.FirstTokenAt).TotalSeconds);
@@ -346,8 +369,18 @@ internal sealed class OutputPump(
         // stream finished and is acknowledged without work.
         if (!r.DeliveryLost)
         {
-            await broker.AckAsync(r.Delivery).ConfigureAwait(false);
+            var ack = r.Trace?.StartAck();
+            try
+            {
+                await broker.AckAsync(r.Delivery).ConfigureAwait(false);
+            }
+            finally
+            {
+                WorkerTracing.StopDetached(ack);
+            }
         }
+
+        r.Trace?.End(r.Times);
     }
 
     /// <summary>The request ran alone past its probation: later crashes are not charged to it (one try; losing it only costs fairness).</summary>
@@ -376,7 +409,7 @@ internal sealed class OutputPump(
         {
             if (r.DeliveryLost && Stopwatch.GetElapsedTime(r.DeliveryLostAt, now) > orphanGrace)
             {
-                HandOn(r);
+                HandOn(r, "orphan_dropped");
                 Log.OrphanDropped(log, r.RequestId, (int)orphanGrace.TotalSeconds);
             }
         }
@@ -406,6 +439,7 @@ internal sealed class OutputPump(
             // The orphan wrote its terminal entry meanwhile (or someone else did): nothing left to do.
             ledger.TryRemove(orphan.Key, out _);
             orphan.EndProbation();
+            EndTrace(orphan, "already_finished");
             metrics.AlreadyFinished();
             await broker.AckAsync(delivery).ConfigureAwait(false);
             return true;
@@ -414,7 +448,7 @@ internal sealed class OutputPump(
         if (take.NextIndex > orphan.WrittenNext)
         {
             // The stream holds more than this worker wrote: another worker ran it meanwhile.
-            HandOn(orphan);
+            HandOn(orphan, "fenced");
             return false;
         }
 
@@ -488,6 +522,7 @@ internal sealed class OutputPump(
                 await broker.RequeueAsync(r.Delivery).ConfigureAwait(false);
             }
 
+            EndTrace(r, "handed_back");
             metrics.HandedBack();
         }
 
