@@ -61,12 +61,20 @@ public sealed class FolioChatClientTests : IAsyncLifetime
         return new FolioChatClient(_client, new FolioChatClientOptions { RequestIdFactory = () => id, DefaultModelId = "demo" });
     }
 
+    private async Task ReconnectAsync()
+    {
+        _rabbit.Dispose();
+        string uri = Environment.GetEnvironmentVariable("FOLIO_TEST_RABBITMQ_URI") is { Length: > 0 } u ? u : "amqp://guest:guest@127.0.0.1:5672/";
+        _rabbit = await new ConnectionFactory { Uri = new Uri(uri) }.CreateConnectionAsync();
+    }
+
     /// <summary>Waits for the published request and returns it as the worker would read its chat fields.</summary>
     private async Task<(JsonDocument Json, ChatPromptRequest Chat)> TakeRequestAsync()
     {
         for (var i = 0; i < 200; i++)
         {
             BasicGetResult? got;
+            bool reconnect = false;
             await using (var ch = await _rabbit.CreateChannelAsync())
             {
                 try
@@ -77,6 +85,19 @@ public sealed class FolioChatClientTests : IAsyncLifetime
                 {
                     got = null; // the client has not declared the queue yet
                 }
+                catch (RabbitMQ.Client.Exceptions.OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 541)
+                {
+                    // RabbitMQ 3.10 answers a get on a quorum queue whose leader process has not
+                    // started yet (just declared, a loaded machine) with INTERNAL_ERROR "noproc",
+                    // which closes the connection: open another and ask again.
+                    got = null;
+                    reconnect = true;
+                }
+            }
+
+            if (reconnect)
+            {
+                await ReconnectAsync();
             }
 
             if (got is not null)

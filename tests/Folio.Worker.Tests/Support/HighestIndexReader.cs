@@ -12,6 +12,7 @@ namespace Folio.Worker.Tests.Support;
 internal sealed class HighestIndexReader(IConnectionMultiplexer redis, RedisKey stream)
 {
     private readonly List<(int Index, int TokenId, string Text)> _accepted = [];
+    private int _highest = -1;
 
     public IReadOnlyList<(int Index, int TokenId, string Text)> Accepted => _accepted;
 
@@ -20,6 +21,9 @@ internal sealed class HighestIndexReader(IConnectionMultiplexer redis, RedisKey 
 
     /// <summary>Token entries skipped because their index was not above the highest read.</summary>
     public int Skipped { get; private set; }
+
+    /// <summary>The highest token index read so far (-1 before the first); read while the reader runs.</summary>
+    public int HighestIndex => Volatile.Read(ref _highest);
 
     /// <summary>Token entries whose index was above the highest read plus one (a hole: must never happen).</summary>
     public int Holes { get; private set; }
@@ -75,6 +79,7 @@ internal sealed class HighestIndexReader(IConnectionMultiplexer redis, RedisKey 
                         }
 
                         highest = index;
+                        Volatile.Write(ref _highest, index);
                         _accepted.Add((index, int.Parse(fields["token_id"], CultureInfo.InvariantCulture), fields["text"]));
                         break;
                     case "done" or "error":
