@@ -87,17 +87,25 @@ public sealed class FolioClient : IAsyncDisposable
     private async Task<string> PublishAsync(string requestId, ReadOnlyMemory<byte> utf8Json, int priority, string? model, CancellationToken cancellationToken)
     {
         var ch = await LockedPublishChannelAsync(cancellationToken).ConfigureAwait(false);
+        var (exchange, routingKey) = Route(_options, priority, model);
+        using var publish = PublishTracing.StartPublish(requestId, exchange, routingKey);
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var props = new BasicProperties
         {
             ContentType = "application/json",
             DeliveryMode = DeliveryModes.Persistent,
             MessageId = requestId,
-            Timestamp = new AmqpTimestamp(DateTimeOffset.UtcNow.ToUnixTimeSeconds()),
+            Timestamp = new AmqpTimestamp(now / 1000),
+            // The millisecond publish time (the worker's queue time) and the trace context (docs/contract.md, "Message headers").
+            Headers = PublishTracing.Headers(publish, now),
         };
-        var (exchange, routingKey) = Route(_options, priority, model);
         try
         {
             await ch.BasicPublishAsync(exchange, routingKey, mandatory: true, props, utf8Json, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (PublishTracing.MarkFailed(publish, e))
+        {
+            throw; // Never reached: the filter only records the failure on the span and declines.
         }
         catch (RabbitMQ.Client.Exceptions.PublishException e) when (e.IsReturn && exchange.Length > 0)
         {

@@ -35,6 +35,8 @@ AddOptions<ModelOptions, ModelOptionsValidator>(ModelOptions.Section);
 AddOptions<EngineOptions, EngineOptionsValidator>(EngineOptions.Section);
 AddOptions<LimitsOptions, LimitsOptionsValidator>(LimitsOptions.Section);
 AddOptions<WorkerHostOptions, WorkerHostOptionsValidator>(WorkerHostOptions.Section);
+AddOptions<TelemetryOptions, TelemetryOptionsValidator>(TelemetryOptions.Section);
+builder.Services.AddFolioTracing(config.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions());
 
 var hostOptions = config.GetSection(WorkerHostOptions.Section).Get<WorkerHostOptions>() ?? new WorkerHostOptions();
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(Math.Max(0, hostOptions.DrainTimeoutSeconds) + 20));

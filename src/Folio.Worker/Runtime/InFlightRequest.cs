@@ -3,6 +3,7 @@ using Folio.Contracts;
 using Folio.Engine;
 using Folio.Engine.Core;
 using Folio.Worker.Output;
+using Folio.Worker.Telemetry;
 using RabbitMQ.Client;
 
 namespace Folio.Worker.Runtime;
@@ -52,6 +53,12 @@ internal sealed class InFlightRequest
     }
 
     public RequestKey Key { get; }
+
+    /// <summary>This delivery's spans; null with tracing off.</summary>
+    public RequestTrace? Trace { get; init; }
+
+    /// <summary>What the prefill and decode spans need, read when the request leaves this worker.</summary>
+    public GenerationTimes Times => new(FirstTokenAt, LastTokenAt, PromptTokens, WrittenNext);
 
     public GenerationRequest Request { get; }
 

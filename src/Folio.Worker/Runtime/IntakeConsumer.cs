@@ -6,6 +6,7 @@ using Folio.Worker.Engine;
 using Folio.Worker.Metrics;
 using Folio.Worker.Options;
 using Folio.Worker.Output;
+using Folio.Worker.Telemetry;
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
@@ -95,7 +96,7 @@ internal sealed class IntakeConsumer(
                 var tags = new List<string>();
                 foreach (var (queue, tier) in rabbit.TierQueues())
                 {
-                    tags.Add(await broker.ConsumeAsync(queue, (ch, epoch, ea) => OnDeliveryAsync(ch, epoch, ea, tier)).ConfigureAwait(false));
+                    tags.Add(await broker.ConsumeAsync(queue, (ch, epoch, ea) => OnDeliveryAsync(ch, epoch, ea, tier, queue)).ConfigureAwait(false));
                 }
 
                 _consumerTags = tags;
@@ -157,27 +158,28 @@ internal sealed class IntakeConsumer(
         }
     }
 
-    private async Task OnDeliveryAsync(IChannel ch, long epoch, BasicDeliverEventArgs ea, int tier)
+    private async Task OnDeliveryAsync(IChannel ch, long epoch, BasicDeliverEventArgs ea, int tier, string queue)
     {
         // The body buffer is reused once this handler returns: copy it.
         byte[] body = ea.Body.ToArray();
         var delivery = new DeliveryHandle(ch, ea.DeliveryTag, epoch);
+        var trace = RequestTrace.Begin(ea.BasicProperties, queue, workerName, DeliveryCount(ea.BasicProperties) + 1);
         if (_admission is null)
         {
-            await HandleAsync(body, ea.BasicProperties, delivery, tier).ConfigureAwait(false);
+            await HandleTracedAsync(body, ea.BasicProperties, delivery, tier, trace).ConfigureAwait(false);
             return;
         }
 
         // With tiers a delivery may wait for its turn: waiting here would hold one of the channel's
         // few dispatch slots, and a more urgent delivery could queue behind held lower-tier ones.
-        _ = Task.Run(() => HandleDetachedAsync(body, ea.BasicProperties, delivery, tier), CancellationToken.None);
+        _ = Task.Run(() => HandleDetachedAsync(body, ea.BasicProperties, delivery, tier, trace), CancellationToken.None);
     }
 
-    private async Task HandleDetachedAsync(byte[] body, IReadOnlyBasicProperties props, DeliveryHandle delivery, int tier)
+    private async Task HandleDetachedAsync(byte[] body, IReadOnlyBasicProperties props, DeliveryHandle delivery, int tier, RequestTrace? trace)
     {
         try
         {
-            await HandleAsync(body, props, delivery, tier).ConfigureAwait(false);
+            await HandleTracedAsync(body, props, delivery, tier, trace).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -186,12 +188,29 @@ internal sealed class IntakeConsumer(
         }
     }
 
-    private async Task HandleAsync(byte[] body, IReadOnlyBasicProperties props, DeliveryHandle delivery, int tier)
+    /// <summary>Handles a delivery; its trace ends here unless the output pump took the request over.</summary>
+    private async Task HandleTracedAsync(byte[] body, IReadOnlyBasicProperties props, DeliveryHandle delivery, int tier, RequestTrace? trace)
+    {
+        try
+        {
+            await HandleAsync(body, props, delivery, tier, trace).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (trace is { Held: false })
+            {
+                trace.End();
+            }
+        }
+    }
+
+    private async Task HandleAsync(byte[] body, IReadOnlyBasicProperties props, DeliveryHandle delivery, int tier, RequestTrace? trace)
     {
         int attempt = DeliveryCount(props) + 1;
         if (_draining)
         {
             // Prefetched before the consumer was cancelled: leave it to another worker.
+            trace?.Outcome("requeued");
             await broker.RequeueAsync(delivery).ConfigureAwait(false);
             return;
         }
@@ -203,9 +222,11 @@ internal sealed class IntakeConsumer(
         {
             var err = parsed.Error!;
             Log.DeadLettering(log, delivery.Tag, err.Code, err.Message);
-            await DeadLetterAsync(body, props, err.Code, err.Message, null, delivery).ConfigureAwait(false);
+            await DeadLetterAsync(body, props, err.Code, err.Message, null, delivery, trace).ConfigureAwait(false);
             return;
         }
+
+        trace?.Identify(requestId, parsed.Request?.Model ?? engine.Info.ModelName);
 
         var keys = store.Keys(requestId);
         try
@@ -213,19 +234,21 @@ internal sealed class IntakeConsumer(
             if (parsed.IsValid && ledger.FindOrphan(requestId) is { } orphan
                 && await pump.ReattachAsync(orphan, delivery, attempt, stopping).ConfigureAwait(false))
             {
+                // The spans of the first delivery go on; this one's end here.
+                trace?.Outcome("reattached");
                 return;
             }
 
             var history = await redis.RunAsync(() => store.PeekAsync(keys), stopping, writes: false).ConfigureAwait(false);
             if (!history.Finished && (history.Takes >= rabbit.MaxDeliveries || history.Starts >= 3 * rabbit.MaxDeliveries))
             {
-                await PoisonAsync(body, props, keys, requestId, parsed.Request, history, delivery).ConfigureAwait(false);
+                await PoisonAsync(body, props, keys, requestId, parsed.Request, history, delivery, trace).ConfigureAwait(false);
                 return;
             }
 
             if (!parsed.IsValid)
             {
-                await RejectAsync(delivery, keys, parsed.Error!).ConfigureAwait(false);
+                await RejectAsync(delivery, keys, parsed.Error!, trace).ConfigureAwait(false);
                 return;
             }
 
@@ -235,14 +258,14 @@ internal sealed class IntakeConsumer(
                 // Nobody waits for it any more: answer without computing (and without a start entry).
                 metrics.Expired();
                 long late = DeadlineClock.NowUnixMs() - deadline;
-                await RejectAsync(delivery, keys, new RequestError(ErrorCodes.DeadlineExceeded, $"deadline_ms passed {late} ms before a worker took the request (by the worker's clock); nothing was computed", requestId), request).ConfigureAwait(false);
+                await RejectAsync(delivery, keys, new RequestError(ErrorCodes.DeadlineExceeded, $"deadline_ms passed {late} ms before a worker took the request (by the worker's clock); nothing was computed", requestId), trace, request).ConfigureAwait(false);
                 return;
             }
 
             if (request.Model is { } model && !engine.Info.Serves(model))
             {
                 string aliases = engine.Info.Aliases is { Count: > 0 } a ? $" (aliases: {string.Join(", ", a)})" : string.Empty;
-                await RejectAsync(delivery, keys, new RequestError(ErrorCodes.ModelNotFound, $"model: this worker serves {engine.Info.ModelName}{aliases}, not the model the request names; publish it to the queue of the model it names, or fix the name", requestId), request).ConfigureAwait(false);
+                await RejectAsync(delivery, keys, new RequestError(ErrorCodes.ModelNotFound, $"model: this worker serves {engine.Info.ModelName}{aliases}, not the model the request names; publish it to the queue of the model it names, or fix the name", requestId), trace, request).ConfigureAwait(false);
                 return;
             }
 
@@ -255,19 +278,19 @@ internal sealed class IntakeConsumer(
             }
             catch (PromptException e)
             {
-                await RejectAsync(delivery, keys, new RequestError(e.Code, e.Message, requestId), request).ConfigureAwait(false);
+                await RejectAsync(delivery, keys, new RequestError(e.Code, e.Message, requestId), trace, request).ConfigureAwait(false);
                 return;
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 Log.TokenizeFailed(log, requestId, e.GetType().Name);
-                await RejectAsync(delivery, keys, new RequestError(ErrorCodes.InvalidRequest, "prompt could not be tokenized by this model's tokenizer", requestId), request).ConfigureAwait(false);
+                await RejectAsync(delivery, keys, new RequestError(ErrorCodes.InvalidRequest, "prompt could not be tokenized by this model's tokenizer", requestId), trace, request).ConfigureAwait(false);
                 return;
             }
 
             if (limits.Validate(request, promptIds.Length) is { } invalid)
             {
-                await RejectAsync(delivery, keys, invalid, request).ConfigureAwait(false);
+                await RejectAsync(delivery, keys, invalid, trace, request).ConfigureAwait(false);
                 return;
             }
 
@@ -276,6 +299,7 @@ internal sealed class IntakeConsumer(
             {
                 // Admission closed (drain): back to the queue. Or the channel that carried it went
                 // while it waited: the broker requeued it already, and its handle is void.
+                trace?.Outcome("requeued");
                 await broker.RequeueAsync(delivery).ConfigureAwait(false);
                 return;
             }
@@ -288,17 +312,18 @@ internal sealed class IntakeConsumer(
                 await _suspectGate.WaitAsync(stopping).ConfigureAwait(false);
             }
 
-            await StartAsync(request, promptIds, constraint, keys, delivery, attempt, suspect).ConfigureAwait(false);
+            await StartAsync(request, promptIds, constraint, keys, delivery, attempt, suspect, trace).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
+            trace?.Outcome("requeued");
             await broker.RequeueAsync(delivery).ConfigureAwait(false);
         }
         catch (Exception e)
         {
             // A bug, or a request whose keys Redis refuses: answer it rather than redeliver it forever.
             Log.IntakeFailed(log, requestId, e);
-            await AnswerFailureAsync(body, props, keys, requestId, parsed.Request, e, delivery).ConfigureAwait(false);
+            await AnswerFailureAsync(body, props, keys, requestId, parsed.Request, e, delivery, trace).ConfigureAwait(false);
         }
     }
 
@@ -316,11 +341,11 @@ internal sealed class IntakeConsumer(
         }
     }
 
-    private async Task StartAsync(GenerationRequest request, int[] promptIds, CompiledConstraint? constraint, StreamKeys keys, DeliveryHandle delivery, int attempt, bool suspect)
+    private async Task StartAsync(GenerationRequest request, int[] promptIds, CompiledConstraint? constraint, StreamKeys keys, DeliveryHandle delivery, int attempt, bool suspect, RequestTrace? trace)
     {
         var key = ledger.NextKey();
         string owner = $"{workerName}/{key}/{Guid.NewGuid():N}";
-        var r = new InFlightRequest(key, request, keys, owner, delivery, attempt, promptIds.Length);
+        var r = new InFlightRequest(key, request, keys, owner, delivery, attempt, promptIds.Length) { Trace = trace };
         if (suspect)
         {
             r.HoldProbation(_suspectGate, ProbationTokens);
@@ -329,7 +354,17 @@ internal sealed class IntakeConsumer(
         ledger.Add(r);
         try
         {
-            var take = await redis.RunAsync(() => store.TakeAsync(keys, owner, workerName, attempt, promptIds.Length, countAsStart: true, store.TtlFor(request)), stopping).ConfigureAwait(false);
+            var takeSpan = trace?.StartTake();
+            TakeResult take;
+            try
+            {
+                take = await redis.RunAsync(() => store.TakeAsync(keys, owner, workerName, attempt, promptIds.Length, countAsStart: true, store.TtlFor(request)), stopping).ConfigureAwait(false);
+            }
+            finally
+            {
+                WorkerTracing.StopDetached(takeSpan);
+            }
+
             if (take.AlreadyFinished)
             {
                 ledger.TryRemove(key, out _);
@@ -337,7 +372,8 @@ internal sealed class IntakeConsumer(
                 await EnsureCountedAsync(keys, request).ConfigureAwait(false);
                 metrics.AlreadyFinished();
                 Log.AlreadyFinished(log, request.RequestId);
-                await broker.AckAsync(delivery).ConfigureAwait(false);
+                trace?.Outcome("already_finished");
+                await AckAsync(delivery, trace).ConfigureAwait(false);
                 return;
             }
 
@@ -351,6 +387,8 @@ internal sealed class IntakeConsumer(
                 ? await redis.RunAsync(() => store.ReadResumeAsync(keys, take.NextIndex), stopping, writes: false).ConfigureAwait(false)
                 : [];
             r.InitResume(resumed);
+            // From here the request stays in the ledger, and the output pump ends its trace.
+            trace?.HandToPump(take.NextIndex);
             metrics.PromptTokens(promptIds.Length);
             if (take.NextIndex > 0)
             {
@@ -397,32 +435,48 @@ internal sealed class IntakeConsumer(
             // Whatever failed before the engine had it: this delivery no longer counts as in flight; the caller answers it.
             ledger.TryRemove(key, out _);
             r.EndProbation();
+            trace?.Unhold();
             throw;
         }
     }
 
     /// <param name="request">The parsed request when there is one: its batch (TTL, count); null for a message that did not parse.</param>
-    private async Task RejectAsync(DeliveryHandle delivery, StreamKeys keys, RequestError error, GenerationRequest? request = null)
+    private async Task RejectAsync(DeliveryHandle delivery, StreamKeys keys, RequestError error, RequestTrace? trace, GenerationRequest? request = null)
     {
         Log.Rejected(log, error.RequestId ?? "(none)", error.Code, error.Message);
         await redis.RunAsync(() => store.FailAsync(keys, error.Code, error.Message, store.TtlFor(request)), stopping).ConfigureAwait(false);
         await EnsureCountedAsync(keys, request).ConfigureAwait(false);
         metrics.Error(error.Code);
-        await broker.AckAsync(delivery).ConfigureAwait(false);
+        trace?.Outcome("error_entry", error.Code);
+        await AckAsync(delivery, trace).ConfigureAwait(false);
     }
 
-    private async Task PoisonAsync(byte[] body, IReadOnlyBasicProperties props, StreamKeys keys, string requestId, GenerationRequest? request, StartHistory history, DeliveryHandle delivery)
+    /// <summary>Acknowledges a delivery intake answered, inside a folio.ack span when traced.</summary>
+    private async Task AckAsync(DeliveryHandle delivery, RequestTrace? trace)
+    {
+        var span = trace?.StartAck();
+        try
+        {
+            await broker.AckAsync(delivery).ConfigureAwait(false);
+        }
+        finally
+        {
+            WorkerTracing.StopDetached(span);
+        }
+    }
+
+    private async Task PoisonAsync(byte[] body, IReadOnlyBasicProperties props, StreamKeys keys, string requestId, GenerationRequest? request, StartHistory history, DeliveryHandle delivery, RequestTrace? trace)
     {
         string message = $"the request was started {history.Starts} times ({history.Takes} of them possibly crashing a worker) and never finished (Folio:RabbitMq:MaxDeliveries is {rabbit.MaxDeliveries}); it may crash workers, so it was moved to the error queue";
         Log.Poison(log, requestId, history.Starts);
         await redis.RunAsync(() => store.FailAsync(keys, ErrorCodes.Internal, message, store.TtlFor(request)), stopping).ConfigureAwait(false);
         await EnsureCountedAsync(keys, request).ConfigureAwait(false);
         metrics.Error(ErrorCodes.Internal);
-        await DeadLetterAsync(body, props, ErrorCodes.Internal, message, requestId, delivery).ConfigureAwait(false);
+        await DeadLetterAsync(body, props, ErrorCodes.Internal, message, requestId, delivery, trace).ConfigureAwait(false);
     }
 
     /// <summary>An unexpected failure for this one message: an error entry if its stream can take one, else the error queue.</summary>
-    private async Task AnswerFailureAsync(byte[] body, IReadOnlyBasicProperties props, StreamKeys keys, string requestId, GenerationRequest? request, Exception failure, DeliveryHandle delivery)
+    private async Task AnswerFailureAsync(byte[] body, IReadOnlyBasicProperties props, StreamKeys keys, string requestId, GenerationRequest? request, Exception failure, DeliveryHandle delivery, RequestTrace? trace)
     {
         string message = $"the worker failed on this request ({failure.GetType().Name}); the failure is in the worker's log";
         try
@@ -430,17 +484,19 @@ internal sealed class IntakeConsumer(
             await redis.RunAsync(() => store.FailAsync(keys, ErrorCodes.Internal, message, store.TtlFor(request)), stopping).ConfigureAwait(false);
             await EnsureCountedAsync(keys, request).ConfigureAwait(false);
             metrics.Error(ErrorCodes.Internal);
-            await broker.AckAsync(delivery).ConfigureAwait(false);
+            trace?.Outcome("error_entry", ErrorCodes.Internal);
+            await AckAsync(delivery, trace).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
+            trace?.Outcome("requeued");
             await broker.RequeueAsync(delivery).ConfigureAwait(false);
         }
         catch (Exception e)
         {
             // Not even an error entry can be written (its key holds another type): the error queue keeps it.
             Log.IntakeFailed(log, requestId, e);
-            await DeadLetterAsync(body, props, ErrorCodes.Internal, message + "; its stream key could not be written either", requestId, delivery).ConfigureAwait(false);
+            await DeadLetterAsync(body, props, ErrorCodes.Internal, message + "; its stream key could not be written either", requestId, delivery, trace).ConfigureAwait(false);
         }
     }
 
@@ -456,13 +512,14 @@ internal sealed class IntakeConsumer(
         }
     }
 
-    private async Task DeadLetterAsync(byte[] body, IReadOnlyBasicProperties props, string code, string reason, string? requestId, DeliveryHandle delivery)
+    private async Task DeadLetterAsync(byte[] body, IReadOnlyBasicProperties props, string code, string reason, string? requestId, DeliveryHandle delivery, RequestTrace? trace)
     {
         try
         {
             await broker.DeadLetterAsync(body, props, code, reason, requestId).ConfigureAwait(false);
             metrics.DeadLettered();
-            await broker.AckAsync(delivery).ConfigureAwait(false);
+            trace?.Outcome("dead_lettered", code);
+            await AckAsync(delivery, trace).ConfigureAwait(false);
         }
         catch (Exception e) when (e is RabbitMQ.Client.Exceptions.AlreadyClosedException or RabbitMQ.Client.Exceptions.OperationInterruptedException or ObjectDisposedException or InvalidOperationException)
         {
@@ -471,12 +528,17 @@ internal sealed class IntakeConsumer(
         }
     }
 
+    /// <summary>Queue time from the millisecond publish header (docs/contract.md, "Message headers"), else from the AMQP timestamp's whole seconds.</summary>
     private void ObserveQueueTime(IReadOnlyBasicProperties props)
     {
-        if (props.Timestamp.UnixTime > 0)
+        double nowSeconds = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
+        if (MessageHeaders.AsInt64(MessageHeaders.Find(props.Headers, MessageHeaders.PublishedAtMs)) is { } publishedMs)
         {
-            double queued = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0) - props.Timestamp.UnixTime;
-            metrics.QueueTime.Observe(Math.Max(0, queued));
+            metrics.QueueTime.Observe(Math.Max(0, nowSeconds - (publishedMs / 1000.0)));
+        }
+        else if (props.Timestamp.UnixTime > 0)
+        {
+            metrics.QueueTime.Observe(Math.Max(0, nowSeconds - props.Timestamp.UnixTime));
         }
     }
 
