@@ -278,8 +278,8 @@ public sealed unsafe partial class CpuModelRunner
                 VectorMath.Scale(h, h, c.EmbeddingScale, c.HiddenSize);
             }
 
-            int half = c.HeadDim / 2;
-            RotaryEmbedding.Angles(Batch.Positions[t], r._invFreq, new Span<float>(r._cos.Pointer + ((long)t * half), half), new Span<float>(r._sin.Pointer + ((long)t * half), half));
+            int half = c.RotaryDim / 2;
+            RotaryEmbedding.Angles(Batch.Positions[t], r._invFreq, new Span<float>(r._cos.Pointer + ((long)t * half), half), new Span<float>(r._sin.Pointer + ((long)t * half), half), r._ropeAttentionFactor);
             if (r._invFreqLocal is { } local)
             {
                 RotaryEmbedding.Angles(Batch.Positions[t], local, new Span<float>(r._cosLocal.Pointer + ((long)t * half), half), new Span<float>(r._sinLocal.Pointer + ((long)t * half), half));
@@ -292,7 +292,7 @@ public sealed unsafe partial class CpuModelRunner
             var c = r.Config;
             int width = c.QDim + (2 * c.KvDim);
             float* row = r._qkv.Pointer + ((long)t * width);
-            int half = c.HeadDim / 2;
+            int half = c.RotaryDim / 2;
             float* cos = (Layer.LocalRope ? r._cosLocal : r._cos).Pointer + ((long)t * half);
             float* sin = (Layer.LocalRope ? r._sinLocal : r._sin).Pointer + ((long)t * half);
             for (int h = 0; h < c.NumHeads; h++)
@@ -303,7 +303,7 @@ public sealed unsafe partial class CpuModelRunner
                     VectorMath.RmsNorm(qh, qn.Pointer, qh, c.HeadDim, c.RmsNormEps);
                 }
 
-                RotaryEmbedding.ApplyHead(qh, cos, sin, c.HeadDim, c.RopeStyle);
+                RotaryEmbedding.ApplyHead(qh, cos, sin, c.RotaryDim, c.RopeStyle);
             }
 
             float* k = row + c.QDim;
@@ -315,7 +315,7 @@ public sealed unsafe partial class CpuModelRunner
                     VectorMath.RmsNorm(kh, kn.Pointer, kh, c.HeadDim, c.RmsNormEps);
                 }
 
-                RotaryEmbedding.ApplyHead(kh, cos, sin, c.HeadDim, c.RopeStyle);
+                RotaryEmbedding.ApplyHead(kh, cos, sin, c.RotaryDim, c.RopeStyle);
             }
 
             long slot = Batch.SlotMapping[t];

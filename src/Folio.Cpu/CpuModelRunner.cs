@@ -30,6 +30,9 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
     private readonly TensorView _embedding;
     private readonly double[] _invFreq;
 
+    /// <summary>What cos and sin are multiplied by (YaRN's and LongRoPE's attention factor, else 1).</summary>
+    private readonly double _ropeAttentionFactor;
+
     /// <summary>Local layers' inverse frequencies when they have their own rope base (Gemma 3), else null.</summary>
     private readonly double[]? _invFreqLocal;
     private readonly StepWork _work;
@@ -83,8 +86,9 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         _ggmlF16Gelu = options.GgmlF16Gelu;
         _expertCount = new int[c.NumExperts];
         _expertStart = new int[c.NumExperts];
-        _invFreq = RotaryEmbedding.InverseFrequencies(c.HeadDim, c.RopeTheta, c.RopeScaling);
-        _invFreqLocal = c.RopeLocalTheta is float localTheta ? RotaryEmbedding.InverseFrequencies(c.HeadDim, localTheta, null) : null;
+        _invFreq = RopeFrequencies.Inverse(c);
+        _ropeAttentionFactor = RopeFrequencies.AttentionFactor(c.RopeScaling);
+        _invFreqLocal = c.RopeLocalTheta is float localTheta ? RotaryEmbedding.InverseFrequencies(c.RotaryDim, localTheta, null) : null;
 
         bool keep = options.KeepQuantized;
         long cacheElements = (long)NumBlocks * BlockSize * c.KvDim;
@@ -467,12 +471,12 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         _attn.EnsureCapacity(t * c.QDim);
         _gateUp.EnsureCapacity(t * 2 * c.IntermediateSize);
         _act.EnsureCapacity(t * c.IntermediateSize);
-        _cos.EnsureCapacity(t * (c.HeadDim / 2));
-        _sin.EnsureCapacity(t * (c.HeadDim / 2));
+        _cos.EnsureCapacity(t * (c.RotaryDim / 2));
+        _sin.EnsureCapacity(t * (c.RotaryDim / 2));
         if (_invFreqLocal is not null)
         {
-            _cosLocal.EnsureCapacity(t * (c.HeadDim / 2));
-            _sinLocal.EnsureCapacity(t * (c.HeadDim / 2));
+            _cosLocal.EnsureCapacity(t * (c.RotaryDim / 2));
+            _sinLocal.EnsureCapacity(t * (c.RotaryDim / 2));
         }
 
         if (c.SandwichNorms)

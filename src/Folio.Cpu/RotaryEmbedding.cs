@@ -10,23 +10,29 @@ namespace Folio.Cpu;
 public static unsafe class RotaryEmbedding
 {
     /// <summary>The rotary inverse frequencies of a model: see <see cref="RopeFrequencies.Inverse"/>.</summary>
-    public static double[] InverseFrequencies(int headDim, float theta, Llama3RopeScaling? scaling) => RopeFrequencies.Inverse(headDim, theta, scaling);
+    public static double[] InverseFrequencies(int headDim, float theta, RotaryScaling? scaling) => RopeFrequencies.Inverse(headDim, theta, scaling);
 
-    /// <summary>cos/sin of position · inv_freq[i], each [headDim/2].</summary>
-    public static void Angles(int position, ReadOnlySpan<double> invFreq, Span<float> cos, Span<float> sin)
+    /// <summary>
+    /// cos/sin of position · inv_freq[i], each [rotaryDim/2], times <paramref name="attentionFactor"/>
+    /// (YaRN's and LongRoPE's scale on q and k; 1 for the rest), rounded once.
+    /// </summary>
+    public static void Angles(int position, ReadOnlySpan<double> invFreq, Span<float> cos, Span<float> sin, double attentionFactor = 1.0)
     {
         for (int i = 0; i < invFreq.Length; i++)
         {
             double a = position * invFreq[i];
-            cos[i] = (float)Math.Cos(a);
-            sin[i] = (float)Math.Sin(a);
+            cos[i] = (float)(Math.Cos(a) * attentionFactor);
+            sin[i] = (float)(Math.Sin(a) * attentionFactor);
         }
     }
 
-    /// <summary>Rotates one head in place. RotateHalf pairs (i, i + headDim/2); Interleaved pairs (2i, 2i + 1).</summary>
-    internal static void ApplyHead(float* x, float* cos, float* sin, int headDim, RopeStyle style)
+    /// <summary>
+    /// Rotates the first <paramref name="rotaryDim"/> dimensions of one head in place; the rest pass
+    /// through (partial rotary). RotateHalf pairs (i, i + rotaryDim/2); Interleaved pairs (2i, 2i + 1).
+    /// </summary>
+    internal static void ApplyHead(float* x, float* cos, float* sin, int rotaryDim, RopeStyle style)
     {
-        int half = headDim / 2;
+        int half = rotaryDim / 2;
         if (style == RopeStyle.RotateHalf)
         {
             for (int i = 0; i < half; i++)

@@ -26,6 +26,11 @@ public static class GgufModelWriter
 
         string a = GgufArchitecture(config.Architecture);
         bool permute = a == "llama";
+        if (config.RotaryDim != config.HeadDim && permute)
+        {
+            throw new ArgumentException("partial rotary test models are Phi-3 (NEOX rope on unpermuted rows)");
+        }
+
         var w = new GgufWriter();
         w.AddString("general.architecture", a);
         w.AddString("general.name", name);
@@ -39,7 +44,7 @@ public static class GgufModelWriter
         w.AddUInt32($"{a}.attention.head_count_kv", (uint)config.NumKvHeads);
         w.AddUInt32($"{a}.attention.key_length", (uint)config.HeadDim);
         w.AddUInt32($"{a}.attention.value_length", (uint)config.HeadDim);
-        w.AddUInt32($"{a}.rope.dimension_count", (uint)config.HeadDim);
+        w.AddUInt32($"{a}.rope.dimension_count", (uint)config.RotaryDim);
         w.AddFloat32($"{a}.rope.freq_base", config.RopeTheta);
         w.AddFloat32($"{a}.attention.layer_norm_rms_epsilon", config.RmsNormEps);
         if (config.IsMoe)
@@ -74,7 +79,8 @@ public static class GgufModelWriter
         {
             w.AddFloat32($"{a}.rope.freq_base_swa", localTheta);
         }
-        if (config.RopeScaling is { } s)
+        WriteRopeScaling(w, a, config);
+        if (config.RopeScaling is Llama3RopeScaling s)
         {
             w.AddFloat32(GgufLoader.Llama3FactorKey, s.Factor);
             w.AddFloat32(GgufLoader.Llama3LowFreqKey, s.LowFreqFactor);
@@ -84,13 +90,25 @@ public static class GgufModelWriter
 
         GgufTokenizerMetadataWriter.Write(w, tokenizer);
 
-        if (config.RopeScaling is { } scaling)
+        if (config.RopeScaling is Llama3RopeScaling scaling)
         {
             var factors = Llama3RopeFactors.Compute(config.HeadDim, config.RopeTheta, scaling);
             w.AddTensor(GgufTensorNames.RopeFreqs, GgmlType.F32, [factors.Length], DTypeConversion.Encode(factors, DType.F32));
         }
 
-        foreach (var e in ModelTensorChecker.Expected(config))
+        if (config.RopeScaling is LongRopeScaling longRope)
+        {
+            w.AddTensor(GgufRopeScaling.LongFactorsTensor, GgmlType.F32, [longRope.LongFactor.Count], DTypeConversion.Encode(longRope.LongFactor.ToArray(), DType.F32));
+            w.AddTensor(GgufRopeScaling.ShortFactorsTensor, GgmlType.F32, [longRope.ShortFactor.Count], DTypeConversion.Encode(longRope.ShortFactor.ToArray(), DType.F32));
+        }
+
+        bool fused = FusedProjections.AreFused(config.Architecture);
+        if (fused)
+        {
+            weights = FusedProjections.Fuse(config, weights);
+        }
+
+        foreach (var e in fused ? FusedProjections.ExpectedStored(config) : ModelTensorChecker.Expected(config))
         {
             if (ExpertTensor(e.Name) is { } expert)
             {
@@ -107,7 +125,10 @@ public static class GgufModelWriter
                 throw new ArgumentException($"weights must hold '{e.Name}' with {DTypeConversion.ElementCount(e.Shape)} values ({e.ShapeText})");
             }
 
-            string ggufName = GgufTensorNames.ToGguf(e.Name, config.SandwichNorms) ?? throw new InvalidOperationException($"no GGUF name for '{e.Name}'");
+            // llama.cpp's converter stores Phi-3's gate_up_proj as ffn_up (gate rows first).
+            string ggufName = e.Name.EndsWith(FusedProjections.GateUpName, StringComparison.Ordinal)
+                ? GgufTensorNames.ToGguf(e.Name.Replace(FusedProjections.GateUpName, "mlp.up_proj.weight", StringComparison.Ordinal))!
+                : GgufTensorNames.ToGguf(e.Name, config.SandwichNorms) ?? throw new InvalidOperationException($"no GGUF name for '{e.Name}'");
             int rowLength = e.Shape.Length == 2 ? (int)e.Shape[1] : 1;
             if (permute && e.Name.Contains(".self_attn.q_proj.", StringComparison.Ordinal))
             {
@@ -128,6 +149,45 @@ public static class GgufModelWriter
         }
 
         w.Write(path);
+    }
+
+    /// <summary>
+    /// Rope scalings as llama.cpp reads them: linear and YaRN as rope.scaling.type/factor (YaRN with its
+    /// original context, and rope.scaling.attn_factor only where the attention factor is not YaRN's
+    /// default, since ggml multiplies that default in itself); LongRoPE as Phi-3's converter writes it:
+    /// the original context and the attention factor, its factors as tensors and no type.
+    /// </summary>
+    private static void WriteRopeScaling(GgufWriter w, string a, ModelConfig config)
+    {
+        switch (config.RopeScaling)
+        {
+            case LinearRopeScaling l:
+                w.AddString($"{a}.rope.scaling.type", "linear");
+                w.AddFloat32($"{a}.rope.scaling.factor", l.Factor);
+                break;
+            case YarnRopeScaling y:
+                if (y.BetaFast != GgufRopeScaling.DefaultBetaFast || y.BetaSlow != GgufRopeScaling.DefaultBetaSlow || !y.Truncate)
+                {
+                    throw new ArgumentException("llama.cpp's YaRN uses beta_fast 32, beta_slow 1 and whole correction dimensions; a GGUF cannot carry others");
+                }
+
+                w.AddString($"{a}.rope.scaling.type", "yarn");
+                w.AddFloat32($"{a}.rope.scaling.factor", y.Factor);
+                w.AddUInt32($"{a}.rope.scaling.original_context_length", (uint)y.OriginalMaxPositionEmbeddings);
+                float implied = YarnRopeScaling.DefaultAttentionFactor(y.Factor);
+                if (y.AttentionFactor != implied)
+                {
+                    w.AddFloat32($"{a}.rope.scaling.attn_factor", y.AttentionFactor / implied);
+                }
+
+                break;
+            case LongRopeScaling lr:
+                w.AddUInt32($"{a}.rope.scaling.original_context_length", (uint)lr.OriginalMaxPositionEmbeddings);
+                w.AddFloat32($"{a}.rope.scaling.attn_factor", lr.AttentionFactor);
+                break;
+            case DynamicNtkRopeScaling:
+                throw new ArgumentException("llama.cpp has no dynamic NTK rope scaling; write this model as a Hugging Face folder");
+        }
     }
 
     /// <summary>(layer, expert, projection) of a canonical expert tensor name, or null.</summary>
@@ -167,6 +227,7 @@ public static class GgufModelWriter
         "Qwen3MoeForCausalLM" => "qwen3moe",
         "Gemma2ForCausalLM" => "gemma2",
         "Gemma3ForCausalLM" => "gemma3",
+        "Phi3ForCausalLM" => "phi3",
         _ => "llama",
     };
 }

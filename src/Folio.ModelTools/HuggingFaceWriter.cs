@@ -27,7 +27,13 @@ public static class HuggingFaceWriter
             throw new ArgumentException("a Mixtral-style (llama with experts) test model is written as GGUF only");
         }
 
-        var expected = ModelTensorChecker.Expected(config);
+        bool fused = FusedProjections.AreFused(config.Architecture);
+        var expected = fused ? FusedProjections.ExpectedStored(config) : ModelTensorChecker.Expected(config);
+        if (fused)
+        {
+            weights = FusedProjections.Fuse(config, weights);
+        }
+
         if (shards < 1 || shards > expected.Count)
         {
             throw new ArgumentException($"shards must be between 1 and the tensor count ({expected.Count}); got {shards}");
@@ -98,6 +104,7 @@ public static class HuggingFaceWriter
                 "Qwen3MoeForCausalLM" => "qwen3_moe",
                 "Gemma2ForCausalLM" => "gemma2",
                 "Gemma3ForCausalLM" => "gemma3_text",
+                "Phi3ForCausalLM" => "phi3",
                 _ => "llama",
             });
             j.WriteNumber("hidden_size", c.HiddenSize);
@@ -163,20 +170,12 @@ public static class HuggingFaceWriter
                 j.WriteBoolean("mlp_bias", false);
             }
 
-            if (c.RopeScaling is { } s)
+            if (c.RotaryDim != c.HeadDim)
             {
-                j.WriteStartObject("rope_scaling");
-                j.WriteString("rope_type", "llama3");
-                j.WriteNumber("factor", s.Factor);
-                j.WriteNumber("low_freq_factor", s.LowFreqFactor);
-                j.WriteNumber("high_freq_factor", s.HighFreqFactor);
-                j.WriteNumber("original_max_position_embeddings", s.OriginalMaxPositionEmbeddings);
-                j.WriteEndObject();
+                j.WriteNumber("partial_rotary_factor", c.RotaryDim / (double)c.HeadDim);
             }
-            else
-            {
-                j.WriteNull("rope_scaling");
-            }
+
+            WriteRopeScaling(j, c);
 
             if (c.BosTokenId is int bos)
             {
@@ -203,6 +202,65 @@ public static class HuggingFaceWriter
         }
 
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    /// <summary>rope_scaling as transformers reads it (Phi-3 keeps LongRoPE's original context beside it, as its checkpoints do).</summary>
+    private static void WriteRopeScaling(Utf8JsonWriter j, ModelConfig c)
+    {
+        if (c.RopeScaling is null)
+        {
+            j.WriteNull("rope_scaling");
+            return;
+        }
+
+        if (c.RopeScaling is LongRopeScaling top)
+        {
+            j.WriteNumber("original_max_position_embeddings", top.OriginalMaxPositionEmbeddings);
+        }
+
+        j.WriteStartObject("rope_scaling");
+        j.WriteString("rope_type", c.RopeScaling.TypeName);
+        switch (c.RopeScaling)
+        {
+            case Llama3RopeScaling s:
+                j.WriteNumber("factor", s.Factor);
+                j.WriteNumber("low_freq_factor", s.LowFreqFactor);
+                j.WriteNumber("high_freq_factor", s.HighFreqFactor);
+                j.WriteNumber("original_max_position_embeddings", s.OriginalMaxPositionEmbeddings);
+                break;
+            case LinearRopeScaling l:
+                j.WriteNumber("factor", l.Factor);
+                break;
+            case DynamicNtkRopeScaling d:
+                j.WriteNumber("factor", d.Factor);
+                break;
+            case YarnRopeScaling y:
+                j.WriteNumber("factor", y.Factor);
+                j.WriteNumber("original_max_position_embeddings", y.OriginalMaxPositionEmbeddings);
+                j.WriteNumber("beta_fast", y.BetaFast);
+                j.WriteNumber("beta_slow", y.BetaSlow);
+                j.WriteNumber("attention_factor", y.AttentionFactor);
+                break;
+            case LongRopeScaling lr:
+                j.WriteNumber("attention_factor", lr.AttentionFactor);
+                j.WriteStartArray("short_factor");
+                foreach (float f in lr.ShortFactor)
+                {
+                    j.WriteNumberValue(f);
+                }
+
+                j.WriteEndArray();
+                j.WriteStartArray("long_factor");
+                foreach (float f in lr.LongFactor)
+                {
+                    j.WriteNumberValue(f);
+                }
+
+                j.WriteEndArray();
+                break;
+        }
+
+        j.WriteEndObject();
     }
 
     private static float[] Require(IReadOnlyDictionary<string, float[]> weights, ExpectedTensor e)

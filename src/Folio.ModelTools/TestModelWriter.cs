@@ -31,6 +31,27 @@ public enum TestArchitecture
 
     /// <summary>Gemma 3: as Gemma 2 without soft-capping, with q/k norms, five local layers per global one and a local rope base.</summary>
     Gemma3,
+
+    /// <summary>Phi-3: fused qkv_proj and gate_up_proj (GGUF "phi3": attn_qkv, ffn_up with gate and up), NEOX rope, optionally partial rotary and LongRoPE.</summary>
+    Phi3,
+}
+
+/// <summary>A rope scaling for test models (the `--rope-scaling` of make-test-model); Llama 3's has its own switch.</summary>
+public enum TestRopeScaling
+{
+    None,
+
+    /// <summary>Position interpolation: frequencies divided by the factor.</summary>
+    Linear,
+
+    /// <summary>YaRN with beta 32/1 and its default attention factor (0.1 ln factor + 1).</summary>
+    Yarn,
+
+    /// <summary>Dynamic NTK (Hugging Face only: llama.cpp has none).</summary>
+    Dynamic,
+
+    /// <summary>LongRoPE (Phi-3 only): per-frequency short and long factors and the attention factor sqrt(1 + ln(max/original) / ln(original)).</summary>
+    LongRope,
 }
 
 public enum TestModelFormat
@@ -75,6 +96,17 @@ public sealed record TestModelOptions
 
     /// <summary>Llama 3 rope scaling with factor 8, low/high frequency factors 1 and 4 and an original context of 64 positions (small, so that short test prompts cross every regime).</summary>
     public bool Llama3Scaling { get; init; }
+
+    /// <summary>Rope scaling other than Llama 3's, with <see cref="RopeScalingFactor"/> and <see cref="OriginalContext"/>.</summary>
+    public TestRopeScaling RopeScaling { get; init; }
+
+    public float RopeScalingFactor { get; init; } = 4f;
+
+    /// <summary>The scalings' original_max_position_embeddings (small, so short prompts run past it).</summary>
+    public int OriginalContext { get; init; } = 16;
+
+    /// <summary>Phi-3's partial_rotary_factor: the share of each head rope rotates.</summary>
+    public float PartialRotary { get; init; } = 1f;
 
     /// <summary>Number of safetensors files (Hugging Face format only); more than 1 adds model.safetensors.index.json.</summary>
     public int Shards { get; init; } = 1;
@@ -133,7 +165,18 @@ public static class TestModelWriter
             throw new ArgumentException($"{o.Arch} test models take no {(o.Llama3Scaling ? "Llama 3 rope scaling" : "q/k/v biases")}");
         }
 
+        if ((o.RopeScaling == TestRopeScaling.LongRope || o.PartialRotary != 1f) && o.Arch != TestArchitecture.Phi3)
+        {
+            throw new ArgumentException($"LongRoPE and partial rotary test models are Phi-3 (--arch phi3), not {o.Arch}");
+        }
+
+        if (o.Llama3Scaling && o.RopeScaling != TestRopeScaling.None)
+        {
+            throw new ArgumentException("a test model takes one rope scaling: Llama 3's or --rope-scaling");
+        }
+
         int headDim = o.HeadDim ?? (o.Heads > 0 ? o.Dim / o.Heads : 0);
+        int rotaryDim = (int)(headDim * o.PartialRotary);
         var config = new ModelConfig
         {
             Architecture = o.Arch switch
@@ -142,6 +185,7 @@ public static class TestModelWriter
                 TestArchitecture.Qwen3Moe => "Qwen3MoeForCausalLM",
                 TestArchitecture.Gemma2 => "Gemma2ForCausalLM",
                 TestArchitecture.Gemma3 => "Gemma3ForCausalLM",
+                TestArchitecture.Phi3 => "Phi3ForCausalLM",
                 _ => "LlamaForCausalLM",
             },
             HiddenSize = o.Dim,
@@ -154,7 +198,8 @@ public static class TestModelWriter
             MaxPositionEmbeddings = o.MaxPositions,
             RmsNormEps = o.RmsNormEps,
             RopeTheta = o.RopeTheta,
-            RopeScaling = o.Llama3Scaling ? new Llama3RopeScaling(8f, 1f, 4f, 64) : null,
+            RopeScaling = o.Llama3Scaling ? new Llama3RopeScaling(8f, 1f, 4f, 64) : Scaling(o, rotaryDim),
+            RotaryDimensions = rotaryDim == headDim ? null : rotaryDim,
             RopeStyle = RopeStyle.RotateHalf,
             // Gemma always ties its lm_head to the embedding (llama.cpp's gemma2 reads no output tensor).
             TieWordEmbeddings = o.Tied || gemma,
@@ -180,6 +225,28 @@ public static class TestModelWriter
         };
         config.Validate("test model options");
         return config;
+    }
+
+    /// <summary>
+    /// The rope scaling the options name. LongRoPE's factors are fixed ramps (short 1 to 1.5, long 1 to
+    /// 4 x factor), distinct per frequency so that a wrong index or set shows in the logits.
+    /// </summary>
+    private static RotaryScaling? Scaling(TestModelOptions o, int rotaryDim)
+    {
+        int half = rotaryDim / 2;
+        float Ramp(int i, float top) => 1f + ((top - 1f) * i / Math.Max(1, half - 1));
+        return o.RopeScaling switch
+        {
+            TestRopeScaling.Linear => new LinearRopeScaling(o.RopeScalingFactor),
+            TestRopeScaling.Yarn => new YarnRopeScaling(o.RopeScalingFactor, o.OriginalContext, 32f, 1f, YarnRopeScaling.DefaultAttentionFactor(o.RopeScalingFactor)),
+            TestRopeScaling.Dynamic => new DynamicNtkRopeScaling(o.RopeScalingFactor, o.MaxPositions),
+            TestRopeScaling.LongRope => new LongRopeScaling(
+                Enumerable.Range(0, half).Select(i => Ramp(i, 1.5f)).ToArray(),
+                Enumerable.Range(0, half).Select(i => Ramp(i, 4f * o.RopeScalingFactor)).ToArray(),
+                o.OriginalContext,
+                LongRopeScaling.DefaultAttentionFactor((double)o.MaxPositions / o.OriginalContext, o.OriginalContext)),
+            _ => null,
+        };
     }
 
     /// <summary>The synthetic vocabulary of exactly <see cref="TestModelOptions.Vocab"/> tokens.</summary>

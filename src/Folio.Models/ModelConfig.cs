@@ -17,9 +17,6 @@ public enum MlpActivation
     GeluTanh,
 }
 
-/// <summary>Llama 3 frequency scaling ("rope_type": "llama3" in config.json).</summary>
-public sealed record Llama3RopeScaling(float Factor, float LowFreqFactor, float HighFreqFactor, int OriginalMaxPositionEmbeddings);
-
 /// <summary>
 /// The shape of a Llama-family decoder. Everything the forward pass needs to know about a model,
 /// whichever file format it came from.
@@ -37,7 +34,16 @@ public sealed record ModelConfig
     public required int MaxPositionEmbeddings { get; init; }
     public float RmsNormEps { get; init; } = 1e-5f;
     public float RopeTheta { get; init; } = 10000f;
-    public Llama3RopeScaling? RopeScaling { get; init; }
+    public RotaryScaling? RopeScaling { get; init; }
+
+    /// <summary>
+    /// Leading dimensions of each head that rope rotates (Phi-3's partial_rotary_factor, GGUF
+    /// rope.dimension_count); the rest pass through. Null rotates the whole head.
+    /// </summary>
+    public int? RotaryDimensions { get; init; }
+
+    /// <summary>The number of rotated dimensions of a head.</summary>
+    public int RotaryDim => RotaryDimensions ?? HeadDim;
     public RopeStyle RopeStyle { get; init; } = RopeStyle.RotateHalf;
     public bool TieWordEmbeddings { get; init; }
     public bool AttentionBias { get; init; }
@@ -159,6 +165,18 @@ public sealed record ModelConfig
             list.Add("mixture of experts");
         }
 
+        if (RotaryDim != HeadDim)
+        {
+            list.Add("partial rotary embeddings");
+        }
+
+        // Llama 3, linear and dynamic NTK change only the frequencies every backend takes from
+        // RopeFrequencies; YaRN and LongRoPE also scale cos and sin.
+        if (RopeScaling is YarnRopeScaling or LongRopeScaling)
+        {
+            list.Add($"{RopeScaling.TypeName} rope scaling");
+        }
+
         return list;
     }
 
@@ -188,5 +206,27 @@ public sealed record ModelConfig
         Require(NumExperts >= 0 && (NumExperts == 0 || (NumExpertsPerToken > 0 && NumExpertsPerToken <= NumExperts)), $"num_experts_per_tok ({NumExpertsPerToken}) must be between 1 and the number of experts ({NumExperts})");
         Require(NumExperts == 0 || ExpertIntermediateSize > 0, $"the experts' intermediate size must be > 0 (got {ExpertIntermediateSize})");
         Require(AttentionScale is null or > 0, $"query_pre_attn_scalar must be > 0 (got {AttentionScale})");
+        Require(RotaryDim > 0 && RotaryDim % 2 == 0 && RotaryDim <= HeadDim, $"the rotary dimensions (partial_rotary_factor x head_dim) must be even and between 2 and head_dim {HeadDim} (got {RotaryDim})");
+        if (RopeScaling is LongRopeScaling longRope)
+        {
+            Require(longRope.ShortFactor.Count == RotaryDim / 2 && longRope.LongFactor.Count == RotaryDim / 2, $"rope_scaling short_factor and long_factor must each hold {RotaryDim / 2} values (half the rotary dimensions; got {longRope.ShortFactor.Count} and {longRope.LongFactor.Count})");
+            Require(longRope.ShortFactor.Concat(longRope.LongFactor).All(f => f > 0 && float.IsFinite(f)), "rope_scaling short_factor and long_factor must be finite and > 0");
+            Require(longRope.OriginalMaxPositionEmbeddings > 0, $"original_max_position_embeddings must be > 0 (got {longRope.OriginalMaxPositionEmbeddings})");
+        }
+
+        switch (RopeScaling)
+        {
+            case LinearRopeScaling l:
+                Require(l.Factor > 0, $"rope_scaling factor must be > 0 (got {l.Factor})");
+                break;
+            case DynamicNtkRopeScaling d:
+                Require(d.Factor >= 1 && d.OriginalMaxPositionEmbeddings > 0, $"rope_scaling factor must be >= 1 for dynamic scaling (got {d.Factor})");
+                Require(RotaryDim > 2, "dynamic rope scaling needs more than 2 rotary dimensions");
+                break;
+            case YarnRopeScaling y:
+                Require(y.Factor > 0 && y.OriginalMaxPositionEmbeddings > 0, $"rope_scaling factor and original_max_position_embeddings must be > 0 for yarn (got {y.Factor}, {y.OriginalMaxPositionEmbeddings})");
+                Require(y.BetaFast > 0 && y.BetaSlow > 0 && y.AttentionFactor > 0, $"rope_scaling beta_fast, beta_slow and attention_factor must be > 0 (got {y.BetaFast}, {y.BetaSlow}, {y.AttentionFactor})");
+                break;
+        }
     }
 }

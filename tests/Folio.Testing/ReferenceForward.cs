@@ -114,7 +114,7 @@ public static class ReferenceForward
     /// <summary>HF's default inverse frequencies, then _compute_llama3_parameters when configured.</summary>
     public static double[] InverseFrequencies(ModelConfig c)
     {
-        if (c.RopeScaling is { } s)
+        if (c.RopeScaling is Llama3RopeScaling s)
         {
             return Llama3ScaledInverseFrequencies(c.HeadDim, c.RopeTheta, s.Factor, s.LowFreqFactor, s.HighFreqFactor, s.OriginalMaxPositionEmbeddings);
         }

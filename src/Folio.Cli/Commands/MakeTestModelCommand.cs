@@ -17,7 +17,7 @@ public sealed class MakeTestModelCommand : FolioCommand
 
     private readonly FolioOption<string?> _out = CliOptions.String("--out", "PATH", "folder (hf) or file (gguf) to write", required: true);
     private readonly FolioOption<string> _format = CliOptions.RequiredChoice("--format", "a Hugging Face folder (config.json, safetensors, tokenizer.json) or one GGUF file", "hf", "gguf");
-    private readonly FolioOption<string> _arch = CliOptions.Choice("--arch", "decoder family: llama (with --experts: Mixtral-style, gguf only), qwen3 (q/k norms), qwen3moe (qwen3 with experts), gemma2 (GeGLU, soft-capping, alternating local layers), gemma3 (q/k norms, 5 local layers per global, local rope base)", "llama", "llama", "qwen3", "qwen3moe", "gemma2", "gemma3");
+    private readonly FolioOption<string> _arch = CliOptions.Choice("--arch", "decoder family: llama (with --experts: Mixtral-style, gguf only), qwen3 (q/k norms), qwen3moe (qwen3 with experts), gemma2 (GeGLU, soft-capping, alternating local layers), gemma3 (q/k norms, 5 local layers per global, local rope base), phi3 (fused qkv and gate/up, NEOX rope)", "llama", "llama", "qwen3", "qwen3moe", "gemma2", "gemma3", "phi3");
     private readonly FolioOption<int> _experts = CliOptions.Int("--experts", "N", "experts per layer (llama: Mixtral-style; qwen3moe: 4 when 0)", 0, min: 0);
     private readonly FolioOption<int> _expertsPerToken = CliOptions.Int("--experts-per-token", "N", "experts each token is routed to (top-k)", 2, min: 1);
     private readonly FolioOption<int> _sliding = CliOptions.Int("--sliding-window", "N", "gemma2/gemma3: keys a local layer sees", Defaults.SlidingWindow, min: 1);
@@ -36,12 +36,16 @@ public sealed class MakeTestModelCommand : FolioCommand
     private readonly FolioOption<bool> _bias = CliOptions.Flag("--bias", "q/k/v biases (as Qwen2)");
     private readonly FolioOption<bool> _tied = CliOptions.Flag("--tied", "lm_head shares the embedding");
     private readonly FolioOption<bool> _llama3Scaling = CliOptions.Flag("--llama3-scaling", "Llama 3 rope scaling (factor 8, low 1, high 4, original context 64)");
+    private readonly FolioOption<string> _ropeScaling = CliOptions.Choice("--rope-scaling", "rope scaling with --rope-scaling-factor and --original-context: linear, yarn (beta 32/1), dynamic (NTK, hf only), longrope (phi3: short and long factor ramps)", "none", "none", "linear", "yarn", "dynamic", "longrope");
+    private readonly FolioOption<double> _ropeScalingFactor = CliOptions.Double("--rope-scaling-factor", "X", "the rope scaling's factor", Defaults.RopeScalingFactor, min: 1);
+    private readonly FolioOption<int> _originalContext = CliOptions.Int("--original-context", "N", "the rope scaling's original_max_position_embeddings", Defaults.OriginalContext, min: 2);
+    private readonly FolioOption<double> _partialRotary = CliOptions.Double("--partial-rotary", "X", "phi3: partial_rotary_factor, the share of each head rope rotates", Defaults.PartialRotary, min: 0.01);
     private readonly FolioOption<int> _shards = CliOptions.Int("--shards", "N", "split the safetensors into N files with an index (hf only)", 1, min: 1);
 
     public MakeTestModelCommand()
-        : base("make-test-model", "write a deterministic random Llama, Mixtral-style, Qwen3, Qwen3-MoE or Gemma 2/3 model (Hugging Face folder or GGUF)")
+        : base("make-test-model", "write a deterministic random Llama, Mixtral-style, Qwen3, Qwen3-MoE, Gemma 2/3 or Phi-3 model (Hugging Face folder or GGUF)")
     {
-        Add(_out, _format, _arch, _sliding, _experts, _expertsPerToken, _dim, _layers, _heads, _kvHeads, _headDim, _ffn, _vocab, _tokenizer, _ropeTheta, _maxPositions, _seed, _dtype, _bias, _tied, _llama3Scaling, _shards);
+        Add(_out, _format, _arch, _sliding, _experts, _expertsPerToken, _dim, _layers, _heads, _kvHeads, _headDim, _ffn, _vocab, _tokenizer, _ropeTheta, _maxPositions, _seed, _dtype, _bias, _tied, _llama3Scaling, _ropeScaling, _ropeScalingFactor, _originalContext, _partialRotary, _shards);
     }
 
     public override string Synopsis => "--out PATH --format hf|gguf [options]";
@@ -69,6 +73,7 @@ public sealed class MakeTestModelCommand : FolioCommand
                 "qwen3moe" => TestArchitecture.Qwen3Moe,
                 "gemma2" => TestArchitecture.Gemma2,
                 "gemma3" => TestArchitecture.Gemma3,
+                "phi3" => TestArchitecture.Phi3,
                 _ => TestArchitecture.Llama,
             },
             SlidingWindow = parse.GetValue(_sliding),
@@ -89,6 +94,17 @@ public sealed class MakeTestModelCommand : FolioCommand
             Bias = parse.GetValue(_bias),
             Tied = parse.GetValue(_tied),
             Llama3Scaling = parse.GetValue(_llama3Scaling),
+            RopeScaling = parse.GetValue(_ropeScaling) switch
+            {
+                "linear" => TestRopeScaling.Linear,
+                "yarn" => TestRopeScaling.Yarn,
+                "dynamic" => TestRopeScaling.Dynamic,
+                "longrope" => TestRopeScaling.LongRope,
+                _ => TestRopeScaling.None,
+            },
+            RopeScalingFactor = (float)parse.GetValue(_ropeScalingFactor),
+            OriginalContext = parse.GetValue(_originalContext),
+            PartialRotary = (float)parse.GetValue(_partialRotary),
             Shards = parse.GetValue(_shards),
         };
         Validate(options, format);

@@ -87,7 +87,7 @@ public sealed unsafe class CudaModelRunner : IModelRunner
                 _layers[i] = DeviceWeights.UploadLayer(api, Own, model, i);
             }
 
-            var inv = RopeFrequencies.Inverse(c.HeadDim, c.RopeTheta, c.RopeScaling);
+            var inv = RopeFrequencies.Inverse(c);
             _invFreq = Own(inv.Length * sizeof(double));
             fixed (double* p = inv)
             {

@@ -12,7 +12,7 @@ namespace Folio.Models.Loading;
 /// </summary>
 public static unsafe class GgufLoader
 {
-    public static readonly IReadOnlyList<string> SupportedArchitectures = ["llama", "mistral", "qwen2", "qwen3", "qwen3moe", "gemma2", "gemma3"];
+    public static readonly IReadOnlyList<string> SupportedArchitectures = ["llama", "mistral", "qwen2", "qwen3", "qwen3moe", "gemma2", "gemma3", "phi3"];
 
     /// <summary>Keys Folio adds so Llama 3 rope scaling survives the trip exactly (llama.cpp ignores them; it reads rope_freqs.weight).</summary>
     public const string Llama3FactorKey = "folio.rope.llama3.factor";
@@ -33,8 +33,13 @@ public static unsafe class GgufLoader
             }
 
             var spec = GgufTokenizerMetadata.Read(path, md);
-            var tensors = RenameTensors(path, file, sandwichNorms: IsGemma(arch));
+            var tensors = RenameTensors(path, file, sandwichNorms: IsGemma(arch), fusedGateUp: FusedProjections.AreFused(arch));
             var config = ReadConfig(path, arch, md, spec, tensors);
+            if (FusedProjections.AreFused(arch))
+            {
+                FusedProjections.Split(path, config, tensors);
+            }
+
             ModelTensorChecker.Check(path, config, tensors);
             ITokenizer tokenizer = LoaderTokenizers.FromSpec(path, spec);
 
@@ -54,7 +59,8 @@ public static unsafe class GgufLoader
 
     private static bool IsGemma(string arch) => arch is "gemma2" or "gemma3";
 
-    private static Dictionary<string, TensorView> RenameTensors(string path, GgufFile file, bool sandwichNorms)
+    /// <param name="fusedGateUp">Phi-3: ffn_up holds gate and up rows (llama.cpp's converter maps gate_up_proj there).</param>
+    private static Dictionary<string, TensorView> RenameTensors(string path, GgufFile file, bool sandwichNorms, bool fusedGateUp)
     {
         var tensors = new Dictionary<string, TensorView>(StringComparer.Ordinal);
         foreach (var (name, view) in file.Tensors)
@@ -66,6 +72,11 @@ public static unsafe class GgufLoader
             }
 
             string canonical = GgufTensorNames.ToHuggingFace(name, sandwichNorms) ?? name;
+            if (fusedGateUp && canonical.EndsWith(".mlp.up_proj.weight", StringComparison.Ordinal))
+            {
+                canonical = canonical[..^"up_proj.weight".Length] + "gate_up_proj.weight";
+            }
+
             var renamed = new TensorView(canonical, view.DType, view.Shape, view.Data, view.ByteLength, path) { IsFileMapped = view.IsFileMapped };
             if (!tensors.TryAdd(canonical, renamed))
             {
@@ -115,11 +126,14 @@ public static unsafe class GgufLoader
             throw new ModelFormatException($"{path}: {arch}.attention.value_length ({vl}) differs from key_length ({headDim}); Folio needs equal K and V head sizes");
         }
 
+        // Fewer rope dimensions than the head size: llama.cpp rotates the leading ones and passes the rest (partial rotary).
         int? ropeDims = OptInt("rope.dimension_count");
-        if (ropeDims is int rd && rd != headDim)
+        if (ropeDims is int rd && (rd > headDim || rd <= 0 || rd % 2 != 0))
         {
-            throw new ModelFormatException($"{path}: {arch}.rope.dimension_count ({rd}) differs from the head size ({headDim}); partial rotary embeddings are not supported");
+            throw new ModelFormatException($"{path}: {arch}.rope.dimension_count ({rd}) must be even and between 2 and the head size ({headDim})");
         }
+
+        int rotaryDim = ropeDims ?? headDim;
 
         int vocab = OptInt("vocab_size") ?? spec.Tokens.Count;
         if (vocab < spec.Tokens.Count)
@@ -129,6 +143,9 @@ public static unsafe class GgufLoader
 
         float theta = OptFloat("rope.freq_base") ?? 10000f;
         int contextLength = Int("context_length");
+        // Phi-3's sliding window: llama.cpp ignores it (with a warning); Folio caps the context there as
+        // for Hugging Face Phi-3 and Mistral, so a longer prompt is refused rather than answered wrongly.
+        int servedContext = FusedProjections.AreFused(arch) && OptInt("attention.sliding_window") is int phiWindow && phiWindow > 0 ? Math.Min(contextLength, phiWindow) : contextLength;
         var config = new ModelConfig
         {
             Architecture = arch,
@@ -139,11 +156,12 @@ public static unsafe class GgufLoader
             HeadDim = headDim,
             IntermediateSize = Int("feed_forward_length"),
             VocabSize = vocab,
-            MaxPositionEmbeddings = contextLength,
+            MaxPositionEmbeddings = servedContext,
             RmsNormEps = OptFloat("attention.layer_norm_rms_epsilon") ?? 1e-5f,
             RopeTheta = theta,
-            RopeScaling = ReadLlama3Scaling(path, arch, md, tensors, headDim, theta),
-            RopeStyle = arch is "qwen2" or "qwen3" or "qwen3moe" || IsGemma(arch) ? RopeStyle.RotateHalf : RopeStyle.Interleaved,
+            RopeScaling = GgufRopeScaling.Read(path, arch, md, tensors, rotaryDim, contextLength, () => ReadLlama3Scaling(path, arch, md, tensors, headDim, theta)),
+            RotaryDimensions = rotaryDim == headDim ? null : rotaryDim,
+            RopeStyle = arch is "qwen2" or "qwen3" or "qwen3moe" or "phi3" || IsGemma(arch) ? RopeStyle.RotateHalf : RopeStyle.Interleaved,
             TieWordEmbeddings = !tensors.ContainsKey("lm_head.weight"),
             AttentionBias = tensors.ContainsKey("model.layers.0.self_attn.q_proj.bias"),
             QkNorm = arch is "qwen3" or "qwen3moe" or "gemma3",

@@ -25,6 +25,7 @@ public static class GgufTensorNames
         ("attn_q.weight", "self_attn.q_proj.weight"),
         ("attn_k.weight", "self_attn.k_proj.weight"),
         ("attn_v.weight", "self_attn.v_proj.weight"),
+        ("attn_qkv.weight", "self_attn.qkv_proj.weight"),
         ("attn_q.bias", "self_attn.q_proj.bias"),
         ("attn_k.bias", "self_attn.k_proj.bias"),
         ("attn_v.bias", "self_attn.v_proj.bias"),

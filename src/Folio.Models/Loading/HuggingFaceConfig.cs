@@ -9,7 +9,7 @@ namespace Folio.Models.Loading;
 /// </summary>
 public static class HuggingFaceConfig
 {
-    public static readonly IReadOnlyList<string> SupportedArchitectures = ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM", "Qwen3MoeForCausalLM", "Gemma2ForCausalLM", "Gemma3ForCausalLM"];
+    public static readonly IReadOnlyList<string> SupportedArchitectures = ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM", "Qwen3MoeForCausalLM", "Gemma2ForCausalLM", "Gemma3ForCausalLM", "Phi3ForCausalLM"];
 
     public static ModelConfig Read(string configPath)
     {
@@ -46,6 +46,7 @@ public static class HuggingFaceConfig
         bool isQwen3Moe = architecture == "Qwen3MoeForCausalLM";
         bool isQwen3 = architecture == "Qwen3ForCausalLM" || isQwen3Moe;
         bool isGemma = HuggingFaceGemmaConfig.IsGemma(architecture);
+        bool isPhi3 = architecture == "Phi3ForCausalLM";
 
         int hidden = RequiredInt(source, root, "hidden_size");
         int heads = RequiredInt(source, root, "num_attention_heads");
@@ -80,18 +81,29 @@ public static class HuggingFaceConfig
             "Qwen3MoeForCausalLM" => 32768,
             "Gemma2ForCausalLM" => 8192,
             "Gemma3ForCausalLM" => 131072,
+            "Phi3ForCausalLM" => 4096,
             _ => 2048,
         };
 
         // Folio attends over the whole context; a sliding-window model is exact only up to its window,
         // so its usable context is capped there (longer prompts are refused rather than answered wrongly).
-        int maxPositions = OptionalInt(source, root, "max_position_embeddings") ?? defaultMaxPositions;
-        bool slidingOn = architecture == "MistralForCausalLM" || (isQwen2 && (OptionalBool(source, root, "use_sliding_window") ?? false));
+        int declaredMaxPositions = OptionalInt(source, root, "max_position_embeddings") ?? defaultMaxPositions;
+        int maxPositions = declaredMaxPositions;
+        bool slidingOn = architecture is "MistralForCausalLM" or "Phi3ForCausalLM" || (isQwen2 && (OptionalBool(source, root, "use_sliding_window") ?? false));
         if (slidingOn && OptionalInt(source, root, "sliding_window") is int window && window > 0)
         {
             maxPositions = Math.Min(maxPositions, window);
         }
 
+        // Phi-3's partial_rotary_factor (Phi-4-mini 0.75) rotates the leading dimensions of each head;
+        // other architectures' attention in transformers rotates whole heads, so the key is refused there.
+        double partial = OptionalDouble(source, root, "partial_rotary_factor") ?? 1.0;
+        if (partial != 1.0 && !isPhi3)
+        {
+            throw new ModelFormatException($"{source}: partial_rotary_factor {partial} is supported for Phi3ForCausalLM only; {architecture} rotates whole heads");
+        }
+
+        int rotaryDim = (int)(headDim * partial);
         var config = new ModelConfig
         {
             Architecture = architecture,
@@ -105,7 +117,8 @@ public static class HuggingFaceConfig
             MaxPositionEmbeddings = maxPositions,
             RmsNormEps = (float)(OptionalDouble(source, root, "rms_norm_eps") ?? 1e-6),
             RopeTheta = (float)(OptionalDouble(source, root, "rope_theta") ?? (architecture == "Gemma3ForCausalLM" ? 1000000.0 : 10000.0)),
-            RopeScaling = ReadRopeScaling(source, root),
+            RopeScaling = HuggingFaceRopeScaling.Read(source, root, declaredMaxPositions, rotaryDim),
+            RotaryDimensions = rotaryDim == headDim ? null : rotaryDim,
             RopeStyle = RopeStyle.RotateHalf,
             TieWordEmbeddings = OptionalBool(source, root, "tie_word_embeddings") ?? isGemma,
             // Qwen2 always has q/k/v biases; Llama exposes them through attention_bias.
@@ -177,6 +190,7 @@ public static class HuggingFaceConfig
                 "qwen3_moe" => "Qwen3MoeForCausalLM",
                 "gemma2" => "Gemma2ForCausalLM",
                 "gemma3_text" => "Gemma3ForCausalLM",
+                "phi3" => "Phi3ForCausalLM",
                 var other => other,
             };
         }
@@ -192,36 +206,6 @@ public static class HuggingFaceConfig
         }
 
         return arch;
-    }
-
-    private static Llama3RopeScaling? ReadRopeScaling(string source, JsonElement root)
-    {
-        if (!root.TryGetProperty("rope_scaling", out var rs) || rs.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (rs.ValueKind != JsonValueKind.Object)
-        {
-            throw new ModelFormatException($"{source}: rope_scaling must be an object or null");
-        }
-
-        string? type = rs.TryGetProperty("rope_type", out var t) ? t.GetString() : rs.TryGetProperty("type", out var t2) ? t2.GetString() : null;
-        if (type is null or "default")
-        {
-            return null;
-        }
-
-        if (type != "llama3")
-        {
-            throw new ModelFormatException($"{source}: rope_scaling type \"{type}\" is not supported; Folio supports \"llama3\" (or none)");
-        }
-
-        return new Llama3RopeScaling(
-            (float)(OptionalDouble(source, rs, "factor") ?? 8.0),
-            (float)(OptionalDouble(source, rs, "low_freq_factor") ?? 1.0),
-            (float)(OptionalDouble(source, rs, "high_freq_factor") ?? 4.0),
-            OptionalInt(source, rs, "original_max_position_embeddings") ?? 8192);
     }
 
     internal static int RequiredInt(string source, JsonElement o, string key) =>

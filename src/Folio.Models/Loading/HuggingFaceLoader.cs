@@ -22,6 +22,11 @@ public static class HuggingFaceLoader
         try
         {
             var tensors = OpenTensors(folder, files);
+            if (FusedProjections.AreFused(config.Architecture))
+            {
+                FusedProjections.Split(folder, config, tensors);
+            }
+
             ModelTensorChecker.Check(folder, config, tensors);
             ITokenizer tokenizer = LoaderTokenizers.FromHuggingFaceFolder(folder);
             config = ReconcileWithTokenizer(folder, config, tokenizer);

@@ -1,4 +1,5 @@
 using Folio.Cpu.Tests.Support;
+using Folio.Models;
 using Folio.Models.Loading;
 using Folio.ModelTools;
 using Folio.Testing;
@@ -21,13 +22,23 @@ public sealed class ArchitectureOracleTests
 
     public static TheoryData<string> GemmaShapes => new(["gemma2-gqa-hd64", "gemma2-mqa-hd256", "gemma3-local-global", "gemma3-6-layers"]);
 
-    public static TheoryData<string> Shapes => new(["qwen3-gqa-hd64", "qwen3-tied-hd128", "gemma2-gqa-hd64", "gemma2-mqa-hd256", "gemma3-local-global", .. MoeShapes]);
+    public static TheoryData<string> Shapes => new(["qwen3-gqa-hd64", "qwen3-tied-hd128", "gemma2-gqa-hd64", "gemma2-mqa-hd256", "gemma3-local-global", .. MoeShapes, .. Phi3Shapes, .. RopeScalingShapes]);
+
+    /// <summary>
+    /// Phi-3: fused qkv and gate/up; partial rotary; LongRoPE with the long factors (an original context
+    /// of 16, so llama.cpp's context of 128 and Folio's 2048 both pick them, and the attention factor is
+    /// sqrt(1 + ln 128 / ln 16)) and with the short ones (original context = the model's, factor 1).
+    /// </summary>
+    private static readonly string[] Phi3Shapes = ["phi3-gqa-hd64", "phi3-partial-rotary", "phi3-longrope-long", "phi3-longrope-short", "phi3-longrope-partial"];
+
+    /// <summary>Linear and YaRN scaling with an original context of 16: the 24-token prompt and its continuation run well past it.</summary>
+    private static readonly string[] RopeScalingShapes = ["llama-linear", "llama-yarn", "qwen3-yarn"];
 
     /// <summary>Mixtral-style (llama with experts) and Qwen3-MoE: 2-8 experts, top-1/2/4.</summary>
     private static readonly string[] MoeShapes = ["mixtral-8-experts-top2", "mixtral-2-experts-top1", "qwen3moe-6-experts-top4", "qwen3moe-4-experts-top2"];
 
     /// <summary>Shapes both writers can write (a Mixtral-style test model is GGUF only).</summary>
-    public static TheoryData<string> BothFormatShapes => new(["qwen3-gqa-hd64", "qwen3-tied-hd128", "gemma2-gqa-hd64", "gemma2-mqa-hd256", "gemma3-local-global", "qwen3moe-6-experts-top4", "qwen3moe-4-experts-top2"]);
+    public static TheoryData<string> BothFormatShapes => new(["qwen3-gqa-hd64", "qwen3-tied-hd128", "gemma2-gqa-hd64", "gemma2-mqa-hd256", "gemma3-local-global", "qwen3moe-6-experts-top4", "qwen3moe-4-experts-top2", .. Phi3Shapes, .. RopeScalingShapes]);
 
     private static TestModelOptions Shape(string name) => name switch
     {
@@ -45,6 +56,15 @@ public sealed class ArchitectureOracleTests
         "mixtral-2-experts-top1" => new TestModelOptions { Dim = 128, Layers = 2, Heads = 2, KvHeads = 1, Ffn = 128, Vocab = 300, Seed = 57, Experts = 2, ExpertsPerToken = 1 },
         "qwen3moe-6-experts-top4" => new TestModelOptions { Arch = TestArchitecture.Qwen3Moe, Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, HeadDim = 64, Ffn = 64, Vocab = 300, Seed = 58, Experts = 6, ExpertsPerToken = 4 },
         "qwen3moe-4-experts-top2" => new TestModelOptions { Arch = TestArchitecture.Qwen3Moe, Dim = 128, Layers = 2, Heads = 2, KvHeads = 1, HeadDim = 128, Ffn = 96, Vocab = 300, Seed = 59, Experts = 4, ExpertsPerToken = 2 },
+        // llama.cpp's phi3 graph needs q width = hidden (its attn_output is [hidden, hidden]).
+        "phi3-gqa-hd64" => new TestModelOptions { Arch = TestArchitecture.Phi3, Dim = 128, Layers = 2, Heads = 2, KvHeads = 1, Ffn = 192, Vocab = 300, Seed = 71 },
+        "phi3-partial-rotary" => new TestModelOptions { Arch = TestArchitecture.Phi3, Dim = 128, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 160, Vocab = 300, Seed = 72, PartialRotary = 0.5f },
+        "phi3-longrope-long" => new TestModelOptions { Arch = TestArchitecture.Phi3, Dim = 128, Layers = 2, Heads = 2, KvHeads = 2, Ffn = 128, Vocab = 300, Seed = 73, RopeScaling = TestRopeScaling.LongRope, OriginalContext = 16, MaxPositions = 2048 },
+        "phi3-longrope-short" => new TestModelOptions { Arch = TestArchitecture.Phi3, Dim = 128, Layers = 2, Heads = 2, KvHeads = 1, Ffn = 128, Vocab = 300, Seed = 74, RopeScaling = TestRopeScaling.LongRope, OriginalContext = 2048, MaxPositions = 2048 },
+        "phi3-longrope-partial" => new TestModelOptions { Arch = TestArchitecture.Phi3, Dim = 128, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 128, Vocab = 300, Seed = 75, RopeScaling = TestRopeScaling.LongRope, OriginalContext = 16, PartialRotary = 0.75f },
+        "llama-linear" => new TestModelOptions { Dim = 128, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 192, Vocab = 300, Seed = 76, RopeScaling = TestRopeScaling.Linear, RopeScalingFactor = 4f },
+        "llama-yarn" => new TestModelOptions { Dim = 128, Layers = 2, Heads = 2, KvHeads = 1, Ffn = 192, Vocab = 300, Seed = 77, RopeScaling = TestRopeScaling.Yarn, RopeScalingFactor = 4f, OriginalContext = 16 },
+        "qwen3-yarn" => new TestModelOptions { Arch = TestArchitecture.Qwen3, Dim = 128, Layers = 2, Heads = 4, KvHeads = 2, HeadDim = 64, Ffn = 192, Vocab = 300, Seed = 78, RopeTheta = 1000000f, RopeScaling = TestRopeScaling.Yarn, RopeScalingFactor = 8f, OriginalContext = 16 },
         _ => throw new ArgumentException(name),
     };
 
@@ -124,8 +144,9 @@ public sealed class ArchitectureOracleTests
         using (var fromHf = ModelLoader.Load(hf))
         using (var fromGguf = ModelLoader.Load(gguf))
         {
-            // Both paths must arrive at the same math (the HF folder with 1 + w norms, the GGUF with w stored as 1 + w).
-            Assert.Equal(fromGguf.Config with { Architecture = "", NormWeightOffset = 0, EosTokenIds = [], BosTokenId = null, MaxPositionEmbeddings = 0 }, fromHf.Config with { Architecture = "", NormWeightOffset = 0, EosTokenIds = [], BosTokenId = null, MaxPositionEmbeddings = 0 });
+            // Both paths must arrive at the same math (the HF folder with 1 + w norms, the GGUF with w stored as 1 + w;
+            // a llama GGUF's q/k rows are permuted for interleaved rope, which the logits below check).
+            Assert.Equal(fromGguf.Config with { Architecture = "", NormWeightOffset = 0, EosTokenIds = [], BosTokenId = null, MaxPositionEmbeddings = 0, RopeStyle = RopeStyle.RotateHalf }, fromHf.Config with { Architecture = "", NormWeightOffset = 0, EosTokenIds = [], BosTokenId = null, MaxPositionEmbeddings = 0, RopeStyle = RopeStyle.RotateHalf });
         }
 
         var a = LlamaCppOracle.FolioPromptLogits(hf, tokens);

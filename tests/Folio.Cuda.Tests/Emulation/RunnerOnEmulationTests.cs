@@ -42,6 +42,27 @@ public sealed class RunnerOnEmulationTests : IDisposable
     public void Prefill_chunks_and_decode_steps_match_the_cpu_runner(TestModelFormat format, bool bias, bool tied, int partitionSize)
     {
         using var model = Model(format, new TestModelOptions { Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 96, Vocab = 300, DType = DType.BF16, Bias = bias, Tied = tied, Llama3Scaling = !tied, Seed = 7 });
+        RunAgainstCpu(model, partitionSize);
+    }
+
+    /// <summary>
+    /// Phi-3 (its fused projections split into views at load, NEOX rope) with linear rope scaling, and a
+    /// Llama with dynamic NTK: both only change what the loader and the rope frequencies give the
+    /// runner, so the CUDA kernels run them unchanged.
+    /// </summary>
+    [Theory]
+    [InlineData(TestModelFormat.Gguf, TestArchitecture.Phi3, TestRopeScaling.Linear)]
+    [InlineData(TestModelFormat.HuggingFace, TestArchitecture.Phi3, TestRopeScaling.None)]
+    [InlineData(TestModelFormat.HuggingFace, TestArchitecture.Llama, TestRopeScaling.Dynamic)]
+    public void Phi3_and_frequency_only_rope_scalings_match_the_cpu_runner(TestModelFormat format, TestArchitecture arch, TestRopeScaling scaling)
+    {
+        using var model = Model(format, new TestModelOptions { Arch = arch, Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 96, Vocab = 300, DType = DType.BF16, RopeScaling = scaling, MaxPositions = 64, Seed = 8 });
+        Assert.Empty(model.Config.BeyondLlama());
+        RunAgainstCpu(model, 16);
+    }
+
+    private static void RunAgainstCpu(LoadedModel model, int partitionSize)
+    {
         var c = model.Config;
         int blockSize = 16, blocksPerSeq = 6, seqs = 2, poolBlocks = (seqs * blocksPerSeq) + 6;
         using var cpu = new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = poolBlocks, BlockSize = blockSize, Threads = 1 });

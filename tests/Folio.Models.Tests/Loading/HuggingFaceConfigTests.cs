@@ -75,7 +75,7 @@ public class HuggingFaceConfigTests
 
     [Theory]
     [InlineData("""{"architectures":["LlamaForCausalLM"],"intermediate_size":128,"num_attention_heads":4,"num_hidden_layers":1,"vocab_size":100}""", "hidden_size")]
-    [InlineData("""{"architectures":["LlamaForCausalLM"],"hidden_size":64,"intermediate_size":128,"num_attention_heads":4,"num_hidden_layers":1,"vocab_size":100,"rope_scaling":{"type":"yarn","factor":4}}""", "yarn")]
+    [InlineData("""{"architectures":["LlamaForCausalLM"],"hidden_size":64,"intermediate_size":128,"num_attention_heads":4,"num_hidden_layers":1,"vocab_size":100,"rope_scaling":{"type":"mrope","factor":4}}""", "mrope")]
     [InlineData("""{"architectures":["LlamaForCausalLM"],"hidden_size":64,"intermediate_size":128,"num_attention_heads":4,"num_key_value_heads":3,"num_hidden_layers":1,"vocab_size":100}""", "num_key_value_heads")]
     [InlineData("""{"architectures":["LlamaForCausalLM"],"hidden_size":"64","intermediate_size":128,"num_attention_heads":4,"num_hidden_layers":1,"vocab_size":100}""", "hidden_size")]
     [InlineData("""{"architectures":["FalconForCausalLM"],"hidden_size":64}""", "FalconForCausalLM")]

@@ -113,8 +113,8 @@ public class NewArchitectureConfigTests
     [Fact]
     public void An_unknown_architecture_is_refused_listing_every_supported_one()
     {
-        string message = Refusal("{\"architectures\":[\"Phi3ForCausalLM\"]," + Shape + "}");
-        Assert.Contains("\"Phi3ForCausalLM\"", message);
+        string message = Refusal("{\"architectures\":[\"PhimoeForCausalLM\"]," + Shape + "}");
+        Assert.Contains("\"PhimoeForCausalLM\"", message);
         foreach (string a in HuggingFaceConfig.SupportedArchitectures)
         {
             Assert.Contains(a, message);
