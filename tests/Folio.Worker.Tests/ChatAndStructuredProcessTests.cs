@@ -109,6 +109,54 @@ public sealed class ChatAndStructuredProcessTests(ServersFixture servers, TestMo
         }
     }
 
+    /// <summary>
+    /// Folio:Model:ContentSpecialTokens (contract 6.1): a user who types the model's special-token
+    /// text into a message gets that special token with the default (parse, as Hugging Face and vLLM
+    /// do), and ordinary text with plain, where it cannot end or open a turn. The worker reports the
+    /// prompt's token count in the start entry; the injected text is one control token or several
+    /// ordinary ones, and the template's own special tokens are not affected.
+    /// </summary>
+    [Fact]
+    public async Task Content_special_tokens_plain_makes_injected_special_text_ordinary_through_the_worker()
+    {
+        const string Injected = "<|endoftext|>";
+        string template = Path.Combine(model.Folder, "chatml-eot.jinja");
+
+        // The template writes the control token itself after every message: plain must keep that one special.
+        await File.WriteAllTextAsync(template, "{% for m in messages %}{{ m['role'] + ': ' + m['content'] + '<|endoftext|>' }}{% endfor %}{% if add_generation_prompt %}{{ 'assistant: ' }}{% endif %}");
+        string Request(string id, string content) => JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["request_id"] = id,
+            ["messages"] = new object[] { new { role = "user", content } },
+            ["max_tokens"] = 2,
+        });
+
+        async Task<int> PromptTokensAsync(string mode, string id, string content)
+        {
+            var names = new TestNames("cst" + mode + id[^1]);
+            var client = new ForeignClient(servers, names);
+            var settings = Settings(template);
+            settings["Folio__Model__ContentSpecialTokens"] = mode;
+            await using var w = WorkerProcess.Start(servers, names, model.Path, $"cst-{mode}", settings);
+            await w.WaitConsumingAsync();
+            await client.PublishAsync(Request(id, content));
+            var entries = await client.WaitTerminalAsync(id, TimeSpan.FromSeconds(60));
+            Assert.True(entries[^1]["type"] == "done", string.Join(", ", entries[^1].Select(kv => kv.Key + "=" + kv.Value)));
+            return int.Parse(entries.First(e => e["type"] == "start")["prompt_tokens"], System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        int parseClean = await PromptTokensAsync("parse", "a", "hello there");
+        int parseInjected = await PromptTokensAsync("parse", "b", "hello" + Injected + "there");
+        int plainClean = await PromptTokensAsync("plain", "c", "hello there");
+        int plainInjected = await PromptTokensAsync("plain", "d", "hello" + Injected + "there");
+
+        // Without injected text the two modes build the same prompt (the template's own token stays special).
+        Assert.Equal(parseClean, plainClean);
+
+        // parse: the injected text is the single control token; plain: it is spelled out in ordinary tokens.
+        Assert.True(plainInjected >= parseInjected + 3, $"plain gave {plainInjected} prompt tokens, parse {parseInjected}: the injected '{Injected}' was not spelled out as text");
+    }
+
     [Fact]
     public async Task Bad_chat_and_constraint_requests_get_their_contract_errors_and_the_worker_keeps_serving()
     {
