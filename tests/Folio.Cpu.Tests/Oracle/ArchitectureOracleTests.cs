@@ -29,7 +29,7 @@ public sealed class ArchitectureOracleTests
     /// of 16, so llama.cpp's context of 128 and Folio's 2048 both pick them, and the attention factor is
     /// sqrt(1 + ln 128 / ln 16)) and with the short ones (original context = the model's, factor 1).
     /// </summary>
-    private static readonly string[] Phi3Shapes = ["phi3-gqa-hd64", "phi3-partial-rotary", "phi3-longrope-long", "phi3-longrope-short", "phi3-longrope-partial"];
+    private static readonly string[] Phi3Shapes = ["phi3-gqa-hd64", "phi3-partial-rotary", "phi3-longrope-long", "phi3-longrope-short", "phi3-longrope-partial", "phi3-6-layers"];
 
     /// <summary>Linear and YaRN scaling with an original context of 16: the 24-token prompt and its continuation run well past it.</summary>
     private static readonly string[] RopeScalingShapes = ["llama-linear", "llama-yarn", "qwen3-yarn"];
@@ -62,6 +62,7 @@ public sealed class ArchitectureOracleTests
         "phi3-longrope-long" => new TestModelOptions { Arch = TestArchitecture.Phi3, Dim = 128, Layers = 2, Heads = 2, KvHeads = 2, Ffn = 128, Vocab = 300, Seed = 73, RopeScaling = TestRopeScaling.LongRope, OriginalContext = 16, MaxPositions = 2048 },
         "phi3-longrope-short" => new TestModelOptions { Arch = TestArchitecture.Phi3, Dim = 128, Layers = 2, Heads = 2, KvHeads = 1, Ffn = 128, Vocab = 300, Seed = 74, RopeScaling = TestRopeScaling.LongRope, OriginalContext = 2048, MaxPositions = 2048 },
         "phi3-longrope-partial" => new TestModelOptions { Arch = TestArchitecture.Phi3, Dim = 128, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 128, Vocab = 300, Seed = 75, RopeScaling = TestRopeScaling.LongRope, OriginalContext = 16, PartialRotary = 0.75f },
+        "phi3-6-layers" => new TestModelOptions { Arch = TestArchitecture.Phi3, Dim = 64, Layers = 6, Heads = 2, KvHeads = 1, Ffn = 128, Vocab = 300, Seed = 79, RopeScaling = TestRopeScaling.LongRope, OriginalContext = 16, PartialRotary = 0.75f },
         "llama-linear" => new TestModelOptions { Dim = 128, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 192, Vocab = 300, Seed = 76, RopeScaling = TestRopeScaling.Linear, RopeScalingFactor = 4f },
         "llama-yarn" => new TestModelOptions { Dim = 128, Layers = 2, Heads = 2, KvHeads = 1, Ffn = 192, Vocab = 300, Seed = 77, RopeScaling = TestRopeScaling.Yarn, RopeScalingFactor = 4f, OriginalContext = 16 },
         "qwen3-yarn" => new TestModelOptions { Arch = TestArchitecture.Qwen3, Dim = 128, Layers = 2, Heads = 4, KvHeads = 2, HeadDim = 64, Ffn = 192, Vocab = 300, Seed = 78, RopeTheta = 1000000f, RopeScaling = TestRopeScaling.Yarn, RopeScalingFactor = 8f, OriginalContext = 16 },

@@ -42,6 +42,9 @@ public sealed class QuantizedLlamaCppOracleTests
             }
         }
 
+        // Phi-3's fused attn_qkv and ffn_up, quantized whole by llama.cpp, are split into row views of the quantized blocks.
+        data.Add("phi3-hd64", "Q4_K_M");
+        data.Add("phi3-hd64", "Q8_0");
         return data;
     }
 
@@ -51,6 +54,7 @@ public sealed class QuantizedLlamaCppOracleTests
         "gqa-hd64" => new TestModelOptions { Dim = 256, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 512, Vocab = 300, Seed = 71 },
         "tied-hd128" => new TestModelOptions { Dim = 512, Layers = 2, Heads = 4, KvHeads = 1, Ffn = 768, Vocab = 320, Seed = 72, Tied = true },
         "rows-of-320" => new TestModelOptions { Dim = 320, Layers = 2, Heads = 5, KvHeads = 5, Ffn = 640, Vocab = 280, Seed = 73 },
+        "phi3-hd64" => new TestModelOptions { Arch = TestArchitecture.Phi3, Dim = 256, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 512, Vocab = 300, Seed = 74, RopeScaling = TestRopeScaling.LongRope, OriginalContext = 16, PartialRotary = 0.5f },
         _ => throw new ArgumentException(name),
     };
 
