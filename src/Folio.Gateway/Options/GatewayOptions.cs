@@ -81,7 +81,22 @@ public sealed class GatewayQueueOptions
 
     public int StreamTtlSeconds { get; set; } = Folio.Contracts.WireNames.StreamTtlSeconds;
 
-    /// <summary>Reads Folio:RabbitMq:{Uri,RequestQueue,CancelExchange} and Folio:Redis:{Configuration,StreamPrefix,StreamTtlSeconds}.</summary>
+    /// <summary>Folio:RabbitMq:PriorityTiers: the workers' request queue tiers; the gateway publishes a request to its priority's tier.</summary>
+    public int PriorityTiers { get; set; } = 1;
+
+    /// <summary>Folio:RabbitMq:MaxLength / MaxLengthBytes: the workers' queue bounds (declared alike; 0: unbounded). A full queue is a 429.</summary>
+    public long MaxLength { get; set; }
+
+    public long MaxLengthBytes { get; set; }
+
+    /// <summary>Folio:RabbitMq:ModelExchange: publish through the workers' model exchange (routing key = model); empty: the request queue.</summary>
+    public string ModelExchange { get; set; } = string.Empty;
+
+    /// <summary>
+    /// Reads Folio:RabbitMq:{Uri,RequestQueue,CancelExchange,PriorityTiers,MaxLength,MaxLengthBytes,ModelExchange}
+    /// and Folio:Redis:{Configuration,StreamPrefix,StreamTtlSeconds}. A value that is not a number
+    /// throws the binder's error, which names the key.
+    /// </summary>
     public static GatewayQueueOptions Read(IConfiguration configuration)
     {
         var o = new GatewayQueueOptions();
@@ -92,6 +107,10 @@ public sealed class GatewayQueueOptions
         o.CancelExchange = rabbit["CancelExchange"] ?? o.CancelExchange;
         o.RedisConfiguration = redis["Configuration"] ?? o.RedisConfiguration;
         o.StreamPrefix = redis["StreamPrefix"] ?? o.StreamPrefix;
+        o.PriorityTiers = rabbit.GetValue("PriorityTiers", o.PriorityTiers);
+        o.MaxLength = rabbit.GetValue("MaxLength", o.MaxLength);
+        o.MaxLengthBytes = rabbit.GetValue("MaxLengthBytes", o.MaxLengthBytes);
+        o.ModelExchange = rabbit["ModelExchange"] ?? o.ModelExchange;
         if (redis["StreamTtlSeconds"] is { } ttl && int.TryParse(ttl, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int seconds))
         {
             o.StreamTtlSeconds = seconds;

@@ -128,6 +128,21 @@ internal sealed class GatewayQueueOptionsValidator : IValidateOptions<GatewayQue
             failures.Add("Folio:Redis:StreamTtlSeconds must be >= 1");
         }
 
+        if (o.PriorityTiers is < 1 or > Folio.Contracts.PriorityTiers.Max)
+        {
+            failures.Add($"Folio:RabbitMq:PriorityTiers must be 1-{Folio.Contracts.PriorityTiers.Max} (1: one request queue), as the workers have it; got {o.PriorityTiers}");
+        }
+
+        if (o.MaxLength < 0 || o.MaxLengthBytes < 0)
+        {
+            failures.Add($"Folio:RabbitMq:MaxLength and MaxLengthBytes must be >= 0 (0: unbounded), as the workers have them; got {o.MaxLength} and {o.MaxLengthBytes}");
+        }
+
+        if (o.ModelExchange.Length > 200 || o.ModelExchange.StartsWith("amq.", StringComparison.Ordinal))
+        {
+            failures.Add("Folio:RabbitMq:ModelExchange must be an exchange name of at most 200 characters not starting with 'amq.' (empty: no model exchange), the workers' name");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -39,6 +39,10 @@ public sealed class Connections : IAsyncDisposable
                         RequestQueue = o.RequestQueue,
                         CancelExchange = o.CancelExchange,
                         StreamPrefix = o.StreamPrefix,
+                        PriorityTiers = o.PriorityTiers,
+                        MaxLength = o.MaxLength,
+                        MaxLengthBytes = o.MaxLengthBytes,
+                        ModelExchange = o.ModelExchange.Length == 0 ? null : o.ModelExchange,
                     },
                     ct).ConfigureAwait(false);
                 return;

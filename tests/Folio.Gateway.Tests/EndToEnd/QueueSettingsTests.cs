@@ -1,0 +1,58 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Folio.Contracts;
+using Folio.Gateway.Tests.Support;
+using RabbitMQ.Client;
+
+namespace Folio.Gateway.Tests.EndToEnd;
+
+/// <summary>
+/// The gateway reads the workers' queue settings (Folio:RabbitMq:PriorityTiers, MaxLength,
+/// MaxLengthBytes, ModelExchange) so that it publishes where workers of that deployment consume: an
+/// urgent request to the most urgent tier, a default one to the default tier; a bad value stops it
+/// naming the key.
+/// </summary>
+public sealed class QueueSettingsTests
+{
+    private const int Tiers = 3;
+
+    [Fact]
+    public async Task With_priority_tiers_the_gateway_publishes_each_request_to_its_prioritys_tier()
+    {
+        var environment = new Dictionary<string, string> { ["Folio__RabbitMq__PriorityTiers"] = Tiers.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        await using var stack = await GatewayStack.StartAsync(workers: 0, gateways: 1, tag: "tiers", gatewayEnvironment: environment);
+        using var http = stack.Http();
+
+        // Nobody serves the queue: each request waits out its deadline (504) and stays queued.
+        foreach (var (id, priority) in new[] { ("urgent", -1), ("usual", 0), ("later", 1) })
+        {
+            string body = JsonSerializer.Serialize(new Dictionary<string, object> { ["model"] = "any", ["prompt"] = id, ["max_tokens"] = 2, ["priority"] = priority });
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions") { Content = GatewayStack.Json(body) };
+            request.Headers.Add("Folio-Deadline-Ms", "1000");
+            using var reply = await http.SendAsync(request);
+            Assert.True(reply.StatusCode == HttpStatusCode.GatewayTimeout, $"{id}: {reply.StatusCode} {await reply.Content.ReadAsStringAsync()}");
+        }
+
+        await using var rabbit = await new ConnectionFactory { Uri = new Uri(TestServers.RabbitUri) }.CreateConnectionAsync();
+        await using var ch = await rabbit.CreateChannelAsync();
+        try
+        {
+            foreach (var (prompt, priority) in new[] { ("urgent", -1), ("usual", 0), ("later", 1) })
+            {
+                string queue = PriorityTiers.QueueName(stack.RequestQueue, PriorityTiers.TierOf(priority, Tiers), Tiers);
+                var got = await ch.BasicGetAsync(queue, autoAck: true);
+                Assert.True(got is not null, $"{queue} holds no request; the '{prompt}' request (priority {priority}) should be there");
+                using var doc = JsonDocument.Parse(Encoding.UTF8.GetString(got.Body.Span));
+                Assert.Equal(prompt, doc.RootElement.GetProperty("prompt").GetString());
+            }
+        }
+        finally
+        {
+            for (int tier = 0; tier < Tiers; tier++)
+            {
+                await ch.QueueDeleteAsync(PriorityTiers.QueueName(stack.RequestQueue, tier, Tiers));
+            }
+        }
+    }
+}
