@@ -71,6 +71,13 @@ public sealed class CompletionsEndpoint(
             await OpenAiException.QueueFull(e.Message).WriteResponseAsync(context).ConfigureAwait(false);
             return;
         }
+        catch (ModelNotRoutedException e)
+        {
+            // Folio:RabbitMq:ModelExchange: no worker bound the model's routing key.
+            Log.Refused(log, kindName, caller.Name, 404, ModelNotRoutedException.Code);
+            await OpenAiException.FromWorker(ModelNotRoutedException.Code, e.Message, "prompt").WriteResponseAsync(context).ConfigureAwait(false);
+            return;
+        }
         catch (Exception e) when (e is RequestNotRoutedException or BrokerUnreachableException or AlreadyClosedException or OperationInterruptedException or StackExchange.Redis.RedisException)
         {
             Log.PublishFailed(log, e.Message);

@@ -37,7 +37,7 @@ public sealed class RequestSubmitter(FolioClient client, IConnectionMultiplexer 
             await client.SubmitRawAsync(request.RequestId, request.ContractJson, ct).ConfigureAwait(false);
             return true;
         }
-        catch (Exception e) when (clientChosenId && e is QueueFullException or RequestNotRoutedException or BrokerUnreachableException or AlreadyClosedException or OperationInterruptedException)
+        catch (Exception e) when (clientChosenId && e is QueueFullException or RequestNotRoutedException or ModelNotRoutedException or BrokerUnreachableException or AlreadyClosedException or OperationInterruptedException)
         {
             // Nothing went out: a retry with the same id must publish.
             await redis.GetDatabase().KeyDeleteAsync(Marker(request.RequestId)).ConfigureAwait(false);

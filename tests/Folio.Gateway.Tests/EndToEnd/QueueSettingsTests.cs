@@ -55,4 +55,31 @@ public sealed class QueueSettingsTests
             }
         }
     }
+    [Fact]
+    public async Task With_a_model_exchange_a_model_no_worker_bound_is_a_404_model_not_found()
+    {
+        string exchange = "folio-test-models-" + Guid.NewGuid().ToString("N")[..8];
+        var environment = new Dictionary<string, string> { ["Folio__RabbitMq__ModelExchange"] = exchange };
+        await using var stack = await GatewayStack.StartAsync(workers: 0, gateways: 1, tag: "mx", gatewayEnvironment: environment);
+        using var http = stack.Http();
+        try
+        {
+            using var reply = await http.PostAsync("/v1/completions", GatewayStack.Json("""{"model":"nobody-serves-this","prompt":"hi","max_tokens":2}"""));
+            string text = await reply.Content.ReadAsStringAsync();
+            Assert.True(reply.StatusCode == HttpStatusCode.NotFound, $"{reply.StatusCode}: {text}");
+            using var doc = JsonDocument.Parse(text);
+            Assert.Equal("model_not_found", doc.RootElement.GetProperty("error").GetProperty("code").GetString());
+            Assert.Equal("model", doc.RootElement.GetProperty("error").GetProperty("param").GetString());
+
+            // The gateway keeps serving.
+            using var health = await http.GetAsync("/v1/models");
+            Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        }
+        finally
+        {
+            await using var rabbit = await new ConnectionFactory { Uri = new Uri(TestServers.RabbitUri) }.CreateConnectionAsync();
+            await using var ch = await rabbit.CreateChannelAsync();
+            await ch.ExchangeDeleteAsync(exchange);
+        }
+    }
 }
