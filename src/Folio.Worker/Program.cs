@@ -40,7 +40,8 @@ builder.Services.AddFolioTracing(config.GetSection(TelemetryOptions.Section).Get
 
 var hostOptions = config.GetSection(WorkerHostOptions.Section).Get<WorkerHostOptions>() ?? new WorkerHostOptions();
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(Math.Max(0, hostOptions.DrainTimeoutSeconds) + 20));
-builder.Services.AddSingleton<WorkerMetrics>();
+// Every series carries the served model's name (model_name), known from configuration before the engine loads.
+builder.Services.AddSingleton(sp => new WorkerMetrics(sp.GetRequiredService<IOptions<ModelOptions>>().Value.ServedName));
 builder.Services.AddSingleton<RuntimeHolder>();
 builder.Services.AddSingleton<IEngineFactory, EngineFactory>();
 builder.Services.AddHostedService<WorkerHostedService>();
@@ -84,11 +85,11 @@ else
 var app = builder.Build();
 var holder = app.Services.GetRequiredService<RuntimeHolder>();
 var metrics = app.Services.GetRequiredService<WorkerMetrics>();
-app.MapGet("/metrics", () =>
+app.MapGet("/metrics", async (HttpContext context) =>
 {
     var runtime = holder.Runtime;
-    var load = runtime?.Engine.Load ?? default;
-    return Results.Text(metrics.Render(load, runtime?.InFlightCount ?? 0, runtime?.RedisHealthy ?? false), "text/plain; version=0.0.4; charset=utf-8");
+    context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+    await metrics.WriteAsync(context.Response.Body, runtime?.Engine.Load ?? default, runtime?.InFlightCount ?? 0, runtime?.RedisHealthy ?? false, context.RequestAborted);
 });
 app.MapGet("/healthz", () => Results.Text("ok"));
 app.MapGet("/readyz", () => holder.Runtime is { IsReady: true } ? Results.Text("ready") : Results.Text("not ready", statusCode: 503));

@@ -38,7 +38,7 @@ internal sealed class InProcessWorker : IAsyncDisposable
         redisOptions?.Invoke(redis);
         var limits = new LimitsOptions { MaxTokens = maxTokensCap, MaxPromptTokens = 400, MaxMessageBytes = MaxMessageBytes };
         var host = new WorkerHostOptions { Name = name ?? "w" + Guid.NewGuid().ToString("N")[..6] };
-        var metrics = new WorkerMetrics();
+        var metrics = new WorkerMetrics(engine.Info.ModelName);
         var runtime = new WorkerRuntime(rabbit, redis, limits, host, engine, metrics, log ?? NullLogger.Instance);
         await runtime.StartAsync(CancellationToken.None);
         return new InProcessWorker(runtime, engine, metrics);

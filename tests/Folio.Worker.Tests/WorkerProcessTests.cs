@@ -150,7 +150,9 @@ public sealed class WorkerProcessTests(ServersFixture servers, TestModelFixture 
                 Assert.Contains(name, metrics, StringComparison.Ordinal);
             }
 
-            var line = metrics.Split('\n').Single(l => l.StartsWith("folio_generation_tokens_total ", StringComparison.Ordinal));
+            // One series per worker, labelled with the model it serves (as vLLM labels its series).
+            var line = metrics.Split('\n').Single(l => l.StartsWith("folio_generation_tokens_total{", StringComparison.Ordinal));
+            Assert.StartsWith("folio_generation_tokens_total{model_name=\"", line, StringComparison.Ordinal);
             generated += long.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture);
         }
 

@@ -1,118 +1,152 @@
-using System.Collections.Concurrent;
-using System.Globalization;
 using System.Text;
 using Folio.Worker.Engine;
+using Prometheus;
 
 namespace Folio.Worker.Metrics;
 
 /// <summary>
 /// The worker's Prometheus metrics: vLLM's serving set under the folio_ prefix, plus the queue
-/// path's own (dead letters, redeliveries, Redis write time).
+/// path's own (dead letters, redeliveries, Redis write time). prometheus-net keeps the values and
+/// writes the exposition; each worker has its own registry, so several in one process (tests) stay
+/// apart. Every series carries <c>model_name</c> (the served model, as vLLM labels its series), so
+/// one Prometheus can tell the workers of several models on one broker apart.
 /// </summary>
 internal sealed class WorkerMetrics
 {
+    /// <summary>The label every series carries.</summary>
+    public const string ModelLabel = "model_name";
+
     private static readonly double[] LatencyBuckets = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640];
     private static readonly double[] TokenGapBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5];
     private static readonly double[] WriteBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1];
 
-    private readonly ConcurrentDictionary<string, long> _finished = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, long> _errors = new(StringComparer.Ordinal);
-    private long _promptTokens;
-    private long _generationTokens;
-    private long _deadLettered;
-    private long _alreadyFinished;
-    private long _resumed;
-    private long _handedBack;
-    private long _redisWriteFailures;
-    private long _reattached;
+    private readonly CollectorRegistry _registry = Prometheus.Metrics.NewCustomRegistry();
+
+    // Read from the engine and the runtime at each scrape.
+    private readonly Gauge _running;
+    private readonly Gauge _waiting;
+    private readonly Gauge _inFlight;
+    private readonly Gauge _redisWritable;
+    private readonly Gauge _kvUsage;
+    private readonly Gauge _kvFreeBlocks;
+    private readonly Counter _preemptions;
+    private readonly Counter _prefixQueries;
+    private readonly Counter _prefixHits;
+    private readonly Counter _expired;
+
+    // Counted by the worker as things happen.
+    private readonly Counter _promptTokens;
+    private readonly Counter _generationTokens;
+    private readonly Counter _finished;
+    private readonly Counter _errors;
+    private readonly Counter _deadLettered;
+    private readonly Counter _alreadyFinished;
+    private readonly Counter _resumed;
+    private readonly Counter _handedBack;
+    private readonly Counter _redisWriteFailures;
+    private readonly Counter _reattached;
+    private readonly Counter _streamsRepaired;
     private long _expiredAtIntake;
-    private long _streamsRepaired;
 
-    public Histogram TimeToFirstToken { get; } = new("folio_time_to_first_token_seconds", "Time from delivery to this worker until the first token of the attempt.", LatencyBuckets);
+    public WorkerMetrics(string modelName)
+    {
+        // Static labels go on every series of the registry; they must be set before the first metric.
+        _registry.SetStaticLabels(new Dictionary<string, string> { [ModelLabel] = modelName });
+        var f = Prometheus.Metrics.WithCustomRegistry(_registry);
+        _running = f.CreateGauge("folio_num_requests_running", "Sequences the engine is running.");
+        _waiting = f.CreateGauge("folio_num_requests_waiting", "Sequences waiting in the engine for KV blocks or a batch slot.");
+        _inFlight = f.CreateGauge("folio_num_requests_in_flight", "Deliveries this worker holds unacknowledged.");
+        _redisWritable = f.CreateGauge("folio_redis_writable", "1 while Redis accepts this worker's writes, 0 while it refuses them or is unreachable (intake paused).");
+        _kvUsage = f.CreateGauge("folio_kv_cache_usage_perc", "Fraction of KV-cache blocks in use (1 = full).");
+        _kvFreeBlocks = f.CreateGauge("folio_kv_cache_free_blocks", "Free KV-cache blocks.");
+        _preemptions = f.CreateCounter("folio_num_preemptions_total", "Sequences preempted (recomputed later) for lack of KV blocks.");
+        _promptTokens = f.CreateCounter("folio_prompt_tokens_total", "Prompt tokens of requests taken.");
+        _generationTokens = f.CreateCounter("folio_generation_tokens_total", "Tokens generated and written.");
+        _prefixQueries = f.CreateCounter("folio_prefix_cache_queries_total", "Prompt tokens looked up in the prefix cache.");
+        _prefixHits = f.CreateCounter("folio_prefix_cache_hits_total", "Prompt tokens found in the prefix cache.");
+        _finished = f.CreateCounter("folio_request_success_total", "Requests finished with done, by finish_reason.", "finished_reason");
+        _errors = f.CreateCounter("folio_request_errors_total", "Requests finished with an error entry, by code.", "code");
+        _deadLettered = f.CreateCounter("folio_messages_dead_lettered_total", "Messages moved to the error queue.");
+        _alreadyFinished = f.CreateCounter("folio_requests_already_finished_total", "Deliveries acknowledged without work because their stream had ended.");
+        _resumed = f.CreateCounter("folio_requests_resumed_total", "Deliveries that resumed a stream after another attempt.");
+        _handedBack = f.CreateCounter("folio_requests_handed_back_total", "Requests returned to the queue unfinished at shutdown.");
+        _expired = f.CreateCounter("folio_requests_expired_total", "Requests whose deadline_ms passed: taken too late (no compute) or while waiting or running (abort, stop_reason deadline).");
+        _reattached = f.CreateCounter("folio_requests_reattached_total", "Redeliveries after a broker connection loss that continued the run this worker still held.");
+        _streamsRepaired = f.CreateCounter("folio_streams_repaired_total", "Streams rewritten from the worker's memory after Redis lost writes (failover, restart without persistence).");
+        _redisWriteFailures = f.CreateCounter("folio_redis_write_failures_total", "Pipelined writes that failed and were retried.");
+        TimeToFirstToken = NewHistogram(f, "folio_time_to_first_token_seconds", "Time from delivery to this worker until the first token of the attempt.", LatencyBuckets);
+        TimePerOutputToken = NewHistogram(f, "folio_time_per_output_token_seconds", "Mean time between output tokens of a request.", TokenGapBuckets);
+        E2eLatency = NewHistogram(f, "folio_e2e_request_latency_seconds", "Time from delivery to the terminal entry.", LatencyBuckets);
+        QueueTime = NewHistogram(f, "folio_request_queue_time_seconds", "Time from publish (the timestamp_in_ms header, else the AMQP timestamp, when the publisher set one) to delivery.", LatencyBuckets);
+        RedisWrite = NewHistogram(f, "folio_redis_write_seconds", "Duration of one pipelined Redis round trip for an engine step.", WriteBuckets);
+    }
 
-    public Histogram TimePerOutputToken { get; } = new("folio_time_per_output_token_seconds", "Mean time between output tokens of a request.", TokenGapBuckets);
+    public Histogram TimeToFirstToken { get; }
 
-    public Histogram E2eLatency { get; } = new("folio_e2e_request_latency_seconds", "Time from delivery to the terminal entry.", LatencyBuckets);
+    public Histogram TimePerOutputToken { get; }
 
-    public Histogram QueueTime { get; } = new("folio_request_queue_time_seconds", "Time from publish (AMQP timestamp, when the publisher set one) to delivery.", LatencyBuckets);
+    public Histogram E2eLatency { get; }
 
-    public Histogram RedisWrite { get; } = new("folio_redis_write_seconds", "Duration of one pipelined Redis round trip for an engine step.", WriteBuckets);
+    public Histogram QueueTime { get; }
 
-    public void PromptTokens(int n) => Interlocked.Add(ref _promptTokens, n);
+    public Histogram RedisWrite { get; }
 
-    public void GenerationTokens(int n) => Interlocked.Add(ref _generationTokens, n);
+    public void PromptTokens(int n) => _promptTokens.Inc(n);
 
-    public void Finished(string reason) => _finished.AddOrUpdate(reason, 1, (_, v) => v + 1);
+    public void GenerationTokens(int n) => _generationTokens.Inc(n);
 
-    public void Error(string code) => _errors.AddOrUpdate(code, 1, (_, v) => v + 1);
+    public void Finished(string reason) => _finished.WithLabels(reason).Inc();
 
-    public void DeadLettered() => Interlocked.Increment(ref _deadLettered);
+    public void Error(string code) => _errors.WithLabels(code).Inc();
 
-    public void AlreadyFinished() => Interlocked.Increment(ref _alreadyFinished);
+    public void DeadLettered() => _deadLettered.Inc();
 
-    public void Resumed() => Interlocked.Increment(ref _resumed);
+    public void AlreadyFinished() => _alreadyFinished.Inc();
 
-    public void HandedBack() => Interlocked.Increment(ref _handedBack);
+    public void Resumed() => _resumed.Inc();
 
-    public void RedisWriteFailed() => Interlocked.Increment(ref _redisWriteFailures);
+    public void HandedBack() => _handedBack.Inc();
 
-    public void Reattached() => Interlocked.Increment(ref _reattached);
+    public void RedisWriteFailed() => _redisWriteFailures.Inc();
+
+    public void Reattached() => _reattached.Inc();
 
     /// <summary>A request taken after its deadline (the engine counts those that expire while waiting or running).</summary>
     public void Expired() => Interlocked.Increment(ref _expiredAtIntake);
 
-    public void StreamRepaired() => Interlocked.Increment(ref _streamsRepaired);
+    public void StreamRepaired() => _streamsRepaired.Inc();
 
+    /// <summary>Writes the Prometheus text exposition (format 0.0.4) of every metric, after reading the engine's and the runtime's current values.</summary>
+    public async Task WriteAsync(Stream to, EngineLoad load, int inFlight, bool redisHealthy, CancellationToken ct = default)
+    {
+        Update(load, inFlight, redisHealthy);
+        await _registry.CollectAndExportAsTextAsync(to, ExpositionFormat.PrometheusText, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The exposition as a string (tests, and readers that want the text at hand).</summary>
     public string Render(EngineLoad load, int inFlight, bool redisHealthy)
     {
-        var sb = new StringBuilder(4096);
-        Gauge(sb, "folio_num_requests_running", "Sequences the engine is running.", load.Running);
-        Gauge(sb, "folio_num_requests_waiting", "Sequences waiting in the engine for KV blocks or a batch slot.", load.Waiting);
-        Gauge(sb, "folio_num_requests_in_flight", "Deliveries this worker holds unacknowledged.", inFlight);
-        Gauge(sb, "folio_redis_writable", "1 while Redis accepts this worker's writes, 0 while it refuses them or is unreachable (intake paused).", redisHealthy ? 1 : 0);
-        Gauge(sb, "folio_kv_cache_usage_perc", "Fraction of KV-cache blocks in use (1 = full).", load.KvCacheUsage);
-        Gauge(sb, "folio_kv_cache_free_blocks", "Free KV-cache blocks.", load.FreeBlocks);
-        Counter(sb, "folio_num_preemptions_total", "Sequences preempted (recomputed later) for lack of KV blocks.", load.Preemptions);
-        Counter(sb, "folio_prompt_tokens_total", "Prompt tokens of requests taken.", Interlocked.Read(ref _promptTokens));
-        Counter(sb, "folio_generation_tokens_total", "Tokens generated and written.", Interlocked.Read(ref _generationTokens));
-        Counter(sb, "folio_prefix_cache_queries_total", "Prompt tokens looked up in the prefix cache.", load.PrefixCacheQueries);
-        Counter(sb, "folio_prefix_cache_hits_total", "Prompt tokens found in the prefix cache.", load.PrefixCacheHits);
-        Labeled(sb, "folio_request_success_total", "Requests finished with done, by finish_reason.", "finished_reason", _finished);
-        Labeled(sb, "folio_request_errors_total", "Requests finished with an error entry, by code.", "code", _errors);
-        Counter(sb, "folio_messages_dead_lettered_total", "Messages moved to the error queue.", Interlocked.Read(ref _deadLettered));
-        Counter(sb, "folio_requests_already_finished_total", "Deliveries acknowledged without work because their stream had ended.", Interlocked.Read(ref _alreadyFinished));
-        Counter(sb, "folio_requests_resumed_total", "Deliveries that resumed a stream after another attempt.", Interlocked.Read(ref _resumed));
-        Counter(sb, "folio_requests_handed_back_total", "Requests returned to the queue unfinished at shutdown.", Interlocked.Read(ref _handedBack));
-        Counter(sb, "folio_requests_expired_total", "Requests whose deadline_ms passed: taken too late (no compute) or while waiting or running (abort, stop_reason deadline).", Interlocked.Read(ref _expiredAtIntake) + load.Expired);
-        Counter(sb, "folio_requests_reattached_total", "Redeliveries after a broker connection loss that continued the run this worker still held.", Interlocked.Read(ref _reattached));
-        Counter(sb, "folio_streams_repaired_total", "Streams rewritten from the worker's memory after Redis lost writes (failover, restart without persistence).", Interlocked.Read(ref _streamsRepaired));
-        Counter(sb, "folio_redis_write_failures_total", "Pipelined writes that failed and were retried.", Interlocked.Read(ref _redisWriteFailures));
-        TimeToFirstToken.Write(sb);
-        TimePerOutputToken.Write(sb);
-        E2eLatency.Write(sb);
-        QueueTime.Write(sb);
-        RedisWrite.Write(sb);
-        return sb.ToString();
+        using var buffer = new MemoryStream();
+        // A MemoryStream completes every write synchronously: nothing here waits.
+        WriteAsync(buffer, load, inFlight, redisHealthy).GetAwaiter().GetResult();
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
-    private static void Gauge(StringBuilder sb, string name, string help, double v) => Sample(sb, name, help, "gauge", v);
-
-    private static void Counter(StringBuilder sb, string name, string help, double v) => Sample(sb, name, help, "counter", v);
-
-    private static void Sample(StringBuilder sb, string name, string help, string type, double v)
+    /// <summary>Gauges take the current values; the engine's own running totals move their counters up to them.</summary>
+    private void Update(EngineLoad load, int inFlight, bool redisHealthy)
     {
-        sb.Append("# HELP ").Append(name).Append(' ').AppendLine(help);
-        sb.Append("# TYPE ").Append(name).Append(' ').AppendLine(type);
-        sb.Append(name).Append(' ').AppendLine(v.ToString("R", CultureInfo.InvariantCulture));
+        _running.Set(load.Running);
+        _waiting.Set(load.Waiting);
+        _inFlight.Set(inFlight);
+        _redisWritable.Set(redisHealthy ? 1 : 0);
+        _kvUsage.Set(load.KvCacheUsage);
+        _kvFreeBlocks.Set(load.FreeBlocks);
+        _preemptions.IncTo(load.Preemptions);
+        _prefixQueries.IncTo(load.PrefixCacheQueries);
+        _prefixHits.IncTo(load.PrefixCacheHits);
+        _expired.IncTo(Interlocked.Read(ref _expiredAtIntake) + load.Expired);
     }
 
-    private static void Labeled(StringBuilder sb, string name, string help, string label, ConcurrentDictionary<string, long> values)
-    {
-        sb.Append("# HELP ").Append(name).Append(' ').AppendLine(help);
-        sb.Append("# TYPE ").Append(name).AppendLine(" counter");
-        foreach (var kv in values.OrderBy(k => k.Key, StringComparer.Ordinal))
-        {
-            sb.Append(name).Append('{').Append(label).Append("=\"").Append(kv.Key).Append("\"} ").AppendLine(kv.Value.ToString(CultureInfo.InvariantCulture));
-        }
-    }
+    private static Histogram NewHistogram(IMetricFactory f, string name, string help, double[] buckets) =>
+        f.CreateHistogram(name, help, new HistogramConfiguration { Buckets = buckets });
 }

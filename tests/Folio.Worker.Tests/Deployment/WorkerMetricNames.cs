@@ -12,7 +12,7 @@ internal static class WorkerMetricNames
 {
     public static HashSet<string> Read()
     {
-        var metrics = new WorkerMetrics();
+        var metrics = new WorkerMetrics("fake");
         // Labelled counters print samples only for labels seen; their TYPE lines are always there.
         metrics.Finished("stop");
         metrics.Error("internal");

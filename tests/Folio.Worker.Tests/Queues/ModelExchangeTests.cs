@@ -70,7 +70,7 @@ public sealed class ModelExchangeTests(ServersFixture servers) : IDisposable
         var rabbit = new RabbitMqOptions { Uri = servers.RabbitUri, RequestQueue = queue, CancelExchange = names.CancelExchange, ModelExchange = exchange };
         var redis = new RedisOptions { Configuration = servers.RedisConfiguration, StreamPrefix = names.StreamPrefix };
         var limits = new LimitsOptions { MaxTokens = 64, MaxPromptTokens = 200 };
-        var runtime = new WorkerRuntime(rabbit, redis, limits, new WorkerHostOptions { Name = workerName }, engine, new WorkerMetrics(), NullLogger.Instance);
+        var runtime = new WorkerRuntime(rabbit, redis, limits, new WorkerHostOptions { Name = workerName }, engine, new WorkerMetrics(engine.Info.ModelName), NullLogger.Instance);
         await runtime.StartAsync(CancellationToken.None);
         return runtime;
     }
