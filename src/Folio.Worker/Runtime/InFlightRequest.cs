@@ -58,7 +58,7 @@ internal sealed class InFlightRequest
     public RequestTrace? Trace { get; init; }
 
     /// <summary>What the prefill and decode spans need, read when the request leaves this worker.</summary>
-    public GenerationTimes Times => new(FirstTokenAt, LastTokenAt, PromptTokens, WrittenNext);
+    public GenerationTimes Times => new(Started, FirstTokenAt, LastTokenAt, PromptTokens, WrittenNext);
 
     public GenerationRequest Request { get; }
 

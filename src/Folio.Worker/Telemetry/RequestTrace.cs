@@ -6,7 +6,7 @@ using static Folio.Worker.Telemetry.WorkerTracing;
 namespace Folio.Worker.Telemetry;
 
 /// <summary>What a request generated in this attempt, in Stopwatch ticks, for its prefill and decode spans.</summary>
-internal readonly record struct GenerationTimes(long FirstTokenAt, long LastTokenAt, int PromptTokens, int CompletionTokens);
+internal readonly record struct GenerationTimes(bool RanInEngine, long FirstTokenAt, long LastTokenAt, int PromptTokens, int CompletionTokens);
 
 /// <summary>
 /// One delivery's spans. <c>folio.request</c> (consumer) runs from the delivery to its ack or hand-on,
@@ -167,8 +167,9 @@ internal sealed class RequestTrace
 
         StopDetached(Interlocked.Exchange(ref _intake, null));
         var now = DateTime.UtcNow;
-        if (_submittedAt != 0 && times is { } t)
+        if (_submittedAt != 0 && times is { RanInEngine: true } t)
         {
+            // Only a request the engine ran has a prefill (a cancel before start is answered without it).
             var submitted = At(_submittedAt);
             var firstToken = t.FirstTokenAt != 0 ? At(t.FirstTokenAt) : now;
             StopDetached(StartDetached(Spans.Prefill, ActivityKind.Internal, _request.Context, submitted), firstToken);
