@@ -43,4 +43,19 @@ internal static partial class Log
 
     [LoggerMessage(12, LogLevel.Warning, "API keys are off (Folio:Gateway:AllowAnonymous=true): anyone who reaches {Urls} may use the gateway")]
     public static partial void Anonymous(ILogger log, string urls);
+
+    [LoggerMessage(13, LogLevel.Information, "File {FileId} stored (key {Caller}): {Bytes} bytes")]
+    public static partial void FileStored(ILogger log, string fileId, string caller, long bytes);
+
+    [LoggerMessage(14, LogLevel.Information, "Batch {BatchId} created (key {Caller}): {Published} requests published, {AlreadySubmitted} already submitted before, {Invalid} invalid lines")]
+    public static partial void BatchCreated(ILogger log, string batchId, string caller, int published, int alreadySubmitted, int invalid);
+
+    [LoggerMessage(15, LogLevel.Information, "Batch {BatchId} (key {Caller}) exists: the same file was sent before; nothing is published again")]
+    public static partial void BatchExists(ILogger log, string batchId, string caller);
+
+    [LoggerMessage(16, LogLevel.Information, "Batch {BatchId} (key {Caller}) cancelling: {Cancelled} cancels published")]
+    public static partial void BatchCancelled(ILogger log, string batchId, string caller, int cancelled);
+
+    [LoggerMessage(17, LogLevel.Information, "Batch {BatchId} {Status}: {Completed} completed, {Failed} failed; results collected into its files")]
+    public static partial void BatchEnded(ILogger log, string batchId, string status, long completed, long failed);
 }

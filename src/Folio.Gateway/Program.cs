@@ -1,6 +1,7 @@
 using System.Threading.RateLimiting;
 using Folio.Gateway;
 using Folio.Gateway.Auth;
+using Folio.Gateway.Batches;
 using Folio.Gateway.Models;
 using Folio.Gateway.OpenAi;
 using Folio.Gateway.Options;
@@ -61,6 +62,11 @@ builder.Services.AddSingleton<RequestSubmitter>();
 builder.Services.AddSingleton<StreamFollower>();
 builder.Services.AddSingleton<CompletionsEndpoint>();
 builder.Services.AddSingleton<ModelsEndpoint>();
+builder.Services.AddSingleton<FileStore>();
+builder.Services.AddSingleton<BatchStore>();
+builder.Services.AddSingleton<BatchService>();
+builder.Services.AddSingleton<FilesEndpoint>();
+builder.Services.AddSingleton<BatchesEndpoint>();
 builder.Services.AddRateLimiter(o => PerKeyRateLimit.Configure(o, gateway.RateLimit));
 builder.WebHost.ConfigureKestrel(k =>
 {
@@ -110,12 +116,21 @@ app.UseRateLimiter();
 
 var completions = app.Services.GetRequiredService<CompletionsEndpoint>();
 var models = app.Services.GetRequiredService<ModelsEndpoint>();
+var filesApi = app.Services.GetRequiredService<FilesEndpoint>();
+var batchesApi = app.Services.GetRequiredService<BatchesEndpoint>();
 var v1 = app.MapGroup("/v1").RequireRateLimiting(PerKeyRateLimit.Policy);
 v1.MapPost("/chat/completions", (HttpContext c) => completions.HandleAsync(c, CompletionKind.Chat));
 v1.MapPost("/completions", (HttpContext c) => completions.HandleAsync(c, CompletionKind.Text));
 v1.MapGet("/models", (HttpContext c) => models.ListAsync(c));
 v1.MapGet("/models/{**id}", (HttpContext c, string id) => models.GetAsync(c, id));
-v1.MapFallback((HttpContext c) => new OpenAiException(404, "Unknown request URL: this gateway serves POST /v1/chat/completions, POST /v1/completions and GET /v1/models (see /openapi.json)", OpenAiException.InvalidRequestType, null, "unknown_url").WriteResponseAsync(c));
+v1.MapPost("/files", (HttpContext c) => filesApi.UploadAsync(c));
+v1.MapGet("/files/{id}", (HttpContext c, string id) => filesApi.GetAsync(c, id));
+v1.MapGet("/files/{id}/content", (HttpContext c, string id) => filesApi.ContentAsync(c, id));
+v1.MapPost("/batches", (HttpContext c) => batchesApi.CreateAsync(c));
+v1.MapGet("/batches", (HttpContext c) => batchesApi.ListAsync(c));
+v1.MapGet("/batches/{id}", (HttpContext c, string id) => batchesApi.GetAsync(c, id));
+v1.MapPost("/batches/{id}/cancel", (HttpContext c, string id) => batchesApi.CancelAsync(c, id));
+v1.MapFallback((HttpContext c) => new OpenAiException(404, "Unknown request URL: this gateway serves POST /v1/chat/completions, POST /v1/completions, GET /v1/models, the Files API's /v1/files and the Batch API's /v1/batches (see /openapi.json)", OpenAiException.InvalidRequestType, null, "unknown_url").WriteResponseAsync(c));
 app.MapGet("/", () => EmbeddedFiles.Result("playground.html", "text/html; charset=utf-8"));
 app.MapGet("/openapi.json", () => EmbeddedFiles.Result("openapi.json", "application/json"));
 app.MapGet("/healthz", () => Results.Text("ok"));

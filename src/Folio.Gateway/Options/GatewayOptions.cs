@@ -20,6 +20,12 @@ public sealed class GatewayOptions
     /// <summary>Largest request body accepted; a larger one is answered 413.</summary>
     public long MaxRequestBodyBytes { get; set; } = 1 << 20;
 
+    /// <summary>
+    /// Largest file POST /v1/files accepts (the Batch API's input); a larger one is answered 413.
+    /// Files are kept in Redis for Folio:Redis:BatchTtlSeconds, so this bounds Redis memory per upload.
+    /// </summary>
+    public long MaxFileBytes { get; set; } = 64L << 20;
+
     /// <summary>max_tokens of a chat request that gives neither max_tokens nor max_completion_tokens (completions default to 16, as OpenAI's do).</summary>
     public int DefaultChatMaxTokens { get; set; } = 512;
 
@@ -81,6 +87,9 @@ public sealed class GatewayQueueOptions
 
     public int StreamTtlSeconds { get; set; } = Folio.Contracts.WireNames.StreamTtlSeconds;
 
+    /// <summary>Folio:Redis:BatchTtlSeconds: how long the Batch API's files, batches and their results are kept (the workers keep batch streams as long).</summary>
+    public int BatchTtlSeconds { get; set; } = Folio.Contracts.BatchKeys.DefaultTtlSeconds;
+
     /// <summary>Folio:RabbitMq:PriorityTiers: the workers' request queue tiers; the gateway publishes a request to its priority's tier.</summary>
     public int PriorityTiers { get; set; } = 1;
 
@@ -94,7 +103,7 @@ public sealed class GatewayQueueOptions
 
     /// <summary>
     /// Reads Folio:RabbitMq:{Uri,RequestQueue,CancelExchange,PriorityTiers,MaxLength,MaxLengthBytes,ModelExchange}
-    /// and Folio:Redis:{Configuration,StreamPrefix,StreamTtlSeconds}. A value that is not a number
+    /// and Folio:Redis:{Configuration,StreamPrefix,StreamTtlSeconds,BatchTtlSeconds}. A value that is not a number
     /// throws the binder's error, which names the key.
     /// </summary>
     public static GatewayQueueOptions Read(IConfiguration configuration)
@@ -115,6 +124,8 @@ public sealed class GatewayQueueOptions
         {
             o.StreamTtlSeconds = seconds;
         }
+
+        o.BatchTtlSeconds = redis.GetValue("BatchTtlSeconds", o.BatchTtlSeconds);
 
         return o;
     }

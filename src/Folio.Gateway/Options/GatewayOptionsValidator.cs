@@ -63,6 +63,11 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             failures.Add($"{S}:MaxRequestBodyBytes must be between 1024 and 67108864 (64 MiB)");
         }
 
+        if (o.MaxFileBytes is < 1024 or > 512L << 20)
+        {
+            failures.Add($"{S}:MaxFileBytes must be between 1024 and 536870912 (512 MiB, the largest Redis value)");
+        }
+
         if (o.DefaultChatMaxTokens < 1)
         {
             failures.Add($"{S}:DefaultChatMaxTokens must be >= 1");
@@ -126,6 +131,11 @@ internal sealed class GatewayQueueOptionsValidator : IValidateOptions<GatewayQue
         if (o.StreamTtlSeconds < 1)
         {
             failures.Add("Folio:Redis:StreamTtlSeconds must be >= 1");
+        }
+
+        if (o.BatchTtlSeconds < 1)
+        {
+            failures.Add($"Folio:Redis:BatchTtlSeconds must be >= 1 (seconds the Batch API's files, batches and results are kept; the workers' value); got {o.BatchTtlSeconds}");
         }
 
         if (o.PriorityTiers is < 1 or > Folio.Contracts.PriorityTiers.Max)

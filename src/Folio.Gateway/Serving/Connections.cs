@@ -1,4 +1,5 @@
 using Folio.Client;
+using Folio.Client.Batches;
 using Folio.Gateway.Options;
 using StackExchange.Redis;
 
@@ -7,18 +8,22 @@ namespace Folio.Gateway.Serving;
 /// <summary>
 /// The gateway's two connections, opened once at start (retried while the servers come up):
 /// the SDK's client (publishing with confirms, streaming with XREAD BLOCK, cancels) and a Redis
-/// multiplexer for the worker registry and the publish-once markers.
+/// multiplexer for the worker registry and the publish-once markers, and the batch library's own
+/// client (FolioBatchClient owns its connections) for the Batch API.
 /// </summary>
 public sealed class Connections : IAsyncDisposable
 {
     private FolioClient? _client;
     private ConnectionMultiplexer? _redis;
+    private FolioBatchClient? _batches;
 
     public FolioClient Client => _client ?? throw new InvalidOperationException("the gateway's connections are opened before it serves");
 
+    public FolioBatchClient Batches => _batches ?? throw new InvalidOperationException("the gateway's connections are opened before it serves");
+
     public IConnectionMultiplexer Redis => _redis ?? throw new InvalidOperationException("the gateway's connections are opened before it serves");
 
-    public bool IsReady => _redis is { IsConnected: true } && _client is not null;
+    public bool IsReady => _redis is { IsConnected: true } && _client is not null && _batches is not null;
 
     public async Task OpenAsync(GatewayQueueOptions o, ILogger log, TimeSpan giveUpAfter, CancellationToken ct)
     {
@@ -31,20 +36,20 @@ public sealed class Connections : IAsyncDisposable
                 redisOptions.AbortOnConnectFail = false;
                 redisOptions.ClientName ??= "folio-gateway";
                 _redis ??= await ConnectionMultiplexer.ConnectAsync(redisOptions).ConfigureAwait(false);
-                _client = await FolioClient.ConnectAsync(
-                    new FolioClientOptions
-                    {
-                        RabbitMqUri = o.RabbitMqUri,
-                        RedisConfiguration = o.RedisConfiguration,
-                        RequestQueue = o.RequestQueue,
-                        CancelExchange = o.CancelExchange,
-                        StreamPrefix = o.StreamPrefix,
-                        PriorityTiers = o.PriorityTiers,
-                        MaxLength = o.MaxLength,
-                        MaxLengthBytes = o.MaxLengthBytes,
-                        ModelExchange = o.ModelExchange.Length == 0 ? null : o.ModelExchange,
-                    },
-                    ct).ConfigureAwait(false);
+                var clientOptions = new FolioClientOptions
+                {
+                    RabbitMqUri = o.RabbitMqUri,
+                    RedisConfiguration = o.RedisConfiguration,
+                    RequestQueue = o.RequestQueue,
+                    CancelExchange = o.CancelExchange,
+                    StreamPrefix = o.StreamPrefix,
+                    PriorityTiers = o.PriorityTiers,
+                    MaxLength = o.MaxLength,
+                    MaxLengthBytes = o.MaxLengthBytes,
+                    ModelExchange = o.ModelExchange.Length == 0 ? null : o.ModelExchange,
+                };
+                _client ??= await FolioClient.ConnectAsync(clientOptions, ct).ConfigureAwait(false);
+                _batches = await FolioBatchClient.ConnectAsync(clientOptions, ct).ConfigureAwait(false);
                 return;
             }
             catch (Exception e) when (e is not OperationCanceledException && DateTime.UtcNow < deadline)
@@ -57,6 +62,11 @@ public sealed class Connections : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_batches is not null)
+        {
+            await _batches.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_client is not null)
         {
             await _client.DisposeAsync().ConfigureAwait(false);
