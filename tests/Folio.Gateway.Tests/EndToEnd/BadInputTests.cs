@@ -119,6 +119,11 @@ public sealed class BadInputTests(SharedStack shared)
         Assert.True(paths.GetProperty("/v1/completions").TryGetProperty("post", out _));
         Assert.True(paths.GetProperty("/v1/models").TryGetProperty("get", out _));
         Assert.True(paths.GetProperty("/v1/models/{model}").TryGetProperty("get", out _));
+        Assert.True(paths.GetProperty("/v1/files").TryGetProperty("post", out _));
+        Assert.True(paths.GetProperty("/v1/files/{file_id}/content").TryGetProperty("get", out _));
+        Assert.True(paths.GetProperty("/v1/batches").TryGetProperty("post", out _));
+        Assert.True(paths.GetProperty("/v1/batches/{batch_id}").TryGetProperty("get", out _));
+        Assert.True(paths.GetProperty("/v1/batches/{batch_id}/cancel").TryGetProperty("post", out _));
         string page = await http.GetStringAsync("/");
         Assert.Contains("Folio playground", page, StringComparison.Ordinal);
         Assert.Equal("ready", await http.GetStringAsync("/readyz"));

@@ -196,15 +196,28 @@ public sealed class BatchApiTests(SharedStack shared)
     }
 
     [Fact]
-    public async Task An_upload_over_MaxFileBytes_is_413_and_the_gateway_keeps_serving()
+    public async Task An_upload_over_MaxFileBytes_is_413_one_under_it_is_stored_whatever_MaxRequestBodyBytes_says_and_the_gateway_keeps_serving()
     {
-        await using var stack = await GatewayStack.StartAsync(workers: 0, gateways: 1, tag: "files", gatewayEnvironment: new Dictionary<string, string> { ["Folio__Gateway__MaxFileBytes"] = "4096" });
+        var env = new Dictionary<string, string>
+        {
+            ["Folio__Gateway__MaxFileBytes"] = (12 << 20).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Folio__Gateway__MaxRequestBodyBytes"] = "1024",
+            ["Folio__Redis__BatchTtlSeconds"] = "120",
+        };
+        await using var stack = await GatewayStack.StartAsync(workers: 0, gateways: 1, tag: "files", gatewayEnvironment: env);
         using var http = stack.Http();
-        using var big = await http.PostAsync("/v1/files", Form(new string('x', 5000)));
+        using var big = await http.PostAsync("/v1/files", Form(new string('x', 13 << 20)));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, big.StatusCode);
         using var error = JsonDocument.Parse(await big.Content.ReadAsStringAsync());
         Assert.Equal("request_too_large", error.RootElement.GetProperty("error").GetProperty("code").GetString());
-        Assert.StartsWith("file-", await UploadAsync(http, new string('x', 4000)), StringComparison.Ordinal);
+        Assert.Contains("Folio:Gateway:MaxFileBytes", error.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        // Over the completion bodies' limit and over Kestrel's server-wide one (that limit + 8 MiB): uploads have their own.
+        string fileId = await UploadAsync(http, new string('y', 10 << 20));
+        using var info = JsonDocument.Parse(await http.GetStringAsync($"/v1/files/{fileId}"));
+        Assert.Equal(10 << 20, info.RootElement.GetProperty("bytes").GetInt32());
+        Assert.Equal(10 << 20, (await http.GetByteArrayAsync($"/v1/files/{fileId}/content")).Length);
+        Assert.True(await stack.Redis.GetDatabase().KeyTimeToLiveAsync(stack.StreamPrefix + "~file:" + fileId) <= TimeSpan.FromSeconds(120), "files are kept Folio:Redis:BatchTtlSeconds");
     }
 
     /// <summary>Every request of the batch has one stream with one start and one terminal entry: nothing ran twice.</summary>
