@@ -220,6 +220,40 @@ public sealed class BatchApiTests(SharedStack shared)
         Assert.True(await stack.Redis.GetDatabase().KeyTimeToLiveAsync(stack.StreamPrefix + "~file:" + fileId) <= TimeSpan.FromSeconds(120), "files are kept Folio:Redis:BatchTtlSeconds");
     }
 
+    [Fact]
+    public async Task The_list_pages_a_keys_batches_newest_first_and_another_key_sees_none_of_them()
+    {
+        using var http = Stack.Http();
+        var ids = new List<string>();
+        for (int b = 0; b < 3; b++)
+        {
+            string jsonl = $$$"""{"custom_id":"l{{{b}}}","method":"POST","url":"/v1/completions","body":{"model":"{{{Stack.Model}}}","prompt":"List {{{b}}} {{{Guid.NewGuid():N}}}","max_tokens":1}}""";
+            ids.Add(await CreateAsync(http, await UploadAsync(http, jsonl)));
+            await Task.Delay(5);
+        }
+
+        var seen = new List<string>();
+        string? after = null;
+        while (seen.Count < 3)
+        {
+            using var page = JsonDocument.Parse(await http.GetStringAsync("/v1/batches?limit=1" + (after is null ? string.Empty : "&after=" + after)));
+            var data = page.RootElement.GetProperty("data");
+            Assert.Equal("list", page.RootElement.GetProperty("object").GetString());
+            Assert.Equal(1, data.GetArrayLength());
+            Assert.True(seen.Count == 2 || page.RootElement.GetProperty("has_more").GetBoolean(), "more pages follow the first two");
+            after = page.RootElement.GetProperty("last_id").GetString()!;
+            seen.Add(after);
+        }
+
+        // The three just created, newest first, one per page.
+        Assert.Equal(Enumerable.Reverse(ids), seen);
+        using var other = Stack.Http(key: GatewayStack.LimitedKey);
+        using var none = JsonDocument.Parse(await other.GetStringAsync("/v1/batches"));
+        Assert.DoesNotContain(none.RootElement.GetProperty("data").EnumerateArray(), b => ids.Contains(b.GetProperty("id").GetString()!));
+        using var r = await other.GetAsync($"/v1/batches/{ids[0]}");
+        Assert.Equal(HttpStatusCode.NotFound, r.StatusCode);
+    }
+
     /// <summary>Every request of the batch has one stream with one start and one terminal entry: nothing ran twice.</summary>
     private async Task AssertEachRanOnceAsync(string batchId, int total)
     {
