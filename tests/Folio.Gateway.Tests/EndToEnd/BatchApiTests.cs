@@ -221,6 +221,33 @@ public sealed class BatchApiTests(SharedStack shared)
     }
 
     [Fact]
+    public async Task A_batch_unfinished_24h_after_its_creation_expires_with_its_unrun_requests_in_the_error_file()
+    {
+        string m = Stack.Model;
+        string jsonl = string.Join('\n', Enumerable.Range(0, 12).Select(i => $$$"""{"custom_id":"x{{{i}}}","method":"POST","url":"/v1/completions","body":{"model":"{{{m}}}","prompt":"Slow tale {{{i}}}","max_tokens":400,"ignore_eos":true,"seed":{{{i}}}}}"""));
+        using var http = Stack.Http();
+        string batchId = await CreateAsync(http, await UploadAsync(http, jsonl));
+
+        // As if it had been created 25 hours ago (the window is OpenAI's 24 h).
+        long dayAgo = DateTimeOffset.UtcNow.AddHours(-25).ToUnixTimeSeconds();
+        await Stack.Redis.GetDatabase().HashSetAsync("{" + BatchKeys.Hash(Stack.StreamPrefix, batchId) + "}~openai", "created_at", dayAgo);
+        using var doc = JsonDocument.Parse(await http.GetStringAsync($"/v1/batches/{batchId}"));
+        var batch = doc.RootElement;
+        Assert.Equal("expired", batch.GetProperty("status").GetString());
+        Assert.True(batch.GetProperty("expired_at").GetInt64() >= batch.GetProperty("expires_at").GetInt64());
+        Assert.Equal(12, batch.GetProperty("request_counts").GetProperty("total").GetInt32());
+        var errorLines = Lines(await http.GetStringAsync($"/v1/files/{batch.GetProperty("error_file_id").GetString()}/content"));
+        Assert.True(errorLines.Count(l => l.GetProperty("error").GetProperty("code").GetString() == "batch_expired") >= 8, string.Join('\n', errorLines));
+
+        // Its unrun requests were cancelled: every stream ends soon, none runs its 400 tokens.
+        foreach (int i in Enumerable.Range(0, 12))
+        {
+            var entries = await Stack.WaitForTerminalAsync(BatchKeys.RequestId(batchId, "x" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            Assert.True(entries.Count(e => (string?)e["type"] == "token") < 400);
+        }
+    }
+
+    [Fact]
     public async Task The_list_pages_a_keys_batches_newest_first_and_another_key_sees_none_of_them()
     {
         using var http = Stack.Http();
