@@ -15,7 +15,9 @@ namespace Folio.Worker.Tests.Faults;
 public sealed class BrokerConnectionLossTests(ServersFixture servers, ITestOutputHelper output)
 {
     private const int Requests = 16;
-    private const int Tokens = 600;
+    // Long and slow enough (900 tokens at >= 15 ms a step) that the requests are still short of half
+    // way when `rabbitmqctl close_connection`, which takes seconds on a loaded machine, lands.
+    private const int Tokens = 900;
 
     private static List<GenerationRequest> Workload(string tag) =>
         [.. Enumerable.Range(0, Requests).Select(i => new GenerationRequest { RequestId = $"{tag}-{i}", Prompt = $"connection {i}", MaxTokens = Tokens, Seed = 300 + i, IgnoreEos = true })];
@@ -28,7 +30,7 @@ public sealed class BrokerConnectionLossTests(ServersFixture servers, ITestOutpu
         var names = new TestNames("reattach");
         var client = new ForeignClient(servers, names);
         string name = "reattach-" + Guid.NewGuid().ToString("N")[..6];
-        await using var worker = await InProcessWorker.StartAsync(servers, names, maxNumSeqs: Requests, stepDelayMs: 10, name: name, contextTokens: 1024);
+        await using var worker = await InProcessWorker.StartAsync(servers, names, maxNumSeqs: Requests, stepDelayMs: 15, name: name, contextTokens: 1024);
         string connection = await BrokerControl.FindConnectionAsync("folio-worker " + name);
         var requests = Workload("conn");
         foreach (var r in requests)
@@ -78,7 +80,7 @@ public sealed class BrokerConnectionLossTests(ServersFixture servers, ITestOutpu
         var names = new TestNames("scratch");
         var client = new ForeignClient(servers, names);
         var requests = Workload("scratch");
-        var first = await InProcessWorker.StartAsync(servers, names, maxNumSeqs: Requests, stepDelayMs: 10, contextTokens: 1024);
+        var first = await InProcessWorker.StartAsync(servers, names, maxNumSeqs: Requests, stepDelayMs: 15, contextTokens: 1024);
         foreach (var r in requests)
         {
             await client.PublishAsync(Json(r));
@@ -87,7 +89,7 @@ public sealed class BrokerConnectionLossTests(ServersFixture servers, ITestOutpu
         await WaitAllHaveTokensAsync(client, requests, writtenAtLoss);
         var clock = Stopwatch.StartNew();
         await first.CrashAsync();
-        await using var second = await InProcessWorker.StartAsync(servers, names, maxNumSeqs: Requests, stepDelayMs: 10, contextTokens: 1024);
+        await using var second = await InProcessWorker.StartAsync(servers, names, maxNumSeqs: Requests, stepDelayMs: 15, contextTokens: 1024);
         foreach (var r in requests)
         {
             Assert.Equal(ContractGuaranteeTests.ExpectedTokens(r, second.Engine), StreamChecks.AssertWellFormed(await client.WaitTerminalAsync(r.RequestId, TimeSpan.FromSeconds(120))));
