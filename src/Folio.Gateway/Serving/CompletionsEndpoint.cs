@@ -28,7 +28,6 @@ public sealed class CompletionsEndpoint(
     TimeProvider time,
     ILogger<CompletionsEndpoint> log)
 {
-    private static readonly JsonDocumentOptions BodyOptions = new() { MaxDepth = 64 };
     private static readonly TimeSpan CancelPublishTimeout = TimeSpan.FromSeconds(5);
     private readonly GatewayOptions _options = options.Value;
 
@@ -43,7 +42,7 @@ public sealed class CompletionsEndpoint(
         long? deadline;
         try
         {
-            using var body = await ReadBodyAsync(context).ConfigureAwait(false);
+            using var body = await JsonBody.ReadAsync(context, _options.MaxRequestBodyBytes, "send a shorter prompt").ConfigureAwait(false);
             deadline = RequestHeaders.Deadline(context.Request.Headers, time.GetUtcNow());
             (string id, clientChosenId) = RequestHeaders.RequestIdFor(context.Request.Headers, kind, caller);
             afterIndex = clientChosenId ? RequestHeaders.AfterIndex(context.Request.Headers) : -1;
@@ -164,41 +163,6 @@ public sealed class CompletionsEndpoint(
         sse.EndEvent();
         await sse.FlushAsync(CancellationToken.None).ConfigureAwait(false);
     }
-
-    private async Task<JsonDocument> ReadBodyAsync(HttpContext context)
-    {
-        long limit = _options.MaxRequestBodyBytes;
-        if (context.Request.ContentLength > limit)
-        {
-            // A client that asked first (Expect: 100-continue) has sent nothing yet and never will:
-            // reading would invite the body. One that did not ask is sending it now.
-            if (!context.Request.Headers.Expect.Any(v => string.Equals(v, "100-continue", StringComparison.OrdinalIgnoreCase)))
-            {
-                await BodyLimit.DrainAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
-            }
-
-            throw TooLarge(limit);
-        }
-
-        try
-        {
-            await using var body = new LimitedBodyStream(context.Request.Body, limit);
-            return await JsonDocument.ParseAsync(body, BodyOptions, context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is BodyTooLargeException || (e is BadHttpRequestException b && b.StatusCode == StatusCodes.Status413PayloadTooLarge))
-        {
-            await BodyLimit.DrainAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
-            throw TooLarge(limit);
-        }
-        catch (JsonException e)
-        {
-            string where = e.LineNumber is { } line ? $" (line {line + 1}, byte {e.BytePositionInLine + 1})" : string.Empty;
-            throw OpenAiException.Invalid($"the request body is not valid JSON{where}: send one JSON object (Content-Type: application/json)", null, "invalid_json");
-        }
-    }
-
-    private static OpenAiException TooLarge(long limit) =>
-        new(413, $"the request body is larger than this gateway accepts ({limit} bytes, Folio:Gateway:MaxRequestBodyBytes); send a shorter prompt", OpenAiException.InvalidRequestType, null, "request_too_large");
 
     private async Task CompleteAsync(HttpContext context, TranslatedRequest request, Outcome outcome, CancellationToken ct)
     {

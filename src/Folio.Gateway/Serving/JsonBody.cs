@@ -6,22 +6,25 @@ namespace Folio.Gateway.Serving;
 /// <summary>
 /// Reads a small JSON request body within Folio:Gateway:MaxRequestBodyBytes (413 beyond, after
 /// draining what the client already sent, as <see cref="BodyLimit"/> explains; 400 invalid_json for
-/// what does not parse). The completion endpoints read theirs the same way.
+/// what does not parse). Every JSON endpoint of the gateway reads its body here.
 /// </summary>
 public static class JsonBody
 {
     private static readonly JsonDocumentOptions Options = new() { MaxDepth = 64 };
 
-    public static async Task<JsonDocument> ReadAsync(HttpContext context, long limit)
+    /// <param name="advice">What the 413's message tells the caller to do, after the limit.</param>
+    public static async Task<JsonDocument> ReadAsync(HttpContext context, long limit, string? advice = null)
     {
         if (context.Request.ContentLength > limit)
         {
+            // A client that asked first (Expect: 100-continue) has sent nothing yet and never will:
+            // reading would invite the body. One that did not ask is sending it now.
             if (!context.Request.Headers.Expect.Any(v => string.Equals(v, "100-continue", StringComparison.OrdinalIgnoreCase)))
             {
                 await BodyLimit.DrainAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
             }
 
-            throw TooLarge(limit, "Folio:Gateway:MaxRequestBodyBytes");
+            throw TooLarge(limit, "Folio:Gateway:MaxRequestBodyBytes", advice);
         }
 
         try
@@ -32,7 +35,7 @@ public static class JsonBody
         catch (Exception e) when (e is BodyTooLargeException || (e is BadHttpRequestException b && b.StatusCode == StatusCodes.Status413PayloadTooLarge))
         {
             await BodyLimit.DrainAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
-            throw TooLarge(limit, "Folio:Gateway:MaxRequestBodyBytes");
+            throw TooLarge(limit, "Folio:Gateway:MaxRequestBodyBytes", advice);
         }
         catch (JsonException e)
         {
@@ -41,6 +44,6 @@ public static class JsonBody
         }
     }
 
-    public static OpenAiException TooLarge(long limit, string key) =>
-        new(413, $"the request body is larger than this gateway accepts ({limit} bytes, {key})", OpenAiException.InvalidRequestType, null, "request_too_large");
+    public static OpenAiException TooLarge(long limit, string key, string? advice = null) =>
+        new(413, $"the request body is larger than this gateway accepts ({limit} bytes, {key}){(advice is null ? string.Empty : "; " + advice)}", OpenAiException.InvalidRequestType, null, "request_too_large");
 }
