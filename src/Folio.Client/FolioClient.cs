@@ -36,8 +36,11 @@ public sealed class FolioClient : IAsyncDisposable
             throw new ArgumentException("FolioClientOptions.StreamPrefix " + prefixProblem, nameof(options));
         }
 
-        var factory = new ConnectionFactory { Uri = new Uri(options.RabbitMqUri), AutomaticRecoveryEnabled = true, ClientProvidedName = "folio-client" };
-        var rabbit = await factory.CreateConnectionAsync(cancellationToken).ConfigureAwait(false);
+        // One URI or a cluster's nodes separated by commas: connect to the first that answers, recover through all.
+        var nodes = BrokerUris.Parse(options.RabbitMqUri, nameof(FolioClientOptions.RabbitMqUri));
+        var factory = new ConnectionFactory { Uri = nodes[0], AutomaticRecoveryEnabled = true, ClientProvidedName = "folio-client" };
+        var endpoints = nodes.Select(u => new AmqpTcpEndpoint(u, new SslOption(u.Host, enabled: u.Scheme == "amqps"))).ToList();
+        var rabbit = await factory.CreateConnectionAsync(endpoints, cancellationToken).ConfigureAwait(false);
         var redis = await ConnectionMultiplexer.ConnectAsync(RedisOptions(options.RedisConfiguration)).ConfigureAwait(false);
         return new FolioClient(options, rabbit, redis);
     }

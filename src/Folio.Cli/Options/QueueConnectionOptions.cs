@@ -12,7 +12,7 @@ namespace Folio.Cli.Options;
 /// </summary>
 public sealed class QueueConnectionOptions : IOptionGroup
 {
-    private readonly FolioOption<string?> _rabbitMq = CliOptions.String("--rabbitmq", "URI", "RabbitMQ", defaultText: "$Folio__RabbitMq__Uri, else amqp://guest:guest@127.0.0.1:5672/");
+    private readonly FolioOption<string?> _rabbitMq = CliOptions.String("--rabbitmq", "URI", "RabbitMQ (a cluster: its nodes' URIs separated by commas)", defaultText: "$Folio__RabbitMq__Uri, else amqp://guest:guest@127.0.0.1:5672/");
     private readonly FolioOption<string?> _redis = CliOptions.String("--redis", "CONFIG", "Redis configuration string", defaultText: "$Folio__Redis__Configuration, else 127.0.0.1:6379");
     private readonly FolioOption<string?> _queue = CliOptions.String("--queue", "NAME", "request queue", defaultText: "$Folio__RabbitMq__RequestQueue, else folio.requests");
     private readonly FolioOption<string?> _streamPrefix = CliOptions.String("--stream-prefix", "PREFIX", "stream key prefix", defaultText: "$Folio__Redis__StreamPrefix, else folio:stream:");
@@ -43,9 +43,14 @@ public sealed class QueueConnectionOptions : IOptionGroup
         {
             throw new CliUsageException("--max-length and --max-length-bytes must be >= 0 (0: unbounded)");
         }
-        if (!Uri.TryCreate(o.RabbitMqUri, UriKind.Absolute, out var uri) || uri.Scheme is not ("amqp" or "amqps"))
+        try
         {
-            throw new CliUsageException($"--rabbitmq must be an amqp:// or amqps:// URI; got '{o.RabbitMqUri}'");
+            // One URI or a cluster's nodes separated by commas; the message never quotes the value (it may hold a password).
+            Folio.Contracts.BrokerUris.Parse(o.RabbitMqUri, "--rabbitmq");
+        }
+        catch (FormatException e)
+        {
+            throw new CliUsageException(e.Message);
         }
 
         return o;

@@ -103,9 +103,13 @@ internal sealed class GatewayQueueOptionsValidator : IValidateOptions<GatewayQue
     public ValidateOptionsResult Validate(string? name, GatewayQueueOptions o)
     {
         var failures = new List<string>();
-        if (!Uri.TryCreate(o.RabbitMqUri, UriKind.Absolute, out var u) || u.Scheme is not ("amqp" or "amqps"))
+        try
         {
-            failures.Add("Folio:RabbitMq:Uri must be an amqp:// or amqps:// URI (amqp://user:pass@host:5672/)");
+            Folio.Contracts.BrokerUris.Parse(o.RabbitMqUri, "Folio:RabbitMq:Uri");
+        }
+        catch (FormatException e)
+        {
+            failures.Add(e.Message);
         }
 
         if (string.IsNullOrWhiteSpace(o.RedisConfiguration))

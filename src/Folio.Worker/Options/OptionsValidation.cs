@@ -8,14 +8,14 @@ internal sealed class RabbitMqOptionsValidator : IValidateOptions<RabbitMqOption
     public ValidateOptionsResult Validate(string? name, RabbitMqOptions o)
     {
         var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(o.Uri))
+        try
         {
-            errors.Add("Folio:RabbitMq:Uri is required (e.g. amqp://user:pass@host:5672/; env Folio__RabbitMq__Uri)");
+            // One URI, or a cluster's nodes separated by commas; the message never echoes the value (it may hold a password).
+            Contracts.BrokerUris.Parse(o.Uri, "Folio:RabbitMq:Uri");
         }
-        else if (!System.Uri.TryCreate(o.Uri, UriKind.Absolute, out var u) || u.Scheme is not ("amqp" or "amqps"))
+        catch (FormatException e)
         {
-            // Never echo the value: it may hold a password.
-            errors.Add("Folio:RabbitMq:Uri must be an amqp:// or amqps:// URI");
+            errors.Add(e.Message + " (env Folio__RabbitMq__Uri)");
         }
 
         if (string.IsNullOrWhiteSpace(o.RequestQueue) || o.RequestQueue.Length > 200)

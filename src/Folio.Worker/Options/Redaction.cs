@@ -4,8 +4,7 @@ namespace Folio.Worker.Options;
 internal static class Redaction
 {
     /// <summary>scheme://host:port/vhost, without user info.</summary>
-    public static string AmqpEndpoint(string uri) =>
-        System.Uri.TryCreate(uri, UriKind.Absolute, out var u) ? $"{u.Scheme}://{u.Host}:{(u.Port > 0 ? u.Port : 5672)}{u.AbsolutePath}" : "(unparsable uri)";
+    public static string AmqpEndpoint(string uri) => Contracts.BrokerUris.Redacted(uri);
 
     /// <summary>The endpoints of a Redis configuration string, without password or user.</summary>
     public static string RedisEndpoints(string configuration)

@@ -43,9 +43,10 @@ internal sealed class BrokerSession(RabbitMqOptions options, string workerName, 
 
     public async Task ConnectAsync(CancellationToken ct)
     {
+        var nodes = Contracts.BrokerUris.Parse(options.Uri, "Folio:RabbitMq:Uri");
         var factory = new ConnectionFactory
         {
-            Uri = new Uri(options.Uri),
+            Uri = nodes[0],
             AutomaticRecoveryEnabled = true,
             // The worker re-declares its topology and re-subscribes itself after a recovery: a
             // consumer recovered by the library would keep the delivery epoch of the lost
@@ -63,11 +64,13 @@ internal sealed class BrokerSession(RabbitMqOptions options, string workerName, 
             factory.Ssl.ServerName = options.TlsServerName;
         }
 
+        // Every node of a cluster, tried in turn at connect and again by automatic recovery.
+        var endpoints = nodes.Select(u => new AmqpTcpEndpoint(u, new SslOption(options.TlsServerName is { Length: > 0 } tls ? tls : u.Host, enabled: u.Scheme == "amqps"))).ToList();
         for (int attempt = 1; ; attempt++)
         {
             try
             {
-                var connection = await factory.CreateConnectionAsync(ct).ConfigureAwait(false);
+                var connection = await factory.CreateConnectionAsync(endpoints, ct).ConfigureAwait(false);
                 connection.ConnectionShutdownAsync += (_, e) =>
                 {
                     if (e.Initiator != ShutdownInitiator.Application)
