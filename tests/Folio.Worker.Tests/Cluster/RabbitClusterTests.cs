@@ -1,0 +1,115 @@
+using Folio.Client;
+using Folio.Contracts;
+using Folio.Worker.Tests.Support;
+using RabbitMQ.Client;
+using Xunit.Abstractions;
+
+namespace Folio.Worker.Tests.Cluster;
+
+/// <summary>
+/// Folio on a 3-node RabbitMQ cluster (issue 14): the request queue is a quorum queue with a member
+/// on every node, the worker and the publisher list the three nodes, and the node that leads the
+/// queue is SIGKILLed while requests run. Nothing is lost, no index is written twice, and the
+/// worker consumes again within seconds.
+/// </summary>
+[Collection(ServersCollection.Name)]
+public sealed class RabbitClusterTests(ServersFixture servers, RabbitClusterFixture cluster, ITestOutputHelper output) : IClassFixture<RabbitClusterFixture>
+{
+    [Fact]
+    public async Task The_request_queues_leader_killed_mid_run_loses_and_duplicates_nothing()
+    {
+        var names = new TestNames("rcluster");
+        var reader = new ForeignClient(servers, names);
+        var worker = await InProcessWorker.StartAsync(servers, names, stepDelayMs: 15, rabbitOptions: o =>
+        {
+            o.Uri = cluster.Uri;
+            o.QuorumInitialGroupSize = 3;
+        });
+        try
+        {
+            await using var publisher = await FolioClient.ConnectAsync(new FolioClientOptions
+            {
+                RabbitMqUri = cluster.Uri,
+                RedisConfiguration = servers.RedisConfiguration,
+                RequestQueue = names.RequestQueue,
+                CancelExchange = names.CancelExchange,
+                StreamPrefix = names.StreamPrefix,
+                DeclareQueue = false, // the worker declared it, with its group size
+            });
+            var requests = Enumerable.Range(0, 8).Select(i => new GenerationRequest { RequestId = $"leader-{i}", Prompt = $"leader {i}", MaxTokens = 300, Seed = 20 + i, IgnoreEos = true }).ToList();
+            await ContractGuaranteeTests.WaitUntil(() => QueueExistsAsync(names.RequestQueue), 30);
+            foreach (var r in requests)
+            {
+                await publisher.SubmitAsync(r);
+            }
+
+            await ContractGuaranteeTests.WaitUntil(async () => (await reader.ReadAsync(requests[0].RequestId)).Count(e => e["type"] == "token") >= 20, 30);
+            int killed = await cluster.KillLeaderAsync(names.RequestQueue);
+
+            // A request published after the kill, through whichever node still answers, is served:
+            // the worker consumes again. The publisher retries while its own connection recovers.
+            var after = new GenerationRequest { RequestId = "after-kill", Prompt = "after", MaxTokens = 20, Seed = 99, IgnoreEos = true };
+            var killedAt = DateTime.UtcNow;
+            await ContractGuaranteeTests.WaitUntil(async () =>
+            {
+                try
+                {
+                    await publisher.SubmitAsync(after);
+                    return true;
+                }
+                catch (Exception e) when (e is not Xunit.Sdk.XunitException)
+                {
+                    await Task.Delay(200);
+                    return false;
+                }
+            }, 30);
+
+            foreach (var r in requests.Append(after))
+            {
+                var entries = await reader.WaitTerminalAsync(r.RequestId, TimeSpan.FromSeconds(60));
+                Assert.Equal(1, entries.Count(e => e["type"] == "done"));
+                Assert.Equal(ContractGuaranteeTests.ExpectedTokens(r, worker.Engine), StreamChecks.AssertWellFormed(entries));
+            }
+
+            var served = DateTime.UtcNow - killedAt;
+            int restarts = 0;
+            foreach (var r in requests)
+            {
+                restarts += (await reader.ReadAsync(r.RequestId)).Count(e => e["type"] == "start") - 1;
+            }
+
+            // What the run went through, for the log: which node died, how many requests were taken again.
+            output.WriteLine($"killed rabbit-c{killed}; {restarts} of {requests.Count} requests started a second time; engine submissions {worker.Engine.Submitted}; the request after the kill done {served.TotalSeconds:F1} s after it");
+            Assert.True(served < TimeSpan.FromSeconds(60), $"node c{killed} killed; the request published after it took {served}");
+
+            // Nothing left in the queue (ready or unacknowledged) once the worker is gone.
+            await ContractGuaranteeTests.WaitUntil(() => Task.FromResult(worker.Runtime.InFlightCount == 0));
+            await worker.CrashAsync();
+            await Task.Delay(500);
+            await using var admin = await RabbitClusterFixture.ConnectAsync();
+            await using var ch = await admin.CreateChannelAsync();
+            Assert.Equal(0u, (await ch.QueueDeclarePassiveAsync(names.RequestQueue)).MessageCount);
+            await ch.QueueDeleteAsync(names.RequestQueue);
+        }
+        finally
+        {
+            await worker.DisposeAsync();
+            await cluster.RestartKilledAsync();
+        }
+    }
+
+    private static async Task<bool> QueueExistsAsync(string queue)
+    {
+        await using var admin = await RabbitClusterFixture.ConnectAsync();
+        await using var ch = await admin.CreateChannelAsync();
+        try
+        {
+            await ch.QueueDeclarePassiveAsync(queue);
+            return true;
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            return false;
+        }
+    }
+}
