@@ -31,6 +31,11 @@ else
 fi
 eval "$(bash tests/servers.sh env)"
 
+# The RabbitMQ cluster test's fixture starts three nodes (tests/rabbitmq-cluster.sh) and leaves them
+# up for quick reruns; stop them at the end when this run started them.
+rabbit_cluster_was_up=no
+if (exec 3<>/dev/tcp/127.0.0.1/5681) 2>/dev/null; then rabbit_cluster_was_up=yes; fi
+
 results=$(mktemp -d)
 dotnet build Worker.sln -c Release -nologo -v quiet
 set +e
@@ -39,6 +44,7 @@ dotnet test Worker.sln -c Release --no-build -nologo \
   --logger "console;verbosity=normal"
 status=$?
 set -e
+if [ "$rabbit_cluster_was_up" = no ]; then bash tests/rabbitmq-cluster.sh stop >/dev/null 2>&1 || true; fi
 # One closing line for the whole run, summed over every project's trx report.
 python3 - "$results" <<'PY' || true
 import sys, glob, re
