@@ -114,30 +114,6 @@ public static class SoakBench
     /// </summary>
     private static string Prompt(int i) => "soak request number " + (i % 100).ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>FOLIO_WORKER_DLL, else the newest Release build of src/Folio.Worker above the working directory; null when there is none.</summary>
-    public static string? FindWorkerDll()
-    {
-        if (Environment.GetEnvironmentVariable("FOLIO_WORKER_DLL") is { Length: > 0 } env)
-        {
-            return env;
-        }
-
-        for (var d = new DirectoryInfo(Directory.GetCurrentDirectory()); d is not null; d = d.Parent)
-        {
-            string project = Path.Combine(d.FullName, "src", "Folio.Worker");
-            if (Directory.Exists(project))
-            {
-                return Directory.EnumerateFiles(project, "Folio.Worker.dll", SearchOption.AllDirectories)
-                    .Where(f => f.Contains("/bin", StringComparison.Ordinal) && File.Exists(Path.ChangeExtension(f, ".runtimeconfig.json")))
-                    .OrderByDescending(f => f.Contains("/Release/", StringComparison.Ordinal))
-                    .ThenByDescending(File.GetLastWriteTimeUtc)
-                    .FirstOrDefault();
-            }
-        }
-
-        return null;
-    }
-
     private static void Print(SoakBenchResult r, SoakBenchOptions o, TextWriter output)
     {
         const double MiB = 1024.0 * 1024.0;

@@ -1,3 +1,4 @@
+using Folio.Cli.Benchmarks;
 using Folio.Engine.Scheduling;
 using Folio.Engine.Core;
 using System.Collections.Concurrent;
@@ -64,7 +65,7 @@ public sealed class BenchQueueCommand : FolioCommand
         int[] workerCounts = parse.GetValue(_workers)!;
         int repeat = parse.GetValue(_repeat);
         var connection = _connection.Read(parse);
-        string workerDll = parse.GetValue(_workerDll) ?? FindWorkerDll();
+        string workerDll = parse.GetValue(_workerDll) ?? BuiltProjects.Find("Folio.Worker", "FOLIO_WORKER_DLL") ?? throw Usage("cannot find a built worker: build src/Folio.Worker (dotnet build -c Release) or pass --worker-dll / FOLIO_WORKER_DLL");
 
         using var model = ModelLoader.Load(modelPath);
         var rng = new Random(1234);
@@ -480,32 +481,5 @@ public sealed class BenchQueueCommand : FolioCommand
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
         return p;
-    }
-
-    private static string FindWorkerDll()
-    {
-        if (Environment.GetEnvironmentVariable("FOLIO_WORKER_DLL") is { Length: > 0 } env)
-        {
-            return env;
-        }
-
-        for (var d = new DirectoryInfo(Directory.GetCurrentDirectory()); d is not null; d = d.Parent)
-        {
-            string bin = Path.Combine(d.FullName, "src", "Folio.Worker");
-            if (Directory.Exists(bin))
-            {
-                var found = Directory.EnumerateFiles(bin, "Folio.Worker.dll", SearchOption.AllDirectories)
-                    .Where(f => f.Contains("/bin", StringComparison.Ordinal) && !f.Contains("/obj", StringComparison.Ordinal) && File.Exists(Path.ChangeExtension(f, ".runtimeconfig.json")))
-                    .OrderByDescending(f => f.Contains("/Release/", StringComparison.Ordinal))
-                    .ThenByDescending(File.GetLastWriteTimeUtc)
-                    .FirstOrDefault();
-                if (found is not null)
-                {
-                    return found;
-                }
-            }
-        }
-
-        throw Usage("cannot find a built worker: build src/Folio.Worker (dotnet build -c Release) or pass --worker-dll / FOLIO_WORKER_DLL");
     }
 }

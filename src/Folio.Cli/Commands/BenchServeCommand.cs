@@ -49,8 +49,8 @@ public sealed class BenchServeCommand : FolioCommand
         string kv = parse.GetResult(_kvCacheMemory) is { Tokens: [.., var last] } ? last.Value : "512MiB";
         string plotPath = parse.GetValue(_plot)!;
         var connection = _connection.Read(parse);
-        string workerDll = parse.GetValue(_workerDll) ?? FindDll("Folio.Worker", "FOLIO_WORKER_DLL");
-        string gatewayDll = parse.GetValue(_gatewayDll) ?? FindDll("Folio.Gateway", "FOLIO_GATEWAY_DLL");
+        string workerDll = parse.GetValue(_workerDll) ?? BuiltProjects.Find("Folio.Worker", "FOLIO_WORKER_DLL") ?? throw Usage("cannot find a built Folio.Worker: build src/Folio.Worker (dotnet build -c Release) or pass --worker-dll / FOLIO_WORKER_DLL");
+        string gatewayDll = parse.GetValue(_gatewayDll) ?? BuiltProjects.Find("Folio.Gateway", "FOLIO_GATEWAY_DLL") ?? throw Usage("cannot find a built Folio.Gateway: build src/Folio.Gateway (dotnet build -c Release) or pass --gateway-dll / FOLIO_GATEWAY_DLL");
         int vocab;
         using (var model = Folio.Models.Loading.ModelLoader.Load(modelPath))
         {
@@ -124,32 +124,5 @@ public sealed class BenchServeCommand : FolioCommand
         }
 
         return rates.Count > 0 ? [.. rates] : throw Usage("--rates needs at least one rate, e.g. 1,2,4");
-    }
-
-    private static string FindDll(string project, string variable)
-    {
-        if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } env)
-        {
-            return env;
-        }
-
-        for (var d = new DirectoryInfo(Directory.GetCurrentDirectory()); d is not null; d = d.Parent)
-        {
-            string bin = Path.Combine(d.FullName, "src", project);
-            if (Directory.Exists(bin))
-            {
-                var found = Directory.EnumerateFiles(bin, project + ".dll", SearchOption.AllDirectories)
-                    .Where(f => f.Contains("/bin", StringComparison.Ordinal) && !f.Contains("/obj", StringComparison.Ordinal) && File.Exists(Path.ChangeExtension(f, ".runtimeconfig.json")))
-                    .OrderByDescending(f => f.Contains("/Release/", StringComparison.Ordinal))
-                    .ThenByDescending(File.GetLastWriteTimeUtc)
-                    .FirstOrDefault();
-                if (found is not null)
-                {
-                    return found;
-                }
-            }
-        }
-
-        throw Usage($"cannot find a built {project}: build src/{project} (dotnet build -c Release) or pass --{(project == "Folio.Worker" ? "worker" : "gateway")}-dll / {variable}");
     }
 }

@@ -31,7 +31,7 @@ public sealed class BenchSoakCommand : FolioCommand
         var result = await SoakBench.RunAsync(new SoakBenchOptions
         {
             Connection = _connection.Read(parse),
-            WorkerDll = parse.GetValue(_workerDll) ?? SoakBench.FindWorkerDll() ?? throw Usage("cannot find a built worker: build src/Folio.Worker (dotnet build -c Release) or pass --worker-dll / FOLIO_WORKER_DLL"),
+            WorkerDll = parse.GetValue(_workerDll) ?? BuiltProjects.Find("Folio.Worker", "FOLIO_WORKER_DLL") ?? throw Usage("cannot find a built worker: build src/Folio.Worker (dotnet build -c Release) or pass --worker-dll / FOLIO_WORKER_DLL"),
             Model = parse.GetValue(_model)!,
             Requests = parse.GetValue(_requests),
             MaxTokens = parse.GetValue(_maxTokens),
