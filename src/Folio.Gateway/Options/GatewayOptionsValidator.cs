@@ -142,20 +142,7 @@ internal sealed class GatewayQueueOptionsValidator : IValidateOptions<GatewayQue
             failures.Add($"Folio:Redis:BatchTtlSeconds must be >= 1 (seconds the Batch API's files, batches and results are kept; the workers' value); got {o.BatchTtlSeconds}");
         }
 
-        if (o.PriorityTiers is < 1 or > Folio.Contracts.PriorityTiers.Max)
-        {
-            failures.Add($"Folio:RabbitMq:PriorityTiers must be 1-{Folio.Contracts.PriorityTiers.Max} (1: one request queue), as the workers have it; got {o.PriorityTiers}");
-        }
-
-        if (o.MaxLength < 0 || o.MaxLengthBytes < 0)
-        {
-            failures.Add($"Folio:RabbitMq:MaxLength and MaxLengthBytes must be >= 0 (0: unbounded), as the workers have them; got {o.MaxLength} and {o.MaxLengthBytes}");
-        }
-
-        if (o.ModelExchange.Length > 200 || o.ModelExchange.StartsWith("amq.", StringComparison.Ordinal))
-        {
-            failures.Add("Folio:RabbitMq:ModelExchange must be an exchange name of at most 200 characters not starting with 'amq.' (empty: no model exchange), the workers' name");
-        }
+        failures.AddRange(Folio.Contracts.QueueSettingsRules.Problems(o.PriorityTiers, o.MaxLength, o.MaxLengthBytes, o.ModelExchange));
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

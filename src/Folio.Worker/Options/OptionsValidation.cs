@@ -43,30 +43,12 @@ internal sealed class RabbitMqOptionsValidator : IValidateOptions<RabbitMqOption
             errors.Add("Folio:RabbitMq:QuorumInitialGroupSize must be >= 0 (0: the broker's default)");
         }
 
-        if (o.PriorityTiers is < 1 or > Contracts.PriorityTiers.Max)
-        {
-            errors.Add($"Folio:RabbitMq:PriorityTiers must be 1-{Contracts.PriorityTiers.Max} (1: one request queue); got {o.PriorityTiers}");
-        }
-
         if (o.LowerTierEvery is < 2 or > 1000)
         {
             errors.Add($"Folio:RabbitMq:LowerTierEvery must be 2-1000 (4: one admission in 4 goes to waiting lower-tier work); got {o.LowerTierEvery}");
         }
 
-        if (o.MaxLength < 0)
-        {
-            errors.Add($"Folio:RabbitMq:MaxLength must be >= 0 (0: unbounded); got {o.MaxLength}");
-        }
-
-        if (o.MaxLengthBytes < 0)
-        {
-            errors.Add($"Folio:RabbitMq:MaxLengthBytes must be >= 0 (0: unbounded); got {o.MaxLengthBytes}");
-        }
-
-        if (o.ModelExchange.Length > 200 || o.ModelExchange.StartsWith("amq.", StringComparison.Ordinal))
-        {
-            errors.Add("Folio:RabbitMq:ModelExchange must be an exchange name of at most 200 characters not starting with 'amq.' (empty: no model exchange)");
-        }
+        errors.AddRange(Contracts.QueueSettingsRules.Problems(o.PriorityTiers, o.MaxLength, o.MaxLengthBytes, o.ModelExchange));
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
