@@ -4,8 +4,9 @@ using Folio.ModelTools;
 namespace Folio.Gateway.Tests.Support;
 
 /// <summary>
-/// A small GGUF model (about 7M parameters, synthetic tokenizer) written once per test run: slow
-/// enough per step (a few milliseconds) that a test can act while a request is still generating.
+/// A small GGUF model (about 30M parameters, synthetic tokenizer) written once per test run: slow
+/// enough per step (several milliseconds even in a Release build, where a 7M model made 160 tokens in
+/// about 0.1 s) that a test can kill a worker or disconnect while a request is still generating.
 /// </summary>
 public static class TestModel
 {
@@ -14,7 +15,7 @@ public static class TestModel
         string folder = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "folio-gateway-tests-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(folder);
         string path = System.IO.Path.Combine(folder, "gateway-tiny.gguf");
-        TestModelWriter.Write(path, TestModelFormat.Gguf, new TestModelOptions { Dim = 256, Layers = 4, Heads = 4, KvHeads = 2, Ffn = 768, Vocab = 4096, MaxPositions = 1024 });
+        TestModelWriter.Write(path, TestModelFormat.Gguf, new TestModelOptions { Dim = 512, Layers = 8, Heads = 8, KvHeads = 4, Ffn = 1536, Vocab = 4096, MaxPositions = 1024 });
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
             try
