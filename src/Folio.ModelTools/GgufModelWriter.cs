@@ -31,6 +31,11 @@ public static class GgufModelWriter
             throw new ArgumentException("partial rotary test models are Phi-3 (NEOX rope on unpermuted rows)");
         }
 
+        if (config.FirstLocalLayer > 0)
+        {
+            throw new ArgumentException("GGUF has no key for max_window_layers (windows on upper layers only); write this model as a Hugging Face folder");
+        }
+
         var w = new GgufWriter();
         w.AddString("general.architecture", a);
         w.AddString("general.name", name);

@@ -150,6 +150,7 @@ public static class HuggingFaceWriter
             else
             {
                 j.WriteString("hidden_act", "silu");
+                WriteSlidingWindow(j, c, arch);
             }
 
             j.WriteBoolean("tie_word_embeddings", c.TieWordEmbeddings);
@@ -205,6 +206,40 @@ public static class HuggingFaceWriter
     }
 
     /// <summary>rope_scaling as transformers reads it (Phi-3 keeps LongRoPE's original context beside it, as its checkpoints do).</summary>
+    /// <summary>
+    /// The window as the family's config class reads it back (HuggingFaceConfig): Mistral always
+    /// states it (null for none, since an absent key means 4096), Qwen2/Qwen3 through
+    /// use_sliding_window and max_window_layers, Phi-3 and Llama by sliding_window alone.
+    /// </summary>
+    private static void WriteSlidingWindow(Utf8JsonWriter j, ModelConfig c, string arch)
+    {
+        if (c.SlidingWindow is not int window)
+        {
+            if (arch == "MistralForCausalLM")
+            {
+                j.WriteNull("sliding_window");
+            }
+
+            return;
+        }
+
+        if (c.SlidingWindowPattern != 1)
+        {
+            throw new ArgumentException($"{arch} windows every layer or those from max_window_layers up; a sliding window pattern of {c.SlidingWindowPattern} is Gemma's");
+        }
+
+        j.WriteNumber("sliding_window", window);
+        if (arch is "Qwen2ForCausalLM" or "Qwen3ForCausalLM" or "Qwen3MoeForCausalLM")
+        {
+            j.WriteBoolean("use_sliding_window", true);
+            j.WriteNumber("max_window_layers", c.FirstLocalLayer);
+        }
+        else if (c.FirstLocalLayer != 0 || arch is not ("MistralForCausalLM" or "Phi3ForCausalLM"))
+        {
+            throw new ArgumentException($"a sliding window on {arch} is not something its Hugging Face config can say; use MistralForCausalLM, Phi3ForCausalLM or Qwen2ForCausalLM");
+        }
+    }
+
     private static void WriteRopeScaling(Utf8JsonWriter j, ModelConfig c)
     {
         if (c.RopeScaling is null)

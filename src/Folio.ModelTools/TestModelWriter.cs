@@ -34,6 +34,9 @@ public enum TestArchitecture
 
     /// <summary>Phi-3: fused qkv_proj and gate_up_proj (GGUF "phi3": attn_qkv, ffn_up with gate and up), NEOX rope, optionally partial rotary and LongRoPE.</summary>
     Phi3,
+
+    /// <summary>Mistral: the Llama decoder with a sliding window on every layer (Hugging Face "MistralForCausalLM"; GGUF "llama" with llama.attention.sliding_window).</summary>
+    Mistral,
 }
 
 /// <summary>A rope scaling for test models (the `--rope-scaling` of make-test-model); Llama 3's has its own switch.</summary>
@@ -121,7 +124,7 @@ public sealed record TestModelOptions
     /// <summary>Qwen3-MoE's norm_topk_prob (llama.cpp always renormalises, so GGUF oracles need true).</summary>
     public bool NormTopK { get; init; } = true;
 
-    /// <summary>Gemma: the sliding window of local layers (small, so short test prompts cross it).</summary>
+    /// <summary>Gemma and Mistral: the sliding window of local layers (small, so short test prompts cross it).</summary>
     public int SlidingWindow { get; init; } = 8;
 
     /// <summary>Gemma: every n-th layer is global; null for the family's own (Gemma 2: 2, Gemma 3: 6).</summary>
@@ -186,6 +189,7 @@ public static class TestModelWriter
                 TestArchitecture.Gemma2 => "Gemma2ForCausalLM",
                 TestArchitecture.Gemma3 => "Gemma3ForCausalLM",
                 TestArchitecture.Phi3 => "Phi3ForCausalLM",
+                TestArchitecture.Mistral => "MistralForCausalLM",
                 _ => "LlamaForCausalLM",
             },
             HiddenSize = o.Dim,
@@ -217,7 +221,7 @@ public static class TestModelWriter
             FinalLogitSoftcap = o.Arch == TestArchitecture.Gemma2 ? o.FinalSoftcap : null,
             // query_pre_attn_scalar = head_dim: what llama.cpp assumes for every Gemma but the 27B.
             AttentionScale = gemma ? 1f / MathF.Sqrt(headDim) : null,
-            SlidingWindow = gemma ? o.SlidingWindow : null,
+            SlidingWindow = gemma || o.Arch == TestArchitecture.Mistral ? o.SlidingWindow : null,
             SlidingWindowPattern = o.SlidingWindowPattern ?? o.Arch switch { TestArchitecture.Gemma2 => 2, TestArchitecture.Gemma3 => 6, _ => 1 },
             RopeLocalTheta = o.Arch == TestArchitecture.Gemma3 ? o.RopeLocalTheta : null,
             BosTokenId = spec.BosTokenId,

@@ -83,6 +83,12 @@ public sealed record ModelConfig
     /// </summary>
     public int SlidingWindowPattern { get; init; } = 1;
 
+    /// <summary>
+    /// Layers below this one are global whatever <see cref="SlidingWindowPattern"/> says (Qwen2 and
+    /// Qwen3 with use_sliding_window window only layers &gt;= max_window_layers); 0 elsewhere.
+    /// </summary>
+    public int FirstLocalLayer { get; init; }
+
     /// <summary>The rope base of local layers (Gemma 3's rope_local_base_freq); null uses <see cref="RopeTheta"/>.</summary>
     public float? RopeLocalTheta { get; init; }
 
@@ -111,7 +117,32 @@ public sealed record ModelConfig
     public float EffectiveAttentionScale => AttentionScale ?? 1f / MathF.Sqrt(HeadDim);
 
     /// <summary>Whether layer <paramref name="layer"/> attends only over its sliding window.</summary>
-    public bool IsLocalLayer(int layer) => SlidingWindow is not null && (SlidingWindowPattern <= 1 || (layer + 1) % SlidingWindowPattern != 0);
+    public bool IsLocalLayer(int layer) => SlidingWindow is not null && layer >= FirstLocalLayer && (SlidingWindowPattern <= 1 || (layer + 1) % SlidingWindowPattern != 0);
+
+    /// <summary>
+    /// The window when every layer is local (Mistral, Phi-3, a fully windowed Qwen2), else null. Only
+    /// then can the KV cache drop blocks that fell out of the window: a global layer still reads them.
+    /// </summary>
+    public int? WindowOfEveryLayer
+    {
+        get
+        {
+            if (SlidingWindow is not int window)
+            {
+                return null;
+            }
+
+            for (int layer = 0; layer < NumLayers; layer++)
+            {
+                if (!IsLocalLayer(layer))
+                {
+                    return null;
+                }
+            }
+
+            return window;
+        }
+    }
 
     /// <summary>
     /// The parts of this configuration beyond the Llama decoder (Llama, Mistral, Qwen2), by name; a
@@ -201,6 +232,7 @@ public sealed record ModelConfig
         Require(MaxPositionEmbeddings > 0, $"max_position_embeddings must be > 0 (got {MaxPositionEmbeddings})");
         Require(SlidingWindow is null or > 0, $"sliding_window must be > 0 (got {SlidingWindow})");
         Require(SlidingWindowPattern > 0, $"the sliding window pattern must be > 0 (got {SlidingWindowPattern})");
+        Require(FirstLocalLayer >= 0, $"max_window_layers must be >= 0 (got {FirstLocalLayer})");
         Require(AttentionLogitSoftcap is null or > 0, $"attn_logit_softcapping must be > 0 (got {AttentionLogitSoftcap})");
         Require(FinalLogitSoftcap is null or > 0, $"final_logit_softcapping must be > 0 (got {FinalLogitSoftcap})");
         Require(NumExperts >= 0 && (NumExperts == 0 || (NumExpertsPerToken > 0 && NumExpertsPerToken <= NumExperts)), $"num_experts_per_tok ({NumExpertsPerToken}) must be between 1 and the number of experts ({NumExperts})");

@@ -143,9 +143,11 @@ public static unsafe class GgufLoader
 
         float theta = OptFloat("rope.freq_base") ?? 10000f;
         int contextLength = Int("context_length");
-        // Phi-3's sliding window: llama.cpp ignores it (with a warning); Folio caps the context there as
-        // for Hugging Face Phi-3 and Mistral, so a longer prompt is refused rather than answered wrongly.
-        int servedContext = FusedProjections.AreFused(arch) && OptInt("attention.sliding_window") is int phiWindow && phiWindow > 0 ? Math.Min(contextLength, phiWindow) : contextLength;
+        // Sliding windows on every layer (Gemma's interleaved ones are read by GemmaConfig): phi3 as its
+        // converter writes it (llama.cpp itself ignores it, so the two agree only within the window), and
+        // llama when the file carries llama.attention.sliding_window. llama.cpp's converter writes none
+        // for Mistral, so a converted Mistral attends over its whole context here, as in llama.cpp.
+        int? window = arch is "phi3" or "llama" or "mistral" && OptInt("attention.sliding_window") is int w && w > 0 ? w : null;
         var config = new ModelConfig
         {
             Architecture = arch,
@@ -156,7 +158,9 @@ public static unsafe class GgufLoader
             HeadDim = headDim,
             IntermediateSize = Int("feed_forward_length"),
             VocabSize = vocab,
-            MaxPositionEmbeddings = servedContext,
+            MaxPositionEmbeddings = contextLength,
+            SlidingWindow = window,
+            SlidingWindowPattern = window is null ? 1 : OptInt("attention.sliding_window_pattern") ?? 1,
             RmsNormEps = OptFloat("attention.layer_norm_rms_epsilon") ?? 1e-5f,
             RopeTheta = theta,
             RopeScaling = GgufRopeScaling.Read(path, arch, md, tensors, rotaryDim, contextLength, () => ReadLlama3Scaling(path, arch, md, tensors, headDim, theta)),

@@ -58,11 +58,6 @@ public static class HuggingFaceConfig
 
         // Qwen3Config and the Gemma configs default head_dim to 128 / 256 whatever hidden_size / num_attention_heads is.
         int headDim = OptionalInt(source, root, "head_dim") ?? (isQwen3 ? 128 : isGemma ? 256 : hidden / heads);
-        if (isQwen3 && (OptionalBool(source, root, "use_sliding_window") ?? false))
-        {
-            throw new ModelFormatException($"{source}: use_sliding_window true is not supported for {architecture} (Qwen3 windows only its upper layers); set it to false or use another model");
-        }
-
         if (!isGemma && root.TryGetProperty("hidden_act", out var act) && act.ValueKind == JsonValueKind.String && act.GetString() is not ("silu" or "swish"))
         {
             throw new ModelFormatException($"{source}: hidden_act \"{act.GetString()}\" is not supported; Folio runs SwiGLU models (hidden_act \"silu\")");
@@ -85,15 +80,11 @@ public static class HuggingFaceConfig
             _ => 2048,
         };
 
-        // Folio attends over the whole context; a sliding-window model is exact only up to its window,
-        // so its usable context is capped there (longer prompts are refused rather than answered wrongly).
+        // A sliding window is attention's, not the context's: the served context stays
+        // max_position_embeddings and each local layer reads only its window (see SlidingWindow).
         int declaredMaxPositions = OptionalInt(source, root, "max_position_embeddings") ?? defaultMaxPositions;
         int maxPositions = declaredMaxPositions;
-        bool slidingOn = architecture is "MistralForCausalLM" or "Phi3ForCausalLM" || (isQwen2 && (OptionalBool(source, root, "use_sliding_window") ?? false));
-        if (slidingOn && OptionalInt(source, root, "sliding_window") is int window && window > 0)
-        {
-            maxPositions = Math.Min(maxPositions, window);
-        }
+        var (window, firstLocalLayer) = ReadSlidingWindow(source, root, architecture, RequiredInt(source, root, "num_hidden_layers"));
 
         // Phi-3's partial_rotary_factor (Phi-4-mini 0.75) rotates the leading dimensions of each head;
         // other architectures' attention in transformers rotates whole heads, so the key is refused there.
@@ -124,6 +115,8 @@ public static class HuggingFaceConfig
             // Qwen2 always has q/k/v biases; Llama exposes them through attention_bias.
             AttentionBias = isQwen2 || (OptionalBool(source, root, "attention_bias") ?? false),
             QkNorm = isQwen3,
+            SlidingWindow = window,
+            FirstLocalLayer = firstLocalLayer,
             BosTokenId = OptionalInt(source, root, "bos_token_id"),
             EosTokenIds = ReadIntOrList(source, root, "eos_token_id"),
         };
@@ -139,6 +132,44 @@ public static class HuggingFaceConfig
 
         config.Validate(source);
         return config;
+    }
+
+    /// <summary>
+    /// The sliding window of the Llama-shaped families, with the transformers config classes'
+    /// defaults: Mistral windows every layer (4096 when the key is absent, none when it is null),
+    /// Phi-3 every layer when sliding_window is given, Qwen2 / Qwen3 / Qwen3-MoE only with
+    /// use_sliding_window and then only layers &gt;= max_window_layers (default 28), as their
+    /// attention does. Gemma's windows are read by <see cref="HuggingFaceGemmaConfig"/>.
+    /// </summary>
+    private static (int? Window, int FirstLocalLayer) ReadSlidingWindow(string source, JsonElement root, string architecture, int numLayers)
+    {
+        bool hasKey = root.TryGetProperty("sliding_window", out _);
+        int? window;
+        int firstLocal = 0;
+        switch (architecture)
+        {
+            case "MistralForCausalLM":
+                window = hasKey ? OptionalInt(source, root, "sliding_window") : 4096;
+                break;
+            case "Phi3ForCausalLM":
+                window = OptionalInt(source, root, "sliding_window");
+                break;
+            case "Qwen2ForCausalLM" or "Qwen3ForCausalLM" or "Qwen3MoeForCausalLM" when OptionalBool(source, root, "use_sliding_window") ?? false:
+                window = hasKey ? OptionalInt(source, root, "sliding_window") : 4096;
+                firstLocal = OptionalInt(source, root, "max_window_layers") ?? 28;
+                if (firstLocal < 0)
+                {
+                    throw new ModelFormatException($"{source}: \"max_window_layers\" must be >= 0 (got {firstLocal})");
+                }
+
+                break;
+            default:
+                window = null;
+                break;
+        }
+
+        // No layer at or above max_window_layers: every layer is global and the window has no effect.
+        return window is > 0 && firstLocal < numLayers ? (window, firstLocal) : (null, 0);
     }
 
     /// <summary>

@@ -56,14 +56,32 @@ public class HuggingFaceConfigTests
     }
 
     [Fact]
-    public void Sliding_window_caps_the_usable_context_only_where_it_is_in_force()
+    public void A_sliding_window_windows_attention_and_leaves_the_context_at_max_position_embeddings()
     {
-        var mistral = Parse("""{"architectures":["MistralForCausalLM"],"hidden_size":64,"intermediate_size":128,"num_attention_heads":4,"num_hidden_layers":1,"vocab_size":100,"max_position_embeddings":32768,"sliding_window":4096}""");
-        Assert.Equal(4096, mistral.MaxPositionEmbeddings);
-        var mistralNoWindow = Parse("""{"architectures":["MistralForCausalLM"],"hidden_size":64,"intermediate_size":128,"num_attention_heads":4,"num_hidden_layers":1,"vocab_size":100,"max_position_embeddings":32768,"sliding_window":null}""");
+        const string shape = "\"hidden_size\":64,\"intermediate_size\":128,\"num_attention_heads\":4,\"num_hidden_layers\":4,\"vocab_size\":100,\"max_position_embeddings\":32768";
+        var mistral = Parse("{\"architectures\":[\"MistralForCausalLM\"]," + shape + ",\"sliding_window\":4096}");
+        Assert.Equal(32768, mistral.MaxPositionEmbeddings);
+        Assert.Equal(4096, mistral.WindowOfEveryLayer);
+        Assert.Contains("sliding-window attention", mistral.BeyondLlama());
+
+        // MistralConfig's default is 4096 when the key is absent; null means no window (v0.2 on).
+        Assert.Equal(4096, Parse("{\"architectures\":[\"MistralForCausalLM\"]," + shape + "}").SlidingWindow);
+        var mistralNoWindow = Parse("{\"architectures\":[\"MistralForCausalLM\"]," + shape + ",\"sliding_window\":null}");
+        Assert.Null(mistralNoWindow.SlidingWindow);
         Assert.Equal(32768, mistralNoWindow.MaxPositionEmbeddings);
-        var qwenOff = Parse("""{"architectures":["Qwen2ForCausalLM"],"hidden_size":64,"intermediate_size":128,"num_attention_heads":4,"num_hidden_layers":1,"vocab_size":100,"max_position_embeddings":32768,"sliding_window":4096,"use_sliding_window":false}""");
+
+        // Qwen2 windows only with use_sliding_window, and only layers >= max_window_layers.
+        var qwenOff = Parse("{\"architectures\":[\"Qwen2ForCausalLM\"]," + shape + ",\"sliding_window\":4096,\"use_sliding_window\":false}");
+        Assert.Null(qwenOff.SlidingWindow);
         Assert.Equal(32768, qwenOff.MaxPositionEmbeddings);
+        var qwenAll = Parse("{\"architectures\":[\"Qwen2ForCausalLM\"]," + shape + ",\"sliding_window\":1024,\"use_sliding_window\":true,\"max_window_layers\":0}");
+        Assert.Equal(1024, qwenAll.WindowOfEveryLayer);
+        var qwenUpper = Parse("{\"architectures\":[\"Qwen2ForCausalLM\"]," + shape + ",\"sliding_window\":1024,\"use_sliding_window\":true,\"max_window_layers\":2}");
+        Assert.Equal([false, false, true, true], Enumerable.Range(0, 4).Select(qwenUpper.IsLocalLayer));
+        Assert.Null(qwenUpper.WindowOfEveryLayer);
+
+        // Qwen2Config's max_window_layers defaults to 28: a 4-layer model has no windowed layer then.
+        Assert.Null(Parse("{\"architectures\":[\"Qwen2ForCausalLM\"]," + shape + ",\"use_sliding_window\":true}").SlidingWindow);
     }
 
     [Fact]

@@ -28,9 +28,13 @@ public class NewArchitectureConfigTests
     }
 
     [Fact]
-    public void Qwen3_with_use_sliding_window_is_refused_naming_the_key()
+    public void Qwen3_with_use_sliding_window_windows_the_layers_from_max_window_layers_up()
     {
-        Assert.Contains("use_sliding_window", Refusal("{\"architectures\":[\"Qwen3ForCausalLM\"]," + Shape + ",\"use_sliding_window\":true}"));
+        var c = Parse("{\"architectures\":[\"Qwen3ForCausalLM\"]," + Shape + ",\"use_sliding_window\":true,\"sliding_window\":512,\"max_window_layers\":4}");
+        Assert.Equal(512, c.SlidingWindow);
+        Assert.Equal([false, false, false, false, true, true], Enumerable.Range(0, 6).Select(c.IsLocalLayer));
+        Assert.Null(c.WindowOfEveryLayer);
+        Assert.Contains("max_window_layers", Refusal("{\"architectures\":[\"Qwen3ForCausalLM\"]," + Shape + ",\"use_sliding_window\":true,\"max_window_layers\":-1}"));
     }
 
     [Fact]

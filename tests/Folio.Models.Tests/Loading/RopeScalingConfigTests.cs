@@ -67,14 +67,15 @@ public class RopeScalingConfigTests
     }
 
     [Fact]
-    public void Phi3_partial_rotary_factor_rotates_the_leading_dimensions_and_its_sliding_window_caps_the_context()
+    public void Phi3_partial_rotary_factor_rotates_the_leading_dimensions_and_its_sliding_window_windows_every_layer()
     {
         var c = Parse(Phi3 + ",\"partial_rotary_factor\":0.75,\"max_position_embeddings\":4096,\"sliding_window\":2047");
         Assert.Equal(64, c.HeadDim);
         Assert.Equal(48, c.RotaryDim);
-        Assert.Equal(2047, c.MaxPositionEmbeddings);
+        Assert.Equal(4096, c.MaxPositionEmbeddings);
+        Assert.Equal(2047, c.WindowOfEveryLayer);
         Assert.Equal(RopeStyle.RotateHalf, c.RopeStyle);
-        Assert.Equal(["partial rotary embeddings"], c.BeyondLlama());
+        Assert.Equal(["sliding-window attention", "partial rotary embeddings"], c.BeyondLlama());
         Assert.Contains("partial_rotary_factor", Refusal(Llama + ",\"partial_rotary_factor\":0.5"));
     }
 
