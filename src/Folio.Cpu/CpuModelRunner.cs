@@ -414,13 +414,25 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
             }
         }
 
+        int? window = c.WindowOfEveryLayer;
         for (int s = 0; s < batch.NumSeqs; s++)
         {
             int ctx = batch.ContextLens[s];
-            if (ctx < 0 || (long)ctx > (long)NumBlocks * BlockSize)
+
+            // With a window on every layer, entries before the first query's window may be dropped
+            // (KvBlockTable.Dropped); attention never reads them, so only the rest must be in the pool.
+            int firstQuery = ctx;
+            for (int i = batch.QueryStart[s]; i < batch.QueryStart[s + 1]; i++)
+            {
+                firstQuery = Math.Min(firstQuery, batch.Positions[i]);
+            }
+
+            int firstBlock = window is int w ? Math.Max(0, firstQuery + 1 - w) / BlockSize : 0;
+            long visible = (long)ctx - ((long)firstBlock * BlockSize);
+            if (ctx < 0 || visible > (long)NumBlocks * BlockSize)
             {
                 // Also bounds the per-thread score buffers, which hold one pool's worth of positions.
-                throw new ArgumentException($"sequence {s}: context length {ctx} is outside 0..{(long)NumBlocks * BlockSize} (the whole KV pool)");
+                throw new ArgumentException($"sequence {s}: context length {ctx} ({visible} read from the cache) is outside 0..{(long)NumBlocks * BlockSize} (the whole KV pool)");
             }
 
             int blocks = (ctx + BlockSize - 1) / BlockSize;
@@ -430,7 +442,7 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
             }
 
             var table = batch.BlockTable(s);
-            for (int b = 0; b < blocks; b++)
+            for (int b = firstBlock; b < blocks; b++)
             {
                 if ((uint)table[b] >= (uint)NumBlocks)
                 {

@@ -18,6 +18,9 @@ public sealed record EngineMetrics
     public double PrefixCacheHitRate => PrefixQueryTokens == 0 ? 0 : (double)PrefixHitTokens / PrefixQueryTokens;
     public long Preemptions { get; init; }
 
+    /// <summary>Blocks given back because they fell behind every layer's sliding window (windowed models only).</summary>
+    public long KvBlocksDropped { get; init; }
+
     /// <summary>Prompt tokens of admitted requests (each request once).</summary>
     public long PromptTokens { get; init; }
 

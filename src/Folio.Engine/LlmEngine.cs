@@ -83,7 +83,8 @@ public sealed class LlmEngine : IDisposable
         MaxModelLen = Math.Min(Math.Min(config.MaxModelLen ?? int.MaxValue, runner.Config.MaxPositionEmbeddings), limits.MaxModelLen);
         _vocab = runner.Config.VocabSize;
         var pool = new KvBlockPool(runner.NumBlocks, runner.BlockSize);
-        _kv = new KvCacheManager(pool, config.EnablePrefixCaching, runner.CopyBlocks, config.WatermarkFraction);
+        // Blocks can leave the cache behind the window only when no layer reads the whole context.
+        _kv = new KvCacheManager(pool, config.EnablePrefixCaching, runner.CopyBlocks, config.WatermarkFraction, runner.Config.WindowOfEveryLayer);
         _scheduler = new Scheduler(_kv, config.Scheduler, MaxModelLen);
         var eos = tokenizer.EosTokenIds.Concat(runner.Config.EosTokenIds).Distinct().ToArray();
         _eos = [.. eos];
@@ -698,7 +699,8 @@ public sealed class LlmEngine : IDisposable
         long held = 0;
         foreach (var s in _scheduler.Running)
         {
-            held += s.NumComputed;
+            // Tokens in blocks dropped behind a sliding window are no longer held.
+            held += s.NumComputed - ((long)s.Table.NumDropped * _kv.BlockSize);
         }
 
         Volatile.Write(ref _metrics, new EngineMetrics
@@ -711,6 +713,7 @@ public sealed class LlmEngine : IDisposable
             BlockSize = _kv.BlockSize,
             PrefixQueryTokens = _kv.PrefixQueryTokens,
             PrefixHitTokens = _kv.PrefixHitTokens,
+            KvBlocksDropped = _kv.DroppedBlocks,
             Preemptions = _scheduler.Preemptions,
             PromptTokens = _promptTokens,
             GeneratedTokens = _generatedTokens,

@@ -10,15 +10,22 @@ namespace Folio.Testing;
 /// position (read through the block table, like attention reads the cache). Logits are a hash of
 /// every slot of the context, read through the block table at logits time. A wrong slot, a stale or
 /// overwritten block, a missed copy-on-write or an unwritten slot changes the logits or throws.
-/// Batch-invariant by construction, like the real CPU runner must be.
+/// Batch-invariant by construction, like the real CPU runner must be. With a sliding window, logits
+/// hash only the window's slots (each slot still chains over the whole history), as a model whose
+/// every layer is local reads only its window: reading a dropped block table entry throws.
 /// </summary>
 public sealed class FakeModelRunner : IModelRunner
 {
     private readonly ulong[] _cache;
     private readonly bool[] _written;
 
-    public FakeModelRunner(int vocabSize, int numBlocks, int blockSize, int maxPositions = 4096, IReadOnlyList<int>? eos = null)
+    public FakeModelRunner(int vocabSize, int numBlocks, int blockSize, int maxPositions = 4096, IReadOnlyList<int>? eos = null, int? slidingWindow = null)
     {
+        if (slidingWindow is < 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(slidingWindow), slidingWindow, "each slot chains over the previous position, so the window must hold at least 2");
+        }
+
         Config = new ModelConfig
         {
             Architecture = "fake",
@@ -31,6 +38,7 @@ public sealed class FakeModelRunner : IModelRunner
             VocabSize = vocabSize,
             MaxPositionEmbeddings = maxPositions,
             EosTokenIds = eos ?? [],
+            SlidingWindow = slidingWindow,
         };
         NumBlocks = numBlocks;
         BlockSize = blockSize;
@@ -94,7 +102,7 @@ public sealed class FakeModelRunner : IModelRunner
                 _written[slot] = true;
                 if (row < batch.NumLogitRows && batch.LogitTokenIndex[row] == t)
                 {
-                    WriteLogits(table, pos + 1, logits.Slice(row * Config.VocabSize, Config.VocabSize));
+                    WriteLogits(table, Config.SlidingWindow is int w ? Math.Max(0, pos + 1 - w) : 0, pos + 1, logits.Slice(row * Config.VocabSize, Config.VocabSize));
                     row++;
                 }
             }
@@ -122,6 +130,11 @@ public sealed class FakeModelRunner : IModelRunner
 
     private ulong Read(Span<int> table, int pos)
     {
+        if (table[pos / BlockSize] < 0)
+        {
+            throw new InvalidOperationException($"read of position {pos} through a dropped block table entry");
+        }
+
         int slot = (table[pos / BlockSize] * BlockSize) + (pos % BlockSize);
         if (!_written[slot])
         {
@@ -131,10 +144,10 @@ public sealed class FakeModelRunner : IModelRunner
         return _cache[slot];
     }
 
-    private void WriteLogits(Span<int> table, int contextLen, Span<float> row)
+    private void WriteLogits(Span<int> table, int firstPos, int contextLen, Span<float> row)
     {
         ulong h = 0xABCDEFUL;
-        for (int p = 0; p < contextLen; p++)
+        for (int p = firstPos; p < contextLen; p++)
         {
             h = BlockHash.Mix(h ^ Read(table, p));
         }

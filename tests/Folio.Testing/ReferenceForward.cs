@@ -7,7 +7,8 @@ namespace Folio.Testing;
 /// threads, written from the Hugging Face modelling code's definitions (either rope style, Llama 3
 /// rope scaling, causal softmax attention, GQA, SwiGLU, RMSNorm) and sharing no code with Folio's
 /// forward passes. The CPU runner is checked against it, and so are the files the writers produce
-/// when llama.cpp runs them. Returns logits for every position, [tokens.Length][vocab].
+/// when llama.cpp runs them. Returns logits for every position, [tokens.Length][vocab]. A config with
+/// a sliding window on every layer (Mistral-shaped) masks keys more than window - 1 positions back.
 /// </summary>
 public static class ReferenceForward
 {
@@ -27,6 +28,13 @@ public static class ReferenceForward
         }
 
         var invFreq = InverseFrequencies(c);
+        if (c.SlidingWindow is not null && (c.SlidingWindowPattern != 1 || c.FirstLocalLayer != 0))
+        {
+            throw new NotSupportedException("the reference windows every layer or none (Mistral), not Gemma's or Qwen's mixes");
+        }
+
+        // A query at t sees keys t - window + 1 .. t: the window counts the query's own key.
+        int Oldest(int t) => c.SlidingWindow is int window ? Math.Max(0, t - window + 1) : 0;
         for (int l = 0; l < c.NumLayers; l++)
         {
             string p = $"model.layers.{l}.";
@@ -51,7 +59,7 @@ public static class ReferenceForward
                     int kvh = head / (c.NumHeads / c.NumKvHeads);
                     var scores = new double[t + 1];
                     double max = double.NegativeInfinity;
-                    for (int j = 0; j <= t; j++)
+                    for (int j = Oldest(t); j <= t; j++)
                     {
                         double s = 0;
                         for (int i = 0; i < c.HeadDim; i++)
@@ -64,13 +72,13 @@ public static class ReferenceForward
                     }
 
                     double sum = 0;
-                    for (int j = 0; j <= t; j++)
+                    for (int j = Oldest(t); j <= t; j++)
                     {
                         scores[j] = Math.Exp(scores[j] - max);
                         sum += scores[j];
                     }
 
-                    for (int j = 0; j <= t; j++)
+                    for (int j = Oldest(t); j <= t; j++)
                     {
                         for (int i = 0; i < c.HeadDim; i++)
                         {

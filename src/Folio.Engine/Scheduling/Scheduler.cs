@@ -35,8 +35,29 @@ public sealed class Scheduler
     public long Preemptions { get; private set; }
     public bool HasWork => Waiting.Count > 0 || Running.Count > 0;
 
-    /// <summary>Tokens a sequence can ever hold: the model's context and the cache without its watermark.</summary>
-    public int CapacityTokens => Math.Min(MaxModelLen, (_kv.Pool.NumBlocks - _kv.WatermarkBlocks) * _kv.BlockSize);
+    /// <summary>
+    /// Tokens a sequence can ever hold: the model's context and the cache without its watermark. When
+    /// every layer is windowed, a sequence holds at most <see cref="WindowedBlocksAtMost"/> blocks at
+    /// once, so where those fit the whole context does.
+    /// </summary>
+    public int CapacityTokens
+    {
+        get
+        {
+            int usable = _kv.Pool.NumBlocks - _kv.WatermarkBlocks;
+            return _kv.AttentionWindow is int window && WindowedBlocksAtMost(window) <= usable
+                ? MaxModelLen
+                : Math.Min(MaxModelLen, usable * _kv.BlockSize);
+        }
+    }
+
+    /// <summary>
+    /// The most blocks a windowed sequence holds during one step: the window behind the step's first
+    /// token and the step's tokens (at most the token budget), one block more where they straddle a
+    /// block boundary.
+    /// </summary>
+    public int WindowedBlocksAtMost(int window) =>
+        Math.Min(MaxBlocksPerSeq, _kv.BlocksFor(window - 1 + Options.MaxNumBatchedTokens) + 1);
 
     public void AddWaiting(Sequence seq)
     {
