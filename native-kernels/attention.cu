@@ -13,6 +13,11 @@
 // has already written): grid (numHeads, numSeqs, ceil(maxQueryLen / 8)), 128 threads. Tiles of 8
 // queries walk the keys 16 at a time with an online softmax (flash-attention style), so a key
 // tile loaded to shared memory serves 8 queries.
+//
+// Both take the model's variants of the score (the CPU backend's AttentionKernel is the reference):
+//   softcap > 0: a score s (q.k times scale) becomes softcap * tanh(s / softcap) (Gemma 2);
+//   window > 0:  a query at position p sees keys p - window + 1 .. p only (a sliding-window layer),
+//                so the key loops start at the window and never read the blocks before it.
 #include "folio_cuda.h"
 
 struct __align__(16) folio_vec16 { unsigned int a, b, c, d; };
@@ -56,24 +61,30 @@ FOLIO_DEVICE void folio_paged_decode_impl(S* __restrict__ out, float* __restrict
                                           const S* __restrict__ k_cache, const S* __restrict__ v_cache,
                                           const int* __restrict__ block_tables, int max_blocks_per_seq,
                                           const int* __restrict__ context_lens, int num_kv_heads, int head_dim,
-                                          int block_size, float scale, int partition_size)
+                                          int block_size, float scale, int partition_size, float softcap, int window)
 {
     __shared__ float scratch[33];
     const int head = blockIdx.x, seq = blockIdx.y, part = blockIdx.z;
     const int num_heads = gridDim.x, num_parts = gridDim.z;
     const int nt = blockDim.x, tid = threadIdx.x;
     const int ctx = context_lens[seq];
-    const int start = part * partition_size;
+    const int first = window > 0 && ctx > window ? ctx - window : 0;   // the decode query sits at ctx - 1
+    const int part_start = part * partition_size;
+    const int start = part_start > first ? part_start : first;
+    const int end = ctx < part_start + partition_size ? ctx : part_start + partition_size;
     const long part_index = ((long)seq * num_heads + head) * num_parts + part;
-    if (start >= ctx) {
-        // A partition past the end of this sequence (the grid is sized for the longest one).
-        if (num_parts > 1 && tid == 0) {
-            max_logits[part_index] = FOLIO_NEG_INF;
-            exp_sums[part_index] = 0.f;
+    if (start >= end) {
+        // A partition past the end of this sequence (the grid is sized for the longest one), or
+        // wholly before its sliding window. The reduce weighs it 0; zeros keep 0 * stale from NaN.
+        if (num_parts > 1) {
+            for (int d = tid; d < head_dim; d += nt) tmp_out[part_index * head_dim + d] = 0.f;
+            if (tid == 0) {
+                max_logits[part_index] = FOLIO_NEG_INF;
+                exp_sums[part_index] = 0.f;
+            }
         }
         return;
     }
-    const int end = ctx < start + partition_size ? ctx : start + partition_size;
     const int n = end - start;
     const int kv_head = head / (num_heads / num_kv_heads);
     const long slot_stride = (long)num_kv_heads * head_dim;
@@ -93,6 +104,7 @@ FOLIO_DEVICE void folio_paged_decode_impl(S* __restrict__ out, float* __restrict
         int t = start + i;
         long slot = (long)table[t / block_size] * block_size + t % block_size;
         float s = folio_dot(qs, k_cache + slot * slot_stride + (long)kv_head * head_dim, head_dim);
+        if (softcap > 0.f) s = softcap * tanhf(s / softcap);
         logits[i] = s;
         local_max = fmaxf(local_max, s);
     }
@@ -174,7 +186,7 @@ FOLIO_DEVICE void folio_prefill_impl(S* __restrict__ out, const float* __restric
                                      const S* __restrict__ k_cache, const S* __restrict__ v_cache,
                                      const int* __restrict__ block_tables, int max_blocks_per_seq,
                                      const int* __restrict__ context_lens, const int* __restrict__ query_start,
-                                     int num_kv_heads, int head_dim, int block_size, float scale)
+                                     int num_kv_heads, int head_dim, int block_size, float scale, float softcap, int window)
 {
     const int QT = FOLIO_PREFILL_QT, KT = FOLIO_PREFILL_KT;
     __shared__ long kslot[FOLIO_PREFILL_KT];
@@ -187,7 +199,8 @@ FOLIO_DEVICE void folio_prefill_impl(S* __restrict__ out, const float* __restric
     const int nq = qlen - tile * QT < QT ? qlen - tile * QT : QT;
     const int ctx = context_lens[seq];
     const int first_pos = ctx - qlen + tile * QT;    // position of this tile's first query
-    const int kv_end = first_pos + nq;               // keys [0, kv_end) are visible to some query
+    const int kv_end = first_pos + nq;               // keys [kv_begin, kv_end) are visible to some query
+    const int kv_begin = window > 0 && first_pos + 1 > window ? first_pos + 1 - window : 0;
     const int kv_head = head / (num_heads / num_kv_heads);
     const long slot_stride = (long)num_kv_heads * head_dim;
     const int* table = block_tables + (long)seq * max_blocks_per_seq;
@@ -212,7 +225,7 @@ FOLIO_DEVICE void folio_prefill_impl(S* __restrict__ out, const float* __restric
     }
     __syncthreads();
 
-    for (int k0 = 0; k0 < kv_end; k0 += KT) {
+    for (int k0 = kv_begin; k0 < kv_end; k0 += KT) {
         const int nk = kv_end - k0 < KT ? kv_end - k0 : KT;
         if (tid < KT) {
             int t = k0 + tid;
@@ -226,8 +239,11 @@ FOLIO_DEVICE void folio_prefill_impl(S* __restrict__ out, const float* __restric
         __syncthreads();
         for (int e = tid; e < QT * KT; e += nt) {
             int i = e / KT, j = e % KT;
-            bool visible = i < nq && j < nk && k0 + j <= first_pos + i;   // causal
-            P[e] = visible ? folio_dot(Qs + i * ld, Ks + j * ld, head_dim) : FOLIO_NEG_INF;
+            bool visible = i < nq && j < nk && k0 + j <= first_pos + i                 // causal
+                           && (window <= 0 || k0 + j > first_pos + i - window);       // inside the window
+            float sc = visible ? folio_dot(Qs + i * ld, Ks + j * ld, head_dim) : FOLIO_NEG_INF;
+            if (visible && softcap > 0.f) sc = softcap * tanhf(sc / softcap);
+            P[e] = sc;
         }
         __syncthreads();
         if (tid < QT) {
@@ -270,17 +286,18 @@ FOLIO_DEVICE void folio_prefill_impl(S* __restrict__ out, const float* __restric
     extern "C" __global__ void folio_paged_attention_decode_##suffix( \
         S* out, float* tmp_out, float* max_logits, float* exp_sums, const float* q, int q_stride, const S* k_cache, const S* v_cache, \
         const int* block_tables, int max_blocks_per_seq, const int* context_lens, int num_kv_heads, int head_dim, int block_size, \
-        float scale, int partition_size) \
+        float scale, int partition_size, float softcap, int window) \
     { folio_paged_decode_impl<S>(out, tmp_out, max_logits, exp_sums, q, q_stride, k_cache, v_cache, block_tables, max_blocks_per_seq, \
-                                 context_lens, num_kv_heads, head_dim, block_size, scale, partition_size); } \
+                                 context_lens, num_kv_heads, head_dim, block_size, scale, partition_size, softcap, window); } \
     extern "C" __global__ void folio_paged_attention_reduce_##suffix( \
         S* out, const float* tmp_out, const float* max_logits, const float* exp_sums, const int* context_lens, int head_dim, \
         int partition_size, int max_parts) \
     { folio_paged_reduce_impl<S>(out, tmp_out, max_logits, exp_sums, context_lens, head_dim, partition_size, max_parts); } \
     extern "C" __global__ void folio_prefill_attention_##suffix( \
         S* out, const float* q, int q_stride, const S* k_cache, const S* v_cache, const int* block_tables, int max_blocks_per_seq, \
-        const int* context_lens, const int* query_start, int num_kv_heads, int head_dim, int block_size, float scale) \
+        const int* context_lens, const int* query_start, int num_kv_heads, int head_dim, int block_size, float scale, \
+        float softcap, int window) \
     { folio_prefill_impl<S>(out, q, q_stride, k_cache, v_cache, block_tables, max_blocks_per_seq, context_lens, query_start, \
-                            num_kv_heads, head_dim, block_size, scale); }
+                            num_kv_heads, head_dim, block_size, scale, softcap, window); }
 FOLIO_ATTN(f32, float)
 FOLIO_ATTN(bf16, folio_bf16)

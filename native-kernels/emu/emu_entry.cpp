@@ -6,6 +6,7 @@
 #include "../attention.cu"
 #include "../cache.cu"
 #include "../embedding.cu"
+#include "../moe.cu"
 #include "../norm.cu"
 #include "../rotary.cu"
 #include "../sampling.cu"
@@ -14,7 +15,7 @@
 #define GRID dim3{(unsigned)gx, (unsigned)gy, (unsigned)gz}
 #define BLOCK dim3{(unsigned)bx, 1u, 1u}
 
-EMU_API int folio_emu_abi_version() { return 1; }
+EMU_API int folio_emu_abi_version() { return 2; }
 
 EMU_API void emu_f32_to_bf16(const float* in, unsigned short* out, long n)
 {
@@ -34,31 +35,31 @@ EMU_API void emu_f16_to_f32(const unsigned short* in, float* out, long n)
 }
 
 #define EMU_TYPED(suffix, S) \
-EMU_API void emu_rms_norm_##suffix(int gx, int gy, int gz, int bx, long smem, S* out, float* residual, const float* x, const S* weight, float eps, int hidden) \
-{ FOLIO_EMU_LAUNCH(folio_rms_norm_##suffix, GRID, BLOCK, smem, out, residual, x, weight, eps, hidden); } \
+EMU_API void emu_rms_norm_##suffix(int gx, int gy, int gz, int bx, long smem, S* out, float* residual, const float* x, const S* weight, float eps, float offset, int hidden) \
+{ FOLIO_EMU_LAUNCH(folio_rms_norm_##suffix, GRID, BLOCK, smem, out, residual, x, weight, eps, offset, hidden); } \
 EMU_API void emu_silu_and_mul_##suffix(int gx, int gy, int gz, int bx, long smem, S* out, const float* gate_up, int inter) \
 { FOLIO_EMU_LAUNCH(folio_silu_and_mul_##suffix, GRID, BLOCK, smem, out, gate_up, inter); } \
 EMU_API void emu_add_bias_##suffix(int gx, int gy, int gz, int bx, long smem, float* x, const S* bias, int n) \
 { FOLIO_EMU_LAUNCH(folio_add_bias_##suffix, GRID, BLOCK, smem, x, bias, n); } \
-EMU_API void emu_embedding_##suffix(int gx, int gy, int gz, int bx, long smem, float* out, const S* table, const int* ids, int hidden, int vocab) \
-{ FOLIO_EMU_LAUNCH(folio_embedding_##suffix, GRID, BLOCK, smem, out, table, ids, hidden, vocab); } \
+EMU_API void emu_embedding_##suffix(int gx, int gy, int gz, int bx, long smem, float* out, const S* table, const int* ids, int hidden, int vocab, float scale) \
+{ FOLIO_EMU_LAUNCH(folio_embedding_##suffix, GRID, BLOCK, smem, out, table, ids, hidden, vocab, scale); } \
 EMU_API void emu_reshape_and_cache_##suffix(int gx, int gy, int gz, int bx, long smem, const float* k, const float* v, S* kc, S* vc, \
                                             const int* slots, int k_stride, int v_stride, int num_kv_heads, int head_dim) \
 { FOLIO_EMU_LAUNCH(folio_reshape_and_cache_##suffix, GRID, BLOCK, smem, k, v, kc, vc, slots, k_stride, v_stride, num_kv_heads, head_dim); } \
 EMU_API void emu_paged_attention_decode_##suffix(int gx, int gy, int gz, int bx, long smem, S* out, float* tmp_out, float* max_logits, \
         float* exp_sums, const float* q, int q_stride, const S* kc, const S* vc, const int* block_tables, int max_blocks_per_seq, \
-        const int* context_lens, int num_kv_heads, int head_dim, int block_size, float scale, int partition_size) \
+        const int* context_lens, int num_kv_heads, int head_dim, int block_size, float scale, int partition_size, float softcap, int window) \
 { FOLIO_EMU_LAUNCH(folio_paged_attention_decode_##suffix, GRID, BLOCK, smem, out, tmp_out, max_logits, exp_sums, q, q_stride, kc, vc, \
-                   block_tables, max_blocks_per_seq, context_lens, num_kv_heads, head_dim, block_size, scale, partition_size); } \
+                   block_tables, max_blocks_per_seq, context_lens, num_kv_heads, head_dim, block_size, scale, partition_size, softcap, window); } \
 EMU_API void emu_paged_attention_reduce_##suffix(int gx, int gy, int gz, int bx, long smem, S* out, const float* tmp_out, \
         const float* max_logits, const float* exp_sums, const int* context_lens, int head_dim, int partition_size, int max_parts) \
 { FOLIO_EMU_LAUNCH(folio_paged_attention_reduce_##suffix, GRID, BLOCK, smem, out, tmp_out, max_logits, exp_sums, context_lens, head_dim, \
                    partition_size, max_parts); } \
 EMU_API void emu_prefill_attention_##suffix(int gx, int gy, int gz, int bx, long smem, S* out, const float* q, int q_stride, const S* kc, \
         const S* vc, const int* block_tables, int max_blocks_per_seq, const int* context_lens, const int* query_start, int num_kv_heads, \
-        int head_dim, int block_size, float scale) \
+        int head_dim, int block_size, float scale, float softcap, int window) \
 { FOLIO_EMU_LAUNCH(folio_prefill_attention_##suffix, GRID, BLOCK, smem, out, q, q_stride, kc, vc, block_tables, max_blocks_per_seq, \
-                   context_lens, query_start, num_kv_heads, head_dim, block_size, scale); }
+                   context_lens, query_start, num_kv_heads, head_dim, block_size, scale, softcap, window); }
 
 EMU_TYPED(f32, float)
 EMU_TYPED(bf16, folio_bf16)
@@ -108,5 +109,10 @@ EMU_API int emu_launch(const char* kernel, int gx, int gy, int gz, int bx, long 
     EMU_BY_NAME(folio_paged_attention_reduce_bf16) EMU_BY_NAME(folio_paged_attention_reduce_f32)
     EMU_BY_NAME(folio_prefill_attention_bf16) EMU_BY_NAME(folio_prefill_attention_f32)
     EMU_BY_NAME(folio_rotary) EMU_BY_NAME(folio_gather_rows) EMU_BY_NAME(folio_argmax) EMU_BY_NAME(folio_sample)
+    EMU_BY_NAME(folio_sandwich_norm_bf16) EMU_BY_NAME(folio_sandwich_norm_f32)
+    EMU_BY_NAME(folio_qk_norm_bf16) EMU_BY_NAME(folio_qk_norm_f32)
+    EMU_BY_NAME(folio_gelu_tanh_and_mul_bf16) EMU_BY_NAME(folio_gelu_tanh_and_mul_f32) EMU_BY_NAME(folio_softcap)
+    EMU_BY_NAME(folio_moe_route) EMU_BY_NAME(folio_moe_group) EMU_BY_NAME(folio_moe_combine)
+    EMU_BY_NAME(folio_moe_gather_bf16) EMU_BY_NAME(folio_moe_gather_f32)
     return -1;
 }

@@ -8,7 +8,7 @@ using Folio.Models.Loading;
 
 namespace Folio.Cli.Commands;
 
-/// <summary>On a GPU host: every kernel on the device against the CPU backend, then a whole model; here: says there is no GPU.</summary>
+/// <summary>On a GPU host: every kernel on the device against the CPU backend, then a whole model and a small model of each newer architecture; here: says there is no GPU.</summary>
 public sealed class CudaCheckCommand : FolioCommand
 {
     private readonly FolioOption<string?> _model = SharedOptions.Model("PATH|demo", "model for the whole-forward and generation checks", defaultValue: "demo");
@@ -72,6 +72,18 @@ public sealed class CudaCheckCommand : FolioCommand
                 }
 
                 task.Complete();
+
+                // Qwen3, Gemma 2/3 and mixtures of experts: a small synthetic model of each, same checks.
+                var arch = progress.AddTask("architecture checks", total: 0);
+                foreach (var r in ArchitectureChecks.Run(device))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    progress.WriteLine(Line(r));
+                    results.Add(r);
+                    arch.Advance(description: r.Name);
+                }
+
+                arch.Complete();
             }
 
             int failures = results.Count(r => !r.Passed);

@@ -64,7 +64,7 @@ public static unsafe class CudaBench
         {
             k.Decode.Launch(stream, (heads, seqs, parts), KernelShapes.AttentionThreads, KernelShapes.DecodeSharedBytes(headDim, part),
                 new KernelArgs().Ptr(o).Ptr(tmp).Ptr(ml).Ptr(es).Ptr(q).Int(heads * headDim).Ptr(kc).Ptr(vc).Ptr(dt).Int(blocksPerSeq).Ptr(dc)
-                    .Int(kvHeads).Int(headDim).Int(blockSize).Float(1f / MathF.Sqrt(headDim)).Int(part));
+                    .Int(kvHeads).Int(headDim).Int(blockSize).Float(1f / MathF.Sqrt(headDim)).Int(part).Float(0f).Int(0));
             k.Reduce.Launch(stream, (heads, seqs, 1), KernelShapes.AttentionThreads, KernelShapes.ReduceSharedBytes(parts),
                 new KernelArgs().Ptr(o).Ptr(tmp).Ptr(ml).Ptr(es).Ptr(dc).Int(headDim).Int(part).Int(parts));
         }

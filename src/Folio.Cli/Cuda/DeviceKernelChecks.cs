@@ -50,6 +50,14 @@ public sealed unsafe class DeviceKernelChecks : IDisposable
             }
         }
 
+        // Gemma's variants: a soft-cap, a sliding window (split-K partitions wholly before it), both.
+        foreach (var (softcap, window) in new[] { (50f, 0), (0f, 1000), (30f, 333) })
+        {
+            yield return Attention(128, 16, 4, [4096, 1000, 17, 1], split: false, softcap, window);
+            yield return Attention(256, 16, 2, [4096, 1000, 17, 1], split: true, softcap, window);
+            yield return Prefill(128, 32, 4, softcap, window);
+        }
+
         yield return Argmax();
         FreeTemps();
     }
@@ -111,7 +119,7 @@ public sealed unsafe class DeviceKernelChecks : IDisposable
         var expected = new float[rows * hidden];
         CpuKernels.RmsNorm(x, w, expected, rows, hidden, 1e-5f);
         var o = DevZero(rows * hidden * 4L);
-        _k.Get("folio_rms_norm_f32").Launch(_stream, (rows, 1, 1), KernelShapes.RowThreads, 0, new KernelArgs().Ptr(o).Ptr(Dev(x)).Ptr(null).Ptr(Dev(w)).Float(1e-5f).Int(hidden));
+        _k.Get("folio_rms_norm_f32").Launch(_stream, (rows, 1, 1), KernelShapes.RowThreads, 0, new KernelArgs().Ptr(o).Ptr(Dev(x)).Ptr(null).Ptr(Dev(w)).Float(1e-5f).Float(0f).Int(hidden));
         return CheckResult.Compare("rms_norm (f32)", expected, Host<float>(o, rows * hidden), 1e-5, 1e-5);
     }
 
@@ -154,7 +162,7 @@ public sealed unsafe class DeviceKernelChecks : IDisposable
         var expected = new float[ids.Length * hidden];
         CpuKernels.Embedding(ids, table, expected, hidden);
         var o = DevZero(expected.Length * 4L);
-        _k.Get("folio_embedding_f32").Launch(_stream, (ids.Length, 1, 1), KernelShapes.RowThreads, 0, new KernelArgs().Ptr(o).Ptr(Dev(table)).Ptr(Dev(ids)).Int(hidden).Int(vocab));
+        _k.Get("folio_embedding_f32").Launch(_stream, (ids.Length, 1, 1), KernelShapes.RowThreads, 0, new KernelArgs().Ptr(o).Ptr(Dev(table)).Ptr(Dev(ids)).Int(hidden).Int(vocab).Float(1f));
         return CheckResult.Compare("embedding (f32)", expected, Host<float>(o, expected.Length), 0, 0);
     }
 
@@ -237,12 +245,12 @@ public sealed unsafe class DeviceKernelChecks : IDisposable
         return (q, k, v, tables, maxBlocks, qs, pos, heads, nt);
     }
 
-    private CheckResult Attention(int headDim, int blockSize, int gqa, int[] ctx, bool split)
+    private CheckResult Attention(int headDim, int blockSize, int gqa, int[] ctx, bool split, float softcap = 0f, int window = 0)
     {
         int kvHeads = 2;
         var c = Case(headDim, blockSize, gqa, ctx, ctx.Select(_ => 1).ToArray(), kvHeads);
         var expected = new float[c.NumTokens * c.Heads * headDim];
-        CpuKernels.PagedAttention(c.Q, c.K, c.V, c.Tables, c.MaxBlocks, c.QueryStart, c.Positions, ctx.Length, blockSize, c.Heads, kvHeads, headDim, expected);
+        Expected(c, ctx.Length, blockSize, kvHeads, headDim, softcap, window, expected);
         int maxCtx = ctx.Max();
         int part = split ? KernelShapes.DefaultPartitionSize : maxCtx;
         int parts = split ? KernelShapes.Partitions(maxCtx, part) : 1;
@@ -255,7 +263,7 @@ public sealed unsafe class DeviceKernelChecks : IDisposable
         var ctxLens = Dev(ctx);
         _k.Decode.Launch(_stream, (c.Heads, ctx.Length, parts), KernelShapes.AttentionThreads, KernelShapes.DecodeSharedBytes(headDim, part),
             new KernelArgs().Ptr(o).Ptr(tmp).Ptr(ml).Ptr(es).Ptr(Dev(c.Q)).Int(c.Heads * headDim).Ptr(kc).Ptr(vc).Ptr(Dev(c.Tables)).Int(c.MaxBlocks)
-                .Ptr(ctxLens).Int(kvHeads).Int(headDim).Int(blockSize).Float(1f / MathF.Sqrt(headDim)).Int(part));
+                .Ptr(ctxLens).Int(kvHeads).Int(headDim).Int(blockSize).Float(1f / MathF.Sqrt(headDim)).Int(part).Float(softcap).Int(window));
         if (split)
         {
             _k.Reduce.Launch(_stream, (c.Heads, ctx.Length, 1), KernelShapes.AttentionThreads, KernelShapes.ReduceSharedBytes(parts),
@@ -265,29 +273,45 @@ public sealed unsafe class DeviceKernelChecks : IDisposable
         var got16 = Host<ushort>(o, expected.Length);
         var got = new float[got16.Length];
         DTypeConversion.BF16ToF32(got16, got);
-        var r = CheckResult.Compare($"decode {(split ? "split-K" : "single")} d={headDim} bs={blockSize} gqa={gqa}", expected, got, 1e-4, 1.0 / 128);
+        var r = CheckResult.Compare($"decode {(split ? "split-K" : "single")} d={headDim} bs={blockSize} gqa={gqa}{Variant(softcap, window)}", expected, got, 1e-4, 1.0 / 128);
         FreeTemps();
         return r;
     }
 
-    private CheckResult Prefill(int headDim, int blockSize, int gqa)
+    private CheckResult Prefill(int headDim, int blockSize, int gqa, float softcap = 0f, int window = 0)
     {
         int kvHeads = 2;
         int[] ctx = [300, 1200, 64];
         int[] qlen = [300, 77, 1];
         var c = Case(headDim, blockSize, gqa, ctx, qlen, kvHeads);
         var expected = new float[c.NumTokens * c.Heads * headDim];
-        CpuKernels.PagedAttention(c.Q, c.K, c.V, c.Tables, c.MaxBlocks, c.QueryStart, c.Positions, ctx.Length, blockSize, c.Heads, kvHeads, headDim, expected);
+        Expected(c, ctx.Length, blockSize, kvHeads, headDim, softcap, window, expected);
         var o = DevZero(expected.Length * 2L);
         _k.Prefill.Launch(_stream, (c.Heads, ctx.Length, KernelShapes.PrefillTiles(qlen.Max())), KernelShapes.AttentionThreads, KernelShapes.PrefillSharedBytes(headDim),
             new KernelArgs().Ptr(o).Ptr(Dev(c.Q)).Int(c.Heads * headDim).Ptr(Dev(c.K.Select(DTypeConversion.F32ToBF16).ToArray())).Ptr(Dev(c.V.Select(DTypeConversion.F32ToBF16).ToArray()))
-                .Ptr(Dev(c.Tables)).Int(c.MaxBlocks).Ptr(Dev(ctx)).Ptr(Dev(c.QueryStart)).Int(kvHeads).Int(headDim).Int(blockSize).Float(1f / MathF.Sqrt(headDim)));
+                .Ptr(Dev(c.Tables)).Int(c.MaxBlocks).Ptr(Dev(ctx)).Ptr(Dev(c.QueryStart)).Int(kvHeads).Int(headDim).Int(blockSize).Float(1f / MathF.Sqrt(headDim)).Float(softcap).Int(window));
         var got16 = Host<ushort>(o, expected.Length);
         var got = new float[got16.Length];
         DTypeConversion.BF16ToF32(got16, got);
-        var r = CheckResult.Compare($"prefill d={headDim} bs={blockSize} gqa={gqa}", expected, got, 1e-4, 1.0 / 128);
+        var r = CheckResult.Compare($"prefill d={headDim} bs={blockSize} gqa={gqa}{Variant(softcap, window)}", expected, got, 1e-4, 1.0 / 128);
         FreeTemps();
         return r;
+    }
+
+    private static string Variant(float softcap, int window) =>
+        (softcap > 0 ? $" softcap={softcap}" : "") + (window > 0 ? $" window={window}" : "");
+
+    /// <summary>The CPU backend's paged attention; with a soft-cap or window, the same definition in float64 (CpuKernels has neither).</summary>
+    private static void Expected((float[] Q, float[] K, float[] V, int[] Tables, int MaxBlocks, int[] QueryStart, int[] Positions, int Heads, int NumTokens) c,
+        int seqs, int blockSize, int kvHeads, int headDim, float softcap, int window, float[] expected)
+    {
+        if (softcap == 0 && window == 0)
+        {
+            CpuKernels.PagedAttention(c.Q, c.K, c.V, c.Tables, c.MaxBlocks, c.QueryStart, c.Positions, seqs, blockSize, c.Heads, kvHeads, headDim, expected);
+            return;
+        }
+
+        AttentionVariantReference.Run(c.Q, c.K, c.V, c.Tables, c.MaxBlocks, c.QueryStart, c.Positions, seqs, blockSize, c.Heads, kvHeads, headDim, 1.0 / Math.Sqrt(headDim), softcap, window, expected);
     }
 
     private CheckResult Argmax()

@@ -8,9 +8,11 @@ namespace Folio.Cuda.Runner;
 /// The CUDA backend's model executor: bf16 weights on the device, cuBLAS GEMMs (bf16 in, f32
 /// accumulate), the kernels of native-kernels/*.cu, a bf16 paged KV cache in the CPU backend's
 /// layout, sized from free device memory after a profiling pass, and CUDA graphs for decode steps
-/// of common batch sizes. The residual stream, q/k/v and every softmax stay f32.
+/// of common batch sizes. The residual stream, q/k/v and every softmax stay f32. Beyond Llama it runs
+/// what <see cref="CudaArchitectureSupport"/> lists (Qwen3's q/k norms, Gemma 2/3, mixtures of
+/// experts), following the CPU backend's layer sequence.
 /// </summary>
-public sealed unsafe class CudaModelRunner : IModelRunner
+public sealed unsafe partial class CudaModelRunner : IModelRunner
 {
     private const int CacheElementBytes = 2; // bf16
 
@@ -18,7 +20,7 @@ public sealed unsafe class CudaModelRunner : IModelRunner
     private readonly List<ulong> _owned = [];
     private readonly Dictionary<int, int> _graphs = [];
     private readonly int _maxTokens, _maxSeqs, _maxBlocksPerSeq, _maxModelLen, _maxParts, _qkvDim, _singlePassMax, _partition;
-    private readonly ulong _embedding, _finalNorm, _lmHead, _invFreq;
+    private readonly ulong _embedding, _finalNorm, _lmHead, _invFreq, _invFreqLocal;
     private readonly DeviceLayer[] _layers = [];
 
     // activations
@@ -30,7 +32,8 @@ public sealed unsafe class CudaModelRunner : IModelRunner
     private readonly int _offIds, _offPos, _offSlots, _offQs, _offCtx, _offTables, _offLogitIdx, _inputInts;
 
     // kernels
-    private readonly int _kEmbedding, _kRmsNorm, _kAddBias, _kRotary, _kCache, _kDecode, _kReduce, _kPrefill, _kSilu, _kGather;
+    private readonly int _kEmbedding, _kRmsNorm, _kAddBias, _kRotary, _kCache, _kDecode, _kReduce, _kPrefill, _kActivation, _kGather;
+    private readonly int _kQkNorm, _kSandwichNorm, _kSoftcap;
 
     private ulong _kPool, _vPool;
     private long _layerCacheBytes;
@@ -49,9 +52,9 @@ public sealed unsafe class CudaModelRunner : IModelRunner
             options.Validate();
             Config = model.Config;
             var c = Config;
-            if (c.BeyondLlama() is { Count: > 0 } missing)
+            if (CudaArchitectureSupport.Missing(c) is { Count: > 0 } missing)
             {
-                // The CUDA kernels implement the Llama decoder only; a model that needs more runs on the CPU backend.
+                // A model that needs a part no CUDA kernel implements runs on the CPU backend.
                 throw new NotSupportedException($"{model.Source}: {c.Architecture} needs {string.Join(", ", missing)}, which the CUDA backend does not implement yet; run it with the CPU backend");
             }
 
@@ -75,25 +78,26 @@ public sealed unsafe class CudaModelRunner : IModelRunner
             _kDecode = api.Kernel("folio_paged_attention_decode_bf16");
             _kReduce = api.Kernel("folio_paged_attention_reduce_bf16");
             _kPrefill = api.Kernel("folio_prefill_attention_bf16");
-            _kSilu = api.Kernel("folio_silu_and_mul_bf16");
+            _kActivation = api.Kernel(c.Activation == MlpActivation.GeluTanh ? "folio_gelu_tanh_and_mul_bf16" : "folio_silu_and_mul_bf16");
             _kGather = api.Kernel("folio_gather_rows");
+            _kQkNorm = api.Kernel("folio_qk_norm_bf16");
+            _kSandwichNorm = api.Kernel("folio_sandwich_norm_bf16");
+            _kSoftcap = api.Kernel("folio_softcap");
 
             _embedding = DeviceWeights.Upload(api, Own, model.Require("model.embed_tokens.weight"));
             _finalNorm = DeviceWeights.Upload(api, Own, model.Require("model.norm.weight"));
-            _lmHead = c.TieWordEmbeddings ? _embedding : DeviceWeights.Upload(api, Own, model.Require("lm_head.weight"));
+            // As the CPU backend: a checkpoint without lm_head.weight ties it to the embedding (Gemma).
+            bool tied = c.TieWordEmbeddings || !model.Tensors.ContainsKey("lm_head.weight");
+            _lmHead = tied ? _embedding : DeviceWeights.Upload(api, Own, model.Require("lm_head.weight"));
             _layers = new DeviceLayer[c.NumLayers];
             for (int i = 0; i < c.NumLayers; i++)
             {
                 _layers[i] = DeviceWeights.UploadLayer(api, Own, model, i);
             }
 
-            var inv = RopeFrequencies.Inverse(c);
-            _invFreq = Own(inv.Length * sizeof(double));
-            fixed (double* p = inv)
-            {
-                api.Upload(_invFreq, p, inv.Length * sizeof(double));
-                api.Synchronize();
-            }
+            _invFreq = UploadDoubles(RopeFrequencies.Inverse(c));
+            // Gemma 3's local layers rotate with their own base (rope_local_base_freq).
+            _invFreqLocal = c.RopeLocalTheta is float localTheta ? UploadDoubles(RopeFrequencies.Inverse(c.RotaryDim, localTheta, null)) : _invFreq;
 
             long t = _maxTokens;
             _residual = Own(t * c.HiddenSize * 4);
@@ -109,6 +113,10 @@ public sealed unsafe class CudaModelRunner : IModelRunner
             _splitOut = Own((long)_maxSeqs * c.NumHeads * _maxParts * c.HeadDim * 4);
             _splitMax = Own((long)_maxSeqs * c.NumHeads * _maxParts * 4);
             _splitSum = Own((long)_maxSeqs * c.NumHeads * _maxParts * 4);
+            if (c.IsMoe)
+            {
+                _moe = new MoeBuffers(c, _maxTokens, Own, api);
+            }
 
             _offIds = 0;
             _offPos = _offIds + _maxTokens;
@@ -123,7 +131,9 @@ public sealed unsafe class CudaModelRunner : IModelRunner
 
             NumBlocks = options.NumBlocksOverride > 0 ? options.NumBlocksOverride : ProfileAndSizePool(options.GpuMemoryUtilization);
             AllocatePool(NumBlocks);
-            if (api.SupportsGraphs)
+            // A mixture of experts reads its experts' row counts back to the host each layer (the
+            // per-expert GEMMs are sized by them), which a captured graph cannot do.
+            if (api.SupportsGraphs && !c.IsMoe)
             {
                 foreach (int b in options.GraphBatchSizes.Where(b => b >= 1 && b <= _maxSeqs).Distinct().Order())
                 {
@@ -306,15 +316,15 @@ public sealed unsafe class CudaModelRunner : IModelRunner
         var c = Config;
         int h = c.HiddenSize, inter = c.IntermediateSize;
         int rt = KernelShapes.RowThreads, st = KernelShapes.SmallThreads;
-        float eps = c.RmsNormEps, scale = 1f / MathF.Sqrt(c.HeadDim);
+        float eps = c.RmsNormEps, offset = c.NormWeightOffset;
         int interleaved = c.RopeStyle == RopeStyle.Interleaved ? 1 : 0;
 
-        _api.Launch(_kEmbedding, (nt, 1, 1), rt, 0, new KernelArgs().Ptr(_residual).Ptr(_embedding).Ptr(In(_offIds)).Int(h).Int(c.VocabSize));
+        _api.Launch(_kEmbedding, (nt, 1, 1), rt, 0, new KernelArgs().Ptr(_residual).Ptr(_embedding).Ptr(In(_offIds)).Int(h).Int(c.VocabSize).Float(c.EmbeddingScale));
         for (int l = 0; l < c.NumLayers; l++)
         {
             var w = _layers[l];
-            // residual += previous MLP output (none before layer 0); normed = rmsnorm(residual)
-            _api.Launch(_kRmsNorm, (nt, 1, 1), rt, 0, new KernelArgs().Ptr(_normed).Ptr(_residual).Ptr(l == 0 ? 0UL : _proj).Ptr(w.InputNorm).Float(eps).Int(h));
+            // residual += previous MLP output (none before layer 0; Gemma normalises it first); normed = rmsnorm(residual)
+            AddAndNorm(nt, l == 0 ? 0UL : _proj, l == 0 ? 0UL : _layers[l - 1].MlpOutNorm, w.InputNorm, _normed);
             _api.Gemm(_normed, w.Qkv, _qkv, nt, _qkvDim, h);
             if (w.QkvBias != 0)
             {
@@ -322,57 +332,89 @@ public sealed unsafe class CudaModelRunner : IModelRunner
             }
 
             ulong q = _qkv, k = q + ((ulong)c.QDim * 4), v = k + ((ulong)c.KvDim * 4);
-            _api.Launch(_kRotary, (nt, 1, 1), st, 0, new KernelArgs().Ptr(q).Ptr(k).Ptr(In(_offPos)).Ptr(_invFreq).Int(_qkvDim).Int(_qkvDim).Int(c.NumHeads).Int(c.NumKvHeads).Int(c.HeadDim).Int(interleaved));
+            if (w.QNorm != 0)
+            {
+                _api.Launch(_kQkNorm, (nt, 1, 1), st, 0, new KernelArgs().Ptr(q).Ptr(k).Ptr(w.QNorm).Ptr(w.KNorm).Int(_qkvDim).Int(_qkvDim)
+                    .Int(c.NumHeads).Int(c.NumKvHeads).Int(c.HeadDim).Float(eps).Float(offset));
+            }
+
+            ulong invFreq = w.Local ? _invFreqLocal : _invFreq;
+            _api.Launch(_kRotary, (nt, 1, 1), st, 0, new KernelArgs().Ptr(q).Ptr(k).Ptr(In(_offPos)).Ptr(invFreq).Int(_qkvDim).Int(_qkvDim).Int(c.NumHeads).Int(c.NumKvHeads).Int(c.HeadDim).Int(interleaved));
             ulong kc = _kPool + (ulong)(l * _layerCacheBytes), vc = _vPool + (ulong)(l * _layerCacheBytes);
             _api.Launch(_kCache, (nt, 1, 1), st, 0, new KernelArgs().Ptr(k).Ptr(v).Ptr(kc).Ptr(vc).Ptr(In(_offSlots)).Int(_qkvDim).Int(_qkvDim).Int(c.NumKvHeads).Int(c.HeadDim));
-            EnqueueAttention(mode, ns, maxCtx, maxQ, q, kc, vc, scale);
+            EnqueueAttention(mode, ns, maxCtx, maxQ, q, kc, vc, w.Local ? c.SlidingWindow!.Value : 0);
             _api.Gemm(_attn, w.O, _proj, nt, h, c.QDim);
-            _api.Launch(_kRmsNorm, (nt, 1, 1), rt, 0, new KernelArgs().Ptr(_normed).Ptr(_residual).Ptr(_proj).Ptr(w.PostAttentionNorm).Float(eps).Int(h));
+            AddAndNorm(nt, _proj, w.AttentionOutNorm, w.PostAttentionNorm, _normed);
+            if (c.IsMoe)
+            {
+                EnqueueExperts(w, nt);
+                continue;
+            }
+
             _api.Gemm(_normed, w.GateUp, _gateUp, nt, 2 * inter, h);
-            _api.Launch(_kSilu, (nt, 1, 1), rt, 0, new KernelArgs().Ptr(_act).Ptr(_gateUp).Int(inter));
+            _api.Launch(_kActivation, (nt, 1, 1), rt, 0, new KernelArgs().Ptr(_act).Ptr(_gateUp).Int(inter));
             _api.Gemm(_act, w.Down, _proj, nt, h, inter);
         }
 
         // residual += last MLP output over every token, then only the rows that want logits.
-        _api.Launch(_kRmsNorm, (nt, 1, 1), rt, 0, new KernelArgs().Ptr(_normed).Ptr(_residual).Ptr(_proj).Ptr(_finalNorm).Float(eps).Int(h));
+        AddAndNorm(nt, _proj, _layers[^1].MlpOutNorm, _finalNorm, _normed);
         _api.Launch(_kGather, (nl, 1, 1), rt, 0, new KernelArgs().Ptr(_rows).Ptr(_residual).Ptr(In(_offLogitIdx)).Int(h));
-        _api.Launch(_kRmsNorm, (nl, 1, 1), rt, 0, new KernelArgs().Ptr(_rowsNormed).Ptr(_rows).Ptr(0UL).Ptr(_finalNorm).Float(eps).Int(h));
+        _api.Launch(_kRmsNorm, (nl, 1, 1), rt, 0, new KernelArgs().Ptr(_rowsNormed).Ptr(_rows).Ptr(0UL).Ptr(_finalNorm).Float(eps).Float(offset).Int(h));
         _api.Gemm(_rowsNormed, _lmHead, _logits, nl, c.VocabSize, h);
+        if (c.FinalLogitSoftcap is float cap)
+        {
+            _api.Launch(_kSoftcap, (nl, 1, 1), rt, 0, new KernelArgs().Ptr(_logits).Int(c.VocabSize).Float(cap));
+        }
     }
 
-    private void EnqueueAttention(AttentionMode mode, int ns, int maxCtx, int maxQ, ulong q, ulong kc, ulong vc, float scale)
+    /// <summary>
+    /// residual += x (or, with a post-norm, += rmsnorm(x) · postNorm: Gemma's sandwich), then
+    /// output = rmsnorm(residual) · norm. x = 0 normalises the residual as it is.
+    /// </summary>
+    private void AddAndNorm(int nt, ulong x, ulong postNorm, ulong norm, ulong output)
     {
         var c = Config;
+        var args = postNorm != 0 && x != 0
+            ? new KernelArgs().Ptr(output).Ptr(_residual).Ptr(x).Ptr(postNorm).Ptr(norm)
+            : new KernelArgs().Ptr(output).Ptr(_residual).Ptr(x).Ptr(norm);
+        _api.Launch(postNorm != 0 && x != 0 ? _kSandwichNorm : _kRmsNorm, (nt, 1, 1), KernelShapes.RowThreads, 0, args.Float(c.RmsNormEps).Float(c.NormWeightOffset).Int(c.HiddenSize));
+    }
+
+    /// <param name="window">the sliding window of a local layer, 0 for a global one.</param>
+    private void EnqueueAttention(AttentionMode mode, int ns, int maxCtx, int maxQ, ulong q, ulong kc, ulong vc, int window)
+    {
+        var c = Config;
+        float scale = c.EffectiveAttentionScale, softcap = c.AttentionLogitSoftcap ?? 0f;
         int at = KernelShapes.AttentionThreads;
         switch (mode)
         {
             case AttentionMode.Prefill:
                 _api.Launch(_kPrefill, (c.NumHeads, ns, KernelShapes.PrefillTiles(maxQ)), at, KernelShapes.PrefillSharedBytes(c.HeadDim),
                     new KernelArgs().Ptr(_attn).Ptr(q).Int(_qkvDim).Ptr(kc).Ptr(vc).Ptr(In(_offTables)).Int(_maxBlocksPerSeq).Ptr(In(_offCtx)).Ptr(In(_offQs))
-                        .Int(c.NumKvHeads).Int(c.HeadDim).Int(BlockSize).Float(scale));
+                        .Int(c.NumKvHeads).Int(c.HeadDim).Int(BlockSize).Float(scale).Float(softcap).Int(window));
                 break;
             case AttentionMode.DecodeSinglePass:
-                _api.Launch(_kDecode, (c.NumHeads, ns, 1), at, KernelShapes.DecodeSharedBytes(c.HeadDim, maxCtx), DecodeArgs(q, kc, vc, scale, maxCtx));
+                _api.Launch(_kDecode, (c.NumHeads, ns, 1), at, KernelShapes.DecodeSharedBytes(c.HeadDim, maxCtx), DecodeArgs(q, kc, vc, scale, maxCtx, softcap, window));
                 break;
             default:
                 int part = _partition;
                 if (_maxParts == 1)
                 {
                     // One partition covers MaxModelLen: the kernel then writes the output itself (no reduce).
-                    _api.Launch(_kDecode, (c.NumHeads, ns, 1), at, KernelShapes.DecodeSharedBytes(c.HeadDim, part), DecodeArgs(q, kc, vc, scale, part));
+                    _api.Launch(_kDecode, (c.NumHeads, ns, 1), at, KernelShapes.DecodeSharedBytes(c.HeadDim, part), DecodeArgs(q, kc, vc, scale, part, softcap, window));
                     break;
                 }
 
-                _api.Launch(_kDecode, (c.NumHeads, ns, _maxParts), at, KernelShapes.DecodeSharedBytes(c.HeadDim, part), DecodeArgs(q, kc, vc, scale, part));
+                _api.Launch(_kDecode, (c.NumHeads, ns, _maxParts), at, KernelShapes.DecodeSharedBytes(c.HeadDim, part), DecodeArgs(q, kc, vc, scale, part, softcap, window));
                 _api.Launch(_kReduce, (c.NumHeads, ns, 1), at, KernelShapes.ReduceSharedBytes(_maxParts),
                     new KernelArgs().Ptr(_attn).Ptr(_splitOut).Ptr(_splitMax).Ptr(_splitSum).Ptr(In(_offCtx)).Int(c.HeadDim).Int(part).Int(_maxParts));
                 break;
         }
     }
 
-    private KernelArgs DecodeArgs(ulong q, ulong kc, ulong vc, float scale, int partition) =>
+    private KernelArgs DecodeArgs(ulong q, ulong kc, ulong vc, float scale, int partition, float softcap, int window) =>
         new KernelArgs().Ptr(_attn).Ptr(_splitOut).Ptr(_splitMax).Ptr(_splitSum).Ptr(q).Int(_qkvDim).Ptr(kc).Ptr(vc).Ptr(In(_offTables)).Int(_maxBlocksPerSeq)
-            .Ptr(In(_offCtx)).Int(Config.NumKvHeads).Int(Config.HeadDim).Int(BlockSize).Float(scale).Int(partition);
+            .Ptr(In(_offCtx)).Int(Config.NumKvHeads).Int(Config.HeadDim).Int(BlockSize).Float(scale).Int(partition).Float(softcap).Int(window);
 
     /// <summary>
     /// Runs the largest step the runner accepts against a scratch KV pool, then gives the KV pool
@@ -471,6 +513,18 @@ public sealed unsafe class CudaModelRunner : IModelRunner
             _graphs[batch] = _api.EndCapture($"decode batch {batch}");
             _graphSizes = [.. _graphs.Keys.Order()];
         }
+    }
+
+    private ulong UploadDoubles(double[] values)
+    {
+        ulong d = Own(values.Length * sizeof(double));
+        fixed (double* p = values)
+        {
+            _api.Upload(d, p, values.Length * sizeof(double));
+            _api.Synchronize();
+        }
+
+        return d;
     }
 
     private ulong Own(long bytes)

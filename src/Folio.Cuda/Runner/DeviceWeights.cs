@@ -3,11 +3,31 @@ using Folio.Models;
 
 namespace Folio.Cuda.Runner;
 
-/// <summary>One decoder layer on the device (addresses of bf16 tensors), q/k/v and gate/up fused as the CPU backend fuses them.</summary>
+/// <summary>
+/// One decoder layer on the device (addresses of bf16 tensors; 0 for what the architecture lacks),
+/// q/k/v and gate/up fused as the CPU backend fuses them. Norm weights are stored as the checkpoint
+/// has them: the kernels add <see cref="ModelConfig.NormWeightOffset"/> in f32.
+/// </summary>
 internal sealed class DeviceLayer
 {
     public required ulong InputNorm { get; init; }
+
+    /// <summary>The norm feeding the MLP: post_attention_layernorm, or Gemma's pre_feedforward_layernorm.</summary>
     public required ulong PostAttentionNorm { get; init; }
+
+    /// <summary>Gemma's post_attention_layernorm (the attention output's own norm before its residual add), else 0.</summary>
+    public ulong AttentionOutNorm { get; init; }
+
+    /// <summary>Gemma's post_feedforward_layernorm (the MLP output's own norm before its residual add), else 0.</summary>
+    public ulong MlpOutNorm { get; init; }
+
+    /// <summary>[HeadDim] per-head RMSNorm weights of q and k (Qwen3, Gemma 3), else 0.</summary>
+    public ulong QNorm { get; init; }
+
+    public ulong KNorm { get; init; }
+
+    /// <summary>Whether this layer attends over the sliding window only (Gemma's local layers).</summary>
+    public bool Local { get; init; }
 
     /// <summary>[QDim + 2 KvDim, Hidden]: q rows, then k, then v.</summary>
     public required ulong Qkv { get; init; }
@@ -17,10 +37,19 @@ internal sealed class DeviceLayer
 
     public required ulong O { get; init; }
 
-    /// <summary>[2 Intermediate, Hidden]: gate rows then up rows.</summary>
-    public required ulong GateUp { get; init; }
+    /// <summary>[2 Intermediate, Hidden]: gate rows then up rows; 0 for a mixture of experts.</summary>
+    public ulong GateUp { get; init; }
 
-    public required ulong Down { get; init; }
+    public ulong Down { get; init; }
+
+    /// <summary>[NumExperts, Hidden] router (mlp.gate) of a mixture of experts, else 0.</summary>
+    public ulong Router { get; init; }
+
+    /// <summary>Per expert [2 ExpertIntermediate, Hidden]: gate rows then up rows.</summary>
+    public ulong[] ExpertGateUp { get; init; } = [];
+
+    /// <summary>Per expert [Hidden, ExpertIntermediate].</summary>
+    public ulong[] ExpertDown { get; init; } = [];
 }
 
 /// <summary>Copies a model's tensors to the device as bf16, converting from f32, f16, bf16 or q8_0 in bounded chunks.</summary>
@@ -92,15 +121,27 @@ internal static unsafe class DeviceWeights
             bias = Upload(api, allocate, model.Require(p + "self_attn.q_proj.bias"), model.Require(p + "self_attn.k_proj.bias"), model.Require(p + "self_attn.v_proj.bias"));
         }
 
+        ulong One(string name) => Upload(api, allocate, model.Require(p + name));
+        ulong Optional(bool present, string name) => present ? One(name) : 0;
+        string ExpertTensor(int expert, string name) => $"mlp.experts.{expert}.{name}.weight";
+        int experts = c.NumExperts;
         return new DeviceLayer
         {
-            InputNorm = Upload(api, allocate, model.Require(p + "input_layernorm.weight")),
-            PostAttentionNorm = Upload(api, allocate, model.Require(p + "post_attention_layernorm.weight")),
+            InputNorm = One("input_layernorm.weight"),
+            PostAttentionNorm = One(c.SandwichNorms ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight"),
+            AttentionOutNorm = Optional(c.SandwichNorms, "post_attention_layernorm.weight"),
+            MlpOutNorm = Optional(c.SandwichNorms, "post_feedforward_layernorm.weight"),
+            QNorm = Optional(c.QkNorm, "self_attn.q_norm.weight"),
+            KNorm = Optional(c.QkNorm, "self_attn.k_norm.weight"),
+            Local = c.IsLocalLayer(i),
             Qkv = Upload(api, allocate, model.Require(p + "self_attn.q_proj.weight"), model.Require(p + "self_attn.k_proj.weight"), model.Require(p + "self_attn.v_proj.weight")),
             QkvBias = bias,
-            O = Upload(api, allocate, model.Require(p + "self_attn.o_proj.weight")),
-            GateUp = Upload(api, allocate, model.Require(p + "mlp.gate_proj.weight"), model.Require(p + "mlp.up_proj.weight")),
-            Down = Upload(api, allocate, model.Require(p + "mlp.down_proj.weight")),
+            O = One("self_attn.o_proj.weight"),
+            GateUp = c.IsMoe ? 0 : Upload(api, allocate, model.Require(p + "mlp.gate_proj.weight"), model.Require(p + "mlp.up_proj.weight")),
+            Down = Optional(!c.IsMoe, "mlp.down_proj.weight"),
+            Router = Optional(c.IsMoe, "mlp.gate.weight"),
+            ExpertGateUp = [.. Enumerable.Range(0, experts).Select(x => Upload(api, allocate, model.Require(p + ExpertTensor(x, "gate_proj")), model.Require(p + ExpertTensor(x, "up_proj"))))],
+            ExpertDown = [.. Enumerable.Range(0, experts).Select(x => One(ExpertTensor(x, "down_proj")))],
         };
     }
 }

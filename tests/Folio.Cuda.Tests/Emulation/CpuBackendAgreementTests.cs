@@ -106,7 +106,7 @@ public sealed unsafe class CpuBackendAgreementTests
         var gpuNorm = new float[rows * hidden];
         fixed (float* o = gpuNorm, r = x, wp = w)
         {
-            EmuKernels.RmsNormF32(rows, 1, 1, KernelShapes.RowThreads, 0, o, r, null, wp, 1e-5f, hidden);
+            EmuKernels.RmsNormF32(rows, 1, 1, KernelShapes.RowThreads, 0, o, r, null, wp, 1e-5f, 0f, hidden);
         }
 
         Rand.AssertClose(cpuNorm, gpuNorm, 1e-6, 1e-5, "rms norm vs CPU");
@@ -134,7 +134,7 @@ public sealed unsafe class CpuBackendAgreementTests
         fixed (float* o = gpuEmb, tb = table)
         fixed (int* ip = ids)
         {
-            EmuKernels.EmbeddingF32(ids.Length, 1, 1, KernelShapes.RowThreads, 0, o, tb, ip, hidden, vocab);
+            EmuKernels.EmbeddingF32(ids.Length, 1, 1, KernelShapes.RowThreads, 0, o, tb, ip, hidden, vocab, 1f);
         }
 
         Rand.AssertClose(cpuEmb, gpuEmb, 0, 0, "embedding vs CPU");

@@ -8,7 +8,9 @@ internal static unsafe class EmuAttention
 {
     /// <summary>Decode: one query per sequence (the case's queries must all have length 1).</summary>
     /// <param name="partitionSize">0 = single pass over the whole context; otherwise split-K with this partition size.</param>
-    public static float[] Decode(PagedCase c, bool bf16, int partitionSize)
+    /// <param name="softcap">scores s become softcap * tanh(s / softcap) when &gt; 0.</param>
+    /// <param name="window">a sliding window of this many keys when &gt; 0.</param>
+    public static float[] Decode(PagedCase c, bool bf16, int partitionSize, float softcap = 0f, int window = 0)
     {
         EmuLibrary.EnsureLoaded();
         int maxCtx = c.ContextLens.Max();
@@ -29,7 +31,7 @@ internal static unsafe class EmuAttention
                 var output = new float[outLen];
                 fixed (float* o = output, kc = c.KCache, vc = c.VCache)
                 {
-                    EmuKernels.DecodeF32(c.NumHeads, c.NumSeqs, parts, t, smem, o, tp, ml, es, q, c.QStride, kc, vc, bt, c.MaxBlocks, cl, c.NumKvHeads, c.HeadDim, c.BlockSize, c.Scale, part);
+                    EmuKernels.DecodeF32(c.NumHeads, c.NumSeqs, parts, t, smem, o, tp, ml, es, q, c.QStride, kc, vc, bt, c.MaxBlocks, cl, c.NumKvHeads, c.HeadDim, c.BlockSize, c.Scale, part, softcap, window);
                     if (split)
                     {
                         EmuKernels.ReduceF32(c.NumHeads, c.NumSeqs, 1, t, KernelShapes.ReduceSharedBytes(parts), o, tp, ml, es, cl, c.HeadDim, part, parts);
@@ -44,7 +46,7 @@ internal static unsafe class EmuAttention
             var v16 = Bf16.Encode(c.VCache);
             fixed (ushort* o = output16, kc = k16, vc = v16)
             {
-                EmuKernels.DecodeBf16(c.NumHeads, c.NumSeqs, parts, t, smem, o, tp, ml, es, q, c.QStride, kc, vc, bt, c.MaxBlocks, cl, c.NumKvHeads, c.HeadDim, c.BlockSize, c.Scale, part);
+                EmuKernels.DecodeBf16(c.NumHeads, c.NumSeqs, parts, t, smem, o, tp, ml, es, q, c.QStride, kc, vc, bt, c.MaxBlocks, cl, c.NumKvHeads, c.HeadDim, c.BlockSize, c.Scale, part, softcap, window);
                 if (split)
                 {
                     EmuKernels.ReduceBf16(c.NumHeads, c.NumSeqs, 1, t, KernelShapes.ReduceSharedBytes(parts), o, tp, ml, es, cl, c.HeadDim, part, parts);
@@ -56,7 +58,7 @@ internal static unsafe class EmuAttention
     }
 
     /// <summary>Prefill / chunked prefill: any query lengths, causal over the cached + new keys.</summary>
-    public static float[] Prefill(PagedCase c, bool bf16)
+    public static float[] Prefill(PagedCase c, bool bf16, float softcap = 0f, int window = 0)
     {
         EmuLibrary.EnsureLoaded();
         int maxQ = 0;
@@ -77,7 +79,7 @@ internal static unsafe class EmuAttention
                 var output = new float[outLen];
                 fixed (float* o = output, kc = c.KCache, vc = c.VCache)
                 {
-                    EmuKernels.PrefillF32(c.NumHeads, c.NumSeqs, tiles, t, smem, o, q, c.QStride, kc, vc, bt, c.MaxBlocks, cl, qs, c.NumKvHeads, c.HeadDim, c.BlockSize, c.Scale);
+                    EmuKernels.PrefillF32(c.NumHeads, c.NumSeqs, tiles, t, smem, o, q, c.QStride, kc, vc, bt, c.MaxBlocks, cl, qs, c.NumKvHeads, c.HeadDim, c.BlockSize, c.Scale, softcap, window);
                 }
 
                 return output;
@@ -88,7 +90,7 @@ internal static unsafe class EmuAttention
             var v16 = Bf16.Encode(c.VCache);
             fixed (ushort* o = output16, kc = k16, vc = v16)
             {
-                EmuKernels.PrefillBf16(c.NumHeads, c.NumSeqs, tiles, t, smem, o, q, c.QStride, kc, vc, bt, c.MaxBlocks, cl, qs, c.NumKvHeads, c.HeadDim, c.BlockSize, c.Scale);
+                EmuKernels.PrefillBf16(c.NumHeads, c.NumSeqs, tiles, t, smem, o, q, c.QStride, kc, vc, bt, c.MaxBlocks, cl, qs, c.NumKvHeads, c.HeadDim, c.BlockSize, c.Scale, softcap, window);
             }
 
             return Bf16.Decode(output16);

@@ -29,7 +29,7 @@ internal static unsafe partial class EmuKernels
     // ---- f32 storage -------------------------------------------------------------------------
 
     [LibraryImport(Lib, EntryPoint = "emu_rms_norm_f32")]
-    internal static partial void RmsNormF32(int gx, int gy, int gz, int bx, long smem, float* output, float* residual, float* x, float* weight, float eps, int hidden);
+    internal static partial void RmsNormF32(int gx, int gy, int gz, int bx, long smem, float* output, float* residual, float* x, float* weight, float eps, float weightOffset, int hidden);
 
     [LibraryImport(Lib, EntryPoint = "emu_silu_and_mul_f32")]
     internal static partial void SiluAndMulF32(int gx, int gy, int gz, int bx, long smem, float* output, float* gateUp, int inter);
@@ -38,24 +38,24 @@ internal static unsafe partial class EmuKernels
     internal static partial void AddBiasF32(int gx, int gy, int gz, int bx, long smem, float* x, float* bias, int n);
 
     [LibraryImport(Lib, EntryPoint = "emu_embedding_f32")]
-    internal static partial void EmbeddingF32(int gx, int gy, int gz, int bx, long smem, float* output, float* table, int* ids, int hidden, int vocab);
+    internal static partial void EmbeddingF32(int gx, int gy, int gz, int bx, long smem, float* output, float* table, int* ids, int hidden, int vocab, float scale);
 
     [LibraryImport(Lib, EntryPoint = "emu_reshape_and_cache_f32")]
     internal static partial void ReshapeAndCacheF32(int gx, int gy, int gz, int bx, long smem, float* k, float* v, float* kCache, float* vCache, int* slots, int kStride, int vStride, int numKvHeads, int headDim);
 
     [LibraryImport(Lib, EntryPoint = "emu_paged_attention_decode_f32")]
-    internal static partial void DecodeF32(int gx, int gy, int gz, int bx, long smem, float* output, float* tmpOut, float* maxLogits, float* expSums, float* q, int qStride, float* kCache, float* vCache, int* blockTables, int maxBlocksPerSeq, int* contextLens, int numKvHeads, int headDim, int blockSize, float scale, int partitionSize);
+    internal static partial void DecodeF32(int gx, int gy, int gz, int bx, long smem, float* output, float* tmpOut, float* maxLogits, float* expSums, float* q, int qStride, float* kCache, float* vCache, int* blockTables, int maxBlocksPerSeq, int* contextLens, int numKvHeads, int headDim, int blockSize, float scale, int partitionSize, float softcap, int window);
 
     [LibraryImport(Lib, EntryPoint = "emu_paged_attention_reduce_f32")]
     internal static partial void ReduceF32(int gx, int gy, int gz, int bx, long smem, float* output, float* tmpOut, float* maxLogits, float* expSums, int* contextLens, int headDim, int partitionSize, int maxParts);
 
     [LibraryImport(Lib, EntryPoint = "emu_prefill_attention_f32")]
-    internal static partial void PrefillF32(int gx, int gy, int gz, int bx, long smem, float* output, float* q, int qStride, float* kCache, float* vCache, int* blockTables, int maxBlocksPerSeq, int* contextLens, int* queryStart, int numKvHeads, int headDim, int blockSize, float scale);
+    internal static partial void PrefillF32(int gx, int gy, int gz, int bx, long smem, float* output, float* q, int qStride, float* kCache, float* vCache, int* blockTables, int maxBlocksPerSeq, int* contextLens, int* queryStart, int numKvHeads, int headDim, int blockSize, float scale, float softcap, int window);
 
     // ---- bf16 storage (what the GPU runs) ------------------------------------------------------
 
     [LibraryImport(Lib, EntryPoint = "emu_rms_norm_bf16")]
-    internal static partial void RmsNormBf16(int gx, int gy, int gz, int bx, long smem, ushort* output, float* residual, float* x, ushort* weight, float eps, int hidden);
+    internal static partial void RmsNormBf16(int gx, int gy, int gz, int bx, long smem, ushort* output, float* residual, float* x, ushort* weight, float eps, float weightOffset, int hidden);
 
     [LibraryImport(Lib, EntryPoint = "emu_silu_and_mul_bf16")]
     internal static partial void SiluAndMulBf16(int gx, int gy, int gz, int bx, long smem, ushort* output, float* gateUp, int inter);
@@ -64,19 +64,19 @@ internal static unsafe partial class EmuKernels
     internal static partial void AddBiasBf16(int gx, int gy, int gz, int bx, long smem, float* x, ushort* bias, int n);
 
     [LibraryImport(Lib, EntryPoint = "emu_embedding_bf16")]
-    internal static partial void EmbeddingBf16(int gx, int gy, int gz, int bx, long smem, float* output, ushort* table, int* ids, int hidden, int vocab);
+    internal static partial void EmbeddingBf16(int gx, int gy, int gz, int bx, long smem, float* output, ushort* table, int* ids, int hidden, int vocab, float scale);
 
     [LibraryImport(Lib, EntryPoint = "emu_reshape_and_cache_bf16")]
     internal static partial void ReshapeAndCacheBf16(int gx, int gy, int gz, int bx, long smem, float* k, float* v, ushort* kCache, ushort* vCache, int* slots, int kStride, int vStride, int numKvHeads, int headDim);
 
     [LibraryImport(Lib, EntryPoint = "emu_paged_attention_decode_bf16")]
-    internal static partial void DecodeBf16(int gx, int gy, int gz, int bx, long smem, ushort* output, float* tmpOut, float* maxLogits, float* expSums, float* q, int qStride, ushort* kCache, ushort* vCache, int* blockTables, int maxBlocksPerSeq, int* contextLens, int numKvHeads, int headDim, int blockSize, float scale, int partitionSize);
+    internal static partial void DecodeBf16(int gx, int gy, int gz, int bx, long smem, ushort* output, float* tmpOut, float* maxLogits, float* expSums, float* q, int qStride, ushort* kCache, ushort* vCache, int* blockTables, int maxBlocksPerSeq, int* contextLens, int numKvHeads, int headDim, int blockSize, float scale, int partitionSize, float softcap, int window);
 
     [LibraryImport(Lib, EntryPoint = "emu_paged_attention_reduce_bf16")]
     internal static partial void ReduceBf16(int gx, int gy, int gz, int bx, long smem, ushort* output, float* tmpOut, float* maxLogits, float* expSums, int* contextLens, int headDim, int partitionSize, int maxParts);
 
     [LibraryImport(Lib, EntryPoint = "emu_prefill_attention_bf16")]
-    internal static partial void PrefillBf16(int gx, int gy, int gz, int bx, long smem, ushort* output, float* q, int qStride, ushort* kCache, ushort* vCache, int* blockTables, int maxBlocksPerSeq, int* contextLens, int* queryStart, int numKvHeads, int headDim, int blockSize, float scale);
+    internal static partial void PrefillBf16(int gx, int gy, int gz, int bx, long smem, ushort* output, float* q, int qStride, ushort* kCache, ushort* vCache, int* blockTables, int maxBlocksPerSeq, int* contextLens, int* queryStart, int numKvHeads, int headDim, int blockSize, float scale, float softcap, int window);
 
     // ---- storage-independent -------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ namespace Folio.Cuda.Tests.Emulation;
 /// </summary>
 internal sealed class PagedCase
 {
-    public PagedCase(int seed, int headDim, int blockSize, int numKvHeads, int groupSize, int[] contextLens, int[] queryLens, bool bf16)
+    public PagedCase(int seed, int headDim, int blockSize, int numKvHeads, int groupSize, int[] contextLens, int[] queryLens, bool bf16, float? scale = null)
     {
         var rng = new Random(seed);
         HeadDim = headDim;
@@ -52,7 +52,7 @@ internal sealed class PagedCase
             VCache = Bf16.Decode(Bf16.Encode(VCache));
         }
 
-        Scale = 1f / MathF.Sqrt(headDim);
+        Scale = scale ?? 1f / MathF.Sqrt(headDim);
     }
 
     public int HeadDim { get; }
@@ -72,6 +72,6 @@ internal sealed class PagedCase
     public float[] VCache { get; }
     public float[] Q { get; }
 
-    public double[] Reference() => AttentionReference.Run(Q, QStride, KCache, VCache, BlockTables, MaxBlocks, ContextLens, QueryStart,
-        NumHeads, NumKvHeads, HeadDim, BlockSize, Scale);
+    public double[] Reference(double softcap = 0, int window = 0) => AttentionReference.Run(Q, QStride, KCache, VCache, BlockTables, MaxBlocks, ContextLens, QueryStart,
+        NumHeads, NumKvHeads, HeadDim, BlockSize, Scale, softcap, window);
 }

@@ -26,7 +26,7 @@ public sealed unsafe class RowKernelTests
         var output = new float[rows * hidden];
         fixed (float* o = output, r = residual, xp = x, w = weight)
         {
-            EmuKernels.RmsNormF32(rows, 1, 1, Rt, 0, o, r, xp, w, 1e-5f, hidden);
+            EmuKernels.RmsNormF32(rows, 1, 1, Rt, 0, o, r, xp, w, 1e-5f, 0f, hidden);
         }
 
         Rand.AssertClose(sum, residual, 0, 0, "residual after add");
@@ -47,7 +47,7 @@ public sealed unsafe class RowKernelTests
         fixed (ushort* o = output, w = w16)
         fixed (float* r = residual)
         {
-            EmuKernels.RmsNormBf16(rows, 1, 1, Rt, 0, o, r, null, w, 1e-6f, hidden);
+            EmuKernels.RmsNormBf16(rows, 1, 1, Rt, 0, o, r, null, w, 1e-6f, 0f, hidden);
         }
 
         Rand.AssertClose(before, residual, 0, 0, "residual untouched");
@@ -136,8 +136,8 @@ public sealed unsafe class RowKernelTests
         fixed (ushort* t16 = table16)
         fixed (int* ip = ids)
         {
-            EmuKernels.EmbeddingF32(ids.Length, 1, 1, Rt, 0, o, tb, ip, hidden, vocab);
-            EmuKernels.EmbeddingBf16(ids.Length, 1, 1, Rt, 0, ob, t16, ip, hidden, vocab);
+            EmuKernels.EmbeddingF32(ids.Length, 1, 1, Rt, 0, o, tb, ip, hidden, vocab, 1f);
+            EmuKernels.EmbeddingBf16(ids.Length, 1, 1, Rt, 0, ob, t16, ip, hidden, vocab, 1f);
         }
 
         for (int t = 0; t < ids.Length; t++)

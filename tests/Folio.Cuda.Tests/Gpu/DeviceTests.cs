@@ -25,6 +25,13 @@ public sealed class DeviceTests
     }
 
     [GpuFact]
+    public void Qwen3_gemma_and_expert_models_on_cuda_match_the_cpu_backend()
+    {
+        var failed = ArchitectureChecks.Run(0).Where(r => !r.Passed).ToList();
+        Assert.True(failed.Count == 0, string.Join("\n", failed.Select(f => $"{f.Name}: {f.Detail} (max err {f.MaxError})")));
+    }
+
+    [GpuFact]
     public void Kv_pool_is_sized_within_gpu_memory_utilization()
     {
         using var model = DemoModel.Load();

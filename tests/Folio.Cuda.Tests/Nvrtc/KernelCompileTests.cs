@@ -11,6 +11,8 @@ public sealed class KernelCompileTests
         "folio_paged_attention_decode_f32", "folio_paged_attention_reduce_f32", "folio_prefill_attention_f32",
         "folio_reshape_and_cache_bf16", "folio_rms_norm_bf16", "folio_rotary", "folio_silu_and_mul_bf16", "folio_add_bias_bf16",
         "folio_embedding_bf16", "folio_gather_rows", "folio_argmax", "folio_sample",
+        "folio_qk_norm_bf16", "folio_sandwich_norm_bf16", "folio_gelu_tanh_and_mul_bf16", "folio_softcap",
+        "folio_moe_route", "folio_moe_group", "folio_moe_gather_bf16", "folio_moe_combine",
     ];
 
     [NvrtcFact]
