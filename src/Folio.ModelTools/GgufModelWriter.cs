@@ -54,14 +54,19 @@ public static class GgufModelWriter
         w.AddFloat32($"{a}.attention.layer_norm_rms_epsilon", config.RmsNormEps);
         if (config.IsMoe)
         {
-            if (!config.NormTopKProb)
+            // llama.cpp's llama and qwen3moe graphs renormalise the top-k routing weights, its qwen2moe graph never does.
+            if (config.NormTopKProb != (a != "qwen2moe"))
             {
-                throw new ArgumentException("llama.cpp always renormalises the top-k routing weights; a GGUF needs norm_topk_prob true");
+                throw new ArgumentException($"llama.cpp's {a} graph {(a == "qwen2moe" ? "never renormalises" : "always renormalises")} the top-k routing weights; a GGUF needs norm_topk_prob {(a != "qwen2moe").ToString().ToLowerInvariant()}");
             }
 
             w.AddUInt32($"{a}.expert_count", (uint)config.NumExperts);
             w.AddUInt32($"{a}.expert_used_count", (uint)config.NumExpertsPerToken);
             w.AddUInt32($"{a}.expert_feed_forward_length", (uint)config.ExpertIntermediateSize);
+            if (config.SharedExpertIntermediateSize > 0)
+            {
+                w.AddUInt32($"{a}.expert_shared_feed_forward_length", (uint)config.SharedExpertIntermediateSize);
+            }
         }
 
         if (config.SlidingWindow is int window)
@@ -230,6 +235,7 @@ public static class GgufModelWriter
     {
         "Qwen3ForCausalLM" => "qwen3",
         "Qwen3MoeForCausalLM" => "qwen3moe",
+        "Qwen2MoeForCausalLM" => "qwen2moe",
         "Gemma2ForCausalLM" => "gemma2",
         "Gemma3ForCausalLM" => "gemma3",
         "Phi3ForCausalLM" => "phi3",

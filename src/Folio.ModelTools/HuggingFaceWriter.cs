@@ -22,9 +22,9 @@ public static class HuggingFaceWriter
             throw new ArgumentException("a Hugging Face folder stores f32, f16 or bf16; q8_0 exists only in GGUF");
         }
 
-        if (config.IsMoe && config.Architecture != "Qwen3MoeForCausalLM")
+        if (config.IsMoe && config.Architecture is not ("Qwen3MoeForCausalLM" or "Qwen2MoeForCausalLM" or "MixtralForCausalLM"))
         {
-            throw new ArgumentException("a Mixtral-style (llama with experts) test model is written as GGUF only");
+            throw new ArgumentException($"a mixture of experts is written as Qwen3MoeForCausalLM, Qwen2MoeForCausalLM or MixtralForCausalLM, not {config.Architecture}");
         }
 
         bool fused = FusedProjections.AreFused(config.Architecture);
@@ -43,7 +43,8 @@ public static class HuggingFaceWriter
         File.WriteAllText(Path.Combine(folder, HuggingFaceLoader.ConfigFile), ConfigJson(config, dtype));
         TokenizerJsonWriter.WriteFolder(tokenizer, folder);
 
-        var encoded = expected.Select(e => new EncodedTensor(e.Name, dtype, e.Shape, DTypeConversion.Encode(Require(weights, e), dtype))).ToList();
+        bool mixtral = config.Architecture == "MixtralForCausalLM";
+        var encoded = expected.Select(e => new EncodedTensor(mixtral ? MixtralTensorNames.ToCheckpoint(e.Name) : e.Name, dtype, e.Shape, DTypeConversion.Encode(Require(weights, e), dtype))).ToList();
         if (shards == 1)
         {
             SafetensorsWriter.Write(Path.Combine(folder, HuggingFaceLoader.SingleFile), encoded, new Dictionary<string, string> { ["format"] = "pt" });
@@ -102,6 +103,8 @@ public static class HuggingFaceWriter
                 "Qwen2ForCausalLM" => "qwen2",
                 "Qwen3ForCausalLM" => "qwen3",
                 "Qwen3MoeForCausalLM" => "qwen3_moe",
+                "MixtralForCausalLM" => "mixtral",
+                "Qwen2MoeForCausalLM" => "qwen2_moe",
                 "Gemma2ForCausalLM" => "gemma2",
                 "Gemma3ForCausalLM" => "gemma3_text",
                 "Phi3ForCausalLM" => "phi3",
@@ -154,14 +157,25 @@ public static class HuggingFaceWriter
             }
 
             j.WriteBoolean("tie_word_embeddings", c.TieWordEmbeddings);
-            if (c.IsMoe)
+            if (c.IsMoe && arch == "MixtralForCausalLM")
+            {
+                j.WriteNumber("num_local_experts", c.NumExperts);
+                j.WriteNumber("num_experts_per_tok", c.NumExpertsPerToken);
+            }
+            else if (c.IsMoe)
             {
                 j.WriteNumber("num_experts", c.NumExperts);
                 j.WriteNumber("num_experts_per_tok", c.NumExpertsPerToken);
                 j.WriteNumber("moe_intermediate_size", c.ExpertIntermediateSize);
                 j.WriteBoolean("norm_topk_prob", c.NormTopKProb);
+                j.WriteNumber("shared_expert_intermediate_size", c.SharedExpertIntermediateSize);
                 j.WriteNumber("decoder_sparse_step", 1);
                 j.WriteStartArray("mlp_only_layers");
+                foreach (int layer in c.DenseMlpLayers)
+                {
+                    j.WriteNumberValue(layer);
+                }
+
                 j.WriteEndArray();
             }
 

@@ -35,6 +35,9 @@ public enum TestArchitecture
     /// <summary>Phi-3: fused qkv_proj and gate_up_proj (GGUF "phi3": attn_qkv, ffn_up with gate and up), NEOX rope, optionally partial rotary and LongRoPE.</summary>
     Phi3,
 
+    /// <summary>Qwen2-MoE: Qwen2 attention (q/k/v biases), sparse MLPs with a shared expert gated by sigmoid (GGUF "qwen2moe"); top-k weights never renormalised, as llama.cpp's graph.</summary>
+    Qwen2Moe,
+
     /// <summary>Mistral: the Llama decoder with a sliding window on every layer (Hugging Face "MistralForCausalLM"; GGUF "llama" with llama.attention.sliding_window).</summary>
     Mistral,
 }
@@ -116,10 +119,16 @@ public sealed record TestModelOptions
     public int MaxPositions { get; init; } = 2048;
     public float RmsNormEps { get; init; } = 1e-5f;
 
-    /// <summary>Experts per layer (0: dense MLP). With --arch llama this is a Mixtral-style model (GGUF only: llama with experts).</summary>
+    /// <summary>Experts per layer (0: dense MLP). With --arch llama this is Mixtral (Hugging Face MixtralForCausalLM; GGUF llama with experts).</summary>
     public int Experts { get; init; }
 
     public int ExpertsPerToken { get; init; } = 2;
+
+    /// <summary>Qwen2-MoE: the shared expert's intermediate size (0: twice <see cref="Ffn"/>).</summary>
+    public int SharedExpertFfn { get; init; }
+
+    /// <summary>Qwen3-MoE: layers whose MLP is dense, of <see cref="Ffn"/> (mlp_only_layers; in GGUF, ffn_gate/up/down instead of the expert stacks).</summary>
+    public int[] DenseLayers { get; init; } = [];
 
     /// <summary>Qwen3-MoE's norm_topk_prob (llama.cpp always renormalises, so GGUF oracles need true).</summary>
     public bool NormTopK { get; init; } = true;
@@ -158,10 +167,13 @@ public static class TestModelWriter
     {
         var spec = Tokenizer(o);
         bool gemma = o.Arch is TestArchitecture.Gemma2 or TestArchitecture.Gemma3;
-        if (o.Experts > 0 && o.Arch is not (TestArchitecture.Llama or TestArchitecture.Qwen3Moe))
+        if (o.Experts > 0 && o.Arch is not (TestArchitecture.Llama or TestArchitecture.Qwen3Moe or TestArchitecture.Qwen2Moe))
         {
-            throw new ArgumentException($"experts apply to llama (Mixtral-style) and qwen3moe test models, not {o.Arch}");
+            throw new ArgumentException($"experts apply to llama (Mixtral-style), qwen2moe and qwen3moe test models, not {o.Arch}");
         }
+
+        bool qwenMoe = o.Arch is TestArchitecture.Qwen3Moe or TestArchitecture.Qwen2Moe;
+        bool qwen2Moe = o.Arch == TestArchitecture.Qwen2Moe;
 
         if (o.Arch != TestArchitecture.Llama && (o.Llama3Scaling || (gemma && o.Bias)))
         {
@@ -186,11 +198,13 @@ public static class TestModelWriter
             {
                 TestArchitecture.Qwen3 => "Qwen3ForCausalLM",
                 TestArchitecture.Qwen3Moe => "Qwen3MoeForCausalLM",
+                TestArchitecture.Qwen2Moe => "Qwen2MoeForCausalLM",
                 TestArchitecture.Gemma2 => "Gemma2ForCausalLM",
                 TestArchitecture.Gemma3 => "Gemma3ForCausalLM",
                 TestArchitecture.Phi3 => "Phi3ForCausalLM",
                 TestArchitecture.Mistral => "MistralForCausalLM",
-                _ => "LlamaForCausalLM",
+                // llama with experts: Mixtral (its Hugging Face layout; GGUF "llama" with expert tensors, as llama.cpp converts it).
+                _ => o.Experts > 0 ? "MixtralForCausalLM" : "LlamaForCausalLM",
             },
             HiddenSize = o.Dim,
             NumLayers = o.Layers,
@@ -207,12 +221,14 @@ public static class TestModelWriter
             RopeStyle = RopeStyle.RotateHalf,
             // Gemma always ties its lm_head to the embedding (llama.cpp's gemma2 reads no output tensor).
             TieWordEmbeddings = o.Tied || gemma,
-            AttentionBias = o.Bias,
+            AttentionBias = o.Bias || qwen2Moe,
             QkNorm = o.Arch is TestArchitecture.Qwen3 or TestArchitecture.Qwen3Moe or TestArchitecture.Gemma3,
-            NumExperts = o.Arch == TestArchitecture.Qwen3Moe && o.Experts == 0 ? 4 : o.Experts,
+            NumExperts = qwenMoe && o.Experts == 0 ? 4 : o.Experts,
             NumExpertsPerToken = o.ExpertsPerToken,
-            ExpertIntermediateSize = o.Experts > 0 || o.Arch == TestArchitecture.Qwen3Moe ? o.Ffn : 0,
-            NormTopKProb = o.NormTopK,
+            ExpertIntermediateSize = o.Experts > 0 || qwenMoe ? o.Ffn : 0,
+            NormTopKProb = !qwen2Moe && o.NormTopK,
+            SharedExpertIntermediateSize = qwen2Moe ? (o.SharedExpertFfn > 0 ? o.SharedExpertFfn : 2 * o.Ffn) : 0,
+            DenseMlpLayers = o.DenseLayers,
             NormWeightOffset = gemma ? 1f : 0f,
             Activation = gemma ? MlpActivation.GeluTanh : MlpActivation.Silu,
             EmbeddingScale = gemma ? MathF.Sqrt(o.Dim) : 1f,

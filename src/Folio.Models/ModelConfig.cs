@@ -106,6 +106,23 @@ public sealed record ModelConfig
 
     public bool IsMoe => NumExperts > 0;
 
+    /// <summary>
+    /// Layers of a mixture-of-experts model whose MLP is dense, of <see cref="IntermediateSize"/>
+    /// (Qwen2/3-MoE's mlp_only_layers and decoder_sparse_step; in GGUF, the layers without
+    /// ffn_gate_inp); empty when every layer is sparse.
+    /// </summary>
+    public IReadOnlyList<int> DenseMlpLayers { get; init; } = [];
+
+    /// <summary>
+    /// The intermediate size of the shared expert every token of a sparse layer also runs (Qwen2-MoE's
+    /// shared_expert_intermediate_size; GGUF ffn_*_shexp), its output scaled by sigmoid of its own
+    /// one-row gate (shared_expert_gate, GGUF ffn_gate_inp_shexp); 0 without.
+    /// </summary>
+    public int SharedExpertIntermediateSize { get; init; }
+
+    /// <summary>Whether layer <paramref name="layer"/>'s MLP is the mixture of experts (else a dense MLP).</summary>
+    public bool IsSparseLayer(int layer) => IsMoe && !DenseMlpLayers.Contains(layer);
+
     public int? BosTokenId { get; init; }
     public IReadOnlyList<int> EosTokenIds { get; init; } = [];
 
@@ -196,6 +213,16 @@ public sealed record ModelConfig
             list.Add("mixture of experts");
         }
 
+        if (IsMoe && SharedExpertIntermediateSize > 0)
+        {
+            list.Add("shared experts");
+        }
+
+        if (IsMoe && DenseMlpLayers.Count > 0)
+        {
+            list.Add("dense layers between sparse ones");
+        }
+
         if (RotaryDim != HeadDim)
         {
             list.Add("partial rotary embeddings");
@@ -237,6 +264,8 @@ public sealed record ModelConfig
         Require(FinalLogitSoftcap is null or > 0, $"final_logit_softcapping must be > 0 (got {FinalLogitSoftcap})");
         Require(NumExperts >= 0 && (NumExperts == 0 || (NumExpertsPerToken > 0 && NumExpertsPerToken <= NumExperts)), $"num_experts_per_tok ({NumExpertsPerToken}) must be between 1 and the number of experts ({NumExperts})");
         Require(NumExperts == 0 || ExpertIntermediateSize > 0, $"the experts' intermediate size must be > 0 (got {ExpertIntermediateSize})");
+        Require(SharedExpertIntermediateSize >= 0, $"shared_expert_intermediate_size must be >= 0 (got {SharedExpertIntermediateSize})");
+        Require(DenseMlpLayers.All(l => l >= 0 && l < NumLayers), $"mlp_only_layers ({string.Join(", ", DenseMlpLayers)}) must name layers 0..{NumLayers - 1}");
         Require(AttentionScale is null or > 0, $"query_pre_attn_scalar must be > 0 (got {AttentionScale})");
         Require(RotaryDim > 0 && RotaryDim % 2 == 0 && RotaryDim <= HeadDim, $"the rotary dimensions (partial_rotary_factor x head_dim) must be even and between 2 and head_dim {HeadDim} (got {RotaryDim})");
         if (RopeScaling is LongRopeScaling longRope)

@@ -12,7 +12,7 @@ namespace Folio.Models.Loading;
 /// </summary>
 public static unsafe class GgufLoader
 {
-    public static readonly IReadOnlyList<string> SupportedArchitectures = ["llama", "mistral", "qwen2", "qwen3", "qwen3moe", "gemma2", "gemma3", "phi3"];
+    public static readonly IReadOnlyList<string> SupportedArchitectures = ["llama", "mistral", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "gemma2", "gemma3", "phi3"];
 
     /// <summary>Keys Folio adds so Llama 3 rope scaling survives the trip exactly (llama.cpp ignores them; it reads rope_freqs.weight).</summary>
     public const string Llama3FactorKey = "folio.rope.llama3.factor";
@@ -77,7 +77,9 @@ public static unsafe class GgufLoader
                 canonical = canonical[..^"up_proj.weight".Length] + "gate_up_proj.weight";
             }
 
-            var renamed = new TensorView(canonical, view.DType, view.Shape, view.Data, view.ByteLength, path) { IsFileMapped = view.IsFileMapped };
+            // llama.cpp's converter writes the shared expert's one-row gate 1-D; Hugging Face's is [1, hidden].
+            long[] shape = canonical.EndsWith(".mlp.shared_expert_gate.weight", StringComparison.Ordinal) && view.Shape.Length == 1 ? [1, view.Shape[0]] : view.Shape;
+            var renamed = new TensorView(canonical, view.DType, shape, view.Data, view.ByteLength, path) { IsFileMapped = view.IsFileMapped };
             if (!tensors.TryAdd(canonical, renamed))
             {
                 throw new ModelFormatException($"{path}: two tensors map to '{canonical}' (one is '{name}')");
@@ -165,15 +167,23 @@ public static unsafe class GgufLoader
             RopeTheta = theta,
             RopeScaling = GgufRopeScaling.Read(path, arch, md, tensors, rotaryDim, contextLength, () => ReadLlama3Scaling(path, arch, md, tensors, headDim, theta)),
             RotaryDimensions = rotaryDim == headDim ? null : rotaryDim,
-            RopeStyle = arch is "qwen2" or "qwen3" or "qwen3moe" or "phi3" || IsGemma(arch) ? RopeStyle.RotateHalf : RopeStyle.Interleaved,
+            RopeStyle = arch is "qwen2" or "qwen2moe" or "qwen3" or "qwen3moe" or "phi3" || IsGemma(arch) ? RopeStyle.RotateHalf : RopeStyle.Interleaved,
             TieWordEmbeddings = !tensors.ContainsKey("lm_head.weight"),
             AttentionBias = tensors.ContainsKey("model.layers.0.self_attn.q_proj.bias"),
             QkNorm = arch is "qwen3" or "qwen3moe" or "gemma3",
-            // llama.cpp routes Mixtral-style (llama with experts) and qwen3moe with softmax, top-k, renormalised.
+            // llama.cpp routes Mixtral-style (llama with experts), qwen2moe and qwen3moe with softmax, then top-k.
             NumExperts = OptInt("expert_count") ?? 0,
             NumExpertsPerToken = OptInt("expert_used_count") ?? 0,
             ExpertIntermediateSize = (OptInt("expert_count") ?? 0) > 0 ? OptInt("expert_feed_forward_length") ?? Int("feed_forward_length") : 0,
-            NormTopKProb = true,
+            // qwen2moe's graph leaves the top-k weights as they are (Qwen2MoeConfig's norm_topk_prob default).
+            NormTopKProb = arch != "qwen2moe",
+            // As llama.cpp: expert_shared_feed_forward_length, else feed_forward_length (the tensors' shapes are checked against it).
+            SharedExpertIntermediateSize = tensors.Keys.Any(k => k.EndsWith(".mlp.shared_expert.gate_proj.weight", StringComparison.Ordinal))
+                ? OptInt("expert_shared_feed_forward_length") ?? Int("feed_forward_length")
+                : 0,
+            // A layer without a router (ffn_gate_inp) is dense: llama.cpp's converter writes ffn_gate/up/down
+            // for Qwen-MoE's mlp_only_layers.
+            DenseMlpLayers = (OptInt("expert_count") ?? 0) > 0 ? Enumerable.Range(0, Int("block_count")).Where(i => !tensors.ContainsKey($"model.layers.{i}.mlp.gate.weight")).ToArray() : [],
             BosTokenId = spec.BosTokenId,
             EosTokenIds = spec.EosTokenIds,
         };

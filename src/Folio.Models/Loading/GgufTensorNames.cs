@@ -36,6 +36,10 @@ public static class GgufTensorNames
         ("ffn_up.weight", "mlp.up_proj.weight"),
         ("ffn_down.weight", "mlp.down_proj.weight"),
         ("ffn_gate_inp.weight", "mlp.gate.weight"),
+        ("ffn_gate_shexp.weight", "mlp.shared_expert.gate_proj.weight"),
+        ("ffn_up_shexp.weight", "mlp.shared_expert.up_proj.weight"),
+        ("ffn_down_shexp.weight", "mlp.shared_expert.down_proj.weight"),
+        ("ffn_gate_inp_shexp.weight", "mlp.shared_expert_gate.weight"),
     ];
 
     /// <summary>llama.cpp stacks a layer's experts in one 3-D tensor per projection: [experts, rows, cols] outermost first.</summary>

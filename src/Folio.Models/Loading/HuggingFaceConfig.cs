@@ -9,7 +9,7 @@ namespace Folio.Models.Loading;
 /// </summary>
 public static class HuggingFaceConfig
 {
-    public static readonly IReadOnlyList<string> SupportedArchitectures = ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM", "Qwen3MoeForCausalLM", "Gemma2ForCausalLM", "Gemma3ForCausalLM", "Phi3ForCausalLM"];
+    public static readonly IReadOnlyList<string> SupportedArchitectures = ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM", "Qwen3MoeForCausalLM", "Qwen2MoeForCausalLM", "MixtralForCausalLM", "Gemma2ForCausalLM", "Gemma3ForCausalLM", "Phi3ForCausalLM"];
 
     public static ModelConfig Read(string configPath)
     {
@@ -42,7 +42,8 @@ public static class HuggingFaceConfig
     public static ModelConfig Parse(string source, JsonElement root)
     {
         string architecture = ReadArchitecture(source, root);
-        bool isQwen2 = architecture == "Qwen2ForCausalLM";
+        bool isQwen2Moe = architecture == "Qwen2MoeForCausalLM";
+        bool isQwen2 = architecture == "Qwen2ForCausalLM" || isQwen2Moe;
         bool isQwen3Moe = architecture == "Qwen3MoeForCausalLM";
         bool isQwen3 = architecture == "Qwen3ForCausalLM" || isQwen3Moe;
         bool isGemma = HuggingFaceGemmaConfig.IsGemma(architecture);
@@ -107,7 +108,7 @@ public static class HuggingFaceConfig
             VocabSize = RequiredInt(source, root, "vocab_size"),
             MaxPositionEmbeddings = maxPositions,
             RmsNormEps = (float)(OptionalDouble(source, root, "rms_norm_eps") ?? 1e-6),
-            RopeTheta = (float)(OptionalDouble(source, root, "rope_theta") ?? (architecture == "Gemma3ForCausalLM" ? 1000000.0 : 10000.0)),
+            RopeTheta = (float)(OptionalDouble(source, root, "rope_theta") ?? (architecture is "Gemma3ForCausalLM" or "MixtralForCausalLM" ? 1000000.0 : 10000.0)),
             RopeScaling = HuggingFaceRopeScaling.Read(source, root, declaredMaxPositions, rotaryDim),
             RotaryDimensions = rotaryDim == headDim ? null : rotaryDim,
             RopeStyle = RopeStyle.RotateHalf,
@@ -125,9 +126,14 @@ public static class HuggingFaceConfig
             config = HuggingFaceGemmaConfig.Apply(source, root, config);
         }
 
-        if (isQwen3Moe)
+        if (architecture == "MixtralForCausalLM")
         {
-            config = ReadQwen3Moe(source, root, config);
+            config = ReadMixtral(source, root, config);
+        }
+
+        if (isQwen3Moe || isQwen2Moe)
+        {
+            config = ReadQwenMoe(source, root, config, isQwen2Moe);
         }
 
         config.Validate(source);
@@ -173,33 +179,69 @@ public static class HuggingFaceConfig
     }
 
     /// <summary>
-    /// Qwen3-MoE's sparse MLP with Qwen3MoeConfig's defaults. Every layer sparse is all Folio runs:
-    /// decoder_sparse_step other than 1 or a non-empty mlp_only_layers would leave dense layers, and
-    /// is refused naming the key.
+    /// Qwen3-MoE's and Qwen2-MoE's sparse MLP with their config classes' defaults. As their decoder
+    /// layers decide, layer i is sparse unless it is in mlp_only_layers or (i + 1) % decoder_sparse_step
+    /// != 0; the others are dense MLPs of intermediate_size. Qwen2-MoE's sparse layers also run a
+    /// shared expert (shared_expert_intermediate_size) gated by sigmoid(shared_expert_gate); Qwen3-MoE
+    /// has none.
     /// </summary>
-    private static ModelConfig ReadQwen3Moe(string source, JsonElement root, ModelConfig config)
+    private static ModelConfig ReadQwenMoe(string source, JsonElement root, ModelConfig config, bool qwen2)
     {
-        if ((OptionalInt(source, root, "decoder_sparse_step") ?? 1) != 1)
+        int step = OptionalInt(source, root, "decoder_sparse_step") ?? 1;
+        if (step < 1)
         {
-            throw new ModelFormatException($"{source}: decoder_sparse_step other than 1 (dense layers between sparse ones) is not supported");
+            throw new ModelFormatException($"{source}: \"decoder_sparse_step\" must be >= 1 (got {step})");
         }
 
-        if (root.TryGetProperty("mlp_only_layers", out var dense) && dense.ValueKind == JsonValueKind.Array && dense.GetArrayLength() > 0)
+        var mlpOnly = new HashSet<int>();
+        if (root.TryGetProperty("mlp_only_layers", out var dense) && dense.ValueKind == JsonValueKind.Array)
         {
-            throw new ModelFormatException($"{source}: mlp_only_layers (dense layers in a MoE model) is not supported; it must be empty");
+            foreach (var layer in dense.EnumerateArray())
+            {
+                if (layer.ValueKind != JsonValueKind.Number || !layer.TryGetInt32(out int l) || l < 0 || l >= config.NumLayers)
+                {
+                    throw new ModelFormatException($"{source}: \"mlp_only_layers\" must list layer indices 0..{config.NumLayers - 1}; got {layer.GetRawText()}");
+                }
+
+                mlpOnly.Add(l);
+            }
         }
 
-        if ((OptionalInt(source, root, "shared_expert_intermediate_size") ?? 0) > 0)
+        int shared = OptionalInt(source, root, "shared_expert_intermediate_size") ?? (qwen2 ? 5632 : 0);
+        if (!qwen2 && shared > 0)
         {
-            throw new ModelFormatException($"{source}: shared_expert_intermediate_size > 0 (a shared expert) is not supported");
+            throw new ModelFormatException($"{source}: shared_expert_intermediate_size > 0 (a shared expert) is Qwen2-MoE's; Qwen3MoeForCausalLM has none");
         }
+
+        var denseLayers = Enumerable.Range(0, config.NumLayers).Where(i => mlpOnly.Contains(i) || (i + 1) % step != 0).ToArray();
 
         return config with
         {
-            NumExperts = OptionalInt(source, root, "num_experts") ?? 128,
-            NumExpertsPerToken = OptionalInt(source, root, "num_experts_per_tok") ?? 8,
-            ExpertIntermediateSize = OptionalInt(source, root, "moe_intermediate_size") ?? 768,
+            NumExperts = OptionalInt(source, root, "num_experts") ?? (qwen2 ? 60 : 128),
+            NumExpertsPerToken = OptionalInt(source, root, "num_experts_per_tok") ?? (qwen2 ? 4 : 8),
+            ExpertIntermediateSize = OptionalInt(source, root, "moe_intermediate_size") ?? (qwen2 ? 1408 : 768),
             NormTopKProb = OptionalBool(source, root, "norm_topk_prob") ?? false,
+            DenseMlpLayers = denseLayers,
+            SharedExpertIntermediateSize = shared,
+        };
+    }
+
+    /// <summary>
+    /// Mixtral (MixtralConfig's defaults): every layer a mixture of num_local_experts experts of
+    /// intermediate_size, top num_experts_per_tok of the router's softmax, renormalised; its tensors
+    /// (block_sparse_moe.*) are renamed by <see cref="MixtralTensorNames"/>. A sliding_window, when
+    /// given, windows every layer.
+    /// </summary>
+    private static ModelConfig ReadMixtral(string source, JsonElement root, ModelConfig config)
+    {
+        int? window = OptionalInt(source, root, "sliding_window");
+        return config with
+        {
+            NumExperts = OptionalInt(source, root, "num_local_experts") ?? 8,
+            NumExpertsPerToken = OptionalInt(source, root, "num_experts_per_tok") ?? 2,
+            ExpertIntermediateSize = config.IntermediateSize,
+            NormTopKProb = true,
+            SlidingWindow = window is > 0 ? window : config.SlidingWindow,
         };
     }
 

@@ -22,6 +22,11 @@ public static class HuggingFaceLoader
         try
         {
             var tensors = OpenTensors(folder, files);
+            if (config.Architecture == "MixtralForCausalLM")
+            {
+                MixtralTensorNames.Rename(tensors);
+            }
+
             if (FusedProjections.AreFused(config.Architecture))
             {
                 FusedProjections.Split(folder, config, tensors);

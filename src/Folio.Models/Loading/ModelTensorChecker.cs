@@ -54,7 +54,7 @@ public static class ModelTensorChecker
                 list.Add(new(p + "post_feedforward_layernorm.weight", [h], $"[{hs}]"));
             }
 
-            if (c.IsMoe)
+            if (c.IsSparseLayer(i))
             {
                 long ef = c.ExpertIntermediateSize;
                 list.Add(new(p + "mlp.gate.weight", [c.NumExperts, h], $"[num_experts={c.NumExperts}, {hs}]"));
@@ -64,6 +64,16 @@ public static class ModelTensorChecker
                     list.Add(new(x + "gate_proj.weight", [ef, h], $"[moe_intermediate_size={ef}, {hs}]"));
                     list.Add(new(x + "up_proj.weight", [ef, h], $"[moe_intermediate_size={ef}, {hs}]"));
                     list.Add(new(x + "down_proj.weight", [h, ef], $"[{hs}, moe_intermediate_size={ef}]"));
+                }
+
+                if (c.SharedExpertIntermediateSize > 0)
+                {
+                    long sf = c.SharedExpertIntermediateSize;
+                    string x = $"{p}mlp.shared_expert.";
+                    list.Add(new(x + "gate_proj.weight", [sf, h], $"[shared_expert_intermediate_size={sf}, {hs}]"));
+                    list.Add(new(x + "up_proj.weight", [sf, h], $"[shared_expert_intermediate_size={sf}, {hs}]"));
+                    list.Add(new(x + "down_proj.weight", [h, sf], $"[{hs}, shared_expert_intermediate_size={sf}]"));
+                    list.Add(new(p + "mlp.shared_expert_gate.weight", [1, h], $"[1, {hs}]"));
                 }
 
                 continue;

@@ -50,8 +50,8 @@ public class NewArchitectureConfigTests
     }
 
     [Theory]
-    [InlineData("\"decoder_sparse_step\":2", "decoder_sparse_step")]
-    [InlineData("\"mlp_only_layers\":[0]", "mlp_only_layers")]
+    [InlineData("\"decoder_sparse_step\":0", "decoder_sparse_step")]
+    [InlineData("\"mlp_only_layers\":[6]", "mlp_only_layers")]
     [InlineData("\"num_experts\":4,\"num_experts_per_tok\":5", "num_experts_per_tok")]
     public void Qwen3_moe_layouts_folio_does_not_run_are_refused_naming_the_key(string extra, string key)
     {
