@@ -28,7 +28,10 @@ internal sealed unsafe class CpuLayerWeights : IDisposable
 
     public required LinearWeight O { get; init; }
 
-    /// <summary>gate and up projections fused: [2 IntermediateSize, HiddenSize] (for a MoE layer, the router [NumExperts, HiddenSize]).</summary>
+    /// <summary>
+    /// gate and up projections fused: [2 IntermediateSize, HiddenSize] (for a MoE layer, the router
+    /// [NumExperts, HiddenSize], with the shared expert's one-row gate as row NumExperts when it has one).
+    /// </summary>
     public required LinearWeight GateUp { get; init; }
 
     /// <summary>The down projection; for a MoE layer, null.</summary>
@@ -39,6 +42,12 @@ internal sealed unsafe class CpuLayerWeights : IDisposable
 
     /// <summary>A MoE layer's experts' down projections [HiddenSize, F].</summary>
     public LinearWeight[]? ExpertDown { get; init; }
+
+    /// <summary>A sparse layer's shared expert (Qwen2-MoE): gate and up fused [2 Fs, HiddenSize]; null without.</summary>
+    public LinearWeight? SharedGateUp { get; init; }
+
+    /// <summary>The shared expert's down projection [HiddenSize, Fs].</summary>
+    public LinearWeight? SharedDown { get; init; }
 
     /// <summary>Every linear weight of the layer (for byte counts).</summary>
     public IEnumerable<LinearWeight> AllLinear()
@@ -54,6 +63,12 @@ internal sealed unsafe class CpuLayerWeights : IDisposable
         foreach (var w in (ExpertGateUp ?? []).Concat(ExpertDown ?? []))
         {
             yield return w;
+        }
+
+        if (SharedGateUp is not null && SharedDown is not null)
+        {
+            yield return SharedGateUp;
+            yield return SharedDown;
         }
     }
 
@@ -79,6 +94,9 @@ internal sealed unsafe class CpuLayerWeights : IDisposable
         {
             w.Dispose();
         }
+
+        SharedGateUp?.Dispose();
+        SharedDown?.Dispose();
 
         KCache.Dispose();
         VCache.Dispose();

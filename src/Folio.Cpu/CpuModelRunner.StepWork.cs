@@ -56,7 +56,18 @@ public sealed unsafe partial class CpuModelRunner
             switch (Op)
             {
                 case Op.Gemm:
-                    if (GemmW.Quant is { } q)
+                    if (GemmW.Mapped is { } mapped)
+                    {
+                        if (mapped.QuantLayout is null)
+                        {
+                            mapped.RunF32(GemmX, GemmLdx, GemmM, GemmY, GemmLdy, GemmAccumulate, start, end, r._mappedScratch[threadIndex]);
+                        }
+                        else
+                        {
+                            mapped.RunQuantized(r._quantized, GemmM, GemmY, GemmLdy, GemmAccumulate, start, end, r._mappedScratch[threadIndex]);
+                        }
+                    }
+                    else if (GemmW.Quant is { } q)
                     {
                         QuantGemm.Run(r._quantized, GemmM, q, GemmY, GemmLdy, GemmAccumulate, start, end);
                     }
@@ -67,10 +78,10 @@ public sealed unsafe partial class CpuModelRunner
 
                     break;
                 case Op.QuantizeRows:
-                    var qm = GemmW.Quant!;
+                    var qw = GemmW;
                     for (int row = start; row < end; row++)
                     {
-                        r._quantized.QuantizeRow(GemmX + ((long)row * GemmLdx), row, qm.K, qm.NeedsBlocks32, qm.NeedsBlocks256);
+                        r._quantized.QuantizeRow(GemmX + ((long)row * GemmLdx), row, qw.K, qw.NeedsBlocks32, qw.NeedsBlocks256);
                     }
 
                     break;
@@ -189,7 +200,7 @@ public sealed unsafe partial class CpuModelRunner
             var r = runner;
             var c = r.Config;
             int experts = c.NumExperts, k = c.NumExpertsPerToken;
-            float* logits = r._router.Pointer + ((long)t * experts);
+            float* logits = r._router.Pointer + ((long)t * r._routerWidth);
             float max = float.NegativeInfinity;
             for (int e = 0; e < experts; e++)
             {
@@ -243,7 +254,10 @@ public sealed unsafe partial class CpuModelRunner
             return false;
         }
 
-        /// <summary>hidden[t] += Σ_j w_j · out(t, j), the sum built in rank order in the token's own scratch row, then added once.</summary>
+        /// <summary>
+        /// hidden[t] += Σ_j w_j · out(t, j) (+ sigmoid(g) · shared(t) with a shared expert), the sum built in
+        /// rank order in the token's own scratch row, then added once.
+        /// </summary>
         private void CombineExperts(int t)
         {
             var r = runner;
@@ -261,6 +275,13 @@ public sealed unsafe partial class CpuModelRunner
                 {
                     VectorMath.AddScaled(sum, o, r._routeWeight[(t * k) + j], h);
                 }
+            }
+
+            if (Layer.SharedGateUp is not null)
+            {
+                // Qwen2-MoE: + sigmoid(shared_expert_gate · x) · shared_expert(x).
+                float gate = r._router.Pointer[((long)t * r._routerWidth) + c.NumExperts];
+                VectorMath.AddScaled(sum, r._sharedOut.Pointer + ((long)t * h), 1f / (1f + MathF.Exp(-gate)), h);
             }
 
             VectorMath.AddScaled(r._hidden.Pointer + ((long)t * h), sum, 1f, h);

@@ -59,6 +59,14 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
     private readonly NativeBuffer _expertGateUp = new();
     private readonly NativeBuffer _expertAct = new();
     private readonly NativeBuffer _expertOut = new();
+
+    // The shared expert (Qwen2-MoE), run on every token of a sparse layer: gate|up, activation, output.
+    private readonly NativeBuffer _sharedGateUp = new();
+    private readonly NativeBuffer _sharedAct = new();
+    private readonly NativeBuffer _sharedOut = new();
+
+    /// <summary>Router logits per token: the experts', then the shared expert's gate logit when there is one.</summary>
+    private readonly int _routerWidth;
     private int[] _routeExpert = [];
     private float[] _routeWeight = [];
     private int[] _rowOfSlot = [];
@@ -70,6 +78,9 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
 
     /// <summary>The input rows of a quantized GEMM, quantized to int8 once per call.</summary>
     private readonly QuantActivations _quantized = new();
+
+    /// <summary>Per thread, the room a mapped expert's panel is packed into (empty without mapped experts).</summary>
+    private readonly MappedPanelScratch[] _mappedScratch;
     private readonly bool _ggmlF16Gelu;
     private int[] _tokenSeq = [];
     private bool _disposed;
@@ -85,12 +96,16 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         _team = new CpuThreadTeam(options.Threads);
         _ggmlF16Gelu = options.GgmlF16Gelu;
         _expertCount = new int[c.NumExperts];
+        _routerWidth = c.NumExperts + (c.SharedExpertIntermediateSize > 0 ? 1 : 0);
         _expertStart = new int[c.NumExperts];
         _invFreq = RopeFrequencies.Inverse(c);
         _ropeAttentionFactor = RopeFrequencies.AttentionFactor(c.RopeScaling);
         _invFreqLocal = c.RopeLocalTheta is float localTheta ? RotaryEmbedding.InverseFrequencies(c.RotaryDim, localTheta, null) : null;
 
         bool keep = options.KeepQuantized;
+        var mappedNeeds = new MappedPanelScratch.Registry();
+        LinearWeight Expert(TensorView[] parts, int[] rows, int k) =>
+            options.MapExperts ? LinearWeight.Map(parts, rows, k, keep, mappedNeeds) : Linear(parts, rows, k);
         long cacheElements = (long)NumBlocks * BlockSize * c.KvDim;
         var packed = new List<TensorView>();
         LinearWeight Linear(TensorView[] parts, int[] rows, int k, TensorView?[]? biases = null)
@@ -106,6 +121,8 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
             TensorView? Bias(string name) => c.AttentionBias ? model.Require(p + name) : null;
             NativeBuffer Norm(string name, int length) => Vector(model.Require(p + name), length, c.NormWeightOffset);
             bool local = c.IsLocalLayer(i);
+            bool sparse = c.IsSparseLayer(i);
+            bool shared = sparse && c.SharedExpertIntermediateSize > 0;
             _layers[i] = new CpuLayerWeights
             {
                 InputNorm = Norm("input_layernorm.weight", c.HiddenSize),
@@ -122,16 +139,22 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
                     c.HiddenSize,
                     c.AttentionBias ? [Bias("self_attn.q_proj.bias"), Bias("self_attn.k_proj.bias"), Bias("self_attn.v_proj.bias")] : null),
                 O = Linear([model.Require(p + "self_attn.o_proj.weight")], [c.HiddenSize], c.QDim),
-                GateUp = c.IsMoe
+                GateUp = sparse && shared
+                    ? Linear([model.Require(p + "mlp.gate.weight"), model.Require(p + "mlp.shared_expert_gate.weight")], [c.NumExperts, 1], c.HiddenSize)
+                    : sparse
                     ? Linear([model.Require(p + "mlp.gate.weight")], [c.NumExperts], c.HiddenSize)
                     : Linear([model.Require(p + "mlp.gate_proj.weight"), model.Require(p + "mlp.up_proj.weight")], [c.IntermediateSize, c.IntermediateSize], c.HiddenSize),
-                Down = c.IsMoe ? null : Linear([model.Require(p + "mlp.down_proj.weight")], [c.HiddenSize], c.IntermediateSize),
-                ExpertGateUp = c.IsMoe
-                    ? Enumerable.Range(0, c.NumExperts).Select(e => Linear([model.Require($"{p}mlp.experts.{e}.gate_proj.weight"), model.Require($"{p}mlp.experts.{e}.up_proj.weight")], [c.ExpertIntermediateSize, c.ExpertIntermediateSize], c.HiddenSize)).ToArray()
+                Down = sparse ? null : Linear([model.Require(p + "mlp.down_proj.weight")], [c.HiddenSize], c.IntermediateSize),
+                ExpertGateUp = sparse
+                    ? Enumerable.Range(0, c.NumExperts).Select(e => Expert([model.Require($"{p}mlp.experts.{e}.gate_proj.weight"), model.Require($"{p}mlp.experts.{e}.up_proj.weight")], [c.ExpertIntermediateSize, c.ExpertIntermediateSize], c.HiddenSize)).ToArray()
                     : null,
-                ExpertDown = c.IsMoe
-                    ? Enumerable.Range(0, c.NumExperts).Select(e => Linear([model.Require($"{p}mlp.experts.{e}.down_proj.weight")], [c.HiddenSize], c.ExpertIntermediateSize)).ToArray()
+                ExpertDown = sparse
+                    ? Enumerable.Range(0, c.NumExperts).Select(e => Expert([model.Require($"{p}mlp.experts.{e}.down_proj.weight")], [c.HiddenSize], c.ExpertIntermediateSize)).ToArray()
                     : null,
+                SharedGateUp = shared
+                    ? Linear([model.Require(p + "mlp.shared_expert.gate_proj.weight"), model.Require(p + "mlp.shared_expert.up_proj.weight")], [c.SharedExpertIntermediateSize, c.SharedExpertIntermediateSize], c.HiddenSize)
+                    : null,
+                SharedDown = shared ? Linear([model.Require(p + "mlp.shared_expert.down_proj.weight")], [c.HiddenSize], c.SharedExpertIntermediateSize) : null,
                 KCache = new NativeBuffer(cacheElements),
                 VCache = new NativeBuffer(cacheElements),
             };
@@ -155,6 +178,7 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
             _scores[t] = new NativeBuffer((long)NumBlocks * BlockSize);
         }
 
+        _mappedScratch = mappedNeeds.CreateScratch(options.Threads);
         _work = new StepWork(this);
     }
 
@@ -184,6 +208,16 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
             if (w.F32 is { } f)
             {
                 bytes["F32"] = bytes.GetValueOrDefault("F32") + w.Bytes;
+                continue;
+            }
+
+            if (w.Mapped is { } mapped)
+            {
+                foreach (var (type, b) in mapped.FileBytesByType())
+                {
+                    bytes[type + " (mapped)"] = bytes.GetValueOrDefault(type + " (mapped)") + b;
+                }
+
                 continue;
             }
 
@@ -236,7 +270,7 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
             Residual(_attn.Pointer, c.QDim, t, layer.O, layer.AttentionOutNorm);
             w.Op = Op.PostAttentionNorm;
             Dispatch(t);
-            if (c.IsMoe)
+            if (layer.ExpertGateUp is not null)
             {
                 Experts(layer, t);
                 continue;
@@ -283,7 +317,7 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         var c = Config;
         var w = _work;
         int k = c.NumExpertsPerToken, h = c.HiddenSize, f = c.ExpertIntermediateSize;
-        Gemm(_normed.Pointer, h, t, layer.GateUp, _router.Pointer, c.NumExperts, accumulate: false);
+        Gemm(_normed.Pointer, h, t, layer.GateUp, _router.Pointer, _routerWidth, accumulate: false);
         w.Op = Op.Route;
         Dispatch(t);
 
@@ -335,6 +369,19 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
                 long r0 = _expertStart[e];
                 Gemm(_expertAct.Pointer + (r0 * f), f, n, layer.ExpertDown![e], _expertOut.Pointer + (r0 * h), h, accumulate: false);
             }
+        }
+
+        if (layer.SharedGateUp is { } sharedGateUp)
+        {
+            // Every token through the shared expert, from the same normed rows (before CombineExperts reuses them).
+            int fs = c.SharedExpertIntermediateSize;
+            Gemm(_normed.Pointer, h, t, sharedGateUp, _sharedGateUp.Pointer, 2 * fs, accumulate: false);
+            w.GluIn = _sharedGateUp.Pointer;
+            w.GluOut = _sharedAct.Pointer;
+            w.GluWidth = fs;
+            w.Op = Op.Activation;
+            Dispatch(t);
+            Gemm(_sharedAct.Pointer, fs, t, layer.SharedDown!, _sharedOut.Pointer, h, accumulate: false);
         }
 
         w.Op = Op.CombineExperts;
@@ -499,7 +546,14 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         if (c.IsMoe)
         {
             long slots = t * c.NumExpertsPerToken;
-            _router.EnsureCapacity(t * c.NumExperts);
+            _router.EnsureCapacity(t * _routerWidth);
+            if (c.SharedExpertIntermediateSize > 0)
+            {
+                _sharedGateUp.EnsureCapacity(t * 2 * c.SharedExpertIntermediateSize);
+                _sharedAct.EnsureCapacity(t * c.SharedExpertIntermediateSize);
+                _sharedOut.EnsureCapacity(t * c.HiddenSize);
+            }
+
             _expertIn.EnsureCapacity(slots * c.HiddenSize);
             _expertGateUp.EnsureCapacity(slots * 2 * c.ExpertIntermediateSize);
             _expertAct.EnsureCapacity(slots * c.ExpertIntermediateSize);
@@ -533,10 +587,10 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
     private void Gemm(float* x, int ldx, int m, LinearWeight w, float* y, int ldy, bool accumulate)
     {
         var g = _work;
-        if (w.Quant is { } q)
+        if (w.TakesQuantizedRows)
         {
             // The input rows are quantized once, then every panel's tiles read them.
-            _quantized.EnsureCapacity(m, q.K);
+            _quantized.EnsureCapacity(m, w.K);
             g.Op = Op.QuantizeRows;
             g.GemmX = x;
             g.GemmLdx = ldx;
@@ -590,7 +644,12 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         _finalNorm.Dispose();
         _lmHead.Dispose();
         _quantized.Dispose();
-        foreach (var b in (NativeBuffer[])[_hidden, _normed, _qkv, _attn, _gateUp, _act, _cos, _sin, _cosLocal, _sinLocal, _branch, _router, _expertIn, _expertGateUp, _expertAct, _expertOut, _logitRows, .. _scores])
+        foreach (var s in _mappedScratch)
+        {
+            s.Dispose();
+        }
+
+        foreach (var b in (NativeBuffer[])[_hidden, _normed, _qkv, _attn, _gateUp, _act, _cos, _sin, _cosLocal, _sinLocal, _branch, _router, _expertIn, _expertGateUp, _expertAct, _expertOut, _sharedGateUp, _sharedAct, _sharedOut, _logitRows, .. _scores])
         {
             b.Dispose();
         }

@@ -22,6 +22,16 @@ public sealed record CpuRunnerOptions
     public bool KeepQuantized { get; init; } = true;
 
     /// <summary>
+    /// A mixture of experts' expert weights stay in the model file's mapping and are packed one GEMM
+    /// panel at a time, into a thread's scratch, as the kernels reach them (same panels, same kernels,
+    /// bitwise the same logits as packing them at load): an expert no token is routed to is never
+    /// read, so the resident set grows with the experts used, not the experts present. False packs
+    /// every expert at load (the whole expert set resident, in f32 or repacked quantized blocks),
+    /// which spends memory to skip the per-step packing.
+    /// </summary>
+    public bool MapExperts { get; init; } = true;
+
+    /// <summary>
     /// Tests only: GeGLU's gelu as ggml's CPU backend computes it (input rounded to f16, looked up in
     /// a table of f16 results) instead of in f32. llama.cpp's Gemma logits differ from the f32 math by
     /// a few 1e-4 of their size for this alone; with it on, the oracle tests check everything else to

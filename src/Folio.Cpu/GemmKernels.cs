@@ -25,47 +25,53 @@ internal static unsafe class GemmKernels
         int k = w.K;
         for (int p = panelStart; p < panelEnd; p++)
         {
-            float* panel = w.Data + ((long)p * k * W);
-
             int n0 = p * W;
-            int valid = Math.Min(W, w.N - n0);
-            float* bias = w.Bias == null ? null : w.Bias + n0;
-            int r = 0;
-            if (Vector512.IsHardwareAccelerated)
+            RunPanel(x, ldx, m, w.Data + ((long)p * k * W), k, y + n0, ldy, w.Bias == null ? null : w.Bias + n0, accumulate, Math.Min(W, w.N - n0));
+        }
+    }
+
+    /// <summary>
+    /// One panel ([K][64] f32, laid out as <see cref="PackedMatrix"/> packs it) for all <paramref name="m"/>
+    /// rows: y[r, 0..valid) of the panel's columns. The packed matrix's path and the mapped experts'
+    /// path (<see cref="MappedMatrix"/>, which packs a panel from the file just before) both end here.
+    /// </summary>
+    public static void RunPanel(float* x, int ldx, int m, float* panel, int k, float* y, int ldy, float* bias, bool accumulate, int valid)
+    {
+        int r = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; r + 6 <= m; r += 6)
             {
-                for (; r + 6 <= m; r += 6)
-                {
-                    Tile6x64V512(x + ((long)r * ldx), ldx, panel, k, y + ((long)r * ldy) + n0, ldy, bias, accumulate, valid);
-                }
-
-                for (; r + 4 <= m; r += 4)
-                {
-                    Tile4x64V512(x + ((long)r * ldx), ldx, panel, k, y + ((long)r * ldy) + n0, ldy, bias, accumulate, valid);
-                }
-
-                for (; r + 2 <= m; r += 2)
-                {
-                    Tile2x64V512(x + ((long)r * ldx), ldx, panel, k, y + ((long)r * ldy) + n0, ldy, bias, accumulate, valid);
-                }
-
-                for (; r < m; r++)
-                {
-                    Tile1x64V512(x + ((long)r * ldx), panel, k, y + ((long)r * ldy) + n0, bias, accumulate, valid);
-                }
+                Tile6x64V512(x + ((long)r * ldx), ldx, panel, k, y + ((long)r * ldy), ldy, bias, accumulate, valid);
             }
-            else if (Vector256.IsHardwareAccelerated)
+
+            for (; r + 4 <= m; r += 4)
             {
-                for (; r < m; r++)
-                {
-                    Tile1x64V256(x + ((long)r * ldx), panel, k, y + ((long)r * ldy) + n0, bias, accumulate, valid);
-                }
+                Tile4x64V512(x + ((long)r * ldx), ldx, panel, k, y + ((long)r * ldy), ldy, bias, accumulate, valid);
             }
-            else
+
+            for (; r + 2 <= m; r += 2)
             {
-                for (; r < m; r++)
-                {
-                    Tile1x64Scalar(x + ((long)r * ldx), panel, k, y + ((long)r * ldy) + n0, bias, accumulate, valid);
-                }
+                Tile2x64V512(x + ((long)r * ldx), ldx, panel, k, y + ((long)r * ldy), ldy, bias, accumulate, valid);
+            }
+
+            for (; r < m; r++)
+            {
+                Tile1x64V512(x + ((long)r * ldx), panel, k, y + ((long)r * ldy), bias, accumulate, valid);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; r < m; r++)
+            {
+                Tile1x64V256(x + ((long)r * ldx), panel, k, y + ((long)r * ldy), bias, accumulate, valid);
+            }
+        }
+        else
+        {
+            for (; r < m; r++)
+            {
+                Tile1x64Scalar(x + ((long)r * ldx), panel, k, y + ((long)r * ldy), bias, accumulate, valid);
             }
         }
     }

@@ -11,23 +11,35 @@ namespace Folio.Cpu;
 /// </summary>
 internal sealed unsafe class LinearWeight : IDisposable
 {
-    private LinearWeight(PackedMatrix? f32, QuantMatrix? quant)
+    private LinearWeight(PackedMatrix? f32, QuantMatrix? quant, MappedMatrix? mapped = null)
     {
         F32 = f32;
         Quant = quant;
+        Mapped = mapped;
     }
 
     public PackedMatrix? F32 { get; }
     public QuantMatrix? Quant { get; }
 
-    public int N => F32?.N ?? Quant!.N;
-    public int K => F32?.K ?? Quant!.K;
+    /// <summary>A weight read from the mapped file panel by panel at each step (a mixture's experts); null when packed at load.</summary>
+    public MappedMatrix? Mapped { get; }
+
+    public int N => F32?.N ?? Quant?.N ?? Mapped!.N;
+    public int K => F32?.K ?? Quant?.K ?? Mapped!.K;
+
+    /// <summary>Whether the kernels multiply int8-quantized activations (the input rows are quantized first).</summary>
+    public bool TakesQuantizedRows => Quant is not null || Mapped?.QuantLayout is not null;
+
+    /// <summary>Whether some part needs activations quantized in blocks of 32 / of 256 (see <see cref="QuantMatrix.NeedsBlocks32"/>).</summary>
+    public bool NeedsBlocks32 => Quant?.NeedsBlocks32 ?? Mapped!.NeedsBlocks32;
+
+    public bool NeedsBlocks256 => Quant?.NeedsBlocks256 ?? Mapped!.NeedsBlocks256;
 
     /// <summary>Units of parallel work: column panels.</summary>
-    public int Panels => F32?.Panels ?? Quant!.Panels;
+    public int Panels => F32?.Panels ?? Quant?.Panels ?? Mapped!.Panels;
 
-    /// <summary>Bytes a forward pass reads for this weight.</summary>
-    public long Bytes => F32 is { } m ? (long)m.Panels * PackedMatrix.PanelWidth * m.K * sizeof(float) : Quant!.Bytes;
+    /// <summary>Bytes a forward pass reads for this weight (for a mapped one, its bytes in the file).</summary>
+    public long Bytes => F32 is { } m ? (long)m.Panels * PackedMatrix.PanelWidth * m.K * sizeof(float) : Quant?.Bytes ?? Mapped!.Bytes;
 
     /// <summary>
     /// The row-wise concatenation of <paramref name="parts"/> (e.g. q, k and v fused). Kept quantized
@@ -49,6 +61,14 @@ internal sealed unsafe class LinearWeight : IDisposable
             ? new LinearWeight(null, QuantMatrix.FromTensors(parts, rows, k, biases))
             : new LinearWeight(PackedMatrix.FromTensors(parts, rows, k, biases), null);
     }
+
+    /// <summary>
+    /// A weight left in the mapped file and packed a panel at a time as the kernels need it (see
+    /// <see cref="MappedMatrix"/>): same arithmetic as <see cref="Create"/> with the same
+    /// <paramref name="keepQuantized"/>, no copy of the weight kept. No biases (experts have none).
+    /// </summary>
+    public static LinearWeight Map(TensorView[] parts, int[] rows, int k, bool keepQuantized, MappedPanelScratch.Registry registry) =>
+        new(null, null, new MappedMatrix(parts, rows, k, keepQuantized, registry));
 
     public void Dispose()
     {

@@ -17,7 +17,7 @@ namespace Folio.Cpu.Tests;
 /// </summary>
 public sealed class ArchitectureDeterminismTests
 {
-    public static TheoryData<string> Architectures => new(["qwen3", "gemma2", "gemma3", "mixtral", "qwen3moe", "phi3-longrope-partial", "llama-yarn"]);
+    public static TheoryData<string> Architectures => new(["qwen3", "gemma2", "gemma3", "mixtral", "qwen3moe", "qwen2moe-shared-dense", "phi3-longrope-partial", "llama-yarn"]);
 
     private static readonly List<EngineRequest> Workload = EngineHarness.MixedWorkload(18, seed: 23, maxPrompt: 70, maxTokens: 12);
 
@@ -28,6 +28,7 @@ public sealed class ArchitectureDeterminismTests
         "gemma3" => new TestModelOptions { Arch = TestArchitecture.Gemma3, Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, HeadDim = 32, Ffn = 96, Vocab = EngineHarness.Vocab, Seed = 63, SlidingWindow = 8, SlidingWindowPattern = 2 },
         "mixtral" => new TestModelOptions { Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 64, Vocab = EngineHarness.Vocab, Seed = 64, Experts = 8, ExpertsPerToken = 2 },
         "qwen3moe" => new TestModelOptions { Arch = TestArchitecture.Qwen3Moe, Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, HeadDim = 32, Ffn = 64, Vocab = EngineHarness.Vocab, Seed = 65, Experts = 6, ExpertsPerToken = 4 },
+        "qwen2moe-shared-dense" => new TestModelOptions { Arch = TestArchitecture.Qwen2Moe, Dim = 64, Layers = 3, Heads = 4, KvHeads = 2, Ffn = 64, SharedExpertFfn = 96, Vocab = EngineHarness.Vocab, Seed = 68, Experts = 8, ExpertsPerToken = 2, DenseLayers = [1] },
         "phi3-longrope-partial" => new TestModelOptions { Arch = TestArchitecture.Phi3, Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 96, Vocab = EngineHarness.Vocab, Seed = 66, RopeScaling = TestRopeScaling.LongRope, OriginalContext = 16, PartialRotary = 0.5f },
         "llama-yarn" => new TestModelOptions { Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 96, Vocab = EngineHarness.Vocab, Seed = 67, RopeScaling = TestRopeScaling.Yarn, OriginalContext = 16 },
         _ => throw new ArgumentException(arch),

@@ -128,9 +128,18 @@ public static class CpuBench
         return rows;
     }
 
-    /// <summary>Multiply-adds per token in the linear layers (q/k/v/o, MLP and lm_head): attention and norms excluded.</summary>
-    public static long LinearMacs(ModelConfig c) =>
-        (c.NumLayers * (((long)c.HiddenSize * (c.QDim + (2L * c.KvDim))) + ((long)c.QDim * c.HiddenSize) + (3L * c.HiddenSize * c.IntermediateSize))) + ((long)c.VocabSize * c.HiddenSize);
+    /// <summary>
+    /// Multiply-adds per token in the linear layers (q/k/v/o, MLP and lm_head): attention and norms
+    /// excluded; a sparse layer counts its router and the experts a token runs (top-k, and the shared one).
+    /// </summary>
+    public static long LinearMacs(ModelConfig c)
+    {
+        long h = c.HiddenSize;
+        long attention = (h * (c.QDim + (2L * c.KvDim))) + ((long)c.QDim * h);
+        long sparse = (c.NumExperts * h) + (c.NumExpertsPerToken * 3L * h * c.ExpertIntermediateSize) + (c.SharedExpertIntermediateSize > 0 ? (3L * h * c.SharedExpertIntermediateSize) + h : 0);
+        long layers = Enumerable.Range(0, c.NumLayers).Sum(l => attention + (c.IsSparseLayer(l) ? sparse : 3L * h * c.IntermediateSize));
+        return layers + ((long)c.VocabSize * h);
+    }
 
     private static double FolioDecode(CpuModelRunner runner, int batch, int prompt, int steps, int blocksPerSeq)
     {

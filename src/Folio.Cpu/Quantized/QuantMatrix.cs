@@ -78,21 +78,8 @@ internal sealed unsafe class QuantMatrix : IDisposable
     /// </summary>
     public static QuantMatrix FromTensors(IReadOnlyList<TensorView> parts, IReadOnlyList<int> rows, int k, IReadOnlyList<TensorView?>? biases = null)
     {
-        var list = new QuantPart[parts.Count];
-        int row0 = 0, panel0 = 0;
-        for (int i = 0; i < parts.Count; i++)
-        {
-            var f = PanelFormat.For(parts[i].DType) ?? throw new ArgumentException($"tensor '{parts[i].Name}' of {parts[i].DType} is not block-quantized");
-            if (k % f.SuperBlock != 0)
-            {
-                throw new ModelFormatException($"{parts[i].File}: tensor '{parts[i].Name}' is {QuantLayouts.Name(f.Type)} but its row length {k} is not a multiple of {f.SuperBlock}");
-            }
-
-            int panels = (rows[i] + PanelFormat.Rows - 1) / PanelFormat.Rows;
-            list[i] = new QuantPart { Format = f, Row0 = row0, Rows = rows[i], Panel0 = panel0, Panels = panels, PanelBytes = (long)(k / f.SuperBlock) * f.RecordBytes };
-            row0 += rows[i];
-            panel0 += panels;
-        }
+        var list = Layout(parts, rows, k);
+        int row0 = list[^1].Row0 + list[^1].Rows;
 
         float* bias = null;
         if (biases is not null && biases.Any(b => b is not null))
@@ -123,6 +110,48 @@ internal sealed unsafe class QuantMatrix : IDisposable
         }
 
         return m;
+    }
+
+    /// <summary>
+    /// The parts' formats, rows and panels (no data): what <see cref="FromTensors"/> packs into, and
+    /// what a mapped expert's panels are packed against one at a time (<see cref="MappedMatrix"/>).
+    /// </summary>
+    internal static QuantPart[] Layout(IReadOnlyList<TensorView> parts, IReadOnlyList<int> rows, int k)
+    {
+        var list = new QuantPart[parts.Count];
+        int row0 = 0, panel0 = 0;
+        for (int i = 0; i < parts.Count; i++)
+        {
+            var f = PanelFormat.For(parts[i].DType) ?? throw new ArgumentException($"tensor '{parts[i].Name}' of {parts[i].DType} is not block-quantized");
+            if (k % f.SuperBlock != 0)
+            {
+                throw new ModelFormatException($"{parts[i].File}: tensor '{parts[i].Name}' is {QuantLayouts.Name(f.Type)} but its row length {k} is not a multiple of {f.SuperBlock}");
+            }
+
+            int panels = (rows[i] + PanelFormat.Rows - 1) / PanelFormat.Rows;
+            list[i] = new QuantPart { Format = f, Row0 = row0, Rows = rows[i], Panel0 = panel0, Panels = panels, PanelBytes = (long)(k / f.SuperBlock) * f.RecordBytes };
+            row0 += rows[i];
+            panel0 += panels;
+        }
+
+        return list;
+    }
+
+    /// <summary>A matrix of <see cref="Layout"/>'s parts whose data pointers the caller sets (one panel at a time); it owns no memory.</summary>
+    internal static QuantMatrix Shell(QuantPart[] layout, int k) =>
+        new(layout[^1].Row0 + layout[^1].Rows, k, layout.Select(p => new QuantPart { Format = p.Format, Row0 = p.Row0, Rows = p.Rows, Panel0 = p.Panel0, Panels = p.Panels, PanelBytes = p.PanelBytes }).ToArray(), null);
+
+    /// <summary>
+    /// Packs panel <paramref name="local"/> of <paramref name="part"/> from tensor <paramref name="t"/>
+    /// into <paramref name="panel"/> (<see cref="QuantPart.PanelBytes"/> bytes, cleared here), exactly
+    /// as <see cref="FromTensors"/> packs it.
+    /// </summary>
+    internal static void PackOnePanel(TensorView t, QuantPart part, int local, byte* panel)
+    {
+        var layout = QuantLayouts.Of(part.Format.Type);
+        NativeMemory.Clear(panel, (nuint)part.PanelBytes);
+        int k = (int)t.Shape[1];
+        PackPanel(t, part, local, t.Data, panel - (local * part.PanelBytes), (long)(k / layout.Values) * layout.Bytes, k / part.Format.SuperBlock, layout);
     }
 
     private static void Pack(TensorView t, QuantPart part, int k)

@@ -34,11 +34,15 @@ public sealed class ArchitectureOracleTests
     /// <summary>Linear and YaRN scaling with an original context of 16: the 24-token prompt and its continuation run well past it.</summary>
     private static readonly string[] RopeScalingShapes = ["llama-linear", "llama-yarn", "qwen3-yarn"];
 
-    /// <summary>Mixtral-style (llama with experts) and Qwen3-MoE: 2-8 experts, top-1/2/4.</summary>
-    private static readonly string[] MoeShapes = ["mixtral-8-experts-top2", "mixtral-2-experts-top1", "qwen3moe-6-experts-top4", "qwen3moe-4-experts-top2"];
+    /// <summary>Mixtral-style (llama with experts), Qwen3-MoE and Qwen2-MoE (a shared expert): 2-8 experts, top-1/2/4.</summary>
+    private static readonly string[] MoeShapes = ["mixtral-8-experts-top2", "mixtral-2-experts-top1", "qwen3moe-6-experts-top4", "qwen3moe-4-experts-top2", "qwen2moe-4-experts-top2-shared"];
 
-    /// <summary>Shapes both writers can write (a Mixtral-style test model is GGUF only).</summary>
-    public static TheoryData<string> BothFormatShapes => new(["qwen3-gqa-hd64", "qwen3-tied-hd128", "gemma2-gqa-hd64", "gemma2-mqa-hd256", "gemma3-local-global", "qwen3moe-6-experts-top4", "qwen3moe-4-experts-top2", .. Phi3Shapes, .. RopeScalingShapes]);
+    /// <summary>
+    /// Shapes both writers can write: Mixtral as MixtralForCausalLM (block_sparse_moe.*) and as GGUF
+    /// llama with experts; Qwen3-MoE with dense layers between sparse ones (mlp_only_layers; GGUF
+    /// ffn_gate/up/down there), which llama.cpp's qwen3moe does not load, so it has no oracle row.
+    /// </summary>
+    public static TheoryData<string> BothFormatShapes => new(["qwen3-gqa-hd64", "qwen3-tied-hd128", "gemma2-gqa-hd64", "gemma2-mqa-hd256", "gemma3-local-global", .. MoeShapes, "qwen3moe-dense-layers", .. Phi3Shapes, .. RopeScalingShapes]);
 
     private static TestModelOptions Shape(string name) => name switch
     {
@@ -56,6 +60,8 @@ public sealed class ArchitectureOracleTests
         "mixtral-2-experts-top1" => new TestModelOptions { Dim = 128, Layers = 2, Heads = 2, KvHeads = 1, Ffn = 128, Vocab = 300, Seed = 57, Experts = 2, ExpertsPerToken = 1 },
         "qwen3moe-6-experts-top4" => new TestModelOptions { Arch = TestArchitecture.Qwen3Moe, Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, HeadDim = 64, Ffn = 64, Vocab = 300, Seed = 58, Experts = 6, ExpertsPerToken = 4 },
         "qwen3moe-4-experts-top2" => new TestModelOptions { Arch = TestArchitecture.Qwen3Moe, Dim = 128, Layers = 2, Heads = 2, KvHeads = 1, HeadDim = 128, Ffn = 96, Vocab = 300, Seed = 59, Experts = 4, ExpertsPerToken = 2 },
+        "qwen2moe-4-experts-top2-shared" => new TestModelOptions { Arch = TestArchitecture.Qwen2Moe, Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 64, SharedExpertFfn = 96, Vocab = 300, Seed = 61, Experts = 4, ExpertsPerToken = 2 },
+        "qwen3moe-dense-layers" => new TestModelOptions { Arch = TestArchitecture.Qwen3Moe, Dim = 64, Layers = 4, Heads = 4, KvHeads = 2, HeadDim = 32, Ffn = 96, Vocab = 300, Seed = 60, Experts = 4, ExpertsPerToken = 2, DenseLayers = [0, 2] },
         // llama.cpp's phi3 graph needs q width = hidden (its attn_output is [hidden, hidden]).
         "phi3-gqa-hd64" => new TestModelOptions { Arch = TestArchitecture.Phi3, Dim = 128, Layers = 2, Heads = 2, KvHeads = 1, Ffn = 192, Vocab = 300, Seed = 71 },
         "phi3-partial-rotary" => new TestModelOptions { Arch = TestArchitecture.Phi3, Dim = 128, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 160, Vocab = 300, Seed = 72, PartialRotary = 0.5f },
@@ -147,7 +153,9 @@ public sealed class ArchitectureOracleTests
         {
             // Both paths must arrive at the same math (the HF folder with 1 + w norms, the GGUF with w stored as 1 + w;
             // a llama GGUF's q/k rows are permuted for interleaved rope, which the logits below check).
-            Assert.Equal(fromGguf.Config with { Architecture = "", NormWeightOffset = 0, EosTokenIds = [], BosTokenId = null, MaxPositionEmbeddings = 0, RopeStyle = RopeStyle.RotateHalf }, fromHf.Config with { Architecture = "", NormWeightOffset = 0, EosTokenIds = [], BosTokenId = null, MaxPositionEmbeddings = 0, RopeStyle = RopeStyle.RotateHalf });
+            Assert.Equal(fromGguf.Config with { Architecture = "", NormWeightOffset = 0, EosTokenIds = [], BosTokenId = null, MaxPositionEmbeddings = 0, RopeStyle = RopeStyle.RotateHalf, DenseMlpLayers = [] }, fromHf.Config with { Architecture = "", NormWeightOffset = 0, EosTokenIds = [], BosTokenId = null, MaxPositionEmbeddings = 0, RopeStyle = RopeStyle.RotateHalf, DenseMlpLayers = [] });
+            Assert.Equal(fromHf.Config.DenseMlpLayers, fromGguf.Config.DenseMlpLayers);
+            Assert.Equal(o.DenseLayers, fromHf.Config.DenseMlpLayers);
         }
 
         var a = LlamaCppOracle.FolioPromptLogits(hf, tokens);
