@@ -2,6 +2,7 @@ using Folio.Cpu;
 using Folio.Cuda.Runner;
 using Folio.Cuda.Tests.Reference;
 using Folio.Engine.Execution;
+using Folio.Engine.Kv;
 using Folio.Models.Loading;
 using Folio.Models;
 
@@ -82,6 +83,7 @@ public sealed class RunnerOnEmulationTests : IDisposable
     [InlineData(TestModelFormat.Gguf, TestArchitecture.Gemma2, 0, true, 512, "folio_sandwich_norm_bf16,folio_gelu_tanh_and_mul_bf16,folio_softcap")]
     [InlineData(TestModelFormat.HuggingFace, TestArchitecture.Gemma3, 0, true, 16, "folio_sandwich_norm_bf16,folio_qk_norm_bf16")]
     [InlineData(TestModelFormat.Gguf, TestArchitecture.Gemma3, 0, true, 512, "folio_sandwich_norm_bf16,folio_qk_norm_bf16")]
+    [InlineData(TestModelFormat.HuggingFace, TestArchitecture.Mistral, 0, true, 512, "folio_prefill_attention_bf16")]
     [InlineData(TestModelFormat.HuggingFace, TestArchitecture.Qwen3Moe, 4, false, 16, "folio_moe_route,folio_moe_group,folio_moe_gather_bf16,folio_moe_combine")]
     [InlineData(TestModelFormat.Gguf, TestArchitecture.Llama, 4, true, 512, "folio_moe_route,folio_moe_group,folio_moe_gather_bf16,folio_moe_combine")]
     public void New_architectures_match_the_cpu_runner(TestModelFormat format, TestArchitecture arch, int experts, bool normTopK, int partitionSize, string kernels)
@@ -120,6 +122,41 @@ public sealed class RunnerOnEmulationTests : IDisposable
         batch.AddSequence(a, 0, [4, 5], 16, wantLogits: true);
         gpu.Forward(batch, together);
         Assert.Equal(alone, together.AsSpan(c.VocabSize).ToArray());
+    }
+
+    /// <summary>
+    /// When every layer is local the KV cache gives back the blocks behind the window and their table
+    /// entries read <see cref="KvBlockTable.Dropped"/> (-1). The kernels must never read them: a
+    /// split-K decode step and a prefill chunk give bit for bit the logits they give with the full table.
+    /// </summary>
+    [Fact]
+    public void Windowed_layers_never_read_block_table_entries_behind_the_window()
+    {
+        using var model = Model(TestModelFormat.HuggingFace, ArchitectureOptions(TestArchitecture.Mistral, 0, true));
+        var c = model.Config;
+        Assert.Equal(8, c.WindowOfEveryLayer);
+        using var gpu = new CudaModelRunner(model, new CudaRunnerOptions { NumBlocksOverride = 8, MaxNumBatchedTokens = 64, MaxNumSeqs = 4, MaxModelLen = 96, PartitionSize = 16, GraphBatchSizes = [] }, new EmuDeviceApi());
+        var rng = new Random(6);
+        var prompt = Enumerable.Range(0, 60).Select(_ => rng.Next(c.VocabSize)).ToArray();
+        int[] full = [3, 6, 1, 4, 7, 2];
+        int[] dropped = [KvBlockTable.Dropped, KvBlockTable.Dropped, KvBlockTable.Dropped, 4, 7, 2];   // positions 0..47 are behind every window from 55 on
+        var batch = new ForwardBatch(64, 4, 6);
+        var scratch = new float[c.VocabSize];
+        batch.AddSequence(prompt, 0, full, 16, wantLogits: true);
+        gpu.Forward(batch, scratch);
+
+        var viaFull = new float[c.VocabSize];
+        var viaDropped = new float[c.VocabSize];
+        foreach (var (tokens, what) in new[] { (new[] { 5 }, "split-K decode at 60"), (new[] { 5, 9, 11, 2 }, "prefill chunk at 60..63") })
+        {
+            batch.Clear();
+            batch.AddSequence(tokens, 60, full, 16, wantLogits: true);
+            gpu.Forward(batch, viaFull);
+            batch.Clear();
+            batch.AddSequence(tokens, 60, dropped, 16, wantLogits: true);
+            gpu.Forward(batch, viaDropped);
+            Assert.True(viaFull.AsSpan().SequenceEqual(viaDropped), what);
+        }
     }
 
     private static TestModelOptions ArchitectureOptions(TestArchitecture arch, int experts, bool normTopK, int expertsPerToken = 2) => new()
