@@ -17,10 +17,10 @@ public sealed class MakeTestModelCommand : FolioCommand
 
     private readonly FolioOption<string?> _out = CliOptions.String("--out", "PATH", "folder (hf) or file (gguf) to write", required: true);
     private readonly FolioOption<string> _format = CliOptions.RequiredChoice("--format", "a Hugging Face folder (config.json, safetensors, tokenizer.json) or one GGUF file", "hf", "gguf");
-    private readonly FolioOption<string> _arch = CliOptions.Choice("--arch", "decoder family: llama (with --experts: Mixtral-style, gguf only), qwen3 (q/k norms), qwen3moe (qwen3 with experts), gemma2 (GeGLU, soft-capping, alternating local layers), gemma3 (q/k norms, 5 local layers per global, local rope base), phi3 (fused qkv and gate/up, NEOX rope)", "llama", "llama", "qwen3", "qwen3moe", "gemma2", "gemma3", "phi3");
+    private readonly FolioOption<string> _arch = CliOptions.Choice("--arch", "decoder family: llama (with --experts: Mixtral-style, gguf only), qwen3 (q/k norms), qwen3moe (qwen3 with experts), gemma2 (GeGLU, soft-capping, alternating local layers), gemma3 (q/k norms, 5 local layers per global, local rope base), phi3 (fused qkv and gate/up, NEOX rope), mistral (llama with --sliding-window on every layer)", "llama", "llama", "qwen3", "qwen3moe", "gemma2", "gemma3", "phi3", "mistral");
     private readonly FolioOption<int> _experts = CliOptions.Int("--experts", "N", "experts per layer (llama: Mixtral-style; qwen3moe: 4 when 0)", 0, min: 0);
     private readonly FolioOption<int> _expertsPerToken = CliOptions.Int("--experts-per-token", "N", "experts each token is routed to (top-k)", 2, min: 1);
-    private readonly FolioOption<int> _sliding = CliOptions.Int("--sliding-window", "N", "gemma2/gemma3: keys a local layer sees", Defaults.SlidingWindow, min: 1);
+    private readonly FolioOption<int> _sliding = CliOptions.Int("--sliding-window", "N", "gemma2/gemma3/mistral: keys a local layer sees", Defaults.SlidingWindow, min: 1);
     private readonly FolioOption<int> _dim = CliOptions.Int("--dim", "N", "hidden size", Defaults.Dim, min: 1);
     private readonly FolioOption<int> _layers = CliOptions.Int("--layers", "N", "decoder layers", Defaults.Layers, min: 1);
     private readonly FolioOption<int> _heads = CliOptions.Int("--heads", "N", "attention heads", Defaults.Heads, min: 1);
@@ -74,6 +74,7 @@ public sealed class MakeTestModelCommand : FolioCommand
                 "gemma2" => TestArchitecture.Gemma2,
                 "gemma3" => TestArchitecture.Gemma3,
                 "phi3" => TestArchitecture.Phi3,
+                "mistral" => TestArchitecture.Mistral,
                 _ => TestArchitecture.Llama,
             },
             SlidingWindow = parse.GetValue(_sliding),
