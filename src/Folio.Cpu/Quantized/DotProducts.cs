@@ -14,10 +14,16 @@ internal interface IDot
     static abstract Vector256<int> Unsigned(Vector256<int> acc, Vector256<byte> w, Vector256<sbyte> x);
 
     /// <summary>
-    /// w holds signed codes; the lanes receive Σ (w + <see cref="SignedOffset"/>) · x, and the caller
-    /// subtracts SignedOffset · Σ x.
+    /// The per-weight half of a signed dot, computed once per unit of codes and shared by every
+    /// activation row of a tile.
     /// </summary>
-    static abstract Vector256<int> Signed(Vector256<int> acc, Vector256<sbyte> w, Vector256<sbyte> x);
+    static abstract Vector256<byte> PrepareSigned(Vector256<sbyte> w);
+
+    /// <summary>
+    /// w holds signed codes, <paramref name="prepared"/> is <see cref="PrepareSigned"/>(w); the lanes
+    /// receive Σ (w + <see cref="SignedOffset"/>) · x, and the caller subtracts SignedOffset · Σ x.
+    /// </summary>
+    static abstract Vector256<int> Signed(Vector256<int> acc, Vector256<byte> prepared, Vector256<sbyte> w, Vector256<sbyte> x);
 
     static abstract int SignedOffset { get; }
 }
@@ -31,9 +37,13 @@ internal struct VnniDot : IDot
     public static Vector256<int> Unsigned(Vector256<int> acc, Vector256<byte> w, Vector256<sbyte> x) =>
         AvxVnni.MultiplyWideningAndAdd(acc, w, x);
 
+    /// <summary>w + 128 as unsigned bytes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<int> Signed(Vector256<int> acc, Vector256<sbyte> w, Vector256<sbyte> x) =>
-        AvxVnni.MultiplyWideningAndAdd(acc, (w.AsByte() ^ Vector256.Create((byte)0x80)), x);
+    public static Vector256<byte> PrepareSigned(Vector256<sbyte> w) => w.AsByte() ^ Vector256.Create((byte)0x80);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Signed(Vector256<int> acc, Vector256<byte> prepared, Vector256<sbyte> w, Vector256<sbyte> x) =>
+        AvxVnni.MultiplyWideningAndAdd(acc, prepared, x);
 }
 
 /// <summary>
@@ -48,7 +58,11 @@ internal struct Avx2Dot : IDot
     public static Vector256<int> Unsigned(Vector256<int> acc, Vector256<byte> w, Vector256<sbyte> x) =>
         acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w, x), Vector256.Create((short)1));
 
+    /// <summary>|w|; the sign goes onto x per row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<int> Signed(Vector256<int> acc, Vector256<sbyte> w, Vector256<sbyte> x) =>
-        acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(w), Avx2.Sign(x, w)), Vector256.Create((short)1));
+    public static Vector256<byte> PrepareSigned(Vector256<sbyte> w) => Avx2.Abs(w);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Signed(Vector256<int> acc, Vector256<byte> prepared, Vector256<sbyte> w, Vector256<sbyte> x) =>
+        acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(prepared, Avx2.Sign(x, w)), Vector256.Create((short)1));
 }

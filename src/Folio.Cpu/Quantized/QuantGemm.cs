@@ -18,12 +18,17 @@ namespace Folio.Cpu.Quantized;
 /// </list>
 /// Each float step is one IEEE operation (no fused multiply-add), in this order, so the AVX-VNNI,
 /// AVX2 and scalar forms agree to the bit, and a row's result never depends on the other rows of the
-/// batch (row tiles of 4 and 1 run the same steps) or on which thread computes which panel.
+/// batch (row tiles of 4, 2 and 1 run the same steps) or on which thread computes which panel.
+/// Each tile is compiled per format (<see cref="IFormat"/>), dot form and row count, so no branch on
+/// the format is left in it.
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe class QuantGemm
 {
     private const int P = PanelFormat.Rows;
+
+    /// <summary>How far ahead of the record being computed the tiles prefetch: about a DRAM latency's worth of streaming.</summary>
+    private const long PrefetchBytes = 4096;
 
     /// <summary>Computes panels [panelStart, panelEnd) for all <paramref name="m"/> rows of already quantized activations.</summary>
     /// <param name="isa">which implementation to run; tests pin one to compare them, the runner leaves the best available.</param>
@@ -65,236 +70,133 @@ internal static unsafe class QuantGemm
     private static void Dispatch<TDot>(in PanelJob job, int m)
         where TDot : struct, IDot
     {
-        switch (job.Format.Codes)
+        switch (job.Format.Type)
         {
-            case CodeKind.Signed8: Panel<Signed8Codes, TDot>(job, m); break;
-            case CodeKind.Nibble: Panel<NibbleCodes, TDot>(job, m); break;
-            case CodeKind.NibbleTable: Panel<NibbleTableCodes, TDot>(job, m); break;
-            case CodeKind.Nibble1: Panel<Nibble1Codes, TDot>(job, m); break;
-            case CodeKind.Nibble2: Panel<Nibble2Codes, TDot>(job, m); break;
-            case CodeKind.Crumb: Panel<CrumbCodes, TDot>(job, m); break;
-            case CodeKind.Crumb1: Panel<Crumb1Codes, TDot>(job, m); break;
-            default: throw new InvalidOperationException($"unknown code kind {job.Format.Codes}");
+            case DType.Q8_0: Panel<Q8_0Format, TDot>(job, m); break;
+            case DType.Q4_0: Panel<Q4_0Format, TDot>(job, m); break;
+            case DType.Q4_1: Panel<Q4_1Format, TDot>(job, m); break;
+            case DType.Q5_0: Panel<Q5_0Format, TDot>(job, m); break;
+            case DType.Q5_1: Panel<Q5_1Format, TDot>(job, m); break;
+            case DType.IQ4_NL: Panel<Iq4NlFormat, TDot>(job, m); break;
+            case DType.Q2_K: Panel<Q2KFormat, TDot>(job, m); break;
+            case DType.Q3_K: Panel<Q3KFormat, TDot>(job, m); break;
+            case DType.Q4_K: Panel<Q4KFormat, TDot>(job, m); break;
+            case DType.Q5_K: Panel<Q5KFormat, TDot>(job, m); break;
+            case DType.Q6_K: Panel<Q6KFormat, TDot>(job, m); break;
+            case DType.IQ4_XS: Panel<Iq4XsFormat, TDot>(job, m); break;
+            default: throw new InvalidOperationException($"no int8 kernel for {job.Format.Type}");
         }
     }
 
-    private static void Panel<TCodes, TDot>(in PanelJob job, int m)
-        where TCodes : struct, ICodes
+    /// <summary>Row tiles of 4, then one of 2, then one of 1: every row gets the same steps whatever tile holds it.</summary>
+    private static void Panel<TF, TDot>(in PanelJob job, int m)
+        where TF : struct, IFormat
         where TDot : struct, IDot
     {
         int r = 0;
         for (; r + 4 <= m; r += 4)
         {
-            Tile4<TCodes, TDot>(job, r);
+            Tile<TF, TDot, FourRows>(job, r);
         }
 
-        for (; r < m; r++)
+        if (m - r >= 2)
         {
-            Tile1<TCodes, TDot>(job, r);
+            Tile<TF, TDot, TwoRows>(job, r);
+            r += 2;
+        }
+
+        if (r < m)
+        {
+            Tile<TF, TDot, OneRow>(job, r);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Dot<TCodes, TDot>(Vector256<int> acc, Vector256<byte> w, Vector256<sbyte> x)
-        where TCodes : struct, ICodes
-        where TDot : struct, IDot
-    {
-        return TCodes.Kind is CodeKind.Signed8 or CodeKind.NibbleTable ? TDot.Signed(acc, w.AsSByte(), x) : TDot.Unsigned(acc, w, x);
-    }
+    private static bool IsSigned<TF>()
+        where TF : struct, IFormat => TF.Kind is CodeKind.Signed8 or CodeKind.NibbleTable;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool HasGroups<TF>()
+        where TF : struct, IFormat => TF.Scales is ScaleKind.Groups or ScaleKind.GroupsMin or ScaleKind.GroupsMinPacked;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool HasMin<TF>()
+        where TF : struct, IFormat => TF.Scales is ScaleKind.BlockMin or ScaleKind.GroupsMin or ScaleKind.GroupsMinPacked;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<sbyte> Broadcast(sbyte* x) => Vector256.Create(*(int*)x).AsSByte();
 
-    /// <summary>The zero point the integer sums carry: the format's, plus the dot's bias for signed codes.</summary>
+    /// <summary>Σ q over group j (16 or 32 values) of a super-block, from its per-16 sums.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Offset<TCodes, TDot>(PanelFormat f)
-        where TCodes : struct, ICodes
+    private static int GroupSum<TF>(int* sums, int j)
+        where TF : struct, IFormat => TF.Group == 16 ? sums[j] : sums[2 * j] + sums[(2 * j) + 1];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Dot<TF, TDot>(Vector256<int> acc, Vector256<byte> prepared, Vector256<byte> w, Vector256<sbyte> x)
+        where TF : struct, IFormat
         where TDot : struct, IDot
     {
-        return f.Offset + (TCodes.Kind is CodeKind.Signed8 or CodeKind.NibbleTable ? TDot.SignedOffset : 0);
+        return IsSigned<TF>() ? TDot.Signed(acc, prepared, w.AsSByte(), x) : TDot.Unsigned(acc, w, x);
     }
 
-    /// <summary>Σ q over group j (16 or 32 values) of a super-block, from the per-16 sums.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int GroupSum(int* sums, int j, int group) => group == 16 ? sums[j] : sums[2 * j] + sums[(2 * j) + 1];
-
-    /// <summary>The group's integer scale and min for one unit (8 panel rows).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector256<int> Scale, Vector256<int> Min) GroupScales(PanelFormat f, byte* rec, int j, int u)
-    {
-        byte* gs = PanelRecord.GroupScales(f, rec) + (j * P) + (u * 8);
-        switch (f.Scales)
-        {
-            case ScaleKind.Groups:
-                return (Avx2.ConvertToVector256Int32((sbyte*)gs), default);
-            case ScaleKind.GroupsMin:
-                byte* gm = PanelRecord.GroupMins(f, rec) + (j * P) + (u * 8);
-                return (Avx2.ConvertToVector256Int32(gs), Avx2.ConvertToVector256Int32(gm));
-            default:
-                var b = Avx2.ConvertToVector256Int32(gs);
-                return (b & Vector256.Create(0xF), Vector256.ShiftRightLogical(b, 4));
-        }
-    }
-
-    private static void Tile1<TCodes, TDot>(in PanelJob job, int row)
-        where TCodes : struct, ICodes
+    /// <summary>
+    /// One tile: <typeparamref name="TR"/> activation rows (from <paramref name="row"/>) against the
+    /// panel's 16 outputs. Each unit of codes is decoded once and used by every row; the integer dot
+    /// sums live in registers (two per row, four chains for a single row); a super-block's group sums
+    /// (k-quants) and the float accumulators live in a small stack block, touched once per group.
+    /// </summary>
+    private static void Tile<TF, TDot, TR>(in PanelJob job, int row)
+        where TF : struct, IFormat
         where TDot : struct, IDot
+        where TR : struct, IRowCount
     {
         var f = job.Format;
         var a = job.Activations;
-        sbyte* qx = a.RowQ(row);
-        float* dx = a.RowD(row);
-        int* sums = a.RowSums(row);
-        float* scaledSums = f.SuperBlock == 32 ? a.RowScaledSums(row) : null;
-        int groups = f.SuperBlock / f.Group;
-        int quadsPerGroup = f.Group / 16;
-        int offset = Offset<TCodes, TDot>(f);
-        bool hasMin = f.Scales is ScaleKind.BlockMin or ScaleKind.GroupsMin or ScaleKind.GroupsMinPacked;
-        var acc0 = Vector256<float>.Zero;
-        var acc1 = Vector256<float>.Zero;
-        for (int s = 0; s < job.SuperBlocks; s++)
-        {
-            byte* rec = job.Data + ((long)s * f.RecordBytes);
-            byte* pb = rec + f.PlaneBOffset;
-            sbyte* xs = qx + (s * f.SuperBlock);
-            int* ss = sums + (s * f.SuperBlock / 16);
-            var is0 = Vector256<int>.Zero;
-            var is1 = Vector256<int>.Zero;
-            var im0 = Vector256<int>.Zero;
-            var im1 = Vector256<int>.Zero;
-            for (int j = 0; j < groups; j++)
-            {
-                // Two accumulators per unit (even and odd groups) keep four dot chains in flight.
-                var s0a = Vector256<int>.Zero;
-                var s0b = Vector256<int>.Zero;
-                var s1a = Vector256<int>.Zero;
-                var s1b = Vector256<int>.Zero;
-                for (int qd = j * quadsPerGroup; qd < (j + 1) * quadsPerGroup; qd++)
-                {
-                    sbyte* xq = xs + (qd * 16);
-                    var x = Broadcast(xq);
-                    s0a = Dot<TCodes, TDot>(s0a, CodeDecoding.Unit<TCodes>(rec, pb, qd, 0, 0), x);
-                    s1a = Dot<TCodes, TDot>(s1a, CodeDecoding.Unit<TCodes>(rec, pb, qd, 0, 1), x);
-                    x = Broadcast(xq + 4);
-                    s0b = Dot<TCodes, TDot>(s0b, CodeDecoding.Unit<TCodes>(rec, pb, qd, 1, 0), x);
-                    s1b = Dot<TCodes, TDot>(s1b, CodeDecoding.Unit<TCodes>(rec, pb, qd, 1, 1), x);
-                    x = Broadcast(xq + 8);
-                    s0a = Dot<TCodes, TDot>(s0a, CodeDecoding.Unit<TCodes>(rec, pb, qd, 2, 0), x);
-                    s1a = Dot<TCodes, TDot>(s1a, CodeDecoding.Unit<TCodes>(rec, pb, qd, 2, 1), x);
-                    x = Broadcast(xq + 12);
-                    s0b = Dot<TCodes, TDot>(s0b, CodeDecoding.Unit<TCodes>(rec, pb, qd, 3, 0), x);
-                    s1b = Dot<TCodes, TDot>(s1b, CodeDecoding.Unit<TCodes>(rec, pb, qd, 3, 1), x);
-                }
+        byte* data = job.Data;
+        int superBlocks = job.SuperBlocks;
+        long recordBytes = f.RecordBytes;
+        int planeB = f.PlaneBOffset;
+        int scalesAt = f.ScalesOffset;
+        int groupScalesAt = f.GroupScalesOffset;
+        int groupMinsAt = f.GroupMinsOffset;
+        int offset = f.Offset + (IsSigned<TF>() ? TDot.SignedOffset : 0);
+        int groups = TF.SuperBlock / TF.Group;
+        int quadsPerGroup = TF.Group / 16;
 
-                var t0 = s0a + s0b;
-                var t1 = s1a + s1b;
-                int xsum = GroupSum(ss, j, f.Group);
-                if (offset != 0)
-                {
-                    var o = Vector256.Create(offset * xsum);
-                    t0 -= o;
-                    t1 -= o;
-                }
+        // Rows past the tile's count alias its first row and are never read.
+        int row1 = TR.Count > 1 ? row + 1 : row;
+        int row2 = TR.Count > 2 ? row + 2 : row;
+        int row3 = TR.Count > 3 ? row + 3 : row;
+        sbyte* q0 = a.RowQ(row), q1 = a.RowQ(row1), q2 = a.RowQ(row2), q3 = a.RowQ(row3);
+        float* dx0 = a.RowD(row), dx1 = a.RowD(row1), dx2 = a.RowD(row2), dx3 = a.RowD(row3);
+        int* xs0 = a.RowSums(row), xs1 = a.RowSums(row1), xs2 = a.RowSums(row2), xs3 = a.RowSums(row3);
+        bool scaledSums = HasMin<TF>() && TF.SuperBlock == 32;
+        float* ss0 = scaledSums ? a.RowScaledSums(row) : null;
+        float* ss1 = scaledSums ? a.RowScaledSums(row1) : null;
+        float* ss2 = scaledSums ? a.RowScaledSums(row2) : null;
+        float* ss3 = scaledSums ? a.RowScaledSums(row3) : null;
 
-                if (!f.HasGroups)
-                {
-                    var dxv = Vector256.Create(dx[s]);
-                    ushort* d16 = PanelRecord.D(f, rec);
-                    var c0 = Vector256.ConvertToSingle(t0) * (CodeDecoding.Halves(d16) * dxv);
-                    var c1 = Vector256.ConvertToSingle(t1) * (CodeDecoding.Halves(d16 + 8) * dxv);
-                    if (hasMin)
-                    {
-                        var sv = Vector256.Create(scaledSums[s]);
-                        ushort* m16 = PanelRecord.M(f, rec);
-                        c0 += CodeDecoding.Halves(m16) * sv;
-                        c1 += CodeDecoding.Halves(m16 + 8) * sv;
-                    }
-
-                    acc0 += c0;
-                    acc1 += c1;
-                    continue;
-                }
-
-                var (sc0, mn0) = GroupScales(f, rec, j, 0);
-                var (sc1, mn1) = GroupScales(f, rec, j, 1);
-                is0 += t0 * sc0;
-                is1 += t1 * sc1;
-                if (hasMin)
-                {
-                    var xv = Vector256.Create(xsum);
-                    im0 += mn0 * xv;
-                    im1 += mn1 * xv;
-                }
-            }
-
-            if (f.HasGroups)
-            {
-                var dxv = Vector256.Create(dx[s]);
-                ushort* d16 = PanelRecord.D(f, rec);
-                var c0 = Vector256.ConvertToSingle(is0) * (CodeDecoding.Halves(d16) * dxv);
-                var c1 = Vector256.ConvertToSingle(is1) * (CodeDecoding.Halves(d16 + 8) * dxv);
-                if (hasMin)
-                {
-                    ushort* m16 = PanelRecord.M(f, rec);
-                    c0 -= Vector256.ConvertToSingle(im0) * (CodeDecoding.Halves(m16) * dxv);
-                    c1 -= Vector256.ConvertToSingle(im1) * (CodeDecoding.Halves(m16 + 8) * dxv);
-                }
-
-                acc0 += c0;
-                acc1 += c1;
-            }
-        }
-
-        float* t = stackalloc float[P];
-        acc0.Store(t);
-        acc1.Store(t + 8);
-        Store(t, job.Y + ((long)row * job.Ldy), job.Bias, job.Accumulate, job.Valid);
-    }
-
-    private static void Tile4<TCodes, TDot>(in PanelJob job, int row)
-        where TCodes : struct, ICodes
-        where TDot : struct, IDot
-    {
-        var f = job.Format;
-        var a = job.Activations;
-        sbyte* q0 = a.RowQ(row);
-        sbyte* q1 = a.RowQ(row + 1);
-        sbyte* q2 = a.RowQ(row + 2);
-        sbyte* q3 = a.RowQ(row + 3);
-
-        // Row pointers once per tile: the accessors divide by the block size.
-        float** dx = stackalloc float*[4];
-        int** sums = stackalloc int*[4];
-        float** scaled = stackalloc float*[4];
-        for (int r = 0; r < 4; r++)
-        {
-            dx[r] = a.RowD(row + r);
-            sums[r] = a.RowSums(row + r);
-            scaled[r] = f.SuperBlock == 32 ? a.RowScaledSums(row + r) : null;
-        }
-
-        int groups = f.SuperBlock / f.Group;
-        int quadsPerGroup = f.Group / 16;
-        int offset = Offset<TCodes, TDot>(f);
-        bool hasMin = f.Scales is ScaleKind.BlockMin or ScaleKind.GroupsMin or ScaleKind.GroupsMinPacked;
-
-        // Per row and unit: the float accumulators and a super-block's integer sums, in memory
-        // (the dot loop needs the registers).
         float* acc = stackalloc float[4 * P];
         int* isum = stackalloc int[4 * P];
-        int* imin = stackalloc int[4 * P];
-        new Span<float>(acc, 4 * P).Clear();
-        for (int s = 0; s < job.SuperBlocks; s++)
+        new Span<float>(acc, TR.Count * P).Clear();
+        long ahead = (PrefetchBytes + recordBytes - 1) / recordBytes * recordBytes;
+        for (int s = 0; s < superBlocks; s++)
         {
-            byte* rec = job.Data + ((long)s * f.RecordBytes);
-            byte* pb = rec + f.PlaneBOffset;
-            int o = s * f.SuperBlock;
-            if (f.HasGroups)
+            byte* rec = data + (s * recordBytes);
+            byte* pb = rec + planeB;
+
+            // The record PrefetchBytes ahead (past the panel's end: the next panel, which a thread's
+            // contiguous range computes next), so the weights stream in while this one is computed.
+            if (Sse.IsSupported)
             {
-                new Span<int>(isum, 4 * P).Clear();
-                new Span<int>(imin, 4 * P).Clear();
+                for (long l = 0; l < recordBytes; l += 64)
+                {
+                    Sse.Prefetch0(rec + ahead + l);
+                }
             }
 
+            int k0 = s * TF.SuperBlock;
+            int g16 = k0 / 16;
             for (int j = 0; j < groups; j++)
             {
                 var s00 = Vector256<int>.Zero;
@@ -307,121 +209,258 @@ internal static unsafe class QuantGemm
                 var s31 = Vector256<int>.Zero;
                 for (int qd = j * quadsPerGroup; qd < (j + 1) * quadsPerGroup; qd++)
                 {
-                    int k = o + (qd * 16);
-                    Quad4<TCodes, TDot>(rec, pb, qd, 0, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
-                    Quad4<TCodes, TDot>(rec, pb, qd, 1, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
-                    Quad4<TCodes, TDot>(rec, pb, qd, 2, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
-                    Quad4<TCodes, TDot>(rec, pb, qd, 3, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
+                    int k = k0 + (qd * 16);
+                    Step<TF, TDot, TR>(rec, pb, qd, 0, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
+                    Step<TF, TDot, TR>(rec, pb, qd, 1, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
+                    Step<TF, TDot, TR>(rec, pb, qd, 2, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
+                    Step<TF, TDot, TR>(rec, pb, qd, 3, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
                 }
 
-                int g16 = o / 16;
-                var scales = f.HasGroups ? GroupScalesBoth(f, rec, j) : default;
-                Combine(f, rec, scales, s00, s01, offset, GroupSum(sums[0] + g16, j, f.Group), hasMin, dx[0][s], f.SuperBlock == 32 ? scaled[0][s] : 0, acc, isum, imin);
-                Combine(f, rec, scales, s10, s11, offset, GroupSum(sums[1] + g16, j, f.Group), hasMin, dx[1][s], f.SuperBlock == 32 ? scaled[1][s] : 0, acc + P, isum + P, imin + P);
-                Combine(f, rec, scales, s20, s21, offset, GroupSum(sums[2] + g16, j, f.Group), hasMin, dx[2][s], f.SuperBlock == 32 ? scaled[2][s] : 0, acc + (2 * P), isum + (2 * P), imin + (2 * P));
-                Combine(f, rec, scales, s30, s31, offset, GroupSum(sums[3] + g16, j, f.Group), hasMin, dx[3][s], f.SuperBlock == 32 ? scaled[3][s] : 0, acc + (3 * P), isum + (3 * P), imin + (3 * P));
+                if (TR.Count == 1)
+                {
+                    // A single row ran two chains per unit (even and odd groups of 4): integer sums, any order.
+                    s00 += s10;
+                    s01 += s11;
+                }
+
+                if (!HasGroups<TF>())
+                {
+                    ushort* d16 = (ushort*)(rec + scalesAt);
+                    var dh0 = CodeDecoding.Halves(d16);
+                    var dh1 = CodeDecoding.Halves(d16 + 8);
+                    var mh0 = HasMin<TF>() ? CodeDecoding.Halves(d16 + P) : default;
+                    var mh1 = HasMin<TF>() ? CodeDecoding.Halves(d16 + P + 8) : default;
+                    BlockRow<TF>(s00, s01, offset * GroupSum<TF>(xs0 + g16, 0), dx0[s], scaledSums ? ss0[s] : 0, dh0, dh1, mh0, mh1, acc);
+                    if (TR.Count > 1)
+                    {
+                        BlockRow<TF>(s10, s11, offset * GroupSum<TF>(xs1 + g16, 0), dx1[s], scaledSums ? ss1[s] : 0, dh0, dh1, mh0, mh1, acc + P);
+                    }
+
+                    if (TR.Count > 2)
+                    {
+                        BlockRow<TF>(s20, s21, offset * GroupSum<TF>(xs2 + g16, 0), dx2[s], scaledSums ? ss2[s] : 0, dh0, dh1, mh0, mh1, acc + (2 * P));
+                        BlockRow<TF>(s30, s31, offset * GroupSum<TF>(xs3 + g16, 0), dx3[s], scaledSums ? ss3[s] : 0, dh0, dh1, mh0, mh1, acc + (3 * P));
+                    }
+
+                    continue;
+                }
+
+                byte* gs = rec + groupScalesAt + (j * P);
+                var sc0 = GroupScale<TF>(gs);
+                var sc1 = GroupScale<TF>(gs + 8);
+                bool first = j == 0;
+                GroupRow(first, s00, s01, offset * GroupSum<TF>(xs0 + g16, j), sc0, sc1, isum);
+                if (TR.Count > 1)
+                {
+                    GroupRow(first, s10, s11, offset * GroupSum<TF>(xs1 + g16, j), sc0, sc1, isum + P);
+                }
+
+                if (TR.Count > 2)
+                {
+                    GroupRow(first, s20, s21, offset * GroupSum<TF>(xs2 + g16, j), sc0, sc1, isum + (2 * P));
+                    GroupRow(first, s30, s31, offset * GroupSum<TF>(xs3 + g16, j), sc0, sc1, isum + (3 * P));
+                }
             }
 
-            if (f.HasGroups)
+            if (HasGroups<TF>())
             {
-                ushort* d16 = PanelRecord.D(f, rec);
-                ushort* m16 = PanelRecord.M(f, rec);
-                for (int r = 0; r < 4; r++)
-                {
-                    var dxv = Vector256.Create(dx[r][s]);
-                    for (int u = 0; u < 2; u++)
-                    {
-                        float* ar = acc + (r * P) + (u * 8);
-                        var c = Vector256.ConvertToSingle(Vector256.Load(isum + (r * P) + (u * 8))) * (CodeDecoding.Halves(d16 + (u * 8)) * dxv);
-                        if (hasMin)
-                        {
-                            c -= Vector256.ConvertToSingle(Vector256.Load(imin + (r * P) + (u * 8))) * (CodeDecoding.Halves(m16 + (u * 8)) * dxv);
-                        }
-
-                        (Vector256.Load(ar) + c).Store(ar);
-                    }
-                }
+                FinishSuperBlock<TF, TR>(rec + scalesAt, rec + groupScalesAt, rec + groupMinsAt, g16, dx0[s], dx1[s], dx2[s], dx3[s], xs0, xs1, xs2, xs3, isum, acc);
             }
         }
 
-        for (int r = 0; r < 4; r++)
+        StoreRows<TR>(acc, job, row);
+    }
+
+    private static void StoreRows<TR>(float* acc, in PanelJob job, int row)
+        where TR : struct, IRowCount
+    {
+        for (int r = 0; r < TR.Count; r++)
         {
             Store(acc + (r * P), job.Y + ((long)(row + r) * job.Ldy), job.Bias, job.Accumulate, job.Valid);
         }
     }
 
-    /// <summary>One group of 4 k (<paramref name="t"/> of the quad, a constant at each call) for 4 rows and both units.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Quad4<TCodes, TDot>(byte* rec, byte* pb, int qd, int t, sbyte* x0, sbyte* x1, sbyte* x2, sbyte* x3, ref Vector256<int> s00, ref Vector256<int> s01, ref Vector256<int> s10, ref Vector256<int> s11, ref Vector256<int> s20, ref Vector256<int> s21, ref Vector256<int> s30, ref Vector256<int> s31)
-        where TCodes : struct, ICodes
-        where TDot : struct, IDot
+    /// <summary>
+    /// A group kind's super-block end for every row of a tile: IM = Σ_groups min · X (no codes needed:
+    /// one pass over the groups, the rows' sums in registers), then the float step into acc. Kept out
+    /// of <see cref="Tile"/> so that the JIT's inlining budget goes to the dot loop.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void FinishSuperBlock<TF, TR>(byte* scales, byte* groupScales, byte* groupMins, int g16, float dx0, float dx1, float dx2, float dx3, int* xs0, int* xs1, int* xs2, int* xs3, int* isum, float* acc)
+        where TF : struct, IFormat
+        where TR : struct, IRowCount
     {
-        var w0 = CodeDecoding.Unit<TCodes>(rec, pb, qd, t, 0);
-        var w1 = CodeDecoding.Unit<TCodes>(rec, pb, qd, t, 1);
-        var x = Broadcast(x0 + (4 * t));
-        s00 = Dot<TCodes, TDot>(s00, w0, x);
-        s01 = Dot<TCodes, TDot>(s01, w1, x);
-        x = Broadcast(x1 + (4 * t));
-        s10 = Dot<TCodes, TDot>(s10, w0, x);
-        s11 = Dot<TCodes, TDot>(s11, w1, x);
-        x = Broadcast(x2 + (4 * t));
-        s20 = Dot<TCodes, TDot>(s20, w0, x);
-        s21 = Dot<TCodes, TDot>(s21, w1, x);
-        x = Broadcast(x3 + (4 * t));
-        s30 = Dot<TCodes, TDot>(s30, w0, x);
-        s31 = Dot<TCodes, TDot>(s31, w1, x);
-    }
-
-    /// <summary>A group's integer scales and mins for both units, read once for all the rows of a tile.</summary>
-    private readonly record struct GroupScaleVectors(Vector256<int> Scale0, Vector256<int> Min0, Vector256<int> Scale1, Vector256<int> Min1);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static GroupScaleVectors GroupScalesBoth(PanelFormat f, byte* rec, int j)
-    {
-        var (sc0, mn0) = GroupScales(f, rec, j, 0);
-        var (sc1, mn1) = GroupScales(f, rec, j, 1);
-        return new GroupScaleVectors(sc0, mn0, sc1, mn1);
-    }
-
-    /// <summary>Folds one group's integer sums of one row into its accumulators (block kinds) or super-block sums (group kinds).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Combine(PanelFormat f, byte* rec, GroupScaleVectors g, Vector256<int> t0, Vector256<int> t1, int offset, int xsum, bool hasMin, float dx, float scaledSum, float* acc, int* isum, int* imin)
-    {
-        if (offset != 0)
+        int groups = TF.SuperBlock / TF.Group;
+        var im00 = Vector256<int>.Zero;
+        var im01 = Vector256<int>.Zero;
+        var im10 = Vector256<int>.Zero;
+        var im11 = Vector256<int>.Zero;
+        var im20 = Vector256<int>.Zero;
+        var im21 = Vector256<int>.Zero;
+        var im30 = Vector256<int>.Zero;
+        var im31 = Vector256<int>.Zero;
+        if (HasMin<TF>())
         {
-            var o = Vector256.Create(offset * xsum);
-            t0 -= o;
-            t1 -= o;
+            for (int j = 0; j < groups; j++)
+            {
+                var mn0 = GroupMin<TF>(groupScales + (j * P), groupMins + (j * P));
+                var mn1 = GroupMin<TF>(groupScales + (j * P) + 8, groupMins + (j * P) + 8);
+                var x = Vector256.Create(GroupSum<TF>(xs0 + g16, j));
+                im00 += mn0 * x;
+                im01 += mn1 * x;
+                if (TR.Count > 1)
+                {
+                    x = Vector256.Create(GroupSum<TF>(xs1 + g16, j));
+                    im10 += mn0 * x;
+                    im11 += mn1 * x;
+                }
+
+                if (TR.Count > 2)
+                {
+                    x = Vector256.Create(GroupSum<TF>(xs2 + g16, j));
+                    im20 += mn0 * x;
+                    im21 += mn1 * x;
+                    x = Vector256.Create(GroupSum<TF>(xs3 + g16, j));
+                    im30 += mn0 * x;
+                    im31 += mn1 * x;
+                }
+            }
         }
 
-        if (!f.HasGroups)
+        ushort* d16 = (ushort*)scales;
+        var dh0 = CodeDecoding.Halves(d16);
+        var dh1 = CodeDecoding.Halves(d16 + 8);
+        var mh0 = HasMin<TF>() ? CodeDecoding.Halves(d16 + P) : default;
+        var mh1 = HasMin<TF>() ? CodeDecoding.Halves(d16 + P + 8) : default;
+        SuperBlockRow<TF>(isum, im00, im01, dx0, dh0, dh1, mh0, mh1, acc);
+        if (TR.Count > 1)
         {
-            var dxv = Vector256.Create(dx);
-            ushort* d16 = PanelRecord.D(f, rec);
-            var c0 = Vector256.ConvertToSingle(t0) * (CodeDecoding.Halves(d16) * dxv);
-            var c1 = Vector256.ConvertToSingle(t1) * (CodeDecoding.Halves(d16 + 8) * dxv);
-            if (hasMin)
-            {
-                var sv = Vector256.Create(scaledSum);
-                ushort* m16 = PanelRecord.M(f, rec);
-                c0 += CodeDecoding.Halves(m16) * sv;
-                c1 += CodeDecoding.Halves(m16 + 8) * sv;
-            }
+            SuperBlockRow<TF>(isum + P, im10, im11, dx1, dh0, dh1, mh0, mh1, acc + P);
+        }
 
-            (Vector256.Load(acc) + c0).Store(acc);
-            (Vector256.Load(acc + 8) + c1).Store(acc + 8);
+        if (TR.Count > 2)
+        {
+            SuperBlockRow<TF>(isum + (2 * P), im20, im21, dx2, dh0, dh1, mh0, mh1, acc + (2 * P));
+            SuperBlockRow<TF>(isum + (3 * P), im30, im31, dx3, dh0, dh1, mh0, mh1, acc + (3 * P));
+        }
+    }
+
+    /// <summary>
+    /// One group of 4 k (<paramref name="t"/> of the quad, a constant at each call): both units decoded
+    /// once, then every row of the tile. A single row alternates two chains per unit by <paramref name="t"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Step<TF, TDot, TR>(byte* rec, byte* pb, int qd, int t, sbyte* x0, sbyte* x1, sbyte* x2, sbyte* x3, ref Vector256<int> s00, ref Vector256<int> s01, ref Vector256<int> s10, ref Vector256<int> s11, ref Vector256<int> s20, ref Vector256<int> s21, ref Vector256<int> s30, ref Vector256<int> s31)
+        where TF : struct, IFormat
+        where TDot : struct, IDot
+        where TR : struct, IRowCount
+    {
+        var w0 = CodeDecoding.Unit<TF>(rec, pb, qd, t, 0);
+        var w1 = CodeDecoding.Unit<TF>(rec, pb, qd, t, 1);
+        var p0 = IsSigned<TF>() ? TDot.PrepareSigned(w0.AsSByte()) : w0;
+        var p1 = IsSigned<TF>() ? TDot.PrepareSigned(w1.AsSByte()) : w1;
+        int o = 4 * t;
+        var x = Broadcast(x0 + o);
+        if (TR.Count == 1 && (t & 1) == 1)
+        {
+            s10 = Dot<TF, TDot>(s10, p0, w0, x);
+            s11 = Dot<TF, TDot>(s11, p1, w1, x);
             return;
         }
 
-        (Vector256.Load(isum) + (t0 * g.Scale0)).Store(isum);
-        (Vector256.Load(isum + 8) + (t1 * g.Scale1)).Store(isum + 8);
-        if (hasMin)
+        s00 = Dot<TF, TDot>(s00, p0, w0, x);
+        s01 = Dot<TF, TDot>(s01, p1, w1, x);
+        if (TR.Count > 1)
         {
-            var xv = Vector256.Create(xsum);
-            (Vector256.Load(imin) + (g.Min0 * xv)).Store(imin);
-            (Vector256.Load(imin + 8) + (g.Min1 * xv)).Store(imin + 8);
+            x = Broadcast(x1 + o);
+            s10 = Dot<TF, TDot>(s10, p0, w0, x);
+            s11 = Dot<TF, TDot>(s11, p1, w1, x);
+        }
+
+        if (TR.Count > 2)
+        {
+            x = Broadcast(x2 + o);
+            s20 = Dot<TF, TDot>(s20, p0, w0, x);
+            s21 = Dot<TF, TDot>(s21, p1, w1, x);
+            x = Broadcast(x3 + o);
+            s30 = Dot<TF, TDot>(s30, p0, w0, x);
+            s31 = Dot<TF, TDot>(s31, p1, w1, x);
         }
     }
+
+    /// <summary>A block kind's record for one row: c = float(S - offset·X) · (d · dx) [+ m · s], acc += c.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BlockRow<TF>(Vector256<int> t0, Vector256<int> t1, int offsetSum, float dx, float scaledSum, Vector256<float> dh0, Vector256<float> dh1, Vector256<float> mh0, Vector256<float> mh1, float* acc)
+        where TF : struct, IFormat
+    {
+        var o = Vector256.Create(offsetSum);
+        t0 -= o;
+        t1 -= o;
+        var dxv = Vector256.Create(dx);
+        var c0 = Vector256.ConvertToSingle(t0) * (dh0 * dxv);
+        var c1 = Vector256.ConvertToSingle(t1) * (dh1 * dxv);
+        if (HasMin<TF>())
+        {
+            var sv = Vector256.Create(scaledSum);
+            c0 += mh0 * sv;
+            c1 += mh1 * sv;
+        }
+
+        (Vector256.Load(acc) + c0).Store(acc);
+        (Vector256.Load(acc + 8) + c1).Store(acc + 8);
+    }
+
+    /// <summary>A group kind's group for one row: IS += scale · (S - offset·X), the super-block's sums starting at the first group.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GroupRow(bool first, Vector256<int> t0, Vector256<int> t1, int offsetSum, Vector256<int> sc0, Vector256<int> sc1, int* isum)
+    {
+        var o = Vector256.Create(offsetSum);
+        var a0 = (t0 - o) * sc0;
+        var a1 = (t1 - o) * sc1;
+        if (!first)
+        {
+            a0 += Vector256.Load(isum);
+            a1 += Vector256.Load(isum + 8);
+        }
+
+        a0.Store(isum);
+        a1.Store(isum + 8);
+    }
+
+    /// <summary>A group kind's super-block for one row: c = float(IS) · (d · dx) [- float(IM) · (dmin · dx)], acc += c.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SuperBlockRow<TF>(int* isum, Vector256<int> im0, Vector256<int> im1, float dx, Vector256<float> dh0, Vector256<float> dh1, Vector256<float> mh0, Vector256<float> mh1, float* acc)
+        where TF : struct, IFormat
+    {
+        var dxv = Vector256.Create(dx);
+        var c0 = Vector256.ConvertToSingle(Vector256.Load(isum)) * (dh0 * dxv);
+        var c1 = Vector256.ConvertToSingle(Vector256.Load(isum + 8)) * (dh1 * dxv);
+        if (HasMin<TF>())
+        {
+            c0 -= Vector256.ConvertToSingle(im0) * (mh0 * dxv);
+            c1 -= Vector256.ConvertToSingle(im1) * (mh1 * dxv);
+        }
+
+        (Vector256.Load(acc) + c0).Store(acc);
+        (Vector256.Load(acc + 8) + c1).Store(acc + 8);
+    }
+
+    /// <summary>The integer scales of one group for 8 panel rows, from its scale bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> GroupScale<TF>(byte* gs)
+        where TF : struct, IFormat => TF.Scales switch
+    {
+        ScaleKind.Groups => Avx2.ConvertToVector256Int32((sbyte*)gs),
+        ScaleKind.GroupsMin => Avx2.ConvertToVector256Int32(gs),
+        _ => Avx2.ConvertToVector256Int32(gs) & Vector256.Create(0xF),
+    };
+
+    /// <summary>The integer mins of one group for 8 panel rows: their own bytes, or the high nibbles of the scale bytes (packed).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> GroupMin<TF>(byte* gs, byte* gm)
+        where TF : struct, IFormat => TF.Scales == ScaleKind.GroupsMin
+        ? Avx2.ConvertToVector256Int32(gm)
+        : Vector256.ShiftRightLogical(Avx2.ConvertToVector256Int32(gs), 4);
 
     /// <summary>y[j] = (acc[j] + bias[j]) (+ y[j] when accumulating) for the valid rows of the panel.</summary>
     internal static void Store(float* acc, float* y, float* bias, bool accumulate, int valid)
