@@ -4,6 +4,7 @@ namespace Folio.Cpu.Tests.Isa;
 /// The test assembly's entry point (the test SDK's generated one is switched off), so that the ISA
 /// tests can run this assembly as a child process: <c>dotnet Folio.Cpu.Tests.dll isa-probe OUT SOURCE...</c>
 /// writes <see cref="IsaProbe.Features"/> then each source's probe to OUT. Test runners never call it.
+/// <c>quant-bench</c> runs the int8 kernel microbenchmark (<see cref="Quantized.Bench.QuantKernelBench"/>).
 /// </summary>
 public static class ChildEntry
 {
@@ -21,7 +22,18 @@ public static class ChildEntry
             return 0;
         }
 
+        if (args.Length >= 1 && args[0] == "quant-bench")
+        {
+            int threads = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1;
+            int megabytes = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 64;
+            var types = args.Length > 3 ? args[3].Split(',') : null;
+            var rows = args.Length > 4 ? args[4].Split(',').Select(r => int.Parse(r, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : null;
+            Quantized.Bench.QuantKernelBench.Run(Console.Out, threads, megabytes, types, rows);
+            return 0;
+        }
+
         Console.Error.WriteLine("usage: Folio.Cpu.Tests isa-probe OUT SOURCE... (run by IsaIndependenceTests)");
+        Console.Error.WriteLine("       Folio.Cpu.Tests quant-bench [THREADS] [MB] [TYPES] [ROWS] (int8 kernel microbenchmark, baseline against current; build Release)");
         return 2;
     }
 }
