@@ -17,8 +17,8 @@ public sealed class MakeTestModelCommand : FolioCommand
 
     private readonly FolioOption<string?> _out = CliOptions.String("--out", "PATH", "folder (hf) or file (gguf) to write", required: true);
     private readonly FolioOption<string> _format = CliOptions.RequiredChoice("--format", "a Hugging Face folder (config.json, safetensors, tokenizer.json) or one GGUF file", "hf", "gguf");
-    private readonly FolioOption<string> _arch = CliOptions.Choice("--arch", "decoder family: llama (with --experts: Mixtral-style, gguf only), qwen3 (q/k norms), qwen3moe (qwen3 with experts), gemma2 (GeGLU, soft-capping, alternating local layers), gemma3 (q/k norms, 5 local layers per global, local rope base), phi3 (fused qkv and gate/up, NEOX rope), mistral (llama with --sliding-window on every layer)", "llama", "llama", "qwen3", "qwen3moe", "gemma2", "gemma3", "phi3", "mistral");
-    private readonly FolioOption<int> _experts = CliOptions.Int("--experts", "N", "experts per layer (llama: Mixtral-style; qwen3moe: 4 when 0)", 0, min: 0);
+    private readonly FolioOption<string> _arch = CliOptions.Choice("--arch", "decoder family: llama (with --experts: Mixtral, MixtralForCausalLM in hf), qwen3 (q/k norms), qwen3moe (qwen3 with experts), qwen2moe (qwen2 with experts and a shared expert of twice --ffn), gemma2 (GeGLU, soft-capping, alternating local layers), gemma3 (q/k norms, 5 local layers per global, local rope base), phi3 (fused qkv and gate/up, NEOX rope), mistral (llama with --sliding-window on every layer)", "llama", "llama", "qwen3", "qwen3moe", "qwen2moe", "gemma2", "gemma3", "phi3", "mistral");
+    private readonly FolioOption<int> _experts = CliOptions.Int("--experts", "N", "experts per layer (llama: Mixtral; qwen3moe, qwen2moe: 4 when 0)", 0, min: 0);
     private readonly FolioOption<int> _expertsPerToken = CliOptions.Int("--experts-per-token", "N", "experts each token is routed to (top-k)", 2, min: 1);
     private readonly FolioOption<int> _sliding = CliOptions.Int("--sliding-window", "N", "gemma2/gemma3/mistral: keys a local layer sees", Defaults.SlidingWindow, min: 1);
     private readonly FolioOption<int> _dim = CliOptions.Int("--dim", "N", "hidden size", Defaults.Dim, min: 1);
@@ -43,7 +43,7 @@ public sealed class MakeTestModelCommand : FolioCommand
     private readonly FolioOption<int> _shards = CliOptions.Int("--shards", "N", "split the safetensors into N files with an index (hf only)", 1, min: 1);
 
     public MakeTestModelCommand()
-        : base("make-test-model", "write a deterministic random Llama, Mixtral-style, Qwen3, Qwen3-MoE, Gemma 2/3 or Phi-3 model (Hugging Face folder or GGUF)")
+        : base("make-test-model", "write a deterministic random Llama, Mixtral, Qwen3, Qwen3-MoE, Qwen2-MoE, Gemma 2/3, Phi-3 or Mistral model (Hugging Face folder or GGUF)")
     {
         Add(_out, _format, _arch, _sliding, _experts, _expertsPerToken, _dim, _layers, _heads, _kvHeads, _headDim, _ffn, _vocab, _tokenizer, _ropeTheta, _maxPositions, _seed, _dtype, _bias, _tied, _llama3Scaling, _ropeScaling, _ropeScalingFactor, _originalContext, _partialRotary, _shards);
     }
@@ -71,6 +71,7 @@ public sealed class MakeTestModelCommand : FolioCommand
             {
                 "qwen3" => TestArchitecture.Qwen3,
                 "qwen3moe" => TestArchitecture.Qwen3Moe,
+                "qwen2moe" => TestArchitecture.Qwen2Moe,
                 "gemma2" => TestArchitecture.Gemma2,
                 "gemma3" => TestArchitecture.Gemma3,
                 "phi3" => TestArchitecture.Phi3,
@@ -170,8 +171,7 @@ public sealed class MakeTestModelCommand : FolioCommand
         Require(o.Tokenizer == TestTokenizerKind.SentencePiece || o.Vocab >= 260, $"--vocab must be at least 260 for --tokenizer bpe (256 byte tokens, merges, end-of-text); got {o.Vocab}");
         Require(format == TestModelFormat.HuggingFace || o.Shards == 1, "--shards applies to --format hf only");
         Require(o.Experts == 0 || o.ExpertsPerToken <= o.Experts, $"--experts-per-token ({o.ExpertsPerToken}) must not exceed --experts ({o.Experts})");
-        Require(o.Experts == 0 || o.Arch is TestArchitecture.Llama or TestArchitecture.Qwen3Moe, "--experts applies to --arch llama (Mixtral-style) and qwen3moe");
-        Require(o.Arch != TestArchitecture.Llama || o.Experts == 0 || format == TestModelFormat.Gguf, "a Mixtral-style model (--arch llama --experts N) is written as --format gguf only");
+        Require(o.Experts == 0 || o.Arch is TestArchitecture.Llama or TestArchitecture.Qwen3Moe or TestArchitecture.Qwen2Moe, "--experts applies to --arch llama (Mixtral), qwen3moe and qwen2moe");
         Require(o.Arch is not (TestArchitecture.Gemma2 or TestArchitecture.Gemma3) || !o.Bias, "--bias applies to --arch llama and qwen3 (Gemma has no q/k/v biases)");
         Require(format == TestModelFormat.Gguf || o.DType != DType.Q8_0, "--dtype q8_0 is a GGUF encoding; use f32, f16 or bf16 with --format hf");
     }
