@@ -71,6 +71,9 @@ internal sealed class WorkerRuntime : IAsyncDisposable
 
     public IInferenceEngine Engine => _engine;
 
+    /// <summary>The port of the broker node this worker is connected to now (0 when not connected): which node of a cluster it uses.</summary>
+    public int BrokerPort => _broker.Connection is { IsOpen: true } c ? c.Endpoint.Port : 0;
+
     /// <summary>Ready: both servers reachable and Redis accepting writes, consuming (or deliberately paused), not draining.</summary>
     public bool IsReady => !_draining && _broker.IsOpen && _redis is { IsConnected: true } && _redisGate.Healthy;
 

@@ -15,16 +15,22 @@ namespace Folio.Worker.Tests.Cluster;
 [Collection(ServersCollection.Name)]
 public sealed class RabbitClusterTests(ServersFixture servers, RabbitClusterFixture cluster, ITestOutputHelper output) : IClassFixture<RabbitClusterFixture>
 {
-    [Fact]
-    public async Task The_request_queues_leader_killed_mid_run_loses_and_duplicates_nothing()
+    /// <param name="workerOnLeader">
+    /// The queue is declared through node 2 (a quorum queue's leader starts on the declaring client's
+    /// node). true: the worker is connected to node 2 too, so the kill also takes the worker's
+    /// connection and every delivery comes back through another node. false: the worker is on
+    /// another node, so its connection survives and only the queue's leader moves under its consumer.
+    /// </param>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task The_request_queues_leader_killed_mid_run_loses_and_duplicates_nothing(bool workerOnLeader)
     {
         var names = new TestNames("rcluster");
         var reader = new ForeignClient(servers, names);
-        var worker = await InProcessWorker.StartAsync(servers, names, stepDelayMs: 15, rabbitOptions: o =>
-        {
-            o.Uri = cluster.Uri;
-            o.QuorumInitialGroupSize = 3;
-        });
+        const int DeclaredOn = 2;
+        await DeclareThroughAsync(DeclaredOn, names.RequestQueue);
+        var worker = await StartWorkerAsync(names, onNode: workerOnLeader ? DeclaredOn : null, notOnNode: workerOnLeader ? null : DeclaredOn);
         try
         {
             await using var publisher = await FolioClient.ConnectAsync(new FolioClientOptions
@@ -44,7 +50,10 @@ public sealed class RabbitClusterTests(ServersFixture servers, RabbitClusterFixt
             }
 
             await ContractGuaranteeTests.WaitUntil(async () => (await reader.ReadAsync(requests[0].RequestId)).Count(e => e["type"] == "token") >= 20, 30);
+            int workerNode = worker.Runtime.BrokerPort - 5680;
             int killed = await cluster.KillLeaderAsync(names.RequestQueue);
+            Assert.Equal(DeclaredOn, killed);
+            Assert.Equal(workerOnLeader, killed == workerNode);
 
             // A request published after the kill, through whichever node still answers, is served:
             // the worker consumes again. The publisher retries while its own connection recovers.
@@ -79,7 +88,7 @@ public sealed class RabbitClusterTests(ServersFixture servers, RabbitClusterFixt
             }
 
             // What the run went through, for the log: which node died, how many requests were taken again.
-            output.WriteLine($"killed rabbit-c{killed}; {restarts} of {requests.Count} requests started a second time; engine submissions {worker.Engine.Submitted}; the request after the kill done {served.TotalSeconds:F1} s after it");
+            output.WriteLine($"worker on rabbit-c{workerNode}, killed rabbit-c{killed}; {restarts} of {requests.Count} requests started a second time; engine submissions {worker.Engine.Submitted}; the request after the kill done {served.TotalSeconds:F1} s after it");
             Assert.True(served < TimeSpan.FromSeconds(60), $"node c{killed} killed; the request published after it took {served}");
 
             // Nothing left in the queue (ready or unacknowledged) once the worker is gone.
@@ -96,6 +105,40 @@ public sealed class RabbitClusterTests(ServersFixture servers, RabbitClusterFixt
             await worker.DisposeAsync();
             await cluster.RestartKilledAsync();
         }
+    }
+
+    /// <summary>
+    /// A worker listing all three nodes, started again until it is connected to the node wanted:
+    /// RabbitMQ.Client shuffles the endpoints of a list, so which node a worker takes is chance.
+    /// </summary>
+    private async Task<InProcessWorker> StartWorkerAsync(TestNames names, int? onNode, int? notOnNode)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            var worker = await InProcessWorker.StartAsync(servers, names, stepDelayMs: 15, rabbitOptions: o =>
+            {
+                o.Uri = cluster.Uri;
+                o.QuorumInitialGroupSize = 3;
+            });
+            int node = worker.Runtime.BrokerPort - 5680;
+            if ((onNode is null || node == onNode) && node != notOnNode)
+            {
+                return worker;
+            }
+
+            await worker.DisposeAsync();
+            Assert.True(attempt < 30, $"30 workers in a row connected to the wrong node (last: rabbit-c{node})");
+        }
+    }
+
+    /// <summary>Declares the request queue as the worker would, through one given node only (a quorum queue's leader starts on the declaring client's node).</summary>
+    private static async Task DeclareThroughAsync(int node, string queue)
+    {
+        var factory = new ConnectionFactory { UserName = "guest", Password = "guest", Port = 5680 + node, HostName = "127.0.0.1" };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var ch = await connection.CreateChannelAsync();
+        var arguments = RequestQueueArguments.Build(new Folio.Worker.Options.RabbitMqOptions { RequestQueue = queue }.ErrorQueueName, maxDeliveries: 5, quorumInitialGroupSize: 3);
+        await ch.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: arguments);
     }
 
     private static async Task<bool> QueueExistsAsync(string queue)
