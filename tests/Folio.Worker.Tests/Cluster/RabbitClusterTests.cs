@@ -28,9 +28,10 @@ public sealed class RabbitClusterTests(ServersFixture servers, RabbitClusterFixt
     {
         var names = new TestNames("rcluster");
         var reader = new ForeignClient(servers, names);
+        using var log = new Folio.Testing.CapturingLogger("worker");
         const int DeclaredOn = 2;
         await DeclareThroughAsync(DeclaredOn, names.RequestQueue);
-        var worker = await StartWorkerAsync(names, onNode: workerOnLeader ? DeclaredOn : null, notOnNode: workerOnLeader ? null : DeclaredOn);
+        var worker = await StartWorkerAsync(names, onNode: workerOnLeader ? DeclaredOn : null, notOnNode: workerOnLeader ? null : DeclaredOn, log);
         try
         {
             await using var publisher = await FolioClient.ConnectAsync(new FolioClientOptions
@@ -42,18 +43,27 @@ public sealed class RabbitClusterTests(ServersFixture servers, RabbitClusterFixt
                 StreamPrefix = names.StreamPrefix,
                 DeclareQueue = false, // the worker declared it, with its group size
             });
-            var requests = Enumerable.Range(0, 8).Select(i => new GenerationRequest { RequestId = $"leader-{i}", Prompt = $"leader {i}", MaxTokens = 300, Seed = 20 + i, IgnoreEos = true }).ToList();
+            var requests = Enumerable.Range(0, 8).Select(i => new GenerationRequest { RequestId = $"leader-{i}", Prompt = $"leader {i}", MaxTokens = 600, Seed = 20 + i, IgnoreEos = true }).ToList();
             await ContractGuaranteeTests.WaitUntil(() => QueueExistsAsync(names.RequestQueue), 30);
+            int leader = await RabbitClusterFixture.LeaderOfAsync(names.RequestQueue);
+            Assert.Equal(DeclaredOn, leader);
             foreach (var r in requests)
             {
                 await publisher.SubmitAsync(r);
             }
 
             await ContractGuaranteeTests.WaitUntil(async () => (await reader.ReadAsync(requests[0].RequestId)).Count(e => e["type"] == "token") >= 20, 30);
+
+            // Killed mid-run (about 9 s of tokens each): no request has ended yet. The leader was
+            // asked before publishing, since asking takes longer than a request runs.
+            foreach (var r in requests)
+            {
+                Assert.DoesNotContain(await reader.ReadAsync(r.RequestId), e => e["type"] is "done" or "error");
+            }
+
             int workerNode = worker.Runtime.BrokerPort - 5680;
-            int killed = await cluster.KillLeaderAsync(names.RequestQueue);
-            Assert.Equal(DeclaredOn, killed);
-            Assert.Equal(workerOnLeader, killed == workerNode);
+            await cluster.KillNodeAsync(leader);
+            Assert.Equal(workerOnLeader, leader == workerNode);
 
             // A request published after the kill, through whichever node still answers, is served:
             // the worker consumes again. The publisher retries while its own connection recovers.
@@ -88,8 +98,19 @@ public sealed class RabbitClusterTests(ServersFixture servers, RabbitClusterFixt
             }
 
             // What the run went through, for the log: which node died, how many requests were taken again.
-            output.WriteLine($"worker on rabbit-c{workerNode}, killed rabbit-c{killed}; {restarts} of {requests.Count} requests started a second time; engine submissions {worker.Engine.Submitted}; the request after the kill done {served.TotalSeconds:F1} s after it");
-            Assert.True(served < TimeSpan.FromSeconds(60), $"node c{killed} killed; the request published after it took {served}");
+            string metrics = MetricsText.Of(worker);
+            double reattached = MetricsText.Sum(metrics, "folio_requests_reattached_total");
+            double alreadyFinished = MetricsText.Sum(metrics, "folio_requests_already_finished_total");
+            output.WriteLine($"worker on rabbit-c{workerNode}, killed rabbit-c{leader}; {restarts} of {requests.Count} requests started a second time; worker now on rabbit-c{worker.Runtime.BrokerPort - 5680}; redeliveries: {reattached} re-attached to runs the worker held, {alreadyFinished} acknowledged as already finished; engine submissions {worker.Engine.Submitted}; the request after the kill done {served.TotalSeconds:F1} s after it");
+            output.WriteLine(string.Join("\n", log.Entries.Where(l => l.Level >= Microsoft.Extensions.Logging.LogLevel.Information).Select(l => l.Level + " " + l.Message)));
+            if (workerOnLeader)
+            {
+                // The worker's connection died with the node: every delivery it held came back to it, and
+                // each either continued the run it still held or, that run having ended meanwhile, was
+                // acknowledged without work (its stream already had its done entry).
+                Assert.True(reattached + alreadyFinished >= requests.Count, $"the worker lost its connection with {requests.Count} deliveries held, yet only {reattached} + {alreadyFinished} came back");
+            }
+            Assert.True(served < TimeSpan.FromSeconds(60), $"node c{leader} killed; the request published after it took {served}");
 
             // Nothing left in the queue (ready or unacknowledged) once the worker is gone.
             await ContractGuaranteeTests.WaitUntil(() => Task.FromResult(worker.Runtime.InFlightCount == 0));
@@ -111,11 +132,11 @@ public sealed class RabbitClusterTests(ServersFixture servers, RabbitClusterFixt
     /// A worker listing all three nodes, started again until it is connected to the node wanted:
     /// RabbitMQ.Client shuffles the endpoints of a list, so which node a worker takes is chance.
     /// </summary>
-    private async Task<InProcessWorker> StartWorkerAsync(TestNames names, int? onNode, int? notOnNode)
+    private async Task<InProcessWorker> StartWorkerAsync(TestNames names, int? onNode, int? notOnNode, Folio.Testing.CapturingLogger log)
     {
         for (int attempt = 0; ; attempt++)
         {
-            var worker = await InProcessWorker.StartAsync(servers, names, stepDelayMs: 15, rabbitOptions: o =>
+            var worker = await InProcessWorker.StartAsync(servers, names, stepDelayMs: 15, contextTokens: 2048, log: log, rabbitOptions: o =>
             {
                 o.Uri = cluster.Uri;
                 o.QuorumInitialGroupSize = 3;
