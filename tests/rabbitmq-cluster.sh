@@ -2,9 +2,10 @@
 # A 3-node RabbitMQ cluster on loopback for the cluster tests (issue 14): rabbit-c1/2/3@localhost on
 # AMQP ports 5681..5683 (distribution ports 25681..25683), data under one folder, one Erlang cookie.
 # c2 and c3 join c1. Idempotent: nodes that already run are left alone.
-#   tests/rabbitmq-cluster.sh start | stop | env | start-node N | kill-leader QUEUE | ctl N ARGS...
-# kill-leader SIGKILLs the beam process of the node that leads QUEUE (a quorum queue) and prints
-# that node's number; start-node N brings it back and waits until it runs in the cluster again.
+#   tests/rabbitmq-cluster.sh start | stop | env | start-node N | leader QUEUE | kill-node N | kill-leader QUEUE | ctl N ARGS...
+# leader prints the number of the node that leads QUEUE (a quorum queue); kill-node SIGKILLs node
+# N's beam process at once; kill-leader does both (slow: asking takes seconds); start-node N brings
+# a node back and waits until it runs in the cluster again.
 # Folder: FOLIO_RABBIT_CLUSTER_DIR (default /tmp/folio-rabbit-cluster).
 set -euo pipefail
 base=${FOLIO_RABBIT_CLUSTER_DIR:-/tmp/folio-rabbit-cluster}
@@ -62,15 +63,16 @@ case "${1:-}" in
   env)
     echo "export FOLIO_TEST_RABBITMQ_CLUSTER_URI=amqp://guest:guest@127.0.0.1:5681/,amqp://guest:guest@127.0.0.1:5682/,amqp://guest:guest@127.0.0.1:5683/"
     echo "export FOLIO_TEST_RABBITMQ_CLUSTER=$(readlink -f "$0")" ;;
-  kill-leader)
+  leader|kill-leader)
     q=${2:?QUEUE}; leader=
     for n in 1 2 3; do
       leader=$(ctl "$n" list_queues name leader --formatter json 2>/dev/null | python3 -c 'import json,sys; print(next((x["leader"] for x in json.load(sys.stdin) if x["name"]==sys.argv[1]),""))' "$q") && [ -n "$leader" ] && break
     done
     [ -n "$leader" ] || { echo "rabbitmq-cluster.sh: no leader found for queue $q" >&2; exit 1; }
     n=${leader#rabbit-c}; n=${n%%@*}
-    kill -KILL "$(cat "$base/c$n/pid")"
+    [ "$1" = leader ] || kill -KILL "$(cat "$base/c$n/pid")"
     echo "$n" ;;
+  kill-node) n=${2:?N}; kill -KILL "$(cat "$base/c$n/pid")" ;;
   ctl) shift; n=$1; shift; ctl "$n" "$@" ;;
   *) echo "usage: $0 start|stop|env|start-node N|ctl N ARGS..." >&2; exit 2 ;;
 esac

@@ -334,9 +334,18 @@ public sealed class FolioClient : IAsyncDisposable
     private async Task DeclareAsync(CancellationToken ct)
     {
         string errorQueue = _options.RequestQueue + WireNames.ErrorQueueSuffix;
+        try
+        {
+            await using var ch = await _rabbit.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false);
+            await ch.QueueDeclareAsync(errorQueue, durable: true, exclusive: false, autoDelete: false, arguments: RequestQueueArguments.ErrorQueue(), cancellationToken: ct).ConfigureAwait(false);
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 406)
+        {
+            // A classic error queue an older Folio declared: it exists, which is all a publisher needs.
+        }
+
         await using (var ch = await _rabbit.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false))
         {
-            await ch.QueueDeclareAsync(errorQueue, durable: true, exclusive: false, autoDelete: false, cancellationToken: ct).ConfigureAwait(false);
             await ch.ExchangeDeclareAsync(_options.CancelExchange, ExchangeType.Fanout, durable: true, cancellationToken: ct).ConfigureAwait(false);
             if (!string.IsNullOrEmpty(_options.ModelExchange))
             {

@@ -14,6 +14,21 @@ public static class RequestQueueArguments
     public const string Overflow = "reject-publish";
 
     /// <summary>
+    /// The error queue: a quorum queue too, since a classic queue lives on one node of a cluster and
+    /// while that node is down nothing could be dead-lettered into it.
+    /// </summary>
+    public static Dictionary<string, object?> ErrorQueue(int quorumInitialGroupSize = 0)
+    {
+        var args = new Dictionary<string, object?>(StringComparer.Ordinal) { ["x-queue-type"] = "quorum" };
+        if (quorumInitialGroupSize > 0)
+        {
+            args["x-quorum-initial-group-size"] = quorumInitialGroupSize;
+        }
+
+        return args;
+    }
+
+    /// <summary>
     /// A durable quorum queue. The worker counts how often a request was started (in Redis) and
     /// answers one started MaxDeliveries times with an error entry itself. The broker counts every
     /// delivery, also of messages merely prefetched by a worker that crashed, so its limit is only a

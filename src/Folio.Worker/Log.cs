@@ -145,4 +145,7 @@ internal static partial class Log
 
     [LoggerMessage(45, LogLevel.Error, "Request {RequestId}: Redis refuses writes to its stream keys ({RedisError}); handed back, intake answers it")]
     public static partial void StreamKeyUnusable(ILogger log, string requestId, string redisError);
+
+    [LoggerMessage(47, LogLevel.Debug, "Queue {Queue}: the broker gave no figures for /metrics this time ({Reason})")]
+    public static partial void QueueProbeFailed(ILogger log, string queue, string reason);
 }

@@ -89,7 +89,8 @@ app.MapGet("/metrics", async (HttpContext context) =>
 {
     var runtime = holder.Runtime;
     context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
-    await metrics.WriteAsync(context.Response.Body, runtime?.Engine.Load ?? default, runtime?.InFlightCount ?? 0, runtime?.RedisHealthy ?? false, context.RequestAborted);
+    var queues = runtime is null ? [] : await runtime.ReadQueueDepthsAsync(context.RequestAborted);
+    await metrics.WriteAsync(context.Response.Body, runtime?.Engine.Load ?? default, runtime?.InFlightCount ?? 0, runtime?.RedisHealthy ?? false, queues, context.RequestAborted);
 });
 app.MapGet("/healthz", () => Results.Text("ok"));
 app.MapGet("/readyz", () => holder.Runtime is { IsReady: true } ? Results.Text("ready") : Results.Text("not ready", statusCode: 503));

@@ -7,7 +7,7 @@ namespace Folio.Worker.Tests;
 /// <summary>/metrics as prometheus-net writes it: the names dashboards and autoscalers use, each series labelled with its model.</summary>
 public sealed class MetricsExpositionTests
 {
-    /// <summary>Every family the hand-written exposition had (docs/operations.md lists them): none may be renamed.</summary>
+    /// <summary>Every family the hand-written exposition had (docs/operations.md lists them), none renamed, and the queue series added since.</summary>
     private static readonly string[] Families =
     [
         "folio_num_requests_running", "folio_num_requests_waiting", "folio_num_requests_in_flight", "folio_redis_writable",
@@ -18,6 +18,7 @@ public sealed class MetricsExpositionTests
         "folio_requests_expired_total", "folio_requests_reattached_total", "folio_streams_repaired_total",
         "folio_redis_write_failures_total", "folio_time_to_first_token_seconds", "folio_time_per_output_token_seconds",
         "folio_e2e_request_latency_seconds", "folio_request_queue_time_seconds", "folio_redis_write_seconds",
+        "folio_queue_messages_ready", "folio_queue_consumers", "folio_queue_messages_unacked",
     ];
 
     [Fact]

@@ -33,6 +33,9 @@ internal sealed class WorkerMetrics
     private readonly Counter _prefixQueries;
     private readonly Counter _prefixHits;
     private readonly Counter _expired;
+    private readonly Gauge _queueReady;
+    private readonly Gauge _queueConsumers;
+    private readonly Gauge _queueUnacked;
 
     // Counted by the worker as things happen.
     private readonly Counter _promptTokens;
@@ -74,6 +77,9 @@ internal sealed class WorkerMetrics
         _reattached = f.CreateCounter("folio_requests_reattached_total", "Redeliveries after a broker connection loss that continued the run this worker still held.");
         _streamsRepaired = f.CreateCounter("folio_streams_repaired_total", "Streams rewritten from the worker's memory after Redis lost writes (failover, restart without persistence).");
         _redisWriteFailures = f.CreateCounter("folio_redis_write_failures_total", "Pipelined writes that failed and were retried.");
+        _queueReady = f.CreateGauge("folio_queue_messages_ready", "Messages ready in the request queue (the broker's figure for the whole queue: every worker reports the same, aggregate with max).", "queue", "tier");
+        _queueConsumers = f.CreateGauge("folio_queue_consumers", "Consumers of the request queue (the broker's figure: aggregate with max).", "queue", "tier");
+        _queueUnacked = f.CreateGauge("folio_queue_messages_unacked", "Messages of the request queue delivered to this worker and not yet acknowledged (sum across workers for the queue's).", "queue", "tier");
         TimeToFirstToken = NewHistogram(f, "folio_time_to_first_token_seconds", "Time from delivery to this worker until the first token of the attempt.", LatencyBuckets);
         TimePerOutputToken = NewHistogram(f, "folio_time_per_output_token_seconds", "Mean time between output tokens of a request.", TokenGapBuckets);
         E2eLatency = NewHistogram(f, "folio_e2e_request_latency_seconds", "Time from delivery to the terminal entry.", LatencyBuckets);
@@ -117,18 +123,19 @@ internal sealed class WorkerMetrics
     public void StreamRepaired() => _streamsRepaired.Inc();
 
     /// <summary>Writes the Prometheus text exposition (format 0.0.4) of every metric, after reading the engine's and the runtime's current values.</summary>
-    public async Task WriteAsync(Stream to, EngineLoad load, int inFlight, bool redisHealthy, CancellationToken ct = default)
+    public async Task WriteAsync(Stream to, EngineLoad load, int inFlight, bool redisHealthy, IReadOnlyList<QueueDepth>? queues = null, CancellationToken ct = default)
     {
         Update(load, inFlight, redisHealthy);
+        UpdateQueues(queues ?? []);
         await _registry.CollectAndExportAsTextAsync(to, ExpositionFormat.PrometheusText, ct).ConfigureAwait(false);
     }
 
     /// <summary>The exposition as a string (tests, and readers that want the text at hand).</summary>
-    public string Render(EngineLoad load, int inFlight, bool redisHealthy)
+    public string Render(EngineLoad load, int inFlight, bool redisHealthy, IReadOnlyList<QueueDepth>? queues = null)
     {
         using var buffer = new MemoryStream();
         // A MemoryStream completes every write synchronously: nothing here waits.
-        WriteAsync(buffer, load, inFlight, redisHealthy).GetAwaiter().GetResult();
+        WriteAsync(buffer, load, inFlight, redisHealthy, queues).GetAwaiter().GetResult();
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
@@ -145,6 +152,34 @@ internal sealed class WorkerMetrics
         _prefixQueries.IncTo(load.PrefixCacheQueries);
         _prefixHits.IncTo(load.PrefixCacheHits);
         _expired.IncTo(Interlocked.Read(ref _expiredAtIntake) + load.Expired);
+    }
+
+    /// <summary>
+    /// A queue the broker gave no figures for at this scrape loses its ready and consumer series
+    /// rather than showing stale ones (an autoscaler would act on them); this worker's own count is
+    /// always known.
+    /// </summary>
+    private void UpdateQueues(IReadOnlyList<QueueDepth> queues)
+    {
+        foreach (var q in queues)
+        {
+            string tier = q.Tier.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            SetOrRemove(_queueReady, q.Ready, q.Queue, tier);
+            SetOrRemove(_queueConsumers, q.Consumers, q.Queue, tier);
+            _queueUnacked.WithLabels(q.Queue, tier).Set(q.Unacknowledged);
+        }
+    }
+
+    private static void SetOrRemove(Gauge gauge, long? value, string queue, string tier)
+    {
+        if (value is long v)
+        {
+            gauge.WithLabels(queue, tier).Set(v);
+        }
+        else
+        {
+            gauge.RemoveLabelled(queue, tier);
+        }
     }
 
     private static Histogram NewHistogram(IMetricFactory f, string name, string help, double[] buckets) =>

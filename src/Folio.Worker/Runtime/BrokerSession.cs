@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using Folio.Contracts;
 using Folio.Worker.Intake;
@@ -21,6 +22,10 @@ internal sealed class BrokerSession(RabbitMqOptions options, string workerName, 
     private IChannel? _consume;
     private IChannel? _publish;
     private volatile bool _recovered;
+
+    // Deliveries not yet answered, by (channel incarnation, tag), with the queue each came from:
+    // this worker's share of each queue's unacknowledged messages, for /metrics.
+    private readonly ConcurrentDictionary<(long Epoch, ulong Tag), string> _unanswered = new();
 
     /// <summary>Raised (on a library thread) with the epoch whose deliveries the broker has requeued.</summary>
     public event Action<long>? ConsumeChannelLost;
@@ -126,6 +131,7 @@ internal sealed class BrokerSession(RabbitMqOptions options, string workerName, 
                 // A delivery tag belongs to one incarnation of the channel: when it goes, the broker
                 // requeues every unacknowledged message, and our handles to them are void.
                 long old = Interlocked.Increment(ref _epoch) - 1;
+                ForgetUnanswered(old);
                 ConsumeChannelLost?.Invoke(old);
                 return Task.CompletedTask;
             };
@@ -133,8 +139,33 @@ internal sealed class BrokerSession(RabbitMqOptions options, string workerName, 
         }
     }
 
+    /// <summary>This worker's unacknowledged deliveries per queue (only the queues it holds some of).</summary>
+    public Dictionary<string, int> UnacknowledgedByQueue()
+    {
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var kv in _unanswered)
+        {
+            counts[kv.Value] = counts.GetValueOrDefault(kv.Value) + 1;
+        }
+
+        return counts;
+    }
+
+    /// <summary>The broker requeued every delivery of a lost channel: none of them is ours to count.</summary>
+    private void ForgetUnanswered(long epoch)
+    {
+        foreach (var key in _unanswered.Keys)
+        {
+            if (key.Epoch <= epoch)
+            {
+                _unanswered.TryRemove(key, out _);
+            }
+        }
+    }
+
     public async Task AckAsync(DeliveryHandle d)
     {
+        _unanswered.TryRemove((d.Epoch, d.Tag), out _);
         if (d.Epoch != Epoch || !d.Channel.IsOpen)
         {
             return; // The broker already requeued it when the channel went.
@@ -153,6 +184,7 @@ internal sealed class BrokerSession(RabbitMqOptions options, string workerName, 
     /// <summary>Hands a delivery back to the queue (only on shutdown: every other path answers it).</summary>
     public async Task RequeueAsync(DeliveryHandle d)
     {
+        _unanswered.TryRemove((d.Epoch, d.Tag), out _);
         if (d.Epoch != Epoch || !d.Channel.IsOpen)
         {
             return;
@@ -214,7 +246,11 @@ internal sealed class BrokerSession(RabbitMqOptions options, string workerName, 
         var ch = _consume ?? throw new InvalidOperationException("no consume channel");
         var consumer = new AsyncEventingBasicConsumer(ch);
         long epoch = Epoch;
-        consumer.ReceivedAsync += (_, ea) => onDelivery(ch, epoch, ea);
+        consumer.ReceivedAsync += (_, ea) =>
+        {
+            _unanswered[(epoch, ea.DeliveryTag)] = queue;
+            return onDelivery(ch, epoch, ea);
+        };
         return await ch.BasicConsumeAsync(queue, autoAck: false, consumer).ConfigureAwait(false);
     }
 

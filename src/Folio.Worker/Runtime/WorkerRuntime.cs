@@ -33,6 +33,7 @@ internal sealed class WorkerRuntime : IAsyncDisposable
     private readonly RedisGate _redisGate;
     private readonly CancellationTokenSource _stopping = new();
     private readonly BrokerSession _broker;
+    private readonly QueueDepthProbe _queueProbe;
     private ConnectionMultiplexer? _redis;
     private StreamStore? _store;
     private OutputPump? _pump;
@@ -61,6 +62,7 @@ internal sealed class WorkerRuntime : IAsyncDisposable
         int prefetch = engine.Info.MaxNumSeqs + (rabbit.PriorityTiers > 1 ? Math.Max(2, engine.Info.MaxNumSeqs / 4) : 0);
         _broker = new BrokerSession(rabbit, WorkerName, (ushort)Math.Clamp(prefetch, 1, ushort.MaxValue), modelNames, log);
         _broker.ConsumeChannelLost += OnConsumeChannelLost;
+        _queueProbe = new QueueDepthProbe(_broker, rabbit.TierQueues(), maxAge: TimeSpan.FromSeconds(1), timeout: TimeSpan.FromSeconds(2), log);
     }
 
     public string WorkerName { get; }
@@ -69,6 +71,9 @@ internal sealed class WorkerRuntime : IAsyncDisposable
 
     public IInferenceEngine Engine => _engine;
 
+    /// <summary>The port of the broker node this worker is connected to now (0 when not connected): which node of a cluster it uses.</summary>
+    public int BrokerPort => _broker.Connection is { IsOpen: true } c ? c.Endpoint.Port : 0;
+
     /// <summary>Ready: both servers reachable and Redis accepting writes, consuming (or deliberately paused), not draining.</summary>
     public bool IsReady => !_draining && _broker.IsOpen && _redis is { IsConnected: true } && _redisGate.Healthy;
 
@@ -76,6 +81,9 @@ internal sealed class WorkerRuntime : IAsyncDisposable
 
     /// <summary>Whether the last Redis call succeeded (for /metrics).</summary>
     public bool RedisHealthy => _redisGate.Healthy;
+
+    /// <summary>Every request queue's ready messages and consumers (the broker's) and this worker's unacknowledged deliveries, for /metrics.</summary>
+    public Task<IReadOnlyList<QueueDepth>> ReadQueueDepthsAsync(CancellationToken ct) => _queueProbe.ReadAsync(ct);
 
     public async Task StartAsync(CancellationToken ct)
     {
@@ -265,6 +273,7 @@ internal sealed class WorkerRuntime : IAsyncDisposable
             await _cancel.DisposeAsync().ConfigureAwait(false);
         }
 
+        await _queueProbe.DisposeAsync().ConfigureAwait(false);
         await _broker.DisposeAsync().ConfigureAwait(false);
         if (_redis is not null)
         {

@@ -28,6 +28,17 @@ public sealed class RabbitClusterFixture : IAsyncLifetime
         return node;
     }
 
+    /// <summary>The number of the node that leads <paramref name="queue"/> now (asking takes a few seconds).</summary>
+    public static async Task<int> LeaderOfAsync(string queue) =>
+        int.Parse((await RunAsync("leader " + queue, TimeSpan.FromSeconds(60))).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>SIGKILLs node <paramref name="node"/>'s beam process at once (no asking first, so a test can time it).</summary>
+    public async Task KillNodeAsync(int node)
+    {
+        await RunAsync("kill-node " + node.ToString(System.Globalization.CultureInfo.InvariantCulture), TimeSpan.FromSeconds(10));
+        _killed.Add(node);
+    }
+
     /// <summary>Starts the killed nodes again and waits until cluster_status lists three running nodes.</summary>
     public async Task RestartKilledAsync()
     {
