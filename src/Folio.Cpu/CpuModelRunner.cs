@@ -104,8 +104,9 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
 
         bool keep = options.KeepQuantized;
         var mappedNeeds = new MappedPanelScratch.Registry();
+        bool mapExperts = options.MapExperts ?? ExpertsWouldCrowdMemory(model, keep);
         LinearWeight Expert(TensorView[] parts, int[] rows, int k) =>
-            options.MapExperts ? LinearWeight.Map(parts, rows, k, keep, mappedNeeds) : Linear(parts, rows, k);
+            mapExperts ? LinearWeight.Map(parts, rows, k, keep, mappedNeeds) : Linear(parts, rows, k);
         long cacheElements = (long)NumBlocks * BlockSize * c.KvDim;
         var packed = new List<TensorView>();
         LinearWeight Linear(TensorView[] parts, int[] rows, int k, TensorView?[]? biases = null)
@@ -607,6 +608,25 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         g.GemmLdy = ldy;
         g.GemmAccumulate = accumulate;
         _team.Run(g, w.Panels, _team.ChunkFor(w.Panels));
+    }
+
+    /// <summary>
+    /// Whether packing every expert at load would take more than half the memory the runtime reports
+    /// available (quantized experts kept about their file size, others as f32): then they are read
+    /// from the mapped file instead (<see cref="CpuRunnerOptions.MapExperts"/>).
+    /// </summary>
+    private static bool ExpertsWouldCrowdMemory(LoadedModel model, bool keepQuantized)
+    {
+        long packed = 0;
+        foreach (var (name, t) in model.Tensors)
+        {
+            if (name.Contains(".mlp.experts.", StringComparison.Ordinal))
+            {
+                packed += keepQuantized && QuantLayouts.IsBlockQuantized(t.DType) ? t.ByteLength : t.ElementCount * sizeof(float);
+            }
+        }
+
+        return packed > GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
     }
 
     /// <summary>A 1-D weight as f32; <paramref name="offset"/> is added to every value (Gemma's 1 + w norms, added once here as Hugging Face adds it in f32).</summary>

@@ -76,6 +76,22 @@ public sealed unsafe class MappedExpertsTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void By_default_experts_that_fit_in_memory_are_packed_at_load_and_mapped_only_when_asked()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("m.gguf");
+        TestModelWriter.Write(path, TestModelFormat.Gguf, Moe(DType.Q8_0));
+        using var model = ModelLoader.Load(path);
+        using (var auto = new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = 8, BlockSize = 16, Threads = 2 }))
+        {
+            Assert.DoesNotContain(auto.WeightBytesByType().Keys, k => k.EndsWith("(mapped)", StringComparison.Ordinal));
+        }
+
+        using var mapped = new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = 8, BlockSize = 16, Threads = 2, MapExperts = true });
+        Assert.Contains("Q8_0 (mapped)", mapped.WeightBytesByType().Keys);
+    }
+
     /// <summary>
     /// 32 experts of 256 KiB per projection, top-2, 3 tokens decoded one at a time: per layer at most
     /// 6 experts can be routed to. An expert counts as touched when most of its gate, up and down
@@ -102,7 +118,7 @@ public sealed unsafe class MappedExpertsTests(ITestOutputHelper output)
 
         int Touched(int layer) => Enumerable.Range(0, experts).Count(e => Expert(layer, e).All(t => PageMap.PresentFraction(t.Data, t.ByteLength) > 0.5));
 
-        using var runner = new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = 8, BlockSize = 16, Threads = 2 });
+        using var runner = new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = 8, BlockSize = 16, Threads = 2, MapExperts = true });
         for (int layer = 0; layer < config.NumLayers; layer++)
         {
             Assert.Equal(0, Touched(layer));
