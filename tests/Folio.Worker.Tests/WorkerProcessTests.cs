@@ -188,6 +188,10 @@ public sealed class WorkerProcessTests(ServersFixture servers, TestModelFixture 
                     allDone &= (await client.ReadAsync(id)).Any(e => e["type"] is "done" or "error");
                 }
 
+                // The error entry is written before the message is moved to the error queue (a
+                // publisher-confirmed write to a quorum queue): wait for that too before stopping the worker.
+                allDone &= await client.MessageCountAsync(names.ErrorQueue) >= 1;
+
                 if (allDone)
                 {
                     break;

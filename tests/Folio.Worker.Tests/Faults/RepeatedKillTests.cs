@@ -11,7 +11,7 @@ namespace Folio.Worker.Tests.Faults;
 /// is started eleven times).
 /// </summary>
 [Collection(ServersCollection.Name)]
-public sealed class RepeatedKillTests(ServersFixture servers, TestModelFixture model, ITestOutputHelper output) : IClassFixture<TestModelFixture>
+public sealed class RepeatedKillTests(ServersFixture servers, SlowerTestModelFixture model, ITestOutputHelper output) : IClassFixture<SlowerTestModelFixture>
 {
     private const int Kills = 10;
     private const int MaxDeliveries = 5;
