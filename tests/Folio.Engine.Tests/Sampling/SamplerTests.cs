@@ -221,13 +221,22 @@ public sealed class SamplerTests
         var untruncated = p with { TopP = 1, TopK = 0 };
         sampler.Sample(logits, p, 1, prompt, output, out _);
         sampler.Sample(logits, untruncated, 1, prompt, output, out _);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 20; i++)
+        // A real allocation per call shows in every try; a one-off of the runtime's own on this thread
+        // (seen once in a full Release run on a loaded machine: 7,208 bytes in one try, none in the
+        // next runs) does not, so the budget is zero in at least one of three tries of 40 calls.
+        long fewest = long.MaxValue;
+        for (int attempt = 0; attempt < 3 && fewest > 0; attempt++)
         {
-            sampler.Sample(logits, p, i, prompt, output, out _);
-            sampler.Sample(logits, untruncated, i, prompt, output, out _);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 20; i++)
+            {
+                sampler.Sample(logits, p, i, prompt, output, out _);
+                sampler.Sample(logits, untruncated, i, prompt, output, out _);
+            }
+
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, fewest);
     }
 }
