@@ -40,7 +40,7 @@ public sealed class RedisClusterFixture : IAsyncLifetime
             await StartNodeAsync(port);
         }
 
-        var create = await RunAsync("redis-cli", ["--cluster", "create", .. Ports.Select(p => "127.0.0.1:" + p.ToString(CultureInfo.InvariantCulture)), "--cluster-replicas", "1", "--cluster-yes"]);
+        var create = await RedisProcesses.RunAsync("redis-cli", ["--cluster", "create", .. Ports.Select(p => "127.0.0.1:" + p.ToString(CultureInfo.InvariantCulture)), "--cluster-replicas", "1", "--cluster-yes"]);
         if (create.ExitCode != 0)
         {
             throw new InvalidOperationException("redis-cli --cluster create failed: " + create.Output);
@@ -83,17 +83,14 @@ public sealed class RedisClusterFixture : IAsyncLifetime
     /// <summary>SIGKILL: the node's process dies with whatever it had not yet sent its replica.</summary>
     public void Kill(int port)
     {
-        var p = _processes[port];
-        p.Kill();
-        p.WaitForExit(10_000);
-        p.Dispose();
+        RedisProcesses.Stop(_processes[port]);
         _processes.Remove(port);
     }
 
     /// <summary>SIGSTOP / SIGCONT: the node stops reading (its replication link stalls) and later goes on.</summary>
     public async Task SignalAsync(int port, string signal)
     {
-        await RunAsync("kill", ["-" + signal, _processes[port].Id.ToString(CultureInfo.InvariantCulture)]);
+        await RedisProcesses.RunAsync("kill", ["-" + signal, _processes[port].Id.ToString(CultureInfo.InvariantCulture)]);
         if (signal == "STOP")
         {
             _stopped.Add(port);
@@ -226,48 +223,11 @@ public sealed class RedisClusterFixture : IAsyncLifetime
         string p = port.ToString(CultureInfo.InvariantCulture);
         string dir = Path.Combine(_folder, p);
         Directory.CreateDirectory(dir);
-        var psi = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = dir };
-        foreach (string a in (string[])["--port", p, "--bind", "127.0.0.1", "--dir", dir, "--save", string.Empty, "--appendonly", "no", "--daemonize", "no",
-                     "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000", "--cluster-replica-validity-factor", "0"])
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        var process = Process.Start(psi) ?? throw new InvalidOperationException("redis-server did not start");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _processes[port] = process;
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while ((await RedisCliAsync(port, "PING")).Output.Trim() != "PONG")
-        {
-            if (process.HasExited || DateTime.UtcNow > deadline)
-            {
-                throw new InvalidOperationException($"redis-server on port {port} did not start (is redis-server installed? tests/servers.sh install)");
-            }
-
-            await Task.Delay(20);
-        }
+        _processes[port] = await RedisProcesses.StartAsync(port, ["--port", p, "--bind", "127.0.0.1", "--dir", dir, "--save", string.Empty, "--appendonly", "no", "--daemonize", "no",
+            "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000", "--cluster-replica-validity-factor", "0"], dir);
     }
 
-    private static Task<(int ExitCode, string Output)> RedisCliAsync(int port, params string[] args) =>
-        RunAsync("redis-cli", ["-h", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), .. args]);
-
-    private static async Task<(int ExitCode, string Output)> RunAsync(string file, string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException(file + " did not start");
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        return (p.ExitCode, await stdout + await stderr);
-    }
+    private static Task<(int ExitCode, string Output)> RedisCliAsync(int port, params string[] args) => RedisProcesses.CliAsync(port, args);
 
     /// <summary>Ports whose cluster bus port (+10000) is free too.</summary>
     private static int[] FreePorts(int count)
@@ -310,24 +270,11 @@ public sealed class RedisClusterFixture : IAsyncLifetime
 
         foreach (var p in _processes.Values)
         {
-            if (!p.HasExited)
-            {
-                p.Kill();
-            }
-
-            p.WaitForExit(10_000);
-            p.Dispose();
+            RedisProcesses.Stop(p);
         }
 
         _processes.Clear();
-        try
-        {
-            Directory.Delete(_folder, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A file still held open: the temp folder is cleaned up by the system.
-        }
+        RedisProcesses.DeleteFolder(_folder);
     }
 
     /// <summary>One line of CLUSTER NODES: id, port, role, the primary's id for a replica, failure flag, slot ranges.</summary>

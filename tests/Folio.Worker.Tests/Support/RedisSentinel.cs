@@ -71,10 +71,7 @@ public sealed class RedisSentinelFixture : IAsyncLifetime
     /// <summary>SIGKILL the primary: its process dies with whatever it had not sent the replica.</summary>
     public void KillPrimary()
     {
-        var p = _processes[PrimaryPort];
-        p.Kill();
-        p.WaitForExit(10_000);
-        p.Dispose();
+        RedisProcesses.Stop(_processes[PrimaryPort]);
         _processes.Remove(PrimaryPort);
     }
 
@@ -121,22 +118,7 @@ public sealed class RedisSentinelFixture : IAsyncLifetime
         await StartAsync(port, [conf, "--sentinel"]);
     }
 
-    private async Task StartAsync(int port, List<string> args)
-    {
-        var psi = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        var process = Process.Start(psi) ?? throw new InvalidOperationException("redis-server did not start");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _processes[port] = process;
-        await WaitAsync(async () => process.HasExited ? throw new InvalidOperationException($"redis-server on port {port} exited (is redis-server installed? tests/servers.sh install)") : (await RedisCliAsync(port, "PING")).Trim() == "PONG", $"redis-server on port {port} to answer");
-    }
+    private async Task StartAsync(int port, List<string> args) => _processes[port] = await RedisProcesses.StartAsync(port, args);
 
     private static async Task WaitAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
     {
@@ -152,20 +134,7 @@ public sealed class RedisSentinelFixture : IAsyncLifetime
         }
     }
 
-    private static async Task<string> RedisCliAsync(int port, params string[] args)
-    {
-        var psi = new ProcessStartInfo("redis-cli") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in (string[])["-h", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), .. args])
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException("redis-cli did not start");
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        return await stdout + await stderr;
-    }
+    private static async Task<string> RedisCliAsync(int port, params string[] args) => (await RedisProcesses.CliAsync(port, args)).Output;
 
     private static int[] FreePorts(int count)
     {
@@ -185,23 +154,10 @@ public sealed class RedisSentinelFixture : IAsyncLifetime
 
         foreach (var p in _processes.Values)
         {
-            if (!p.HasExited)
-            {
-                p.Kill();
-            }
-
-            p.WaitForExit(10_000);
-            p.Dispose();
+            RedisProcesses.Stop(p);
         }
 
         _processes.Clear();
-        try
-        {
-            Directory.Delete(_folder, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A file still held open: the temp folder is cleaned up by the system.
-        }
+        RedisProcesses.DeleteFolder(_folder);
     }
 }
