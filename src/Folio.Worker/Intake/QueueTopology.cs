@@ -19,7 +19,10 @@ internal static class QueueTopology
     internal static async Task<IReadOnlyList<string>> DeclareAsync(IConnection connection, RabbitMqOptions o, IReadOnlyList<string> modelNames, CancellationToken ct)
     {
         var mismatches = new List<string>();
-        await DeclareErrorQueueAsync(connection, o, mismatches, ct).ConfigureAwait(false);
+        // The error queue is a quorum queue like the request queues: a classic queue lives on one node
+        // of a cluster, and while that node is down nothing could be dead-lettered (and every
+        // redeclare fails with NOT_FOUND). One an older Folio declared classic is used as it is.
+        await DeclareQueueAsync(connection, o.ErrorQueueName, RequestQueueArguments.ErrorQueue(o.QuorumInitialGroupSize), mismatches, ct).ConfigureAwait(false);
         await using (var ch = await connection.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false))
         {
             await ch.ExchangeDeclareAsync(o.CancelExchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: ct).ConfigureAwait(false);
@@ -28,17 +31,7 @@ internal static class QueueTopology
         var arguments = RequestQueueArguments.Build(o.ErrorQueueName, o.MaxDeliveries, o.ConsumerTimeoutSeconds, o.QuorumInitialGroupSize, o.MaxLength, o.MaxLengthBytes);
         foreach (var (queue, _) in o.TierQueues())
         {
-            try
-            {
-                // A channel per declaration: a refused one closes its channel.
-                await using var ch = await connection.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false);
-                await ch.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: arguments, cancellationToken: ct).ConfigureAwait(false);
-            }
-            catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 406)
-            {
-                // PRECONDITION_FAILED: declared earlier with other arguments. It exists, so use it.
-                mismatches.Add(QueueDeclareMismatch.Explain(queue, e.ShutdownReason.ReplyText, RabbitMqOptions.SettingOf));
-            }
+            await DeclareQueueAsync(connection, queue, arguments, mismatches, ct).ConfigureAwait(false);
         }
 
         await using (var ch = await connection.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false))
@@ -55,22 +48,20 @@ internal static class QueueTopology
     }
 
     /// <summary>
-    /// The error queue is a quorum queue like the request queues: a classic queue lives on one node,
-    /// and while that node of a cluster is down nothing could be dead-lettered (and every redeclare
-    /// fails with NOT_FOUND). One declared classic by an older Folio is kept as it is, with the
-    /// mismatch reported like the request queues' (delete it once empty to get the quorum one).
+    /// Declares a durable queue on a channel of its own (a refused declaration closes its channel).
+    /// PRECONDITION_FAILED means it was declared earlier with other arguments: it exists, so it is
+    /// used as it is and <paramref name="mismatches"/> gets what to change.
     /// </summary>
-    private static async Task DeclareErrorQueueAsync(IConnection connection, RabbitMqOptions o, List<string> mismatches, CancellationToken ct)
+    private static async Task DeclareQueueAsync(IConnection connection, string queue, Dictionary<string, object?> arguments, List<string> mismatches, CancellationToken ct)
     {
-        var arguments = RequestQueueArguments.ErrorQueue(o.QuorumInitialGroupSize);
         try
         {
             await using var ch = await connection.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false);
-            await ch.QueueDeclareAsync(o.ErrorQueueName, durable: true, exclusive: false, autoDelete: false, arguments: arguments, cancellationToken: ct).ConfigureAwait(false);
+            await ch.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: arguments, cancellationToken: ct).ConfigureAwait(false);
         }
         catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 406)
         {
-            mismatches.Add(QueueDeclareMismatch.Explain(o.ErrorQueueName, e.ShutdownReason.ReplyText, RabbitMqOptions.SettingOf));
+            mismatches.Add(QueueDeclareMismatch.Explain(queue, e.ShutdownReason.ReplyText, RabbitMqOptions.SettingOf));
         }
     }
 
