@@ -1,3 +1,4 @@
+using Folio.Cpu.Tests.Support;
 using Folio.Engine;
 using Folio.Engine.Core;
 using Folio.Engine.Execution;
@@ -12,12 +13,13 @@ namespace Folio.Cpu.Tests;
 /// The determinism suite of <see cref="CpuRunnerDeterminismTests"/> on each architecture beyond
 /// Llama, mixtures of experts included (whose rows are regrouped by expert differently in every
 /// batch) (2 threads, 18 mixed requests with prompts up to 70 tokens, so Gemma's window of 8 is
-/// crossed everywhere): tokens and logprobs bitwise identical alone and in a batch, under chunked
-/// prefill, and after preemption and recompute.
+/// crossed everywhere, and so is that of Qwen2/Qwen3 folders whose layers below max_window_layers
+/// attend to the whole context and the rest to the window): tokens and logprobs bitwise identical
+/// alone and in a batch, under chunked prefill, and after preemption and recompute.
 /// </summary>
 public sealed class ArchitectureDeterminismTests
 {
-    public static TheoryData<string> Architectures => new(["qwen3", "gemma2", "gemma3", "mixtral", "qwen3moe", "qwen2moe-shared-dense", "phi3-longrope-partial", "llama-yarn"]);
+    public static TheoryData<string> Architectures => new(["qwen3", "gemma2", "gemma3", "mixtral", "qwen3moe", "qwen2moe-shared-dense", "phi3-longrope-partial", "llama-yarn", "qwen2-mixed-window", "qwen3-mixed-window"]);
 
     private static readonly List<EngineRequest> Workload = EngineHarness.MixedWorkload(18, seed: 23, maxPrompt: 70, maxTokens: 12);
 
@@ -31,6 +33,8 @@ public sealed class ArchitectureDeterminismTests
         "qwen2moe-shared-dense" => new TestModelOptions { Arch = TestArchitecture.Qwen2Moe, Dim = 64, Layers = 3, Heads = 4, KvHeads = 2, Ffn = 64, SharedExpertFfn = 96, Vocab = EngineHarness.Vocab, Seed = 68, Experts = 8, ExpertsPerToken = 2, DenseLayers = [1] },
         "phi3-longrope-partial" => new TestModelOptions { Arch = TestArchitecture.Phi3, Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 96, Vocab = EngineHarness.Vocab, Seed = 66, RopeScaling = TestRopeScaling.LongRope, OriginalContext = 16, PartialRotary = 0.5f },
         "llama-yarn" => new TestModelOptions { Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 96, Vocab = EngineHarness.Vocab, Seed = 67, RopeScaling = TestRopeScaling.Yarn, OriginalContext = 16 },
+        "qwen2-mixed-window" => QwenWindowedFolders.Options("qwen2", EngineHarness.Vocab, seed: 69),
+        "qwen3-mixed-window" => QwenWindowedFolders.Options("qwen3", EngineHarness.Vocab, seed: 70),
         _ => throw new ArgumentException(arch),
     };
 
@@ -39,6 +43,14 @@ public sealed class ArchitectureDeterminismTests
 
     private static LoadedModel Load(TempDir dir, string arch)
     {
+        if (arch.EndsWith("-mixed-window", StringComparison.Ordinal))
+        {
+            // Qwen with use_sliding_window: layers 0-1 full attention, 2-3 a window of 8. GGUF cannot
+            // say max_window_layers, so this one is a Hugging Face folder.
+            QwenWindowedFolders.Write(dir.File("hf"), Options(arch), window: 8, maxWindowLayers: 2);
+            return ModelLoader.Load(dir.File("hf"));
+        }
+
         string path = dir.File("m.gguf");
         TestModelWriter.Write(path, TestModelFormat.Gguf, Options(arch));
         return ModelLoader.Load(path);

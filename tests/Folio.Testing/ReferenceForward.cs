@@ -7,8 +7,11 @@ namespace Folio.Testing;
 /// threads, written from the Hugging Face modelling code's definitions (either rope style, Llama 3
 /// rope scaling, causal softmax attention, GQA, SwiGLU, RMSNorm) and sharing no code with Folio's
 /// forward passes. The CPU runner is checked against it, and so are the files the writers produce
-/// when llama.cpp runs them. Returns logits for every position, [tokens.Length][vocab]. A config with
-/// a sliding window on every layer (Mistral-shaped) masks keys more than window - 1 positions back.
+/// when llama.cpp runs them. Returns logits for every position, [tokens.Length][vocab]. Qwen3's
+/// per-head RMSNorm of q and k before rope is applied when the config has it. A sliding window masks
+/// keys more than window - 1 positions back (transformers' sliding_window_overlay: kv &gt; q - window)
+/// on the layers its config class marks "sliding_attention": every layer for Mistral, layers
+/// i &gt;= max_window_layers for Qwen2/Qwen3 with use_sliding_window (FirstLocalLayer here).
 /// </summary>
 public static class ReferenceForward
 {
@@ -28,16 +31,19 @@ public static class ReferenceForward
         }
 
         var invFreq = InverseFrequencies(c);
-        if (c.SlidingWindow is not null && (c.SlidingWindowPattern != 1 || c.FirstLocalLayer != 0))
+        if (c.SlidingWindow is not null && c.SlidingWindowPattern != 1)
         {
-            throw new NotSupportedException("the reference windows every layer or none (Mistral), not Gemma's or Qwen's mixes");
+            throw new NotSupportedException("the reference windows the layers from max_window_layers up (Mistral, Qwen), not Gemma's interleaved pattern");
         }
 
-        // A query at t sees keys t - window + 1 .. t: the window counts the query's own key.
-        int Oldest(int t) => c.SlidingWindow is int window ? Math.Max(0, t - window + 1) : 0;
         for (int l = 0; l < c.NumLayers; l++)
         {
             string p = $"model.layers.{l}.";
+
+            // Qwen2Config/Qwen3Config: layer_types[i] = "sliding_attention" if sliding_window and i >= max_window_layers.
+            // A query at t then sees keys t - window + 1 .. t: the window counts the query's own key.
+            int? layerWindow = l >= c.FirstLocalLayer ? c.SlidingWindow : null;
+            int Oldest(int t) => layerWindow is int window ? Math.Max(0, t - window + 1) : 0;
             var q = new double[n][];
             var k = new double[n][];
             var v = new double[n][];
@@ -47,6 +53,12 @@ public static class ReferenceForward
                 q[t] = Linear(x, w[p + "self_attn.q_proj.weight"], c.AttentionBias ? w[p + "self_attn.q_proj.bias"] : null, c.QDim);
                 k[t] = Linear(x, w[p + "self_attn.k_proj.weight"], c.AttentionBias ? w[p + "self_attn.k_proj.bias"] : null, c.KvDim);
                 v[t] = Linear(x, w[p + "self_attn.v_proj.weight"], c.AttentionBias ? w[p + "self_attn.v_proj.bias"] : null, c.KvDim);
+                if (c.QkNorm)
+                {
+                    HeadRmsNorm(q[t], c.NumHeads, c.HeadDim, w[p + "self_attn.q_norm.weight"], c.RmsNormEps);
+                    HeadRmsNorm(k[t], c.NumKvHeads, c.HeadDim, w[p + "self_attn.k_norm.weight"], c.RmsNormEps);
+                }
+
                 Rotate(q[t], c.NumHeads, c.HeadDim, t, invFreq, c.RopeStyle);
                 Rotate(k[t], c.NumKvHeads, c.HeadDim, t, invFreq, c.RopeStyle);
             }
@@ -178,6 +190,16 @@ public static class ReferenceForward
             }
 
             Array.Copy(result, 0, x, h * hd, hd);
+        }
+    }
+
+    /// <summary>Qwen3Attention's q_norm / k_norm: RMSNorm over each head's head_dim values, in place.</summary>
+    private static void HeadRmsNorm(double[] x, int heads, int hd, float[] w, float eps)
+    {
+        for (int h = 0; h < heads; h++)
+        {
+            var head = RmsNorm(x[(h * hd)..((h + 1) * hd)], w, eps);
+            Array.Copy(head, 0, x, h * hd, hd);
         }
     }
 
