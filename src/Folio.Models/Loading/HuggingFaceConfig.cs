@@ -174,8 +174,42 @@ public static class HuggingFaceConfig
                 break;
         }
 
+        if (architecture is "Qwen2ForCausalLM" or "Qwen3ForCausalLM" or "Qwen3MoeForCausalLM" && HuggingFaceLayerTypes.ReadSliding(source, root, numLayers) is bool[] sliding)
+        {
+            firstLocal = QwenFirstSlidingLayer(source, sliding, window);
+        }
+
         // No layer at or above max_window_layers: every layer is global and the window has no effect.
         return window is > 0 && firstLocal < numLayers ? (window, firstLocal) : (null, 0);
+    }
+
+    /// <summary>
+    /// Where config.json lists layer_types, Qwen2Config/Qwen3Config keep it and ignore
+    /// max_window_layers: the windowed layers are those it marks. Folio windows a run of layers from
+    /// one up, so other layouts are refused, and so are sliding layers without a window (transformers
+    /// clears sliding_window when use_sliding_window is false and then cannot build their mask).
+    /// Returns the layer count when no layer slides.
+    /// </summary>
+    private static int QwenFirstSlidingLayer(string source, bool[] sliding, int? window)
+    {
+        int first = Array.IndexOf(sliding, true);
+        if (first < 0)
+        {
+            return sliding.Length;
+        }
+
+        if (window is not > 0)
+        {
+            throw new ModelFormatException($"{source}: layer_types[{first}] is \"sliding_attention\" but there is no window (use_sliding_window is false or sliding_window is null)");
+        }
+
+        int full = Array.IndexOf(sliding, false, first);
+        if (full >= 0)
+        {
+            throw new ModelFormatException($"{source}: layer_types[{full}] is \"full_attention\" after layer {first} slides; Folio windows Qwen's layers from one layer up (max_window_layers), not this layout");
+        }
+
+        return first;
     }
 
     /// <summary>

@@ -58,26 +58,9 @@ internal static class HuggingFaceGemmaConfig
     private static int ReadPattern(string source, JsonElement root, int layers, int defaultPattern)
     {
         int pattern = HuggingFaceConfig.OptionalInt(source, root, "sliding_window_pattern") ?? defaultPattern;
-        if (!root.TryGetProperty("layer_types", out var types) || types.ValueKind == JsonValueKind.Null)
+        if (HuggingFaceLayerTypes.ReadSliding(source, root, layers) is not bool[] local)
         {
             return pattern;
-        }
-
-        if (types.ValueKind != JsonValueKind.Array || types.GetArrayLength() != layers)
-        {
-            throw new ModelFormatException($"{source}: layer_types must list one of \"sliding_attention\"/\"full_attention\" for each of the {layers} layers");
-        }
-
-        var local = new bool[layers];
-        int i = 0;
-        foreach (var t in types.EnumerateArray())
-        {
-            local[i++] = t.GetString() switch
-            {
-                "sliding_attention" => true,
-                "full_attention" => false,
-                var other => throw new ModelFormatException($"{source}: layer_types[{i - 1}] \"{other}\" is not supported; expected \"sliding_attention\" or \"full_attention\""),
-            };
         }
 
         int firstGlobal = Array.IndexOf(local, false);

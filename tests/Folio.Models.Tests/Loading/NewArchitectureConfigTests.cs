@@ -38,6 +38,32 @@ public class NewArchitectureConfigTests
     }
 
     [Fact]
+    public void Qwen_layer_types_decide_the_windowed_layers_over_max_window_layers_as_transformers_keeps_them()
+    {
+        const string full = "\"full_attention\"";
+        const string slide = "\"sliding_attention\"";
+        string Json(string arch, string flags, params string[] types) =>
+            "{\"architectures\":[\"" + arch + "\"]," + Shape + "," + flags + ",\"layer_types\":[" + string.Join(",", types) + "]}";
+
+        // Given, layer_types wins over max_window_layers (Qwen2Config/Qwen3Config only derive it when absent).
+        var c = Parse(Json("Qwen3ForCausalLM", "\"use_sliding_window\":true,\"sliding_window\":64,\"max_window_layers\":4", full, full, slide, slide, slide, slide));
+        Assert.Equal(64, c.SlidingWindow);
+        Assert.Equal([false, false, true, true, true, true], Enumerable.Range(0, 6).Select(c.IsLocalLayer));
+        var q2 = Parse(Json("Qwen2ForCausalLM", "\"use_sliding_window\":true,\"sliding_window\":64,\"max_window_layers\":28", full, full, full, full, full, slide));
+        Assert.Equal([false, false, false, false, false, true], Enumerable.Range(0, 6).Select(q2.IsLocalLayer));
+
+        // What transformers writes for a model without windows loads as one.
+        Assert.Null(Parse(Json("Qwen2ForCausalLM", "\"use_sliding_window\":false,\"sliding_window\":64", full, full, full, full, full, full)).SlidingWindow);
+        Assert.Null(Parse(Json("Qwen3ForCausalLM", "\"use_sliding_window\":true,\"sliding_window\":64,\"max_window_layers\":0", full, full, full, full, full, full)).SlidingWindow);
+
+        // Sliding layers without a window, a layout Folio cannot run, and a type it does not know are refused naming layer_types.
+        Assert.Contains("layer_types[1]", Refusal(Json("Qwen3ForCausalLM", "\"use_sliding_window\":false,\"sliding_window\":64", full, slide, slide, slide, slide, slide)));
+        Assert.Contains("layer_types[3]", Refusal(Json("Qwen3ForCausalLM", "\"use_sliding_window\":true,\"sliding_window\":64", full, full, slide, full, slide, slide)));
+        Assert.Contains("layer_types[0]", Refusal(Json("Qwen2ForCausalLM", "\"use_sliding_window\":true,\"sliding_window\":64", "\"chunked_attention\"", full, full, full, full, full)));
+        Assert.Contains("layer_types", Refusal(Json("Qwen2ForCausalLM", "\"use_sliding_window\":true,\"sliding_window\":64", full, slide)));
+    }
+
+    [Fact]
     public void Qwen3_moe_reads_its_experts_with_transformers_defaults()
     {
         var c = Parse("{\"architectures\":[\"Qwen3MoeForCausalLM\"]," + Shape + ",\"num_experts\":8,\"num_experts_per_tok\":2,\"moe_intermediate_size\":96}");
