@@ -6,18 +6,21 @@
 //            expert's rows are contiguous and its GEMM reads its weights once for all its tokens;
 //   gather:  each grouped row gets its token's normalised hidden state;
 //   combine: out[t] = sum_j w_j * expert_out(t, j), summed in rank order, so a token's result does
-//            not depend on which other tokens share its experts.
+//            not depend on which other tokens share its experts; with a shared expert (Qwen2-MoE)
+//            + sigmoid(gate_t) * shared_out(t), added after the routed sum as the CPU backend adds it.
 // No float atomics anywhere: every output element is written by one thread in a fixed order.
 #include "folio_cuda.h"
 
 // One thread per token (grid ceil(num_tokens / blockDim)); the router logits row is overwritten by
-// its exponentials, as the CPU backend does in its scratch.
+// its exponentials, as the CPU backend does in its scratch. Rows are logits_stride apart: with a
+// shared expert the router GEMM also writes the shared expert's gate logit after the experts' ones
+// (column num_experts), which routing leaves alone.
 extern "C" __global__ void folio_moe_route(int* __restrict__ expert, float* __restrict__ weight, float* __restrict__ logits,
-                                           int num_tokens, int num_experts, int k, int renormalize)
+                                           int num_tokens, int num_experts, int logits_stride, int k, int renormalize)
 {
     int t = blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= num_tokens) return;
-    float* p = logits + (long)t * num_experts;
+    float* p = logits + (long)t * logits_stride;
     float mx = FOLIO_NEG_INF;
     for (int e = 0; e < num_experts; e++) mx = fmaxf(mx, p[e]);
     float sum = 0.f;
@@ -82,17 +85,22 @@ FOLIO_DEVICE void folio_moe_gather_impl(S* __restrict__ out, const S* __restrict
     for (int i = threadIdx.x; i < n; i += blockDim.x) out[row * n + i] = src[i];
 }
 
-// out[t] = sum_j weight[t, j] * expert_out[row_of_slot[t, j]], j = 0..k-1 in rank order. One block per token.
+// out[t] = sum_j weight[t, j] * expert_out[row_of_slot[t, j]], j = 0..k-1 in rank order, then, when
+// shared is not null, + sigmoid(gate[t * gate_stride]) * shared[t] (Qwen2-MoE's shared expert, its
+// gate logit the router GEMM's extra column). One block per token.
 extern "C" __global__ void folio_moe_combine(float* __restrict__ out, const float* __restrict__ expert_out, const int* __restrict__ row_of_slot,
-                                             const float* __restrict__ weight, int k, int n)
+                                             const float* __restrict__ weight, int k, int n,
+                                             const float* __restrict__ shared, const float* __restrict__ gate, int gate_stride)
 {
     long t = blockIdx.x;
+    float s = shared != nullptr ? 1.f / (1.f + expf(-gate[t * gate_stride])) : 0.f;
     for (int i = threadIdx.x; i < n; i += blockDim.x) {
         float a = 0.f;
         for (int j = 0; j < k; j++) {
             float v = weight[t * k + j] * expert_out[(long)row_of_slot[t * k + j] * n + i];
             a = j == 0 ? v : a + v;
         }
+        if (shared != nullptr) a = fmaf(s, shared[t * n + i], a);
         out[t * n + i] = a;
     }
 }

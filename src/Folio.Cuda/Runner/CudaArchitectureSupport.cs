@@ -21,6 +21,7 @@ internal static class CudaArchitectureSupport
         "a custom attention scale",           // the attention kernels' scale
         "sliding-window attention",           // the attention kernels' window, per layer
         "mixture of experts",                 // folio_moe_* around per-expert GEMMs
+        "shared experts",                     // one more GEMM pair; folio_moe_combine's sigmoid-gated add
     };
 
     /// <summary>The parts of <paramref name="config"/> the CUDA runner cannot run, by name; empty when it runs the model.</summary>

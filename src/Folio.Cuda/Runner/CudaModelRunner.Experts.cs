@@ -9,7 +9,9 @@ namespace Folio.Cuda.Runner;
 /// folio_moe_group (slots grouped by expert, token order inside an expert), folio_moe_gather, one
 /// gate/up GEMM and one down GEMM per expert over its contiguous rows (cuBLAS on a device), the
 /// activation over all rows, and folio_moe_combine summing each token's experts in rank order into
-/// the MLP output. Each expert's row count comes back to the host (one small copy and a
+/// the MLP output. Qwen2-MoE's shared expert runs every token through one more gate/up GEMM,
+/// activation and down GEMM, and combine adds it scaled by sigmoid of its gate, the router GEMM's
+/// extra column. Each expert's row count comes back to the host (one small copy and a
 /// synchronisation per layer) to size its GEMMs; that is also why MoE models run without CUDA graphs.
 /// </summary>
 public sealed unsafe partial class CudaModelRunner
@@ -22,8 +24,8 @@ public sealed unsafe partial class CudaModelRunner
         var m = _moe!;
         int h = c.HiddenSize, f = c.ExpertIntermediateSize, k = c.NumExpertsPerToken, experts = c.NumExperts;
         int slots = nt * k, st = KernelShapes.SmallThreads, rt = KernelShapes.RowThreads;
-        _api.Gemm(_normed, w.Router, m.RouterLogits, nt, experts, h);
-        _api.Launch(m.Route, ((nt + st - 1) / st, 1, 1), st, 0, new KernelArgs().Ptr(m.Expert).Ptr(m.Weight).Ptr(m.RouterLogits).Int(nt).Int(experts).Int(k).Int(c.NormTopKProb ? 1 : 0));
+        _api.Gemm(_normed, w.Router, m.RouterLogits, nt, m.RouterWidth, h);
+        _api.Launch(m.Route, ((nt + st - 1) / st, 1, 1), st, 0, new KernelArgs().Ptr(m.Expert).Ptr(m.Weight).Ptr(m.RouterLogits).Int(nt).Int(experts).Int(m.RouterWidth).Int(k).Int(c.NormTopKProb ? 1 : 0));
         _api.Launch(m.Group, (1, 1, 1), st, 0, new KernelArgs().Ptr(m.Offsets).Ptr(m.RowOfSlot).Ptr(m.SlotOfRow).Ptr(m.Expert).Int(slots).Int(experts));
         _api.Download(m.HostOffsets, m.Offsets, (experts + 1) * sizeof(int));
         _api.Launch(m.Gather, (slots, 1, 1), rt, 0, new KernelArgs().Ptr(m.Input).Ptr(_normed).Ptr(m.SlotOfRow).Int(k).Int(h));
@@ -47,7 +49,19 @@ public sealed unsafe partial class CudaModelRunner
             }
         }
 
-        _api.Launch(m.Combine, (nt, 1, 1), rt, 0, new KernelArgs().Ptr(_proj).Ptr(m.Output).Ptr(m.RowOfSlot).Ptr(m.Weight).Int(k).Int(h));
+        ulong shared = 0;
+        if (w.SharedGateUp != 0)
+        {
+            // Every token through the shared expert, from the same normed rows.
+            int fs = c.SharedExpertIntermediateSize;
+            _api.Gemm(_normed, w.SharedGateUp, m.SharedGateUp, nt, 2 * fs, h);
+            _api.Launch(_kActivation, (nt, 1, 1), rt, 0, new KernelArgs().Ptr(m.SharedActivated).Ptr(m.SharedGateUp).Int(fs));
+            _api.Gemm(m.SharedActivated, w.SharedDown, m.SharedOutput, nt, h, fs);
+            shared = m.SharedOutput;
+        }
+
+        _api.Launch(m.Combine, (nt, 1, 1), rt, 0, new KernelArgs().Ptr(_proj).Ptr(m.Output).Ptr(m.RowOfSlot).Ptr(m.Weight).Int(k).Int(h)
+            .Ptr(shared).Ptr(m.RouterLogits + ((ulong)experts * 4)).Int(m.RouterWidth));
     }
 
     /// <summary>Device scratch of the sparse MLP, sized for MaxNumBatchedTokens x experts per token rows.</summary>
@@ -56,7 +70,9 @@ public sealed unsafe partial class CudaModelRunner
         public MoeBuffers(ModelConfig c, int maxTokens, Func<long, ulong> own, IDeviceApi api)
         {
             long slots = (long)maxTokens * c.NumExpertsPerToken;
-            RouterLogits = own((long)maxTokens * c.NumExperts * 4);
+            int fs = c.SharedExpertIntermediateSize;
+            RouterWidth = c.NumExperts + (fs > 0 ? 1 : 0);
+            RouterLogits = own((long)maxTokens * RouterWidth * 4);
             Expert = own(slots * 4);
             Weight = own(slots * 4);
             RowOfSlot = own(slots * 4);
@@ -67,14 +83,31 @@ public sealed unsafe partial class CudaModelRunner
             GateUp = own(slots * 2 * c.ExpertIntermediateSize * 4);
             Activated = own(slots * c.ExpertIntermediateSize * 2);
             Output = own(slots * c.HiddenSize * 4);
+            if (fs > 0)
+            {
+                SharedGateUp = own((long)maxTokens * 2 * fs * 4);
+                SharedActivated = own((long)maxTokens * fs * 2);
+                SharedOutput = own((long)maxTokens * c.HiddenSize * 4);
+            }
+
             Route = api.Kernel("folio_moe_route");
             Group = api.Kernel("folio_moe_group");
             Gather = api.Kernel("folio_moe_gather_bf16");
             Combine = api.Kernel("folio_moe_combine");
         }
 
-        /// <summary>[tokens, experts] f32 router logits (overwritten by their exponentials).</summary>
+        /// <summary>[tokens, RouterWidth] f32 router logits (the experts' overwritten by their exponentials; a shared expert's gate last).</summary>
         public ulong RouterLogits { get; }
+
+        /// <summary>The experts, plus one column for a shared expert's gate.</summary>
+        public int RouterWidth { get; }
+
+        /// <summary>The shared expert's f32 gate|up, bf16 activations and f32 output, [tokens, ...]; 0 without one.</summary>
+        public ulong SharedGateUp { get; }
+
+        public ulong SharedActivated { get; }
+
+        public ulong SharedOutput { get; }
 
         /// <summary>[tokens, k] chosen experts and their weights, by rank.</summary>
         public ulong Expert { get; }

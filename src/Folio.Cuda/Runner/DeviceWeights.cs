@@ -42,8 +42,16 @@ internal sealed class DeviceLayer
 
     public ulong Down { get; init; }
 
-    /// <summary>[NumExperts, Hidden] router (mlp.gate) of a mixture of experts, else 0.</summary>
+    /// <summary>
+    /// [NumExperts, Hidden] router (mlp.gate) of a sparse layer, else 0; with a shared expert one more
+    /// row, its gate (mlp.shared_expert_gate), so one GEMM gives both, as on the CPU backend.
+    /// </summary>
     public ulong Router { get; init; }
+
+    /// <summary>Qwen2-MoE's shared expert: [2 SharedExpertIntermediate, Hidden] gate rows then up rows, and its down projection; else 0.</summary>
+    public ulong SharedGateUp { get; init; }
+
+    public ulong SharedDown { get; init; }
 
     /// <summary>Per expert [2 ExpertIntermediate, Hidden]: gate rows then up rows.</summary>
     public ulong[] ExpertGateUp { get; init; } = [];
@@ -124,6 +132,7 @@ internal static unsafe class DeviceWeights
         ulong One(string name) => Upload(api, allocate, model.Require(p + name));
         ulong Optional(bool present, string name) => present ? One(name) : 0;
         string ExpertTensor(int expert, string name) => $"mlp.experts.{expert}.{name}.weight";
+        bool shared = c.IsMoe && c.SharedExpertIntermediateSize > 0;
         int experts = c.NumExperts;
         return new DeviceLayer
         {
@@ -139,7 +148,11 @@ internal static unsafe class DeviceWeights
             O = One("self_attn.o_proj.weight"),
             GateUp = c.IsMoe ? 0 : Upload(api, allocate, model.Require(p + "mlp.gate_proj.weight"), model.Require(p + "mlp.up_proj.weight")),
             Down = Optional(!c.IsMoe, "mlp.down_proj.weight"),
-            Router = Optional(c.IsMoe, "mlp.gate.weight"),
+            Router = !c.IsMoe ? 0 : shared
+                ? Upload(api, allocate, model.Require(p + "mlp.gate.weight"), model.Require(p + "mlp.shared_expert_gate.weight"))
+                : One("mlp.gate.weight"),
+            SharedGateUp = shared ? Upload(api, allocate, model.Require(p + "mlp.shared_expert.gate_proj.weight"), model.Require(p + "mlp.shared_expert.up_proj.weight")) : 0,
+            SharedDown = Optional(shared, "mlp.shared_expert.down_proj.weight"),
             ExpertGateUp = [.. Enumerable.Range(0, experts).Select(x => Upload(api, allocate, model.Require(p + ExpertTensor(x, "gate_proj")), model.Require(p + ExpertTensor(x, "up_proj"))))],
             ExpertDown = [.. Enumerable.Range(0, experts).Select(x => One(ExpertTensor(x, "down_proj")))],
         };

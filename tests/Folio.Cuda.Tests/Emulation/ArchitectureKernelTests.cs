@@ -162,26 +162,43 @@ public sealed unsafe class ArchitectureKernelTests
         Rand.AssertClose(expected, output, 0, 0, "scaled embedding (x * scale in f32, as the CPU backend)");
     }
 
+    /// <param name="sharedGate">a shared expert's gate column after the experts' logits (rows experts + 1 apart), which routing must leave alone.</param>
     [Theory]
-    [InlineData(8, 2, true)]
-    [InlineData(16, 4, false)]
-    [InlineData(128, 8, true)]
-    public void Moe_route_picks_the_top_k_by_softmax_with_ties_to_the_lower_id(int experts, int k, bool renormalize)
+    [InlineData(8, 2, true, false)]
+    [InlineData(16, 4, false, false)]
+    [InlineData(128, 8, true, false)]
+    [InlineData(8, 2, false, true)]
+    public void Moe_route_picks_the_top_k_by_softmax_with_ties_to_the_lower_id(int experts, int k, bool renormalize, bool sharedGate)
     {
         var rng = new Random(experts + k);
-        int tokens = 37;
+        int tokens = 37, stride = experts + (sharedGate ? 1 : 0);
         var logits = Rand.Uniform(rng, tokens * experts, 4f);
         // Token 0: every logit equal, so the first k ids win; token 1: a tie at the top between ids 5 and 2.
         Array.Fill(logits, 0.5f, 0, experts);
         logits[experts + 5] = logits[experts + 2] = 9f;
         var (ids, weights) = ArchitectureReference.Route(logits, tokens, experts, k, renormalize);
+        var strided = new float[tokens * stride];
+        for (int t = 0; t < tokens; t++)
+        {
+            logits.AsSpan(t * experts, experts).CopyTo(strided.AsSpan(t * stride));
+            if (sharedGate)
+            {
+                strided[(t * stride) + experts] = 100f + t;
+            }
+        }
+
         var gotIds = new int[tokens * k];
         var gotWeights = new float[tokens * k];
-        fixed (float* l = logits, w = gotWeights)
+        fixed (float* l = strided, w = gotWeights)
         fixed (int* e = gotIds)
         {
             int st = KernelShapes.SmallThreads;
-            Launch("folio_moe_route", ((tokens + st - 1) / st, 1, 1), st, 0, new KernelArgs().Ptr(P(e)).Ptr(P(w)).Ptr(P(l)).Int(tokens).Int(experts).Int(k).Int(renormalize ? 1 : 0));
+            Launch("folio_moe_route", ((tokens + st - 1) / st, 1, 1), st, 0, new KernelArgs().Ptr(P(e)).Ptr(P(w)).Ptr(P(l)).Int(tokens).Int(experts).Int(stride).Int(k).Int(renormalize ? 1 : 0));
+        }
+
+        if (sharedGate)
+        {
+            Assert.All(Enumerable.Range(0, tokens), t => Assert.Equal(100f + t, strided[(t * stride) + experts]));
         }
 
         Assert.Equal(ids, gotIds);
@@ -190,8 +207,11 @@ public sealed unsafe class ArchitectureKernelTests
         Rand.AssertClose(weights, gotWeights, 1e-6, 1e-5, "routing weights");
     }
 
-    [Fact]
-    public void Moe_group_gather_and_combine_sum_each_tokens_experts_in_rank_order()
+    /// <param name="shared">Qwen2-MoE: a shared expert's output added, scaled by sigmoid of its gate logit (the router's extra column).</param>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Moe_group_gather_and_combine_sum_each_tokens_experts_in_rank_order(bool shared)
     {
         var rng = new Random(16);
         int tokens = 23, experts = 6, k = 3, hidden = 72, slots = tokens * k;
@@ -211,13 +231,17 @@ public sealed unsafe class ArchitectureKernelTests
         var gathered = new ushort[slots * hidden];
         var expertOut = Rand.Uniform(rng, slots * hidden);
         var combined = new float[tokens * hidden];
+        int gateStride = experts + 1;
+        var sharedOut = Rand.Uniform(rng, tokens * hidden);
+        var router = Rand.Uniform(rng, tokens * gateStride, 3f);
         fixed (int* e = expert, off = offsets, ros = rowOfSlot, sor = slotOfRow)
         fixed (ushort* inp = input16, g = gathered)
-        fixed (float* w = weight, eo = expertOut, c = combined)
+        fixed (float* w = weight, eo = expertOut, c = combined, so = sharedOut, ro = router)
         {
             Launch("folio_moe_group", (1, 1, 1), KernelShapes.SmallThreads, 0, new KernelArgs().Ptr(P(off)).Ptr(P(ros)).Ptr(P(sor)).Ptr(P(e)).Int(slots).Int(experts));
             Launch("folio_moe_gather_bf16", (slots, 1, 1), Rt, 0, new KernelArgs().Ptr(P(g)).Ptr(P(inp)).Ptr(P(sor)).Int(k).Int(hidden));
-            Launch("folio_moe_combine", (tokens, 1, 1), Rt, 0, new KernelArgs().Ptr(P(c)).Ptr(P(eo)).Ptr(P(ros)).Ptr(P(w)).Int(k).Int(hidden));
+            Launch("folio_moe_combine", (tokens, 1, 1), Rt, 0, new KernelArgs().Ptr(P(c)).Ptr(P(eo)).Ptr(P(ros)).Ptr(P(w)).Int(k).Int(hidden)
+                .Ptr(shared ? P(so) : 0UL).Ptr(P(ro + experts)).Int(gateStride));
         }
 
         // Rows grouped by expert, slots in order inside each expert (the CPU runner's grouping).
@@ -248,10 +272,18 @@ public sealed unsafe class ArchitectureKernelTests
                     a = j == 0 ? v : a + v;
                 }
 
+                if (shared)
+                {
+                    // The CPU backend's CombineExperts: + sigmoid(gate) * shared, one fused multiply-add.
+                    float gate = 1f / (1f + MathF.Exp(-router[(t * gateStride) + experts]));
+                    a = MathF.FusedMultiplyAdd(gate, sharedOut[(t * hidden) + i], a);
+                }
+
                 expected[(t * hidden) + i] = a;
             }
         }
 
-        Rand.AssertClose(expected, combined, 0, 0, "combine, bit for bit in rank order");
+        // expf may differ from MathF.Exp in the last bit, so the shared variant is compared to 1e-6.
+        Rand.AssertClose(expected, combined, 0, shared ? 1e-6 : 0, "combine, in rank order (bit for bit without a shared expert)");
     }
 }

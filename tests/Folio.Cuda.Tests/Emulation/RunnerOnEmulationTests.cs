@@ -66,7 +66,8 @@ public sealed class RunnerOnEmulationTests : IDisposable
     /// The architectures beyond Llama, each a tiny model of its family: Qwen3's q/k norms; Gemma 2's
     /// GeGLU, (1 + w) norms, scaled embeddings, sandwich norms, attention and final-logit soft-caps
     /// and alternating 8-token sliding windows; Gemma 3's q/k norms, windows and separate rope base
-    /// for local layers; Qwen3-MoE and a Mixtral-style Llama with experts. Prompts of 21 and 37
+    /// for local layers; Qwen3-MoE, a Mixtral-style Llama with experts and Qwen2-MoE (q/k/v biases and
+    /// a shared expert gated by sigmoid, of twice the experts' size). Prompts of 21 and 37
     /// tokens cross the windows and the split-K partitions.
     ///
     /// The expert models route every token to all 4 experts: with top-2 of 8, a token whose 2nd and
@@ -86,6 +87,8 @@ public sealed class RunnerOnEmulationTests : IDisposable
     [InlineData(TestModelFormat.HuggingFace, TestArchitecture.Mistral, 0, true, 512, "folio_prefill_attention_bf16")]
     [InlineData(TestModelFormat.HuggingFace, TestArchitecture.Qwen3Moe, 4, false, 16, "folio_moe_route,folio_moe_group,folio_moe_gather_bf16,folio_moe_combine")]
     [InlineData(TestModelFormat.Gguf, TestArchitecture.Llama, 4, true, 512, "folio_moe_route,folio_moe_group,folio_moe_gather_bf16,folio_moe_combine")]
+    [InlineData(TestModelFormat.HuggingFace, TestArchitecture.Qwen2Moe, 4, false, 16, "folio_moe_route,folio_moe_combine,folio_add_bias_bf16")]
+    [InlineData(TestModelFormat.Gguf, TestArchitecture.Qwen2Moe, 4, false, 512, "folio_moe_route,folio_moe_combine,folio_add_bias_bf16")]
     public void New_architectures_match_the_cpu_runner(TestModelFormat format, TestArchitecture arch, int experts, bool normTopK, int partitionSize, string kernels)
     {
         using var model = Model(format, ArchitectureOptions(arch, experts, normTopK, expertsPerToken: experts));

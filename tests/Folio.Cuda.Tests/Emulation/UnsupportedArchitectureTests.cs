@@ -15,8 +15,18 @@ public sealed class UnsupportedArchitectureTests
     [Fact]
     public void Every_implemented_part_is_a_name_the_model_config_gives()
     {
-        var named = new[] { TestArchitecture.Qwen3, TestArchitecture.Qwen3Moe, TestArchitecture.Gemma2, TestArchitecture.Gemma3 }
-            .SelectMany(a => TestModelWriter.Config(new TestModelOptions { Arch = a, Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 64, Vocab = 300 }).BeyondLlama())
+        var small = new TestModelOptions { Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 64, Vocab = 300 };
+        var named = new[]
+            {
+                small with { Arch = TestArchitecture.Qwen3 },
+                small with { Arch = TestArchitecture.Qwen3Moe, Experts = 4, DenseLayers = [1] },
+                small with { Arch = TestArchitecture.Qwen2Moe, Experts = 4 },
+                small with { Arch = TestArchitecture.Gemma2 },
+                small with { Arch = TestArchitecture.Gemma3 },
+                small with { Arch = TestArchitecture.Phi3, PartialRotary = 0.5f, RopeScaling = TestRopeScaling.LongRope },
+                small with { Arch = TestArchitecture.Llama, RopeScaling = TestRopeScaling.Yarn },
+            }
+            .SelectMany(o => TestModelWriter.Config(o).BeyondLlama())
             .Concat((TestModelWriter.Config(new TestModelOptions { Arch = TestArchitecture.Gemma2, Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 64, Vocab = 300 }) with { AttentionScale = 0.1f }).BeyondLlama())
             .ToHashSet();
         Assert.Subset(named, CudaArchitectureSupport.Implemented.ToHashSet());
