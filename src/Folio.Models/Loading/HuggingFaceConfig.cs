@@ -144,8 +144,9 @@ public static class HuggingFaceConfig
     /// The sliding window of the Llama-shaped families, with the transformers config classes'
     /// defaults: Mistral windows every layer (4096 when the key is absent, none when it is null),
     /// Phi-3 every layer when sliding_window is given, Qwen2 / Qwen3 / Qwen3-MoE only with
-    /// use_sliding_window and then only layers &gt;= max_window_layers (default 28), as their
-    /// attention does. Gemma's windows are read by <see cref="HuggingFaceGemmaConfig"/>.
+    /// use_sliding_window and then only layers &gt;= max_window_layers (default 28), or those a
+    /// given layer_types marks, as their config classes build layer_types. Gemma's windows are read
+    /// by <see cref="HuggingFaceGemmaConfig"/>.
     /// </summary>
     private static (int? Window, int FirstLocalLayer) ReadSlidingWindow(string source, JsonElement root, string architecture, int numLayers)
     {
