@@ -22,6 +22,7 @@ internal static class CudaArchitectureSupport
         "sliding-window attention",           // the attention kernels' window, per layer
         "mixture of experts",                 // folio_moe_* around per-expert GEMMs
         "shared experts",                     // one more GEMM pair; folio_moe_combine's sigmoid-gated add
+        "dense layers between sparse ones",   // DeviceLayer.Sparse picks the dense MLP or the experts per layer
     };
 
     /// <summary>The parts of <paramref name="config"/> the CUDA runner cannot run, by name; empty when it runs the model.</summary>

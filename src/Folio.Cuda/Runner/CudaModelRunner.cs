@@ -345,11 +345,13 @@ public sealed unsafe partial class CudaModelRunner : IModelRunner
             EnqueueAttention(mode, ns, maxCtx, maxQ, q, kc, vc, w.Local ? c.SlidingWindow!.Value : 0);
             _api.Gemm(_attn, w.O, _proj, nt, h, c.QDim);
             AddAndNorm(nt, _proj, w.AttentionOutNorm, w.PostAttentionNorm, _normed);
-            if (c.IsMoe)
+            if (w.Sparse)
             {
                 EnqueueExperts(w, nt);
                 continue;
             }
+
+            // A dense MLP: every layer of a dense model, mlp_only_layers of a sparse one.
 
             _api.Gemm(_normed, w.GateUp, _gateUp, nt, 2 * inter, h);
             _api.Launch(_kActivation, (nt, 1, 1), rt, 0, new KernelArgs().Ptr(_act).Ptr(_gateUp).Int(inter));

@@ -29,6 +29,9 @@ internal sealed class DeviceLayer
     /// <summary>Whether this layer attends over the sliding window only (Gemma's local layers).</summary>
     public bool Local { get; init; }
 
+    /// <summary>Whether this layer's MLP is the mixture of experts; a dense layer of a sparse model (mlp_only_layers) has GateUp and Down instead.</summary>
+    public bool Sparse { get; init; }
+
     /// <summary>[QDim + 2 KvDim, Hidden]: q rows, then k, then v.</summary>
     public required ulong Qkv { get; init; }
 
@@ -37,7 +40,7 @@ internal sealed class DeviceLayer
 
     public required ulong O { get; init; }
 
-    /// <summary>[2 Intermediate, Hidden]: gate rows then up rows; 0 for a mixture of experts.</summary>
+    /// <summary>[2 Intermediate, Hidden]: gate rows then up rows; 0 for a sparse layer.</summary>
     public ulong GateUp { get; init; }
 
     public ulong Down { get; init; }
@@ -132,8 +135,9 @@ internal static unsafe class DeviceWeights
         ulong One(string name) => Upload(api, allocate, model.Require(p + name));
         ulong Optional(bool present, string name) => present ? One(name) : 0;
         string ExpertTensor(int expert, string name) => $"mlp.experts.{expert}.{name}.weight";
-        bool shared = c.IsMoe && c.SharedExpertIntermediateSize > 0;
-        int experts = c.NumExperts;
+        bool sparse = c.IsSparseLayer(i);
+        bool shared = sparse && c.SharedExpertIntermediateSize > 0;
+        int experts = sparse ? c.NumExperts : 0;
         return new DeviceLayer
         {
             InputNorm = One("input_layernorm.weight"),
@@ -146,9 +150,10 @@ internal static unsafe class DeviceWeights
             Qkv = Upload(api, allocate, model.Require(p + "self_attn.q_proj.weight"), model.Require(p + "self_attn.k_proj.weight"), model.Require(p + "self_attn.v_proj.weight")),
             QkvBias = bias,
             O = One("self_attn.o_proj.weight"),
-            GateUp = c.IsMoe ? 0 : Upload(api, allocate, model.Require(p + "mlp.gate_proj.weight"), model.Require(p + "mlp.up_proj.weight")),
-            Down = Optional(!c.IsMoe, "mlp.down_proj.weight"),
-            Router = !c.IsMoe ? 0 : shared
+            Sparse = sparse,
+            GateUp = sparse ? 0 : Upload(api, allocate, model.Require(p + "mlp.gate_proj.weight"), model.Require(p + "mlp.up_proj.weight")),
+            Down = Optional(!sparse, "mlp.down_proj.weight"),
+            Router = !sparse ? 0 : shared
                 ? Upload(api, allocate, model.Require(p + "mlp.gate.weight"), model.Require(p + "mlp.shared_expert_gate.weight"))
                 : One("mlp.gate.weight"),
             SharedGateUp = shared ? Upload(api, allocate, model.Require(p + "mlp.shared_expert.gate_proj.weight"), model.Require(p + "mlp.shared_expert.up_proj.weight")) : 0,

@@ -102,6 +102,25 @@ public sealed class RunnerOnEmulationTests : IDisposable
     }
 
     /// <summary>
+    /// Qwen3-MoE with mlp_only_layers: layer 1 of 3 has a dense MLP of its own (GGUF: ffn_gate/up/down
+    /// instead of the expert stacks), the others are sparse; each layer takes its own path.
+    /// </summary>
+    [Theory]
+    [InlineData(TestModelFormat.HuggingFace)]
+    [InlineData(TestModelFormat.Gguf)]
+    public void Sparse_models_with_dense_layers_match_the_cpu_runner(TestModelFormat format)
+    {
+        using var model = Model(format, ArchitectureOptions(TestArchitecture.Qwen3Moe, 4, true, expertsPerToken: 4) with { Layers = 3, DenseLayers = [1] });
+        Assert.Equal([1], model.Config.DenseMlpLayers);
+        Assert.Empty(CudaArchitectureSupport.Missing(model.Config));
+        var api = RunAgainstCpu(model, 16);
+        Assert.Contains("folio_silu_and_mul_bf16", api.Launches);
+        Assert.Contains("folio_moe_combine", api.Launches);
+        // Two sparse layers a forward pass (one embedding launch each), the third dense.
+        Assert.Equal(2 * api.Launches.Count(k => k == "folio_embedding_bf16"), api.Launches.Count(k => k == "folio_moe_route"));
+    }
+
+    /// <summary>
     /// A sequence's logits are bit for bit the same alone and beside another (the emulated GEMM is
     /// row by row, like the CPU backend's): the experts' grouping changes with the batch, but each
     /// row is computed alone and each token's experts are summed in rank order.
