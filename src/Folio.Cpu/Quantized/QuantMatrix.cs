@@ -144,12 +144,19 @@ internal sealed unsafe class QuantMatrix : IDisposable
     /// <summary>
     /// Packs panel <paramref name="local"/> of <paramref name="part"/> from tensor <paramref name="t"/>
     /// into <paramref name="panel"/> (<see cref="QuantPart.PanelBytes"/> bytes, cleared here), exactly
-    /// as <see cref="FromTensors"/> packs it.
+    /// as <see cref="FromTensors"/> packs it: by word moves for q8_0 and q4_0 (<see cref="DirectPanelPacking"/>),
+    /// by the general per-value packer for the other types.
     /// </summary>
     internal static void PackOnePanel(TensorView t, QuantPart part, int local, byte* panel)
     {
-        var layout = QuantLayouts.Of(part.Format.Type);
         NativeMemory.Clear(panel, (nuint)part.PanelBytes);
+        if (DirectPanelPacking.Handles(part.Format.Type))
+        {
+            DirectPanelPacking.Pack(t, part, local, panel);
+            return;
+        }
+
+        var layout = QuantLayouts.Of(part.Format.Type);
         int k = (int)t.Shape[1];
         PackPanel(t, part, local, t.Data, panel - (local * part.PanelBytes), (long)(k / layout.Values) * layout.Bytes, k / part.Format.SuperBlock, layout);
     }

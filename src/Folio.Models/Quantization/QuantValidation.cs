@@ -9,14 +9,22 @@ namespace Folio.Models;
 /// </summary>
 public static class QuantValidation
 {
+    // Arrays made once: a collection expression in a switch arm allocates at every call, and mapped
+    // experts validate each row they pack at every step.
+    private static readonly int[] ScaleOnly = [0];
+    private static readonly int[] ScaleAndMin = [0, 2];
+    private static readonly int[] Q2KScales = [80, 82];
+    private static readonly int[] Q3KScale = [108];
+    private static readonly int[] Q6KScale = [208];
+
     /// <summary>Byte offsets of the f16 scale fields inside one block of <paramref name="dtype"/>.</summary>
     public static ReadOnlySpan<int> ScaleOffsets(DType dtype) => dtype switch
     {
-        DType.Q8_0 or DType.Q4_0 or DType.Q5_0 or DType.IQ4_NL or DType.IQ4_XS => [0],
-        DType.Q4_1 or DType.Q5_1 or DType.Q4_K or DType.Q5_K => [0, 2],
-        DType.Q2_K => [80, 82],
-        DType.Q3_K => [108],
-        DType.Q6_K => [208],
+        DType.Q8_0 or DType.Q4_0 or DType.Q5_0 or DType.IQ4_NL or DType.IQ4_XS => ScaleOnly,
+        DType.Q4_1 or DType.Q5_1 or DType.Q4_K or DType.Q5_K => ScaleAndMin,
+        DType.Q2_K => Q2KScales,
+        DType.Q3_K => Q3KScale,
+        DType.Q6_K => Q6KScale,
         _ => [],
     };
 
