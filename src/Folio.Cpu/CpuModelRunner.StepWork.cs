@@ -48,6 +48,7 @@ public sealed unsafe partial class CpuModelRunner
         public float* GemmY;
         public int GemmLdy;
         public bool GemmAccumulate;
+        public MappedMatrix.Source GemmSource;
 
         public void Execute(int start, int end, int threadIndex)
         {
@@ -60,11 +61,11 @@ public sealed unsafe partial class CpuModelRunner
                     {
                         if (mapped.QuantLayout is null)
                         {
-                            mapped.RunF32(GemmX, GemmLdx, GemmM, GemmY, GemmLdy, GemmAccumulate, start, end, r._mappedScratch[threadIndex]);
+                            mapped.RunF32(GemmX, GemmLdx, GemmM, GemmY, GemmLdy, GemmAccumulate, start, end, GemmSource, r._mappedScratch[threadIndex]);
                         }
                         else
                         {
-                            mapped.RunQuantized(r._quantized, GemmM, GemmY, GemmLdy, GemmAccumulate, start, end, r._mappedScratch[threadIndex]);
+                            mapped.RunQuantized(r._quantized, GemmM, GemmY, GemmLdy, GemmAccumulate, start, end, GemmSource, r._mappedScratch[threadIndex]);
                         }
                     }
                     else if (GemmW.Quant is { } q)

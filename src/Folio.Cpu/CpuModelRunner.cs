@@ -81,6 +81,9 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
 
     /// <summary>Per thread, the room a mapped expert's panel is packed into (empty without mapped experts).</summary>
     private readonly MappedPanelScratch[] _mappedScratch;
+
+    /// <summary>Packed panels of mapped experts kept between steps; null without mapped experts.</summary>
+    private readonly ExpertPanelCache? _expertCache;
     private readonly bool _ggmlF16Gelu;
     private int[] _tokenSeq = [];
     private bool _disposed;
@@ -105,8 +108,19 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         bool keep = options.KeepQuantized;
         var mappedNeeds = new MappedPanelScratch.Registry();
         bool mapExperts = options.MapExperts ?? ExpertsWouldCrowdMemory(model, keep);
-        LinearWeight Expert(TensorView[] parts, int[] rows, int k) =>
-            mapExperts ? LinearWeight.Map(parts, rows, k, keep, mappedNeeds) : Linear(parts, rows, k);
+        var mappedWeights = new List<MappedMatrix>();
+        LinearWeight Expert(TensorView[] parts, int[] rows, int k)
+        {
+            if (!mapExperts)
+            {
+                return Linear(parts, rows, k);
+            }
+
+            var weight = LinearWeight.Map(parts, rows, k, keep, mappedNeeds);
+            mappedWeights.Add(weight.Mapped!);
+            return weight;
+        }
+
         long cacheElements = (long)NumBlocks * BlockSize * c.KvDim;
         var packed = new List<TensorView>();
         LinearWeight Linear(TensorView[] parts, int[] rows, int k, TensorView?[]? biases = null)
@@ -180,6 +194,9 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         }
 
         _mappedScratch = mappedNeeds.CreateScratch(options.Threads);
+        _expertCache = mappedWeights.Count > 0
+            ? new ExpertPanelCache(options.ExpertCacheBytes ?? (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4), [.. mappedWeights])
+            : null;
         _work = new StepWork(this);
     }
 
@@ -193,6 +210,11 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
     public RunnerLimits Limits => RunnerLimits.ContextOnly(Config.MaxPositionEmbeddings);
 
     public int Threads => _team.ThreadCount;
+
+    /// <summary>The mapped experts' panel cache's counts (<see cref="CpuRunnerOptions.ExpertCacheBytes"/>); null when the experts are packed at load.</summary>
+    public ExpertCacheCounters? ExpertCache => _expertCache is { } cache
+        ? new ExpertCacheCounters(cache.Hits, cache.Misses, cache.Evictions, cache.UsedBytes, cache.CapacityBytes)
+        : null;
 
     /// <summary>Bytes of packed linear weights a forward pass reads (every layer and the lm_head).</summary>
     public long WeightBytes => _layers.Sum(l => l.AllLinear().Sum(w => w.Bytes)) + _lmHead.Bytes;
@@ -607,7 +629,23 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         g.GemmY = y;
         g.GemmLdy = ldy;
         g.GemmAccumulate = accumulate;
-        _team.Run(g, w.Panels, _team.ChunkFor(w.Panels));
+        if (w.Mapped is not { } mapped)
+        {
+            _team.Run(g, w.Panels, _team.ChunkFor(w.Panels));
+            return;
+        }
+
+        g.GemmSource = _expertCache?.Acquire(mapped) ?? MappedMatrix.Source.Scratch;
+        try
+        {
+            _team.Run(g, w.Panels, _team.ChunkFor(w.Panels));
+        }
+        catch when (g.GemmSource == MappedMatrix.Source.Fill)
+        {
+            // Some panels were never packed: the buffer must not be read as this weight's.
+            _expertCache!.Discard(mapped);
+            throw;
+        }
     }
 
     /// <summary>
@@ -664,6 +702,7 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         _finalNorm.Dispose();
         _lmHead.Dispose();
         _quantized.Dispose();
+        _expertCache?.Dispose();
         foreach (var s in _mappedScratch)
         {
             s.Dispose();

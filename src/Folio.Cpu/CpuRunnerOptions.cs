@@ -26,12 +26,22 @@ public sealed record CpuRunnerOptions
     /// panel at a time, into a thread's scratch, as the kernels reach them (same panels, same kernels,
     /// bitwise the same logits as packing them at load): an expert no token is routed to is never
     /// read, so the resident set grows with the experts used, not the experts present. False packs
-    /// every expert at load (the whole expert set resident, in f32 or repacked quantized blocks),
-    /// which spends memory to skip the per-step packing (measured 17x faster single decode on a q8_0
-    /// MoE, see docs/models.md). Null (the default) maps them only when packing every expert would
-    /// take more than half the memory the runtime reports available, so models that fit stay fast.
+    /// every expert at load (the whole expert set resident, in f32 or repacked quantized blocks).
+    /// Null (the default) maps them only when packing every expert would take more than half the
+    /// memory the runtime reports available. Mapped experts used again are served from a cache of
+    /// packed panels (<see cref="ExpertCacheBytes"/>), so the hot ones cost what packed ones cost.
     /// </summary>
     public bool? MapExperts { get; init; }
+
+    /// <summary>
+    /// Mapped experts only: bytes of packed expert panels kept between steps, least recently used
+    /// expert weight out first. A hit runs the kernels on the packed panels directly; a miss packs
+    /// them from the file into the cache as it multiplies. 0 keeps none (every routed expert is
+    /// repacked at every step, in the thread's scratch). Null (the default) is a quarter of the memory
+    /// the runtime reports available; the cache only takes what it holds. The logits are the same
+    /// bitwise whatever the size.
+    /// </summary>
+    public long? ExpertCacheBytes { get; init; }
 
     /// <summary>
     /// Tests only: GeGLU's gelu as ggml's CPU backend computes it (input rounded to f16, looked up in
@@ -56,6 +66,11 @@ public sealed record CpuRunnerOptions
         if (Threads < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "the thread count must be at least 1");
+        }
+
+        if (ExpertCacheBytes < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ExpertCacheBytes), ExpertCacheBytes, "the expert cache size must be 0 (no cache) or more bytes");
         }
     }
 }

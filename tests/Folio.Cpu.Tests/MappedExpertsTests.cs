@@ -30,10 +30,26 @@ public sealed unsafe class MappedExpertsTests(ITestOutputHelper output)
         DType = dtype,
     };
 
-    private static float[][] Logits(LoadedModel model, bool mapExperts, bool keepQuantized, int[] prompt, int chunk)
+    /// <summary>
+    /// Cache sizes the mapped runs are checked at: the default (every expert stays packed after its
+    /// first use), none (every routed expert repacked in scratch at every step), and 40,000 bytes,
+    /// which holds an f32 gate|up expert of these shapes but not with its down projection, and a few
+    /// q8_0 ones, so weights are evicted, buffers reused and the largest ones packed in scratch.
+    /// </summary>
+    private static readonly long?[] CacheSizes = [null, 0, 40_000];
+
+    private static float[][] Logits(LoadedModel model, bool mapExperts, bool keepQuantized, int[] prompt, int chunk, long? cacheBytes = null)
     {
-        using var runner = new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = 8, BlockSize = 16, Threads = 2, MapExperts = mapExperts, KeepQuantized = keepQuantized });
+        using var runner = new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = 8, BlockSize = 16, Threads = 2, MapExperts = mapExperts, KeepQuantized = keepQuantized, ExpertCacheBytes = cacheBytes });
         return new BatchDriver(runner).RunAlone(new TestSequence(prompt, [0, 1, 2, 3]), chunk);
+    }
+
+    private static void AssertSameLogits(float[][] packed, float[][] mapped, string what)
+    {
+        for (int i = 0; i < packed.Length; i++)
+        {
+            Assert.True(packed[i].AsSpan().SequenceEqual(mapped[i]), $"{what}: position {i}'s logits differ");
+        }
     }
 
     [Theory]
@@ -52,10 +68,9 @@ public sealed unsafe class MappedExpertsTests(ITestOutputHelper output)
         foreach (int chunk in new[] { 40, 7, 1 })
         {
             var packed = Logits(model, mapExperts: false, keepQuantized, prompt, chunk);
-            var mapped = Logits(model, mapExperts: true, keepQuantized, prompt, chunk);
-            for (int i = 0; i < prompt.Length; i++)
+            foreach (long? cache in CacheSizes)
             {
-                Assert.True(packed[i].AsSpan().SequenceEqual(mapped[i]), $"{type}, chunk {chunk}: position {i}'s logits differ");
+                AssertSameLogits(packed, Logits(model, mapExperts: true, keepQuantized, prompt, chunk, cache), $"{type}, chunk {chunk}, cache {cache?.ToString() ?? "default"}");
             }
         }
     }
@@ -63,17 +78,77 @@ public sealed unsafe class MappedExpertsTests(ITestOutputHelper output)
     [Theory]
     [InlineData("Q4_K_M")]
     [InlineData("Q6_K")]
+    [InlineData("Q4_0")]
     public void Mapped_k_quant_experts_give_the_packed_experts_logits_bitwise(string mix)
     {
         string path = QuantizedTestModels.Get("moe-mapped", Moe(DType.F32, experts: 4, topK: 2, dim: 256, ffn: 256), mix);
         using var model = ModelLoader.Load(path);
         int[] prompt = LlamaCppOracle.Prompt(512, 12);
         var packed = Logits(model, mapExperts: false, keepQuantized: true, prompt, 12);
-        var mapped = Logits(model, mapExperts: true, keepQuantized: true, prompt, 12);
-        for (int i = 0; i < prompt.Length; i++)
+        foreach (long? cache in new long?[] { null, 0 })
         {
-            Assert.True(packed[i].AsSpan().SequenceEqual(mapped[i]), $"{mix}: position {i}'s logits differ");
+            AssertSameLogits(packed, Logits(model, mapExperts: true, keepQuantized: true, prompt, 12, cache), $"{mix}, cache {cache?.ToString() ?? "default"}");
         }
+    }
+
+    [Fact]
+    public void The_panel_cache_counts_its_hits_and_misses_and_keeps_to_its_size()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("m.gguf");
+        TestModelWriter.Write(path, TestModelFormat.Gguf, Moe(DType.Q8_0));
+        using var model = ModelLoader.Load(path);
+        int[] prompt = LlamaCppOracle.Prompt(512, 20);
+        int weights = model.Config.NumLayers * model.Config.NumExperts * 2;
+
+        using (var roomy = new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = 8, BlockSize = 16, Threads = 2, MapExperts = true }))
+        {
+            new BatchDriver(roomy).RunAlone(new TestSequence(prompt, [0, 1]), 1);
+            var c = roomy.ExpertCache!.Value;
+            output.WriteLine($"default cache: {c}");
+
+            // Each expert weight is packed once, at its first use, and read from the cache after.
+            Assert.InRange(c.Misses, 1, weights);
+            Assert.Equal(0, c.Evictions);
+            Assert.Equal(20L * model.Config.NumLayers * model.Config.NumExpertsPerToken * 2, c.Hits + c.Misses);
+            Assert.True(c.Hits > c.Misses, $"{c.Hits} hits, {c.Misses} misses");
+        }
+
+        using var tight = new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = 8, BlockSize = 16, Threads = 2, MapExperts = true, ExpertCacheBytes = 40_000 });
+        new BatchDriver(tight).RunAlone(new TestSequence(prompt, [0, 1]), 1);
+        var t = tight.ExpertCache!.Value;
+        output.WriteLine($"40,000-byte cache: {t}");
+        Assert.True(t.Evictions > 0, t.ToString());
+        Assert.InRange(t.UsedBytes, 1, 40_000);
+
+        using var none = new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = 8, BlockSize = 16, Threads = 2, MapExperts = true, ExpertCacheBytes = 0 });
+        new BatchDriver(none).RunAlone(new TestSequence(prompt, [0, 1]), 1);
+        Assert.Equal(0, none.ExpertCache!.Value.Hits);
+        Assert.Equal(0, none.ExpertCache!.Value.UsedBytes);
+    }
+
+    [Theory]
+    [InlineData("Q8_0", null)]
+    [InlineData("Q8_0", 0L)]
+    [InlineData("Q8_0", 40_000L)]
+    [InlineData("F16", 0L)]
+    [InlineData("F16", null)]
+    public void A_decode_step_over_mapped_experts_allocates_nothing(string type, long? cacheBytes)
+    {
+        // One thread: the allocation count is the calling thread's, so it then covers every kernel and the cache.
+        using var dir = new TempDir();
+        string path = dir.File("m.gguf");
+        TestModelWriter.Write(path, TestModelFormat.Gguf, Moe(Enum.Parse<DType>(type)));
+        using var model = ModelLoader.Load(path);
+        using var runner = new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = 8, BlockSize = 16, Threads = 1, MapExperts = true, ExpertCacheBytes = cacheBytes });
+        Assert.Equal(0, DecodeAllocation.BytesAllocatedBySteadyDecodeSteps(runner));
+    }
+
+    [Fact]
+    public void A_negative_expert_cache_size_is_refused_naming_the_option()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new CpuRunnerOptions { ExpertCacheBytes = -1 }.Validate());
+        Assert.Equal(nameof(CpuRunnerOptions.ExpertCacheBytes), e.ParamName);
     }
 
     [Fact]
