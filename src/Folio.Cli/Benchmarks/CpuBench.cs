@@ -67,7 +67,7 @@ public static class CpuBench
         long rssBefore = ResidentBytes();
         using var model = ModelLoader.Load(path);
         var c = model.Config;
-        using var runner = new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = maxBatch * blocksPerSeq, BlockSize = BlockSize, Threads = o.Threads });
+        using var runner = new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = maxBatch * blocksPerSeq, BlockSize = BlockSize, Threads = o.Threads, MapExperts = o.MapExperts ? true : null, ExpertCacheBytes = o.ExpertCacheBytes });
         long rssAfter = ResidentBytes();
         long fileBytes = new FileInfo(path).Length;
         long macs = LinearMacs(c);
@@ -100,6 +100,10 @@ public static class CpuBench
             }
 
             rows.Add(new CpuBenchRow(label, b == 1 ? "single decode" : $"decode, batch {b}", b, false, folio, peer is null ? null : llama, runner.WeightBytes, macs, int8));
+            if (runner.ExpertCache is { } cache)
+            {
+                output.WriteLine($"  {label} mapped experts' panel cache so far: {cache.Hits} hits, {cache.Misses} misses, {cache.Evictions} evictions, {cache.UsedBytes / 1e6:F1} MB held of {cache.CapacityBytes / 1e6:F1} MB");
+            }
         }
 
         if (o.PrefillTokens > 0)

@@ -26,6 +26,12 @@ public sealed record CpuBenchOptions
 
     public bool SkipLlama { get; init; }
 
+    /// <summary>Read a mixture's experts from the mapped file instead of packing them at load (<see cref="Folio.Cpu.CpuRunnerOptions.MapExperts"/>).</summary>
+    public bool MapExperts { get; init; }
+
+    /// <summary>With <see cref="MapExperts"/>: bytes of the packed-panel cache; null is the runner's default (<see cref="Folio.Cpu.CpuRunnerOptions.ExpertCacheBytes"/>).</summary>
+    public long? ExpertCacheBytes { get; init; }
+
     /// <summary>The machine's limits; null measures them first (see <see cref="MachineLimits"/>).</summary>
     public MachineLimits? Limits { get; init; }
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Folio.Cli.Benchmarks;
 using Folio.Cli.CommandLine;
 using Folio.Cli.Options;
+using Folio.Engine.Kv;
 
 namespace Folio.Cli.Commands;
 
@@ -22,12 +23,14 @@ public sealed class BenchCpuCommand : FolioCommand
     private readonly FolioOption<int> _prefillTokens = CliOptions.Int("--prefill-tokens", "N", "length of the prompt whose prefill is timed; 0 skips it", 512, min: 0);
     private readonly FolioOption<int> _repeat = CliOptions.Int("--repeat", "N", "measurements per case and engine, alternating; the best is reported", 3, min: 1, oldSpellings: "--rounds");
     private readonly FolioOption<bool> _skipLlama = CliOptions.Flag("--skip-llama", "measure Folio only");
+    private readonly FolioOption<bool> _mapExperts = CliOptions.Flag("--map-experts", "read a mixture's experts from the mapped file (packed panel by panel as routed) instead of packing them all at load");
+    private readonly FolioOption<string?> _expertCache = CliOptions.String("--expert-cache", "SIZE", "with --map-experts: memory for packed expert panels kept between steps (512MiB, 2GiB; 0 repacks every routed expert at every step)", defaultText: "a quarter of available memory");
     private readonly FolioOption<string?> _plot = CliOptions.String("--plot", "FILE.png", "also draw decode tokens/s against batch size");
 
     public BenchCpuCommand()
         : base("bench cpu", "tokens/s of Folio's CPU backend and llama.cpp on the same GGUF files, as shares of the machine's limits")
     {
-        Add(_models, _makeModels, _weights, _threads, _batches, _promptTokens, _decodeSteps, _prefillTokens, _repeat, _skipLlama, _plot);
+        Add(_models, _makeModels, _weights, _threads, _batches, _promptTokens, _decodeSteps, _prefillTokens, _repeat, _skipLlama, _mapExperts, _expertCache, _plot);
     }
 
     public override string Synopsis => "(--model PATH.gguf ... | --make-models DIR [--weights LIST]) [options]";
@@ -64,6 +67,19 @@ public sealed class BenchCpuCommand : FolioCommand
             throw Usage($"--model {missing}: no such file");
         }
 
+        long? expertCache = null;
+        if (parse.GetValue(_expertCache) is { } cacheText)
+        {
+            if (!parse.GetValue(_mapExperts))
+            {
+                throw Usage("--expert-cache needs --map-experts (packed experts have no cache)");
+            }
+
+            expertCache = cacheText.Trim() == "0" ? 0
+                : ByteSize.TryParse(cacheText, out long bytes) && bytes > 0 ? bytes
+                : throw Usage($"--expert-cache must be 0 or a memory size such as 512MiB or 2GiB; got '{cacheText}'");
+        }
+
         var options = new CpuBenchOptions
         {
             Models = paths,
@@ -74,6 +90,8 @@ public sealed class BenchCpuCommand : FolioCommand
             PrefillTokens = parse.GetValue(_prefillTokens),
             Rounds = parse.GetValue(_repeat),
             SkipLlama = parse.GetValue(_skipLlama),
+            MapExperts = parse.GetValue(_mapExperts),
+            ExpertCacheBytes = expertCache,
             PlotPath = parse.GetValue(_plot),
         };
         context.WithProgress("bench cpu", progress => CpuBench.Run(options, progress, cancellationToken));
