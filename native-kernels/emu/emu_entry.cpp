@@ -65,8 +65,10 @@ EMU_TYPED(f32, float)
 EMU_TYPED(bf16, folio_bf16)
 
 EMU_API void emu_rotary(int gx, int gy, int gz, int bx, long smem, float* q, float* k, const int* positions, const double* inv_freq,
-                        int q_stride, int k_stride, int num_heads, int num_kv_heads, int head_dim, int interleaved)
-{ FOLIO_EMU_LAUNCH(folio_rotary, GRID, BLOCK, smem, q, k, positions, inv_freq, q_stride, k_stride, num_heads, num_kv_heads, head_dim, interleaved); }
+                        int q_stride, int k_stride, int num_heads, int num_kv_heads, int head_dim, int rotary_dim, int interleaved,
+                        float attention_factor)
+{ FOLIO_EMU_LAUNCH(folio_rotary, GRID, BLOCK, smem, q, k, positions, inv_freq, q_stride, k_stride, num_heads, num_kv_heads, head_dim,
+                   rotary_dim, interleaved, attention_factor); }
 
 EMU_API void emu_gather_rows(int gx, int gy, int gz, int bx, long smem, float* out, const float* in, const int* rows, int n)
 { FOLIO_EMU_LAUNCH(folio_gather_rows, GRID, BLOCK, smem, out, in, rows, n); }

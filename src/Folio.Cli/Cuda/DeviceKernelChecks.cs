@@ -33,6 +33,7 @@ public sealed unsafe class DeviceKernelChecks : IDisposable
         yield return RmsNorm();
         yield return Rotary(RopeStyle.RotateHalf);
         yield return Rotary(RopeStyle.Interleaved);
+        yield return PartialScaledRotary();
         yield return SiluAndMul();
         yield return Embedding();
         yield return ReshapeAndCache();
@@ -135,8 +136,42 @@ public sealed unsafe class DeviceKernelChecks : IDisposable
         CpuKernels.Rope(expected.AsSpan(heads * headDim), pos, tokens, stride, kvHeads, headDim, inv, style);
         var d = Dev(qkv);
         _k.Rotary.Launch(_stream, (tokens, 1, 1), KernelShapes.SmallThreads, 0,
-            new KernelArgs().Ptr(d).Ptr(d.Pointer + (ulong)(heads * headDim * 4)).Ptr(Dev(pos)).Ptr(Dev(inv)).Int(stride).Int(stride).Int(heads).Int(kvHeads).Int(headDim).Int(style == RopeStyle.Interleaved ? 1 : 0));
+            new KernelArgs().Ptr(d).Ptr(d.Pointer + (ulong)(heads * headDim * 4)).Ptr(Dev(pos)).Ptr(Dev(inv)).Int(stride).Int(stride).Int(heads).Int(kvHeads).Int(headDim).Int(headDim).Int(style == RopeStyle.Interleaved ? 1 : 0).Float(1f));
         return CheckResult.Compare($"rotary ({style})", expected, Host<float>(d, qkv.Length), 1e-5, 1e-5);
+    }
+
+    /// <summary>Phi-3's partial rotary (48 of 96 dimensions) with LongRoPE's long factors and attention factor on cos/sin, against the CPU backend's angles.</summary>
+    private CheckResult PartialScaledRotary()
+    {
+        int tokens = 9, heads = 32, kvHeads = 8, headDim = 96, rotaryDim = 48, half = rotaryDim / 2;
+        int stride = (heads + (2 * kvHeads)) * headDim;
+        var qkv = Rand(tokens * stride, 2f);
+        int[] pos = [0, 1, 2, 100, 1000, 4095, 8191, 30000, 131071];
+        var scaling = new LongRopeScaling([.. Enumerable.Range(0, half).Select(i => 1f + (0.1f * i))], [.. Enumerable.Range(0, half).Select(i => 2f + (0.5f * i))], 4096, LongRopeScaling.DefaultAttentionFactor(32, 4096));
+        var inv = RopeFrequencies.Inverse(rotaryDim, 10000f, scaling, 131072);
+        double factor = RopeFrequencies.AttentionFactor(scaling);
+        var expected = (float[])qkv.Clone();
+        var cos = new float[half];
+        var sin = new float[half];
+        for (int t = 0; t < tokens; t++)
+        {
+            RotaryEmbedding.Angles(pos[t], inv, cos, sin, factor);
+            for (int h = 0; h < heads + kvHeads; h++)
+            {
+                int o = (t * stride) + (h * headDim);
+                for (int i = 0; i < half; i++)
+                {
+                    float x1 = expected[o + i], x2 = expected[o + i + half];
+                    expected[o + i] = (x1 * cos[i]) - (x2 * sin[i]);
+                    expected[o + i + half] = (x2 * cos[i]) + (x1 * sin[i]);
+                }
+            }
+        }
+
+        var d = Dev(qkv);
+        _k.Rotary.Launch(_stream, (tokens, 1, 1), KernelShapes.SmallThreads, 0,
+            new KernelArgs().Ptr(d).Ptr(d.Pointer + (ulong)(heads * headDim * 4)).Ptr(Dev(pos)).Ptr(Dev(inv)).Int(stride).Int(stride).Int(heads).Int(kvHeads).Int(headDim).Int(rotaryDim).Int(0).Float((float)factor));
+        return CheckResult.Compare("rotary (partial 48 of 96, LongRoPE factors and attention factor)", expected, Host<float>(d, qkv.Length), 1e-5, 1e-5);
     }
 
     private CheckResult SiluAndMul()

@@ -23,6 +23,7 @@ internal static class CudaArchitectureSupport
         "mixture of experts",                 // folio_moe_* around per-expert GEMMs
         "shared experts",                     // one more GEMM pair; folio_moe_combine's sigmoid-gated add
         "dense layers between sparse ones",   // DeviceLayer.Sparse picks the dense MLP or the experts per layer
+        "partial rotary embeddings",          // folio_rotary's rotary_dim
     };
 
     /// <summary>The parts of <paramref name="config"/> the CUDA runner cannot run, by name; empty when it runs the model.</summary>

@@ -21,6 +21,9 @@ public sealed unsafe partial class CudaModelRunner : IModelRunner
     private readonly Dictionary<int, int> _graphs = [];
     private readonly int _maxTokens, _maxSeqs, _maxBlocksPerSeq, _maxModelLen, _maxParts, _qkvDim, _singlePassMax, _partition;
     private readonly ulong _embedding, _finalNorm, _lmHead, _invFreq, _invFreqLocal;
+
+    /// <summary>YaRN's and LongRoPE's scale on cos and sin of the global rope (1 for the rest), as the CPU backend applies it.</summary>
+    private readonly float _ropeAttentionFactor;
     private readonly DeviceLayer[] _layers = [];
 
     // activations
@@ -95,7 +98,10 @@ public sealed unsafe partial class CudaModelRunner : IModelRunner
                 _layers[i] = DeviceWeights.UploadLayer(api, Own, model, i);
             }
 
+            // As the CPU backend: LongRoPE's factor set is chosen once by the model's context
+            // (max_position_embeddings against original_max_position_embeddings), not per sequence.
             _invFreq = UploadDoubles(RopeFrequencies.Inverse(c));
+            _ropeAttentionFactor = (float)RopeFrequencies.AttentionFactor(c.RopeScaling);
             // Gemma 3's local layers rotate with their own base (rope_local_base_freq).
             _invFreqLocal = c.RopeLocalTheta is float localTheta ? UploadDoubles(RopeFrequencies.Inverse(c.RotaryDim, localTheta, null)) : _invFreq;
 
@@ -338,8 +344,10 @@ public sealed unsafe partial class CudaModelRunner : IModelRunner
                     .Int(c.NumHeads).Int(c.NumKvHeads).Int(c.HeadDim).Float(eps).Float(offset));
             }
 
-            ulong invFreq = w.Local ? _invFreqLocal : _invFreq;
-            _api.Launch(_kRotary, (nt, 1, 1), st, 0, new KernelArgs().Ptr(q).Ptr(k).Ptr(In(_offPos)).Ptr(invFreq).Int(_qkvDim).Int(_qkvDim).Int(c.NumHeads).Int(c.NumKvHeads).Int(c.HeadDim).Int(interleaved));
+            // Gemma 3's local layers rotate with their own base and no attention factor, as on the CPU backend.
+            bool localRope = w.Local && c.RopeLocalTheta is not null;
+            _api.Launch(_kRotary, (nt, 1, 1), st, 0, new KernelArgs().Ptr(q).Ptr(k).Ptr(In(_offPos)).Ptr(localRope ? _invFreqLocal : _invFreq)
+                .Int(_qkvDim).Int(_qkvDim).Int(c.NumHeads).Int(c.NumKvHeads).Int(c.HeadDim).Int(c.RotaryDim).Int(interleaved).Float(localRope ? 1f : _ropeAttentionFactor));
             ulong kc = _kPool + (ulong)(l * _layerCacheBytes), vc = _vPool + (ulong)(l * _layerCacheBytes);
             _api.Launch(_kCache, (nt, 1, 1), st, 0, new KernelArgs().Ptr(k).Ptr(v).Ptr(kc).Ptr(vc).Ptr(In(_offSlots)).Int(_qkvDim).Int(_qkvDim).Int(c.NumKvHeads).Int(c.HeadDim));
             EnqueueAttention(mode, ns, maxCtx, maxQ, q, kc, vc, w.Local ? c.SlidingWindow!.Value : 0);

@@ -87,10 +87,88 @@ public sealed unsafe class CpuBackendAgreementTests
         fixed (double* f = invFreq)
         fixed (int* p = positions)
         {
-            EmuKernels.Rotary(tokens, 1, 1, KernelShapes.SmallThreads, 0, q, q + (heads * headDim), p, f, stride, stride, heads, kvHeads, headDim, style == RopeStyle.Interleaved ? 1 : 0);
+            EmuKernels.Rotary(tokens, 1, 1, KernelShapes.SmallThreads, 0, q, q + (heads * headDim), p, f, stride, stride, heads, kvHeads, headDim, headDim, style == RopeStyle.Interleaved ? 1 : 0, 1f);
         }
 
         Rand.AssertClose(cpu, qkv, 1e-6, 1e-6, "rotary vs CPU");
+    }
+
+    /// <summary>
+    /// Partial rotary (Phi-3's partial_rotary_factor: only the first rotaryDim dimensions of a head
+    /// rotate, the rest pass through bit for bit) and the attention factor YaRN and LongRoPE put on
+    /// cos and sin, against the CPU backend's own angles (RotaryEmbedding.Angles, f64 times the factor,
+    /// rounded once) and rotation (CpuKernels.Rope over the rotated part of each head).
+    /// </summary>
+    [Theory]
+    [InlineData(RopeStyle.RotateHalf, 96, 32, "longrope")]
+    [InlineData(RopeStyle.RotateHalf, 64, 64, "yarn")]
+    [InlineData(RopeStyle.Interleaved, 128, 64, "yarn")]
+    [InlineData(RopeStyle.RotateHalf, 80, 40, "none")]
+    public void Rotary_agrees_with_cpu_rope_for_partial_rotary_and_scaled_cos_sin(RopeStyle style, int headDim, int rotaryDim, string scaling)
+    {
+        var rng = new Random(headDim + rotaryDim);
+        int tokens = 5, heads = 6, kvHeads = 2, half = rotaryDim / 2;
+        int stride = (heads + (2 * kvHeads)) * headDim;
+        RotaryScaling? rs = scaling switch
+        {
+            "longrope" => new LongRopeScaling([.. Enumerable.Range(0, half).Select(i => 1f + (0.1f * i))], [.. Enumerable.Range(0, half).Select(i => 2f + (0.5f * i))], 4096, LongRopeScaling.DefaultAttentionFactor(131072.0 / 4096, 4096)),
+            "yarn" => new YarnRopeScaling(4f, 4096, 32f, 1f, YarnRopeScaling.DefaultAttentionFactor(4)),
+            _ => null,
+        };
+        var qkv = Rand.Uniform(rng, tokens * stride, 2f);
+        int[] positions = [0, 3, 100, 4095, 9000];
+        var invFreq = RopeFrequencies.Inverse(rotaryDim, 10000f, rs, 131072);
+        double factor = RopeFrequencies.AttentionFactor(rs);
+        Assert.Equal(scaling == "none", factor == 1.0);
+
+        // The CPU backend's rotation: its angles times the factor, pairs (i, i + rotaryDim/2) or (2i, 2i + 1).
+        var cpu = (float[])qkv.Clone();
+        var cos = new float[half];
+        var sin = new float[half];
+        for (int t = 0; t < tokens; t++)
+        {
+            RotaryEmbedding.Angles(positions[t], invFreq, cos, sin, factor);
+            for (int h = 0; h < heads + kvHeads; h++)
+            {
+                int o = (t * stride) + (h * headDim);
+                for (int i = 0; i < half; i++)
+                {
+                    int a = o + (style == RopeStyle.Interleaved ? 2 * i : i), b = o + (style == RopeStyle.Interleaved ? (2 * i) + 1 : i + half);
+                    float x1 = cpu[a], x2 = cpu[b];
+                    cpu[a] = (x1 * cos[i]) - (x2 * sin[i]);
+                    cpu[b] = (x2 * cos[i]) + (x1 * sin[i]);
+                }
+            }
+        }
+
+        if (factor == 1.0)
+        {
+            // Unscaled, CpuKernels.Rope itself over the first rotaryDim dimensions of each head gives the same.
+            var viaRope = (float[])qkv.Clone();
+            for (int h = 0; h < heads + kvHeads; h++)
+            {
+                CpuKernels.Rope(viaRope.AsSpan(h * headDim), positions, tokens, stride, 1, rotaryDim, invFreq, style);
+            }
+
+            Assert.Equal(cpu, viaRope);
+        }
+
+        fixed (float* q = qkv)
+        fixed (double* f = invFreq)
+        fixed (int* p = positions)
+        {
+            EmuKernels.Rotary(tokens, 1, 1, KernelShapes.SmallThreads, 0, q, q + (heads * headDim), p, f, stride, stride, heads, kvHeads, headDim, rotaryDim, style == RopeStyle.Interleaved ? 1 : 0, (float)factor);
+        }
+
+        Rand.AssertClose(cpu, qkv, 1e-6, 1e-6, $"rotary ({rotaryDim} of {headDim}, {scaling}) vs CPU");
+        for (int t = 0; t < tokens; t++)
+        {
+            for (int h = 0; h < heads + kvHeads; h++)
+            {
+                int o = (t * stride) + (h * headDim) + rotaryDim;
+                Assert.Equal(cpu.AsSpan(o, headDim - rotaryDim).ToArray(), qkv.AsSpan(o, headDim - rotaryDim).ToArray());
+            }
+        }
     }
 
     [Fact]

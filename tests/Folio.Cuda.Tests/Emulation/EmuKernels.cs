@@ -81,7 +81,7 @@ internal static unsafe partial class EmuKernels
     // ---- storage-independent -------------------------------------------------------------------
 
     [LibraryImport(Lib, EntryPoint = "emu_rotary")]
-    internal static partial void Rotary(int gx, int gy, int gz, int bx, long smem, float* q, float* k, int* positions, double* invFreq, int qStride, int kStride, int numHeads, int numKvHeads, int headDim, int interleaved);
+    internal static partial void Rotary(int gx, int gy, int gz, int bx, long smem, float* q, float* k, int* positions, double* invFreq, int qStride, int kStride, int numHeads, int numKvHeads, int headDim, int rotaryDim, int interleaved, float attentionFactor);
 
     [LibraryImport(Lib, EntryPoint = "emu_gather_rows")]
     internal static partial void GatherRows(int gx, int gy, int gz, int bx, long smem, float* output, float* input, int* rows, int n);

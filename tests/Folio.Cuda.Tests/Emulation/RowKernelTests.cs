@@ -86,7 +86,7 @@ public sealed unsafe class RowKernelTests
         fixed (double* f = invFreq)
         fixed (int* p = positions)
         {
-            EmuKernels.Rotary(tokens, 1, 1, KernelShapes.SmallThreads, 0, q, q + (heads * headDim), p, f, qStride, qStride, heads, kvHeads, headDim, interleaved ? 1 : 0);
+            EmuKernels.Rotary(tokens, 1, 1, KernelShapes.SmallThreads, 0, q, q + (heads * headDim), p, f, qStride, qStride, heads, kvHeads, headDim, headDim, interleaved ? 1 : 0, 1f);
         }
 
         // angles in f64, cos/sin rounded to f32, rotation in f32

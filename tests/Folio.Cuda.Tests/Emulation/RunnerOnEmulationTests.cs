@@ -63,6 +63,22 @@ public sealed class RunnerOnEmulationTests : IDisposable
     }
 
     /// <summary>
+    /// Phi-3 with partial_rotary_factor 0.5 (Phi-4-mini's): rope turns the first 8 of each head's 16
+    /// dimensions (rotate-half pairs i, i + 4), the other 8 pass through; HF and GGUF (rope.dimension_count).
+    /// </summary>
+    [Theory]
+    [InlineData(TestModelFormat.HuggingFace)]
+    [InlineData(TestModelFormat.Gguf)]
+    public void Partial_rotary_matches_the_cpu_runner(TestModelFormat format)
+    {
+        using var model = Model(format, new TestModelOptions { Arch = TestArchitecture.Phi3, Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 96, Vocab = 300, DType = DType.BF16, PartialRotary = 0.5f, MaxPositions = 64, Seed = 9 });
+        Assert.Equal(8, model.Config.RotaryDim);
+        Assert.Equal(16, model.Config.HeadDim);
+        Assert.Equal(["partial rotary embeddings"], model.Config.BeyondLlama());
+        RunAgainstCpu(model, 16);
+    }
+
+    /// <summary>
     /// The architectures beyond Llama, each a tiny model of its family: Qwen3's q/k norms; Gemma 2's
     /// GeGLU, (1 + w) norms, scaled embeddings, sandwich norms, attention and final-logit soft-caps
     /// and alternating 8-token sliding windows; Gemma 3's q/k norms, windows and separate rope base
