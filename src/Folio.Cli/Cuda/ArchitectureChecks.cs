@@ -9,8 +9,10 @@ namespace Folio.Cli.Cuda;
 /// The architectures beyond Llama on the device: a small synthetic bf16 model of each family
 /// (written by TestModelWriter, as make-test-model does) run through <see cref="ModelChecks"/>, so
 /// every kernel they add (q/k norm, sandwich norms, GeGLU, soft-caps, sliding windows, Gemma 3's
-/// local rope base, expert routing and per-expert cuBLAS GEMMs, Qwen2-MoE's shared expert, a dense layer between sparse ones, Phi-3's partial rotary) is checked against the CPU backend
-/// on real hardware, as RunnerOnEmulationTests checks it in the host emulation.
+/// local rope base, expert routing and per-expert cuBLAS GEMMs, Qwen2-MoE's shared expert, a dense
+/// layer between sparse ones, Phi-3's partial rotary, LongRoPE's and YaRN's attention factor on
+/// cos/sin) is checked against the CPU backend on real hardware, as RunnerOnEmulationTests checks it
+/// in the host emulation.
 /// </summary>
 public static class ArchitectureChecks
 {
@@ -29,6 +31,8 @@ public static class ArchitectureChecks
         ("Mixtral-style (GGUF)", TestModelFormat.Gguf, Small(TestArchitecture.Llama) with { Experts = 4, ExpertsPerToken = 4 }),
         ("Qwen3-MoE (dense layer 1)", TestModelFormat.HuggingFace, Small(TestArchitecture.Qwen3Moe) with { Experts = 4, ExpertsPerToken = 4, NormTopK = false, DenseLayers = [1] }),
         ("Phi-3 (partial rotary 0.5)", TestModelFormat.HuggingFace, Small(TestArchitecture.Phi3) with { PartialRotary = 0.5f }),
+        ("Phi-3 (partial rotary 0.5, LongRoPE)", TestModelFormat.HuggingFace, Small(TestArchitecture.Phi3) with { PartialRotary = 0.5f, RopeScaling = TestRopeScaling.LongRope }),
+        ("Llama (YaRN)", TestModelFormat.HuggingFace, Small(TestArchitecture.Llama) with { RopeScaling = TestRopeScaling.Yarn }),
         ("Qwen2-MoE (shared expert)", TestModelFormat.HuggingFace, Small(TestArchitecture.Qwen2Moe) with { Experts = 4, ExpertsPerToken = 4, NormTopK = false }),
     ];
 

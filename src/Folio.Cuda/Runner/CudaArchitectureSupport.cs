@@ -24,8 +24,15 @@ internal static class CudaArchitectureSupport
         "shared experts",                     // one more GEMM pair; folio_moe_combine's sigmoid-gated add
         "dense layers between sparse ones",   // DeviceLayer.Sparse picks the dense MLP or the experts per layer
         "partial rotary embeddings",          // folio_rotary's rotary_dim
+        "yarn rope scaling",                  // ramp-blended frequencies from the host; folio_rotary's attention_factor
+        "longrope rope scaling",              // factors chosen by the model's context, from the host; folio_rotary's attention_factor
     };
 
     /// <summary>The parts of <paramref name="config"/> the CUDA runner cannot run, by name; empty when it runs the model.</summary>
-    public static IReadOnlyList<string> Missing(ModelConfig config) => [.. config.BeyondLlama().Where(p => !Implemented.Contains(p))];
+    /// <param name="implemented">the parts counted as implemented: <see cref="Implemented"/> unless a test narrows it.</param>
+    public static IReadOnlyList<string> Missing(ModelConfig config, IReadOnlySet<string>? implemented = null)
+    {
+        var have = implemented ?? Implemented;
+        return [.. config.BeyondLlama().Where(p => !have.Contains(p))];
+    }
 }

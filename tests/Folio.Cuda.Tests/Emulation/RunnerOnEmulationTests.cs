@@ -79,6 +79,33 @@ public sealed class RunnerOnEmulationTests : IDisposable
     }
 
     /// <summary>
+    /// Rope scalings that also scale cos and sin: LongRoPE on Phi-3 with partial rotary (Phi-3.5 /
+    /// Phi-4-mini), with max_position_embeddings 64 beyond original_max_position_embeddings 16 (the long
+    /// factors and an attention factor of about 1.22) and at 16 (the short factors, attention factor 1);
+    /// YaRN (factor 4 over an original context of 16, beta 32/1, mscale 1.14) on a Llama and a Qwen3.
+    /// The 37-token prompt and its decode steps run past the original context.
+    /// </summary>
+    [Theory]
+    [InlineData(TestModelFormat.HuggingFace, TestArchitecture.Phi3, TestRopeScaling.LongRope, 0.5f, 64)]
+    [InlineData(TestModelFormat.Gguf, TestArchitecture.Phi3, TestRopeScaling.LongRope, 0.75f, 64)]
+    [InlineData(TestModelFormat.HuggingFace, TestArchitecture.Phi3, TestRopeScaling.LongRope, 1f, 16)]
+    [InlineData(TestModelFormat.HuggingFace, TestArchitecture.Llama, TestRopeScaling.Yarn, 1f, 64)]
+    [InlineData(TestModelFormat.Gguf, TestArchitecture.Qwen3, TestRopeScaling.Yarn, 1f, 64)]
+    public void Yarn_and_longrope_match_the_cpu_runner(TestModelFormat format, TestArchitecture arch, TestRopeScaling scaling, float partialRotary, int maxPositions)
+    {
+        using var model = Model(format, new TestModelOptions
+        {
+            Arch = arch, Dim = 64, Layers = 2, Heads = 4, KvHeads = 2, Ffn = 96, Vocab = 300, DType = DType.BF16,
+            RopeScaling = scaling, PartialRotary = partialRotary, MaxPositions = maxPositions, OriginalContext = 16, Seed = 10,
+        });
+        var c = model.Config;
+        Assert.Contains($"{c.RopeScaling!.TypeName} rope scaling", c.BeyondLlama());
+        Assert.Empty(CudaArchitectureSupport.Missing(c));
+        Assert.Equal(maxPositions > 16, RopeFrequencies.AttentionFactor(c.RopeScaling) > 1.0);
+        RunAgainstCpu(model, 16);
+    }
+
+    /// <summary>
     /// The architectures beyond Llama, each a tiny model of its family: Qwen3's q/k norms; Gemma 2's
     /// GeGLU, (1 + w) norms, scaled embeddings, sandwich norms, attention and final-logit soft-caps
     /// and alternating 8-token sliding windows; Gemma 3's q/k norms, windows and separate rope base
