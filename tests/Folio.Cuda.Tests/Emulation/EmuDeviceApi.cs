@@ -24,6 +24,9 @@ internal sealed unsafe partial class EmuDeviceApi : IDeviceApi
     /// <summary>Launches made, for tests that check which kernels ran.</summary>
     public List<string> Launches { get; } = [];
 
+    /// <summary>Called after each launch with the kernel's name and its argument slots (each argument's address), for tests that read what a kernel wrote.</summary>
+    public Action<string, nint[]>? AfterLaunch { get; set; }
+
     public int Binds { get; private set; }
 
     public void Bind() => Binds++;
@@ -80,6 +83,17 @@ internal sealed unsafe partial class EmuDeviceApi : IDeviceApi
             {
                 throw new InvalidOperationException($"the emulation library has no kernel {Launches[^1]}");
             }
+        }
+
+        if (AfterLaunch is { } after)
+        {
+            var slots = new nint[KernelArgs.Capacity];
+            for (int i = 0; i < slots.Length; i++)
+            {
+                slots[i] = (nint)pointers[i];
+            }
+
+            after(Launches[^1], slots);
         }
     }
 
