@@ -15,6 +15,9 @@ namespace Folio.Cpu.Quantized;
 /// </summary>
 internal static unsafe class DirectPanelPacking
 {
+    /// <summary>An f16 whose exponent bits are all set is infinite or NaN (what <see cref="QuantValidation"/> rejects).</summary>
+    private const ushort F16ExponentMask = 0x7C00;
+
     /// <summary>Whether <see cref="Pack"/> handles this type.</summary>
     public static bool Handles(DType type) => type is DType.Q8_0 or DType.Q4_0;
 
@@ -39,27 +42,25 @@ internal static unsafe class DirectPanelPacking
             }
 
             byte* src = t.Data + (row * rowBytes);
-            long bad = QuantValidation.FirstBadBlock(f.Type, new ReadOnlySpan<byte>(src, checked((int)rowBytes)));
+
+            // Word c of a unit is row 8u + c (PanelFormat): its byte offset inside each group.
+            int u = r >> 3, word = (r & 7) * 4;
+            int bad = f.Type == DType.Q8_0
+                ? PackQ8Row(src, blocks, panel + (u * 32) + word, f.RecordBytes, PanelRecord.D(f, panel) + r)
+                : PackQ4Row(src, blocks, panel + word, 4 * u, f.RecordBytes, PanelRecord.D(f, panel) + r);
             if (bad >= 0)
             {
                 throw new ModelFormatException($"{t.File}: tensor '{t.Name}' of type {QuantLayouts.Name(f.Type)} is corrupt: row {row}, block {bad} has a NaN or infinite scale (re-download or re-quantize the file)");
             }
-
-            // Word c of a unit is row 8u + c (PanelFormat): its byte offset inside each group.
-            int u = r >> 3, word = (r & 7) * 4;
-            if (f.Type == DType.Q8_0)
-            {
-                PackQ8Row(src, blocks, panel + (u * 32) + word, f.RecordBytes, PanelRecord.D(f, panel) + r);
-            }
-            else
-            {
-                PackQ4Row(src, blocks, panel + word, 4 * u, f.RecordBytes, PanelRecord.D(f, panel) + r);
-            }
         }
     }
 
-    /// <summary>q8_0: group g (k = 4g..4g+3) of a record is 64 bytes, unit u its half; the row's word is 4 code bytes.</summary>
-    private static void PackQ8Row(byte* src, int blocks, byte* dst, int recordBytes, ushort* d)
+    /// <summary>
+    /// q8_0: group g (k = 4g..4g+3) of a record is 64 bytes, unit u its half; the row's word is 4 code
+    /// bytes. Returns the first block whose scale is NaN or infinite (ggml's row check, done as the
+    /// scale is copied rather than in a pass of its own), or -1.
+    /// </summary>
+    private static int PackQ8Row(byte* src, int blocks, byte* dst, int recordBytes, ushort* d)
     {
         for (int s = 0; s < blocks; s++)
         {
@@ -70,16 +71,25 @@ internal static unsafe class DirectPanelPacking
                 *(uint*)(rec + (g * 64)) = Unsafe.ReadUnaligned<uint>(block + 2 + (g * 4));
             }
 
-            *(ushort*)((byte*)d + ((long)s * recordBytes)) = Unsafe.ReadUnaligned<ushort>(block);
+            ushort scale = Unsafe.ReadUnaligned<ushort>(block);
+            if ((scale & F16ExponentMask) == F16ExponentMask)
+            {
+                return s;
+            }
+
+            *(ushort*)((byte*)d + ((long)s * recordBytes)) = scale;
         }
+
+        return -1;
     }
 
     /// <summary>
     /// q4_0: group g of a record is 32 bytes, unit u in the low (u = 0) or high nibble; the block's
     /// byte j holds value j in its low nibble and value j + 16 in its high one, so group g &lt; 4 takes
-    /// the low nibbles of bytes 4g..4g+3 and group g + 4 their high nibbles.
+    /// the low nibbles of bytes 4g..4g+3 and group g + 4 their high nibbles. Returns the first block
+    /// with a NaN or infinite scale, or -1.
     /// </summary>
-    private static void PackQ4Row(byte* src, int blocks, byte* dst, int shift, int recordBytes, ushort* d)
+    private static int PackQ4Row(byte* src, int blocks, byte* dst, int shift, int recordBytes, ushort* d)
     {
         for (int s = 0; s < blocks; s++)
         {
@@ -92,7 +102,15 @@ internal static unsafe class DirectPanelPacking
                 *(uint*)(rec + ((g + 4) * 32)) |= ((w >> 4) & 0x0F0F0F0Fu) << shift;
             }
 
-            *(ushort*)((byte*)d + ((long)s * recordBytes)) = Unsafe.ReadUnaligned<ushort>(block);
+            ushort scale = Unsafe.ReadUnaligned<ushort>(block);
+            if ((scale & F16ExponentMask) == F16ExponentMask)
+            {
+                return s;
+            }
+
+            *(ushort*)((byte*)d + ((long)s * recordBytes)) = scale;
         }
+
+        return -1;
     }
 }
