@@ -40,7 +40,7 @@ public static class CpuBench
         var task = progress.AddTask("rounds", options.Models.Count * casesPerModel * options.Rounds);
         foreach (string path in options.Models)
         {
-            rows.AddRange(RunModel(path, options, output, task, cancellationToken));
+            rows.AddRange(RunModel(path, options, limits, output, task, cancellationToken));
         }
 
         task.Complete();
@@ -56,7 +56,7 @@ public static class CpuBench
         return rows;
     }
 
-    private static List<CpuBenchRow> RunModel(string path, CpuBenchOptions o, TextWriter output, IProgressTask task, CancellationToken cancellationToken)
+    private static List<CpuBenchRow> RunModel(string path, CpuBenchOptions o, MachineLimits limits, TextWriter output, IProgressTask task, CancellationToken cancellationToken)
     {
         string label = Path.GetFileNameWithoutExtension(path);
         var cases = new List<int> { 1 };
@@ -77,17 +77,24 @@ public static class CpuBench
         output.WriteLine($"  resident memory of the loaded model: {(rssAfter - rssBefore) / 1e6:F1} MB (file {fileBytes / 1e6:F1} MB + KV pool {runner.KvCacheBytes / 1e6:F1} MB = {(fileBytes + runner.KvCacheBytes) / 1e6:F1} MB)");
 
         using var peer = o.SkipLlama ? null : new LlamaPeer(path, o.Threads);
+        using var probe = new BandwidthProbe(limits);
         var rows = new List<CpuBenchRow>();
         foreach (int b in cases)
         {
-            double folio = 0, llama = 0;
+            double folio = 0, llama = 0, bandwidth = 0;
             int steps = b == 1 ? o.DecodeSteps : Math.Max(1, o.DecodeSteps / 4);
+            WarmUp(label, $"batch {b,3}", () => FolioDecode(runner, b, o.PromptTokens, steps, blocksPerSeq), peer is null ? null : () => peer.Decode(b, o.PromptTokens, steps, c.VocabSize), output);
             for (int round = 0; round < o.Rounds; round++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                double gbps = probe.Measure();
                 double f = FolioDecode(runner, b, o.PromptTokens, steps, blocksPerSeq);
-                folio = Math.Max(folio, f);
-                string line = $"  {label} batch {b,3} round {round + 1}: folio {f,9:F1} tok/s";
+                if (f > folio)
+                {
+                    (folio, bandwidth) = (f, gbps);
+                }
+
+                string line = $"  {label} batch {b,3} round {round + 1}: read bandwidth {gbps,5:F1} GB/s, folio {f,9:F1} tok/s ({100 * f * runner.WeightBytes / b / 1e9 / gbps,3:F0}% of it)";
                 if (peer is not null)
                 {
                     double l = peer.Decode(b, o.PromptTokens, steps, c.VocabSize);
@@ -99,7 +106,7 @@ public static class CpuBench
                 task.Advance(description: $"{label} batch {b} round {round + 1}");
             }
 
-            rows.Add(new CpuBenchRow(label, b == 1 ? "single decode" : $"decode, batch {b}", b, false, folio, peer is null ? null : llama, runner.WeightBytes, macs, int8));
+            rows.Add(new CpuBenchRow(label, b == 1 ? "single decode" : $"decode, batch {b}", b, false, folio, peer is null ? null : llama, runner.WeightBytes, macs, int8, bandwidth));
             if (runner.ExpertCache is { } cache)
             {
                 output.WriteLine($"  {label} mapped experts' panel cache so far: {cache.Hits} hits, {cache.Misses} misses, {cache.Evictions} evictions, {cache.UsedBytes / 1e6:F1} MB held of {cache.CapacityBytes / 1e6:F1} MB");
@@ -109,6 +116,7 @@ public static class CpuBench
         if (o.PrefillTokens > 0)
         {
             double folio = 0, llama = 0;
+            WarmUp(label, $"prefill {o.PrefillTokens}", () => FolioPrefill(runner, o.PrefillTokens, blocksPerSeq), peer is null ? null : () => peer.Prefill(o.PrefillTokens, c.VocabSize), output);
             for (int round = 0; round < o.Rounds; round++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -126,10 +134,28 @@ public static class CpuBench
                 task.Advance(description: $"{label} prefill round {round + 1}");
             }
 
-            rows.Add(new CpuBenchRow(label, $"prefill, {o.PrefillTokens}-token prompt", o.PrefillTokens, true, folio, peer is null ? null : llama, runner.WeightBytes, macs, int8));
+            rows.Add(new CpuBenchRow(label, $"prefill, {o.PrefillTokens}-token prompt", o.PrefillTokens, true, folio, peer is null ? null : llama, runner.WeightBytes, macs, int8, 0));
         }
 
         return rows;
+    }
+
+    /// <summary>
+    /// One untimed round of each engine before a case's timed rounds. Folio's first round of a shape
+    /// runs partly in the .NET JIT's unoptimized first tier (hot loops move to optimized code only
+    /// after being called for a while), so without it the first timed round measured the JIT, not
+    /// the kernels; llama.cpp gets the same round so that both start from warm caches and threads.
+    /// </summary>
+    private static void WarmUp(string label, string what, Func<double> folio, Func<double>? llama, TextWriter output)
+    {
+        double f = folio();
+        string line = $"  {label} {what} warm-up (untimed): folio {f,9:F1} tok/s";
+        if (llama is not null)
+        {
+            line += $", llama.cpp {llama(),9:F1} tok/s";
+        }
+
+        output.WriteLine(line);
     }
 
     /// <summary>
@@ -228,8 +254,8 @@ public static class CpuBench
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(output);
         string F(double v, string f) => v.ToString(f, CultureInfo.InvariantCulture);
-        output.WriteLine($"| weights | case | Folio tok/s | llama.cpp tok/s | Folio / llama.cpp | weight MB read per token | GB/s | share of {F(limits.ReadGBps, "F1")} GB/s | GFLOP/s or GOP/s | share of peak |");
-        output.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        output.WriteLine($"| weights | case | Folio tok/s | llama.cpp tok/s | Folio / llama.cpp | weight MB read per token | GB/s | read bandwidth that round | share of it | share of {F(limits.ReadGBps, "F1")} GB/s | GFLOP/s or GOP/s | share of peak |");
+        output.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var r in rows)
         {
             string llama = r.Llama is { } l ? F(l, "F1") : "-";
@@ -237,9 +263,11 @@ public static class CpuBench
             double peak = r.Int8 ? limits.Int8Gops : limits.F32Gflops;
             string gbps = r.Prefill ? "-" : F(r.FolioGBps, "F1");
             string share = r.Prefill ? "-" : F(100 * r.FolioGBps / limits.ReadGBps, "F0") + "%";
+            string round = r.Prefill || r.RoundReadGBps <= 0 ? "-" : F(r.RoundReadGBps, "F1");
+            string roundShare = r.Prefill || r.RoundReadGBps <= 0 ? "-" : F(100 * r.FolioGBps / r.RoundReadGBps, "F0") + "%";
             string compute = F(r.FolioGflops, "F0") + (r.Int8 ? " GOP/s" : " GFLOP/s");
             string computeShare = peak > 0 ? F(100 * r.FolioGflops / peak, "F0") + "% of " + (r.Int8 ? "VNNI" : "FMA") : "-";
-            output.WriteLine($"| {r.Weights} | {r.Case} | {F(r.Folio, "F1")} | {llama} | {ratio} | {F(r.BytesPerToken / 1e6, "F1")} | {gbps} | {share} | {compute} | {computeShare} |");
+            output.WriteLine($"| {r.Weights} | {r.Case} | {F(r.Folio, "F1")} | {llama} | {ratio} | {F(r.BytesPerToken / 1e6, "F1")} | {gbps} | {round} | {roundShare} | {share} | {compute} | {computeShare} |");
         }
     }
 }

@@ -40,7 +40,8 @@ public sealed record CpuBenchOptions
 }
 
 /// <summary>One measured case: an engine pair on one model at one batch size (or a prefill).</summary>
-public sealed record CpuBenchRow(string Weights, string Case, int Batch, bool Prefill, double Folio, double? Llama, long BytesPerStep, long MacsPerToken, bool Int8)
+/// <param name="RoundReadGBps">The read bandwidth measured just before Folio's best round (<see cref="BandwidthProbe"/>).</param>
+public sealed record CpuBenchRow(string Weights, string Case, int Batch, bool Prefill, double Folio, double? Llama, long BytesPerStep, long MacsPerToken, bool Int8, double RoundReadGBps)
 {
     /// <summary>Weight bytes Folio reads per generated token (a step reads them once for the whole batch).</summary>
     public double BytesPerToken => (double)BytesPerStep / (Prefill ? 1 : Batch);

@@ -42,7 +42,7 @@ public static class MachineBench
         output.WriteLine($"machine limits, {limits.Threads} threads (best of the rounds):");
         output.WriteLine("| limit | value | how |");
         output.WriteLine("| --- | ---: | --- |");
-        output.WriteLine($"| read bandwidth | {F(limits.ReadGBps, "F1")} GB/s | {bufferBytes >> 20} MiB buffer, 256-bit loads, contiguous slice per thread |");
+        output.WriteLine($"| read bandwidth | {F(limits.ReadGBps, "F1")} GB/s | {bufferBytes >> 20} MiB buffer, contiguous slice per thread, the fastest of four access patterns: {limits.ReadMethod} |");
         output.WriteLine($"| f32 FMA peak | {F(limits.F32Gflops, "F0")} GFLOP/s | {limits.F32Unit}, 12 independent chains per thread |");
         output.WriteLine($"| int8 dot peak | {(limits.Int8Gops > 0 ? F(limits.Int8Gops, "F0") + " GOP/s" : "n/a")} | {limits.Int8Unit}, 12 chains per thread (a multiply-add counts 2) |");
     }

@@ -21,7 +21,7 @@ public sealed class BenchCpuCommand : FolioCommand
     private readonly FolioOption<int> _promptTokens = CliOptions.Int("--prompt-tokens", "N", "tokens prefilled per sequence before decode is timed", 32, min: 1);
     private readonly FolioOption<int> _decodeSteps = CliOptions.Int("--decode-steps", "N", "timed decode steps of single-sequence decode; a quarter of that for batches", 128, min: 1);
     private readonly FolioOption<int> _prefillTokens = CliOptions.Int("--prefill-tokens", "N", "length of the prompt whose prefill is timed; 0 skips it", 512, min: 0);
-    private readonly FolioOption<int> _repeat = CliOptions.Int("--repeat", "N", "measurements per case and engine, alternating; the best is reported", 3, min: 1, oldSpellings: "--rounds");
+    private readonly FolioOption<int> _repeat = CliOptions.Int("--repeat", "N", "measurements per case and engine after one untimed warm-up round, alternating; the best is reported", 3, min: 1, oldSpellings: "--rounds");
     private readonly FolioOption<bool> _skipLlama = CliOptions.Flag("--skip-llama", "measure Folio only");
     private readonly FolioOption<bool> _mapExperts = CliOptions.Flag("--map-experts", "read a mixture's experts from the mapped file (packed panel by panel as routed) instead of packing them all at load");
     private readonly FolioOption<string?> _expertCache = CliOptions.String("--expert-cache", "SIZE", "with --map-experts: memory for packed expert panels kept between steps (512MiB, 2GiB; 0 repacks every routed expert at every step)", defaultText: "a quarter of available memory");
