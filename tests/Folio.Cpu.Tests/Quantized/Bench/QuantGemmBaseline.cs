@@ -240,7 +240,7 @@ internal static unsafe class QuantGemmBaseline
         float* t = stackalloc float[P];
         acc0.Store(t);
         acc1.Store(t + 8);
-        QuantGemm.Store(t, job.Y + ((long)row * job.Ldy), job.Bias, job.Accumulate, job.Valid);
+        StoreScalar(t, job.Y + ((long)row * job.Ldy), job.Bias, job.Accumulate, job.Valid);
     }
 
     private static void Tile4<TCodes, TDot>(in PanelJob job, int row)
@@ -338,7 +338,7 @@ internal static unsafe class QuantGemmBaseline
 
         for (int r = 0; r < 4; r++)
         {
-            QuantGemm.Store(acc + (r * P), job.Y + ((long)(row + r) * job.Ldy), job.Bias, job.Accumulate, job.Valid);
+            StoreScalar(acc + (r * P), job.Y + ((long)(row + r) * job.Ldy), job.Bias, job.Accumulate, job.Valid);
         }
     }
 
@@ -412,6 +412,21 @@ internal static unsafe class QuantGemmBaseline
             var xv = Vector256.Create(xsum);
             (Vector256.Load(imin) + (g.Min0 * xv)).Store(imin);
             (Vector256.Load(imin + 8) + (g.Min1 * xv)).Store(imin + 8);
+        }
+    }
+
+    /// <summary>The store as it was at the frozen commit (scalar; QuantGemm.Store is vectorized since).</summary>
+    private static void StoreScalar(float* acc, float* y, float* bias, bool accumulate, int valid)
+    {
+        for (int j = 0; j < valid; j++)
+        {
+            float v = acc[j];
+            if (bias != null)
+            {
+                v += bias[j];
+            }
+
+            y[j] = accumulate ? y[j] + v : v;
         }
     }
 }
