@@ -67,7 +67,8 @@ public static class CpuBench
         long rssBefore = ResidentBytes();
         using var model = ModelLoader.Load(path);
         var c = model.Config;
-        using var runner = new CpuModelRunner(model, new CpuRunnerOptions { NumBlocks = maxBatch * blocksPerSeq, BlockSize = BlockSize, Threads = o.Threads, MapExperts = o.MapExperts ? true : null, ExpertCacheBytes = o.ExpertCacheBytes });
+        var runnerOptions = new CpuRunnerOptions { NumBlocks = maxBatch * blocksPerSeq, BlockSize = BlockSize, Threads = o.Threads, MapExperts = o.MapExperts ? false : null };
+        using var runner = new CpuModelRunner(model, runnerOptions);
         long rssAfter = ResidentBytes();
         long fileBytes = new FileInfo(path).Length;
         long macs = LinearMacs(c);
@@ -75,6 +76,7 @@ public static class CpuBench
         output.WriteLine($"{label}: {path}: hidden {c.HiddenSize}, layers {c.NumLayers}, heads {c.NumHeads}/{c.NumKvHeads}, ffn {c.IntermediateSize}, vocab {c.VocabSize}, {macs / 1e6:F1}M weights in linear layers, tied {c.TieWordEmbeddings}");
         output.WriteLine($"  weights held as {string.Join(", ", runner.WeightBytesByType().Select(kv => $"{kv.Key} {kv.Value / 1e6:F1} MB"))}; {runner.WeightBytes / 1e6:F1} MB read per step");
         output.WriteLine($"  resident memory of the loaded model: {(rssAfter - rssBefore) / 1e6:F1} MB (file {fileBytes / 1e6:F1} MB + KV pool {runner.KvCacheBytes / 1e6:F1} MB = {(fileBytes + runner.KvCacheBytes) / 1e6:F1} MB)");
+        using var mapped = new MappedExpertRunners(model, runnerOptions, o, label, output);
 
         using var peer = o.SkipLlama ? null : new LlamaPeer(path, o.Threads);
         using var probe = new BandwidthProbe(limits);
@@ -84,6 +86,7 @@ public static class CpuBench
             double folio = 0, llama = 0, bandwidth = 0;
             int steps = b == 1 ? o.DecodeSteps : Math.Max(1, o.DecodeSteps / 4);
             WarmUp(label, $"batch {b,3}", () => FolioDecode(runner, b, o.PromptTokens, steps, blocksPerSeq), peer is null ? null : () => peer.Decode(b, o.PromptTokens, steps, c.VocabSize), output);
+            mapped.Start(r => FolioDecode(r, b, o.PromptTokens, steps, blocksPerSeq));
             for (int round = 0; round < o.Rounds; round++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -95,6 +98,7 @@ public static class CpuBench
                 }
 
                 string line = $"  {label} batch {b,3} round {round + 1}: read bandwidth {gbps,5:F1} GB/s, folio {f,9:F1} tok/s ({100 * f * runner.WeightBytes / b / 1e9 / gbps,3:F0}% of it)";
+                line += mapped.Round(r => FolioDecode(r, b, o.PromptTokens, steps, blocksPerSeq), f);
                 if (peer is not null)
                 {
                     double l = peer.Decode(b, o.PromptTokens, steps, c.VocabSize);
@@ -107,22 +111,21 @@ public static class CpuBench
             }
 
             rows.Add(new CpuBenchRow(label, b == 1 ? "single decode" : $"decode, batch {b}", b, false, folio, peer is null ? null : llama, runner.WeightBytes, macs, int8, bandwidth));
-            if (runner.ExpertCache is { } cache)
-            {
-                output.WriteLine($"  {label} mapped experts' panel cache so far: {cache.Hits} hits, {cache.Misses} misses, {cache.Evictions} evictions, {cache.UsedBytes / 1e6:F1} MB held of {cache.CapacityBytes / 1e6:F1} MB");
-            }
+            rows.AddRange(mapped.Rows(b == 1 ? "single decode" : $"decode, batch {b}", b, false, folio, runner.WeightBytes, macs, int8, bandwidth));
         }
 
         if (o.PrefillTokens > 0)
         {
             double folio = 0, llama = 0;
             WarmUp(label, $"prefill {o.PrefillTokens}", () => FolioPrefill(runner, o.PrefillTokens, blocksPerSeq), peer is null ? null : () => peer.Prefill(o.PrefillTokens, c.VocabSize), output);
+            mapped.Start(r => FolioPrefill(r, o.PrefillTokens, blocksPerSeq));
             for (int round = 0; round < o.Rounds; round++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 double f = FolioPrefill(runner, o.PrefillTokens, blocksPerSeq);
                 folio = Math.Max(folio, f);
                 string line = $"  {label} prefill {o.PrefillTokens} round {round + 1}: folio {f,9:F1} tok/s";
+                line += mapped.Round(r => FolioPrefill(r, o.PrefillTokens, blocksPerSeq), f);
                 if (peer is not null)
                 {
                     double l = peer.Prefill(o.PrefillTokens, c.VocabSize);
@@ -135,6 +138,7 @@ public static class CpuBench
             }
 
             rows.Add(new CpuBenchRow(label, $"prefill, {o.PrefillTokens}-token prompt", o.PrefillTokens, true, folio, peer is null ? null : llama, runner.WeightBytes, macs, int8, 0));
+            rows.AddRange(mapped.Rows($"prefill, {o.PrefillTokens}-token prompt", o.PrefillTokens, true, folio, runner.WeightBytes, macs, int8, 0));
         }
 
         return rows;

@@ -26,11 +26,14 @@ public sealed record CpuBenchOptions
 
     public bool SkipLlama { get; init; }
 
-    /// <summary>Read a mixture's experts from the mapped file instead of packing them at load (<see cref="Folio.Cpu.CpuRunnerOptions.MapExperts"/>).</summary>
+    /// <summary>
+    /// Also measure a mixture's experts read from the mapped file (<see cref="Folio.Cpu.CpuRunnerOptions.MapExperts"/>),
+    /// one runner per entry of <see cref="ExpertCaches"/>, in the same rounds as the packed experts.
+    /// </summary>
     public bool MapExperts { get; init; }
 
-    /// <summary>With <see cref="MapExperts"/>: bytes of the packed-panel cache; null is the runner's default (<see cref="Folio.Cpu.CpuRunnerOptions.ExpertCacheBytes"/>).</summary>
-    public long? ExpertCacheBytes { get; init; }
+    /// <summary>With <see cref="MapExperts"/>: the packed-panel cache sizes to measure, in bytes; null is the runner's default (<see cref="Folio.Cpu.CpuRunnerOptions.ExpertCacheBytes"/>).</summary>
+    public IReadOnlyList<long?> ExpertCaches { get; init; } = [null];
 
     /// <summary>The machine's limits; null measures them first (see <see cref="MachineLimits"/>).</summary>
     public MachineLimits? Limits { get; init; }

@@ -23,8 +23,8 @@ public sealed class BenchCpuCommand : FolioCommand
     private readonly FolioOption<int> _prefillTokens = CliOptions.Int("--prefill-tokens", "N", "length of the prompt whose prefill is timed; 0 skips it", 512, min: 0);
     private readonly FolioOption<int> _repeat = CliOptions.Int("--repeat", "N", "measurements per case and engine after one untimed warm-up round, alternating; the best is reported", 3, min: 1, oldSpellings: "--rounds");
     private readonly FolioOption<bool> _skipLlama = CliOptions.Flag("--skip-llama", "measure Folio only");
-    private readonly FolioOption<bool> _mapExperts = CliOptions.Flag("--map-experts", "read a mixture's experts from the mapped file (packed panel by panel as routed) instead of packing them all at load");
-    private readonly FolioOption<string?> _expertCache = CliOptions.String("--expert-cache", "SIZE", "with --map-experts: memory for packed expert panels kept between steps (512MiB, 2GiB; 0 repacks every routed expert at every step)", defaultText: "a quarter of available memory");
+    private readonly FolioOption<bool> _mapExperts = CliOptions.Flag("--map-experts", "also measure a mixture's experts read from the mapped file (packed panel by panel as routed), in the same rounds as experts packed at load");
+    private readonly FolioOption<string?> _expertCache = CliOptions.String("--expert-cache", "LIST", "with --map-experts: sizes of the cache of packed expert panels to measure, one mapped runner each (default, 0 for none, or sizes such as 512MiB)", defaultText: "the runner's default, a quarter of available memory");
     private readonly FolioOption<string?> _plot = CliOptions.String("--plot", "FILE.png", "also draw decode tokens/s against batch size");
 
     public BenchCpuCommand()
@@ -67,7 +67,7 @@ public sealed class BenchCpuCommand : FolioCommand
             throw Usage($"--model {missing}: no such file");
         }
 
-        long? expertCache = null;
+        var expertCaches = new List<long?> { null };
         if (parse.GetValue(_expertCache) is { } cacheText)
         {
             if (!parse.GetValue(_mapExperts))
@@ -75,9 +75,19 @@ public sealed class BenchCpuCommand : FolioCommand
                 throw Usage("--expert-cache needs --map-experts (packed experts have no cache)");
             }
 
-            expertCache = cacheText.Trim() == "0" ? 0
-                : ByteSize.TryParse(cacheText, out long bytes) && bytes > 0 ? bytes
-                : throw Usage($"--expert-cache must be 0 or a memory size such as 512MiB or 2GiB; got '{cacheText}'");
+            expertCaches.Clear();
+            foreach (string item in cacheText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                expertCaches.Add(item == "default" ? null
+                    : item == "0" ? 0
+                    : ByteSize.TryParse(item, out long bytes) && bytes > 0 ? bytes
+                    : throw Usage($"--expert-cache: '{item}' is not 'default', 0 or a memory size such as 512MiB"));
+            }
+
+            if (expertCaches.Count == 0)
+            {
+                throw Usage("--expert-cache: give at least one size");
+            }
         }
 
         var options = new CpuBenchOptions
@@ -91,7 +101,7 @@ public sealed class BenchCpuCommand : FolioCommand
             Rounds = parse.GetValue(_repeat),
             SkipLlama = parse.GetValue(_skipLlama),
             MapExperts = parse.GetValue(_mapExperts),
-            ExpertCacheBytes = expertCache,
+            ExpertCaches = expertCaches,
             PlotPath = parse.GetValue(_plot),
         };
         context.WithProgress("bench cpu", progress => CpuBench.Run(options, progress, cancellationToken));
