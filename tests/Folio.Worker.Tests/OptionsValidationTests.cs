@@ -34,15 +34,31 @@ public sealed class OptionsValidationTests
     [InlineData("MaxNumSeqs", "Folio:Engine:MaxNumSeqs")]
     [InlineData("KvCacheMemory", "Folio:Engine:KvCacheMemory")]
     [InlineData("Backend", "Folio:Engine:Backend")]
+    [InlineData("MapExperts", "Folio:Engine:MapExperts")]
+    [InlineData("ExpertCacheMemory", "Folio:Engine:ExpertCacheMemory")]
     public void Engine_settings_out_of_range_name_their_key(string field, string key)
     {
         var o = field switch
         {
             "MaxNumSeqs" => new EngineOptions { MaxNumSeqs = 0 },
             "KvCacheMemory" => new EngineOptions { KvCacheMemory = "lots" },
+            "MapExperts" => new EngineOptions { MapExperts = "sometimes" },
+            "ExpertCacheMemory" => new EngineOptions { ExpertCacheMemory = "most" },
             _ => new EngineOptions { Backend = "tpu" },
         };
         Assert.Contains(key, new EngineOptionsValidator().Validate(null, o).FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("auto", "", null, null)]
+    [InlineData("true", "0", true, 0L)]
+    [InlineData("false", "4GiB", false, 4L << 30)]
+    public void Expert_mapping_keys_reach_the_cpu_runner_as_it_takes_them(string map, string cache, bool? choice, long? bytes)
+    {
+        var o = new EngineOptions { MapExperts = map, ExpertCacheMemory = cache };
+        Assert.True(new EngineOptionsValidator().Validate(null, o).Succeeded);
+        Assert.Equal(choice, o.MapExpertsChoice);
+        Assert.Equal(bytes, o.ExpertCacheBytes);
     }
 
     [Fact]

@@ -69,6 +69,8 @@ internal sealed class EngineFactory(IOptions<ModelOptions> model, IOptions<Engin
                 NumBlocks = blocks,
                 BlockSize = o.BlockSize,
                 Threads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount,
+                MapExperts = o.MapExpertsChoice,
+                ExpertCacheBytes = o.ExpertCacheBytes,
             });
             return new LlmEngineAdapter(loaded, runner, config, engineLog, m.ServedName, m.Aliases, chatTemplate, chatOptions);
         }

@@ -186,6 +186,16 @@ internal sealed class EngineOptionsValidator : IValidateOptions<EngineOptions>
             errors.Add($"Folio:Engine:Threads must be >= 0 (0: all cores); got {o.Threads}");
         }
 
+        if (o.MapExperts is not ("auto" or "true" or "false"))
+        {
+            errors.Add($"Folio:Engine:MapExperts must be auto, true or false; got '{o.MapExperts}'");
+        }
+
+        if (!string.IsNullOrWhiteSpace(o.ExpertCacheMemory) && (!Folio.Engine.Kv.ByteSize.TryParse(o.ExpertCacheMemory, out long cacheBytes) || cacheBytes < 0))
+        {
+            errors.Add($"Folio:Engine:ExpertCacheMemory must be empty (a quarter of the available memory), 0 (no cache) or a size such as 4GiB or 512MiB; got '{o.ExpertCacheMemory}'");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -162,6 +162,31 @@ public sealed class EngineOptions
     public int Threads { get; set; }
 
     /// <summary>
+    /// CPU, mixture-of-experts models: "auto" (default: experts stay in the model file's mapping only
+    /// when packing them all would take more than half the available memory), "true" (always mapped:
+    /// only routed experts' pages are read) or "false" (always packed at load).
+    /// </summary>
+    public string MapExperts { get; set; } = "auto";
+
+    /// <summary>
+    /// CPU, mapped experts only: memory for packed panels of recently used experts (a size such as
+    /// "4GiB"; "0": none, every routed expert is repacked from the file at every step; empty: a
+    /// quarter of the available memory).
+    /// </summary>
+    public string ExpertCacheMemory { get; set; } = string.Empty;
+
+    /// <summary><see cref="MapExperts"/> as the CPU runner takes it: null for "auto".</summary>
+    public bool? MapExpertsChoice => MapExperts switch
+    {
+        "true" => true,
+        "false" => false,
+        _ => null,
+    };
+
+    /// <summary><see cref="ExpertCacheMemory"/> in bytes, null for the runner's default (empty).</summary>
+    public long? ExpertCacheBytes => string.IsNullOrWhiteSpace(ExpertCacheMemory) ? null : Folio.Engine.Kv.ByteSize.Parse(ExpertCacheMemory, "Folio:Engine:ExpertCacheMemory");
+
+    /// <summary>
     /// Longest sequence (prompt + output) this worker serves; 0: the model's context. The engine and
     /// the request limits use the smallest of this, the model's context and the backend's own limit,
     /// and both backends size their buffers for it.
