@@ -11,7 +11,9 @@ namespace Folio.Cli.Benchmarks;
 /// </summary>
 internal sealed unsafe class BandwidthProbe : IDisposable
 {
-    private const long BufferBytes = 512L << 20; // far beyond the last-level cache, 10 ms a pass at 50 GB/s
+    // As large as MachineLimits' buffer: this host's last-level cache is not reported and may be
+    // hundreds of MB (a 512 MiB probe once read 122 GB/s in a round where 1 GiB read 75).
+    private const long BufferBytes = 1L << 30;
 
     private readonly int _threads;
     private readonly MachineLimits.ReadKernel _kernel;
