@@ -238,7 +238,13 @@ public sealed class BatchApiTests(SharedStack shared)
         Assert.True(batch.GetProperty("expired_at").GetInt64() >= batch.GetProperty("expires_at").GetInt64());
         Assert.Equal(12, batch.GetProperty("request_counts").GetProperty("total").GetInt32());
         var errorLines = Lines(await http.GetStringAsync($"/v1/files/{batch.GetProperty("error_file_id").GetString()}/content"));
-        Assert.True(errorLines.Count(l => l.GetProperty("error").GetProperty("code").GetString() == "batch_expired") >= 8, string.Join('\n', errorLines));
+
+        // Every request is in the error file: those the worker had taken were cancelled by the
+        // expiry (its prefetch is 4, and as cancelled ones leave it takes queued ones, which it ends
+        // as cancelled too, so how many depends on timing: a run under load saw 5), the rest expired
+        // without running.
+        var codes = errorLines.Select(l => l.GetProperty("error").GetProperty("code").GetString()).ToList();
+        Assert.True(codes.Count == 12 && codes.All(c => c is "batch_expired" or "cancelled") && codes.Contains("batch_expired"), string.Join('\n', errorLines));
 
         // Its unrun requests were cancelled: every stream ends soon, none runs its 400 tokens.
         foreach (int i in Enumerable.Range(0, 12))
