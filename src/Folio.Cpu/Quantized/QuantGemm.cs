@@ -462,7 +462,6 @@ internal static unsafe class QuantGemm
         ? Avx2.ConvertToVector256Int32(gm)
         : Vector256.ShiftRightLogical(Avx2.ConvertToVector256Int32(gs), 4);
 
-    /// <summary>y[j] = (acc[j] + bias[j]) (+ y[j] when accumulating) for the valid rows of the panel.</summary>
     /// <summary>
     /// y[j] = acc[j] (+ bias[j]) (+ y[j] when accumulating) for the panel's valid outputs. A full
     /// panel (16 outputs, every panel but a matrix's last) takes two 8-wide vectors: the same
