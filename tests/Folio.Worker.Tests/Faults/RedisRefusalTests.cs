@@ -81,10 +81,14 @@ public sealed class RedisRefusalTests(ServersFixture servers)
             await Task.Delay(200);
         }
 
-        // Said once, in words naming the fix, at Error; then nothing per message or per retry.
+        // Said once, in words naming the fix, at Error; then nothing per message or per retry. What
+        // may still come once inside the watch is the heartbeat's failure, the pause, and the answer
+        // to a message taken just before the refusal was seen (a loaded run logged all three): at
+        // most three lines, none of them twice.
         var said = log.Entries.Where(e => e.Level == LogLevel.Error && e.Message.Contains(named, StringComparison.Ordinal)).ToList();
         Assert.True(said.Count >= 1, $"the worker never said '{named}':\n" + string.Join('\n', log.Entries.Select(e => e.Message)));
-        Assert.True(log.Entries.Count - linesBefore <= 2, $"{log.Entries.Count - linesBefore} log lines in {Watch.TotalSeconds} s while refused:\n" + string.Join('\n', log.Entries.Skip(linesBefore).Select(e => e.Message)));
+        var watched = log.Entries.Skip(linesBefore).Select(e => e.Message).ToList();
+        Assert.True(watched.Count <= 3 && watched.Distinct().Count() == watched.Count, $"{watched.Count} log lines in {Watch.TotalSeconds} s while refused:\n" + string.Join('\n', watched));
         Assert.Equal(0, worker.Engine.Submitted);
 
         await fix(admin);
