@@ -46,13 +46,27 @@ internal sealed class ForeignClient(ServersFixture servers, TestNames names, ICo
         return entries.Select(e => e.Values.ToDictionary(v => (string)v.Name!, v => (string)v.Value!)).ToList();
     }
 
-    /// <summary>Polls until the stream holds a done or error entry.</summary>
+    /// <summary>
+    /// Polls until the stream holds a done or error entry. A read that times out or finds no
+    /// connection is retried until the deadline, as a reader of a failing-over Redis would: this
+    /// client's own connection may still point at a primary that was just killed.
+    /// </summary>
     public async Task<List<Dictionary<string, string>>> WaitTerminalAsync(string requestId, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
-            var entries = await ReadAsync(requestId);
+            List<Dictionary<string, string>> entries;
+            try
+            {
+                entries = await ReadAsync(requestId);
+            }
+            catch (Exception e) when ((e is RedisTimeoutException or RedisConnectionException) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+                continue;
+            }
+
             if (entries.Any(e => e["type"] is "done" or "error"))
             {
                 // Give a wrongly written trailing entry the chance to show up.
