@@ -38,9 +38,12 @@ public static class CpuBench
         var rows = new List<CpuBenchRow>();
         int casesPerModel = 1 + options.Batches.Count(b => b > 1) + (options.PrefillTokens > 0 ? 1 : 0);
         var task = progress.AddTask("rounds", options.Models.Count * casesPerModel * options.Rounds);
+
+        // One 1 GiB probe buffer for the whole run, written once, not one per model.
+        using var probe = new BandwidthProbe(limits);
         foreach (string path in options.Models)
         {
-            rows.AddRange(RunModel(path, options, limits, output, task, cancellationToken));
+            rows.AddRange(RunModel(path, options, probe, output, task, cancellationToken));
         }
 
         task.Complete();
@@ -56,7 +59,7 @@ public static class CpuBench
         return rows;
     }
 
-    private static List<CpuBenchRow> RunModel(string path, CpuBenchOptions o, MachineLimits limits, TextWriter output, IProgressTask task, CancellationToken cancellationToken)
+    private static List<CpuBenchRow> RunModel(string path, CpuBenchOptions o, BandwidthProbe probe, TextWriter output, IProgressTask task, CancellationToken cancellationToken)
     {
         string label = Path.GetFileNameWithoutExtension(path);
         var cases = new List<int> { 1 };
@@ -79,7 +82,6 @@ public static class CpuBench
         using var mapped = new MappedExpertRunners(model, runnerOptions, o, label, output);
 
         using var peer = o.SkipLlama ? null : new LlamaPeer(path, o.Threads);
-        using var probe = new BandwidthProbe(limits);
         var rows = new List<CpuBenchRow>();
         foreach (int b in cases)
         {
