@@ -23,7 +23,7 @@ public sealed class FolioChatClientTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        string uri = Environment.GetEnvironmentVariable("FOLIO_TEST_RABBITMQ_URI") is { Length: > 0 } u ? u : "amqp://guest:guest@127.0.0.1:5672/";
+        string uri = RabbitUri;
         string redis = Environment.GetEnvironmentVariable("FOLIO_TEST_REDIS") is { Length: > 0 } r ? r : "127.0.0.1:6379";
         _options = new FolioClientOptions
         {
@@ -64,9 +64,11 @@ public sealed class FolioChatClientTests : IAsyncLifetime
     private async Task ReconnectAsync()
     {
         _rabbit.Dispose();
-        string uri = Environment.GetEnvironmentVariable("FOLIO_TEST_RABBITMQ_URI") is { Length: > 0 } u ? u : "amqp://guest:guest@127.0.0.1:5672/";
-        _rabbit = await new ConnectionFactory { Uri = new Uri(uri) }.CreateConnectionAsync();
+        _rabbit = await new ConnectionFactory { Uri = new Uri(RabbitUri) }.CreateConnectionAsync();
     }
+
+    private static string RabbitUri =>
+        Environment.GetEnvironmentVariable("FOLIO_TEST_RABBITMQ_URI") is { Length: > 0 } u ? u : "amqp://guest:guest@127.0.0.1:5672/";
 
     /// <summary>Waits for the published request and returns it as the worker would read its chat fields.</summary>
     private async Task<(JsonDocument Json, ChatPromptRequest Chat)> TakeRequestAsync()
@@ -190,7 +192,11 @@ public sealed class FolioChatClientTests : IAsyncLifetime
     [Fact]
     public async Task Abandoning_a_stream_publishes_a_cancel_for_its_request()
     {
-        await using var ch = await _rabbit.CreateChannelAsync();
+        // The cancel listener has a connection of its own: taking the request may meet RabbitMQ's
+        // "noproc" on a just-declared quorum queue, which closes _rabbit (and would take an
+        // exclusive queue on it, with the cancel it is waiting for, along).
+        await using var listener = await new ConnectionFactory { Uri = new Uri(RabbitUri) }.CreateConnectionAsync();
+        await using var ch = await listener.CreateChannelAsync();
         await ch.ExchangeDeclareAsync(_options.CancelExchange, ExchangeType.Fanout, durable: true);
         var q = await ch.QueueDeclareAsync(string.Empty, durable: false, exclusive: true, autoDelete: true);
         await ch.QueueBindAsync(q.QueueName, _options.CancelExchange, string.Empty);
