@@ -57,25 +57,38 @@ internal static unsafe class CodeDecoding
         (sbyte)-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
         -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
 
-    /// <param name="rec">the record (plane A at its start).</param>
-    /// <param name="planeB">the record's plane B.</param>
-    /// <param name="quad">which 16 consecutive k of the record (4 groups).</param>
+    /// <summary>Where quad <paramref name="quad"/> (16 consecutive k, 4 groups) starts in a record's plane A.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static byte* QuadA<TCodes>(byte* rec, int quad)
+        where TCodes : struct, ICodes => rec + (quad * TCodes.Kind switch
+        {
+            CodeKind.Signed8 => 256,
+            CodeKind.Crumb or CodeKind.Crumb1 => 64,
+            _ => 128,
+        });
+
+    /// <summary>Where quad <paramref name="quad"/> starts in a record's plane B (one bit: 32 bytes a quad; two bits: 64).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static byte* QuadB<TCodes>(byte* planeB, int quad)
+        where TCodes : struct, ICodes => planeB + (quad * (TCodes.Kind == CodeKind.Nibble2 ? 64 : 32));
+
+    /// <param name="quadA">the quad's start in plane A (<see cref="QuadA"/>).</param>
+    /// <param name="quadB">the quad's start in plane B (<see cref="QuadB"/>).</param>
     /// <param name="t">group within the quad, 0..3.</param>
     /// <param name="u">unit, 0 (panel rows 0-7) or 1 (rows 8-15).</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<byte> Unit<TCodes>(byte* rec, byte* planeB, int quad, int t, int u)
+    public static Vector256<byte> Unit<TCodes>(byte* quadA, byte* quadB, int t, int u)
         where TCodes : struct, ICodes
     {
-        int g = (4 * quad) + t;
         if (TCodes.Kind == CodeKind.Signed8)
         {
-            return Vector256.Load(rec + (g * 64) + (u * 32));
+            return Vector256.Load(quadA + (t * 64) + (u * 32));
         }
 
         if (TCodes.Kind is CodeKind.Crumb or CodeKind.Crumb1)
         {
             // Two-bit plane: 32 bytes per two groups, unit v = 2 (g % 2) + u in bits 2v, 2v + 1.
-            var c = Vector256.Load(rec + ((g >> 1) * 32)).AsUInt16();
+            var c = Vector256.Load(quadA + ((t >> 1) * 32)).AsUInt16();
             int v = (2 * (t & 1)) + u;
             var low = (Vector256.ShiftRightLogical(c, 2 * v).AsByte() & Vector256.Create((byte)0x03));
             if (TCodes.Kind == CodeKind.Crumb)
@@ -84,13 +97,13 @@ internal static unsafe class CodeDecoding
             }
 
             // One-bit plane: 32 bytes per four groups, unit bit 2t + u, moved to bit 2.
-            var h = Vector256.Load(planeB + (quad * 32)).AsUInt16();
+            var h = Vector256.Load(quadB).AsUInt16();
             int bit = (2 * t) + u;
             var high = bit <= 2 ? Vector256.ShiftLeft(h, 2 - bit) : Vector256.ShiftRightLogical(h, bit - 2);
             return low | (high.AsByte() & Vector256.Create((byte)0x04));
         }
 
-        var n = Vector256.Load(rec + (g * 32)).AsUInt16();
+        var n = Vector256.Load(quadA + (t * 32)).AsUInt16();
         var nibble = (u == 0 ? n : Vector256.ShiftRightLogical(n, 4)).AsByte() & Vector256.Create((byte)0x0F);
         if (TCodes.Kind == CodeKind.NibbleTable)
         {
@@ -99,7 +112,7 @@ internal static unsafe class CodeDecoding
 
         if (TCodes.Kind == CodeKind.Nibble1)
         {
-            var h = Vector256.Load(planeB + (quad * 32)).AsUInt16();
+            var h = Vector256.Load(quadB).AsUInt16();
             int bit = (2 * t) + u;
             var high = bit <= 4 ? Vector256.ShiftLeft(h, 4 - bit) : Vector256.ShiftRightLogical(h, bit - 4);
             return nibble | (high.AsByte() & Vector256.Create((byte)0x10));
@@ -107,7 +120,7 @@ internal static unsafe class CodeDecoding
 
         if (TCodes.Kind == CodeKind.Nibble2)
         {
-            var h = Vector256.Load(planeB + ((g >> 1) * 32)).AsUInt16();
+            var h = Vector256.Load(quadB + ((t >> 1) * 32)).AsUInt16();
             int v = 2 * ((2 * (t & 1)) + u);
             var high = v <= 4 ? Vector256.ShiftLeft(h, 4 - v) : Vector256.ShiftRightLogical(h, v - 4);
             return nibble | (high.AsByte() & Vector256.Create((byte)0x30));

@@ -10,7 +10,7 @@ namespace Folio.Cpu.Quantized;
 /// </summary>
 internal interface IDot
 {
-    /// <summary>w holds unsigned codes 0..63.</summary>
+    /// <summary>w holds unsigned codes 0..63 (any byte where <see cref="WidensToInt32"/>).</summary>
     static abstract Vector256<int> Unsigned(Vector256<int> acc, Vector256<byte> w, Vector256<sbyte> x);
 
     /// <summary>
@@ -26,12 +26,17 @@ internal interface IDot
     static abstract Vector256<int> Signed(Vector256<int> acc, Vector256<byte> prepared, Vector256<sbyte> w, Vector256<sbyte> x);
 
     static abstract int SignedOffset { get; }
+
+    /// <summary>Whether each product goes straight into an int32 lane (no int16 pair that could saturate), so any unsigned byte may be a code.</summary>
+    static abstract bool WidensToInt32 { get; }
 }
 
 /// <summary>AVX-VNNI's VPDPBUSD (unsigned by signed bytes, four products per int32 lane).</summary>
 internal struct VnniDot : IDot
 {
     public static int SignedOffset => 128;
+
+    public static bool WidensToInt32 => true;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> Unsigned(Vector256<int> acc, Vector256<byte> w, Vector256<sbyte> x) =>
@@ -53,6 +58,8 @@ internal struct VnniDot : IDot
 internal struct Avx2Dot : IDot
 {
     public static int SignedOffset => 0;
+
+    public static bool WidensToInt32 => false;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> Unsigned(Vector256<int> acc, Vector256<byte> w, Vector256<sbyte> x) =>

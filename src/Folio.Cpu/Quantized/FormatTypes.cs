@@ -13,6 +13,9 @@ internal interface IFormat : ICodes
     static abstract int SuperBlock { get; }
 
     static abstract int Group { get; }
+
+    /// <summary>What the integer codes are centred on: value is proportional to (code - Offset).</summary>
+    static abstract int Offset { get; }
 }
 
 internal struct Q8_0Format : IFormat
@@ -21,6 +24,7 @@ internal struct Q8_0Format : IFormat
     public static ScaleKind Scales => ScaleKind.Block;
     public static int SuperBlock => 32;
     public static int Group => 32;
+    public static int Offset => 0;
 }
 
 internal struct Q4_0Format : IFormat
@@ -29,6 +33,7 @@ internal struct Q4_0Format : IFormat
     public static ScaleKind Scales => ScaleKind.Block;
     public static int SuperBlock => 32;
     public static int Group => 32;
+    public static int Offset => 8;
 }
 
 internal struct Q4_1Format : IFormat
@@ -37,6 +42,7 @@ internal struct Q4_1Format : IFormat
     public static ScaleKind Scales => ScaleKind.BlockMin;
     public static int SuperBlock => 32;
     public static int Group => 32;
+    public static int Offset => 0;
 }
 
 internal struct Q5_0Format : IFormat
@@ -45,6 +51,7 @@ internal struct Q5_0Format : IFormat
     public static ScaleKind Scales => ScaleKind.Block;
     public static int SuperBlock => 32;
     public static int Group => 32;
+    public static int Offset => 16;
 }
 
 internal struct Q5_1Format : IFormat
@@ -53,6 +60,7 @@ internal struct Q5_1Format : IFormat
     public static ScaleKind Scales => ScaleKind.BlockMin;
     public static int SuperBlock => 32;
     public static int Group => 32;
+    public static int Offset => 0;
 }
 
 internal struct Iq4NlFormat : IFormat
@@ -61,6 +69,7 @@ internal struct Iq4NlFormat : IFormat
     public static ScaleKind Scales => ScaleKind.Block;
     public static int SuperBlock => 32;
     public static int Group => 32;
+    public static int Offset => 0;
 }
 
 internal struct Q2KFormat : IFormat
@@ -69,6 +78,7 @@ internal struct Q2KFormat : IFormat
     public static ScaleKind Scales => ScaleKind.GroupsMinPacked;
     public static int SuperBlock => 256;
     public static int Group => 16;
+    public static int Offset => 0;
 }
 
 internal struct Q3KFormat : IFormat
@@ -77,6 +87,7 @@ internal struct Q3KFormat : IFormat
     public static ScaleKind Scales => ScaleKind.Groups;
     public static int SuperBlock => 256;
     public static int Group => 16;
+    public static int Offset => 4;
 }
 
 internal struct Q4KFormat : IFormat
@@ -85,6 +96,7 @@ internal struct Q4KFormat : IFormat
     public static ScaleKind Scales => ScaleKind.GroupsMin;
     public static int SuperBlock => 256;
     public static int Group => 32;
+    public static int Offset => 0;
 }
 
 internal struct Q5KFormat : IFormat
@@ -93,6 +105,7 @@ internal struct Q5KFormat : IFormat
     public static ScaleKind Scales => ScaleKind.GroupsMin;
     public static int SuperBlock => 256;
     public static int Group => 32;
+    public static int Offset => 0;
 }
 
 internal struct Q6KFormat : IFormat
@@ -101,6 +114,7 @@ internal struct Q6KFormat : IFormat
     public static ScaleKind Scales => ScaleKind.Groups;
     public static int SuperBlock => 256;
     public static int Group => 16;
+    public static int Offset => 32;
 }
 
 internal struct Iq4XsFormat : IFormat
@@ -109,6 +123,7 @@ internal struct Iq4XsFormat : IFormat
     public static ScaleKind Scales => ScaleKind.Groups;
     public static int SuperBlock => 256;
     public static int Group => 32;
+    public static int Offset => 0;
 }
 
 /// <summary>How many activation rows one tile computes (1, 2 or 4), as a type the JIT folds.</summary>

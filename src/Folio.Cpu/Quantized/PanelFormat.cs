@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Folio.Models;
 
 namespace Folio.Cpu.Quantized;
@@ -37,20 +38,27 @@ internal sealed class PanelFormat
         SuperBlock = superBlock;
         Group = group;
         Offset = offset;
-        (LowBits, HighBits) = codes switch
-        {
-            CodeKind.Signed8 => (8, 0),
-            CodeKind.Nibble or CodeKind.NibbleTable => (4, 0),
-            CodeKind.Nibble1 => (4, 1),
-            CodeKind.Nibble2 => (4, 2),
-            CodeKind.Crumb => (2, 0),
-            CodeKind.Crumb1 => (2, 1),
-            _ => throw new ArgumentOutOfRangeException(nameof(codes)),
-        };
+        (LowBits, HighBits) = BitsOf(codes);
+        var layout = LayoutOf(codes, scales, superBlock, group);
+        PlaneBOffset = layout.PlaneB;
+        ScalesOffset = layout.Scales;
+        RecordBytes = layout.Bytes;
+        GroupScalesOffset = layout.GroupScales;
+        GroupMinsOffset = layout.GroupMins;
+    }
+
+    /// <summary>
+    /// Where the parts of one record of a format start, and its size. A pure function of the format's
+    /// shape: a tile compiled for one format (<see cref="IFormat"/>) gets every offset as a constant.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static RecordLayout LayoutOf(CodeKind codes, ScaleKind scales, int superBlock, int group)
+    {
+        var (low, high) = BitsOf(codes);
         int quads = superBlock / 4;
-        PlaneBOffset = quads * 8 * LowBits;
-        ScalesOffset = PlaneBOffset + (quads * 8 * HighBits);
         int groups = superBlock / group;
+        int planeB = quads * 8 * low;
+        int scalesAt = planeB + (quads * 8 * high);
         int scaleBytes = scales switch
         {
             ScaleKind.Block => Rows * 2,
@@ -60,10 +68,27 @@ internal sealed class PanelFormat
             ScaleKind.GroupsMinPacked => (Rows * 4) + (groups * Rows),
             _ => throw new ArgumentOutOfRangeException(nameof(scales)),
         };
-        RecordBytes = ScalesOffset + scaleBytes;
-        GroupScalesOffset = ScalesOffset + ((scales == ScaleKind.Groups ? 2 : 4) * Rows);
-        GroupMinsOffset = GroupScalesOffset + (groups * Rows);
+        int groupScales = scalesAt + ((scales == ScaleKind.Groups ? 2 : 4) * Rows);
+        return new RecordLayout(planeB, scalesAt, groupScales, groupScales + (groups * Rows), scalesAt + scaleBytes);
     }
+
+    /// <summary><see cref="LayoutOf"/> for a format known as a type.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static RecordLayout LayoutOf<TF>()
+        where TF : struct, IFormat => LayoutOf(TF.Kind, TF.Scales, TF.SuperBlock, TF.Group);
+
+    /// <summary>Bits per code in plane A and plane B.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (int Low, int High) BitsOf(CodeKind codes) => codes switch
+    {
+        CodeKind.Signed8 => (8, 0),
+        CodeKind.Nibble or CodeKind.NibbleTable => (4, 0),
+        CodeKind.Nibble1 => (4, 1),
+        CodeKind.Nibble2 => (4, 2),
+        CodeKind.Crumb => (2, 0),
+        CodeKind.Crumb1 => (2, 1),
+        _ => throw new ArgumentOutOfRangeException(nameof(codes)),
+    };
 
     public DType Type { get; }
     public CodeKind Codes { get; }
@@ -112,16 +137,23 @@ internal sealed class PanelFormat
         _ => null,
     };
 
-    private static readonly PanelFormat Q8_0 = new(DType.Q8_0, CodeKind.Signed8, ScaleKind.Block, 32, 32, 0);
-    private static readonly PanelFormat Q4_0 = new(DType.Q4_0, CodeKind.Nibble, ScaleKind.Block, 32, 32, 8);
-    private static readonly PanelFormat Q4_1 = new(DType.Q4_1, CodeKind.Nibble, ScaleKind.BlockMin, 32, 32, 0);
-    private static readonly PanelFormat Q5_0 = new(DType.Q5_0, CodeKind.Nibble1, ScaleKind.Block, 32, 32, 16);
-    private static readonly PanelFormat Q5_1 = new(DType.Q5_1, CodeKind.Nibble1, ScaleKind.BlockMin, 32, 32, 0);
-    private static readonly PanelFormat IQ4_NL = new(DType.IQ4_NL, CodeKind.NibbleTable, ScaleKind.Block, 32, 32, 0);
-    private static readonly PanelFormat Q2_K = new(DType.Q2_K, CodeKind.Crumb, ScaleKind.GroupsMinPacked, 256, 16, 0);
-    private static readonly PanelFormat Q3_K = new(DType.Q3_K, CodeKind.Crumb1, ScaleKind.Groups, 256, 16, 4);
-    private static readonly PanelFormat Q4_K = new(DType.Q4_K, CodeKind.Nibble, ScaleKind.GroupsMin, 256, 32, 0);
-    private static readonly PanelFormat Q5_K = new(DType.Q5_K, CodeKind.Nibble1, ScaleKind.GroupsMin, 256, 32, 0);
-    private static readonly PanelFormat Q6_K = new(DType.Q6_K, CodeKind.Nibble2, ScaleKind.Groups, 256, 16, 32);
-    private static readonly PanelFormat IQ4_XS = new(DType.IQ4_XS, CodeKind.NibbleTable, ScaleKind.Groups, 256, 32, 0);
+    private static readonly PanelFormat Q8_0 = Of<Q8_0Format>(DType.Q8_0);
+    private static readonly PanelFormat Q4_0 = Of<Q4_0Format>(DType.Q4_0);
+    private static readonly PanelFormat Q4_1 = Of<Q4_1Format>(DType.Q4_1);
+    private static readonly PanelFormat Q5_0 = Of<Q5_0Format>(DType.Q5_0);
+    private static readonly PanelFormat Q5_1 = Of<Q5_1Format>(DType.Q5_1);
+    private static readonly PanelFormat IQ4_NL = Of<Iq4NlFormat>(DType.IQ4_NL);
+    private static readonly PanelFormat Q2_K = Of<Q2KFormat>(DType.Q2_K);
+    private static readonly PanelFormat Q3_K = Of<Q3KFormat>(DType.Q3_K);
+    private static readonly PanelFormat Q4_K = Of<Q4KFormat>(DType.Q4_K);
+    private static readonly PanelFormat Q5_K = Of<Q5KFormat>(DType.Q5_K);
+    private static readonly PanelFormat Q6_K = Of<Q6KFormat>(DType.Q6_K);
+    private static readonly PanelFormat IQ4_XS = Of<Iq4XsFormat>(DType.IQ4_XS);
+
+    /// <summary>The layout of a format whose shape the kernels know as a type: one definition for both.</summary>
+    private static PanelFormat Of<TF>(DType type)
+        where TF : struct, IFormat => new(type, TF.Kind, TF.Scales, TF.SuperBlock, TF.Group, TF.Offset);
 }
+
+/// <summary>Byte offsets inside one record of a <see cref="PanelFormat"/>, and the record's size.</summary>
+internal readonly record struct RecordLayout(int PlaneB, int Scales, int GroupScales, int GroupMins, int Bytes);

@@ -126,6 +126,76 @@ internal static unsafe class QuantGemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<sbyte> Broadcast(sbyte* x) => Vector256.Create(*(int*)x).AsSByte();
 
+    /// <summary>
+    /// Quad <paramref name="qd"/>'s share of prefetching the record at <paramref name="ahead"/>: a
+    /// constant number of lines per quad (as many as the record has quads to spread them over), with
+    /// no loop of its own. The quads' shares together cover the whole record.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchQuad<TF>(byte* ahead, int qd)
+        where TF : struct, IFormat
+    {
+        int recordBytes = PanelFormat.LayoutOf<TF>().Bytes;
+        int quads = TF.SuperBlock / 16;
+        int lines = (recordBytes + (quads * 64) - 1) / (quads * 64);
+        if (!Sse.IsSupported)
+        {
+            return;
+        }
+
+        if (lines > 6)
+        {
+            throw new InvalidOperationException($"{lines} prefetch lines per quad; the unrolled form issues at most 6");
+        }
+
+        byte* p = ahead + (qd * lines * 64);
+        Sse.Prefetch0(p);
+        if (lines > 1)
+        {
+            Sse.Prefetch0(p + 64);
+        }
+
+        if (lines > 2)
+        {
+            Sse.Prefetch0(p + 128);
+        }
+
+        if (lines > 3)
+        {
+            Sse.Prefetch0(p + 192);
+        }
+
+        if (lines > 4)
+        {
+            Sse.Prefetch0(p + 256);
+        }
+
+        if (lines > 5)
+        {
+            Sse.Prefetch0(p + 320);
+        }
+    }
+
+    /// <summary>
+    /// Whether the tile feeds VPDPBUSD whole bytes of a nibble plane instead of decoded nibbles: with
+    /// a byte b = lo + 16·hi (lo: panel rows 0-7, hi: rows 8-15), unit 0 accumulates Σ b·x and unit 1
+    /// Σ (b &amp; 0xF0)·x = 16·Σ hi·x, and <see cref="SplitNibbleSums"/> recovers both exact sums at the
+    /// group's end. VNNI only: its products add into int32 lanes, where AVX2's VPMADDUBSW would
+    /// saturate a pair of 255·127 in int16.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool WholeNibbleBytes<TF, TDot>()
+        where TF : struct, IFormat
+        where TDot : struct, IDot => TF.Kind == CodeKind.Nibble && TDot.WidensToInt32;
+
+    /// <summary>From (Σ b·x, 16·Σ hi·x) to (Σ lo·x, Σ hi·x): exact, the second is a multiple of 16.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SplitNibbleSums(ref Vector256<int> whole, ref Vector256<int> high16)
+    {
+        whole -= high16;
+        high16 = Vector256.ShiftRightArithmetic(high16, 4);
+    }
+
     /// <summary>Σ q over group j (16 or 32 values) of a super-block, from its per-16 sums.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int GroupSum<TF>(int* sums, int j)
@@ -150,16 +220,18 @@ internal static unsafe class QuantGemm
         where TDot : struct, IDot
         where TR : struct, IRowCount
     {
-        var f = job.Format;
         var a = job.Activations;
         byte* data = job.Data;
         int superBlocks = job.SuperBlocks;
-        long recordBytes = f.RecordBytes;
-        int planeB = f.PlaneBOffset;
-        int scalesAt = f.ScalesOffset;
-        int groupScalesAt = f.GroupScalesOffset;
-        int groupMinsAt = f.GroupMinsOffset;
-        int offset = f.Offset + (IsSigned<TF>() ? TDot.SignedOffset : 0);
+
+        // The format's layout, constants of this compiled tile.
+        var layout = PanelFormat.LayoutOf<TF>();
+        int recordBytes = layout.Bytes;
+        int planeB = layout.PlaneB;
+        int scalesAt = layout.Scales;
+        int groupScalesAt = layout.GroupScales;
+        int groupMinsAt = layout.GroupMins;
+        int offset = TF.Offset + (IsSigned<TF>() ? TDot.SignedOffset : 0);
         int groups = TF.SuperBlock / TF.Group;
         int quadsPerGroup = TF.Group / 16;
 
@@ -179,21 +251,14 @@ internal static unsafe class QuantGemm
         float* acc = stackalloc float[4 * P];
         int* isum = stackalloc int[4 * P];
         new Span<float>(acc, TR.Count * P).Clear();
+        // Prefetch the record PrefetchBytes ahead (past the panel's end: the next panel, which a
+        // thread's contiguous range computes next), so that the weights stream in while this one is
+        // computed; a few lines per quad of k, spread through the dot loop rather than a loop of their own.
         long ahead = (PrefetchBytes + recordBytes - 1) / recordBytes * recordBytes;
         for (int s = 0; s < superBlocks; s++)
         {
             byte* rec = data + (s * recordBytes);
             byte* pb = rec + planeB;
-
-            // The record PrefetchBytes ahead (past the panel's end: the next panel, which a thread's
-            // contiguous range computes next), so the weights stream in while this one is computed.
-            if (Sse.IsSupported)
-            {
-                for (long l = 0; l < recordBytes; l += 64)
-                {
-                    Sse.Prefetch0(rec + ahead + l);
-                }
-            }
 
             int k0 = s * TF.SuperBlock;
             int g16 = k0 / 16;
@@ -210,10 +275,13 @@ internal static unsafe class QuantGemm
                 for (int qd = j * quadsPerGroup; qd < (j + 1) * quadsPerGroup; qd++)
                 {
                     int k = k0 + (qd * 16);
-                    Step<TF, TDot, TR>(rec, pb, qd, 0, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
-                    Step<TF, TDot, TR>(rec, pb, qd, 1, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
-                    Step<TF, TDot, TR>(rec, pb, qd, 2, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
-                    Step<TF, TDot, TR>(rec, pb, qd, 3, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
+                    PrefetchQuad<TF>(rec + ahead, qd);
+                    byte* qa = CodeDecoding.QuadA<TF>(rec, qd);
+                    byte* qb = CodeDecoding.QuadB<TF>(pb, qd);
+                    Step<TF, TDot, TR>(qa, qb, 0, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
+                    Step<TF, TDot, TR>(qa, qb, 1, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
+                    Step<TF, TDot, TR>(qa, qb, 2, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
+                    Step<TF, TDot, TR>(qa, qb, 3, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
                 }
 
                 if (TR.Count == 1)
@@ -221,6 +289,21 @@ internal static unsafe class QuantGemm
                     // A single row ran two chains per unit (even and odd groups of 4): integer sums, any order.
                     s00 += s10;
                     s01 += s11;
+                }
+
+                if (WholeNibbleBytes<TF, TDot>())
+                {
+                    SplitNibbleSums(ref s00, ref s01);
+                    if (TR.Count > 1)
+                    {
+                        SplitNibbleSums(ref s10, ref s11);
+                    }
+
+                    if (TR.Count > 2)
+                    {
+                        SplitNibbleSums(ref s20, ref s21);
+                        SplitNibbleSums(ref s30, ref s31);
+                    }
                 }
 
                 if (!HasGroups<TF>())
@@ -350,13 +433,25 @@ internal static unsafe class QuantGemm
     /// once, then every row of the tile. A single row alternates two chains per unit by <paramref name="t"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Step<TF, TDot, TR>(byte* rec, byte* pb, int qd, int t, sbyte* x0, sbyte* x1, sbyte* x2, sbyte* x3, ref Vector256<int> s00, ref Vector256<int> s01, ref Vector256<int> s10, ref Vector256<int> s11, ref Vector256<int> s20, ref Vector256<int> s21, ref Vector256<int> s30, ref Vector256<int> s31)
+    private static void Step<TF, TDot, TR>(byte* qa, byte* qb, int t, sbyte* x0, sbyte* x1, sbyte* x2, sbyte* x3, ref Vector256<int> s00, ref Vector256<int> s01, ref Vector256<int> s10, ref Vector256<int> s11, ref Vector256<int> s20, ref Vector256<int> s21, ref Vector256<int> s30, ref Vector256<int> s31)
         where TF : struct, IFormat
         where TDot : struct, IDot
         where TR : struct, IRowCount
     {
-        var w0 = CodeDecoding.Unit<TF>(rec, pb, qd, t, 0);
-        var w1 = CodeDecoding.Unit<TF>(rec, pb, qd, t, 1);
+        Vector256<byte> w0, w1;
+        if (WholeNibbleBytes<TF, TDot>())
+        {
+            // Both nibbles of a byte at once (see WholeNibbleBytes): one mask per 64 codes, not three ops.
+            var v = Vector256.Load(qa + (t * 32));
+            w0 = v;
+            w1 = v & Vector256.Create((byte)0xF0);
+        }
+        else
+        {
+            w0 = CodeDecoding.Unit<TF>(qa, qb, t, 0);
+            w1 = CodeDecoding.Unit<TF>(qa, qb, t, 1);
+        }
+
         var p0 = IsSigned<TF>() ? TDot.PrepareSigned(w0.AsSByte()) : w0;
         var p1 = IsSigned<TF>() ? TDot.PrepareSigned(w1.AsSByte()) : w1;
         int o = 4 * t;

@@ -165,17 +165,17 @@ internal static unsafe class QuantGemmBaseline
                 {
                     sbyte* xq = xs + (qd * 16);
                     var x = Broadcast(xq);
-                    s0a = Dot<TCodes, TDot>(s0a, CodeDecoding.Unit<TCodes>(rec, pb, qd, 0, 0), x);
-                    s1a = Dot<TCodes, TDot>(s1a, CodeDecoding.Unit<TCodes>(rec, pb, qd, 0, 1), x);
+                    s0a = Dot<TCodes, TDot>(s0a, CodeDecoding.Unit<TCodes>(CodeDecoding.QuadA<TCodes>(rec, qd), CodeDecoding.QuadB<TCodes>(pb, qd), 0, 0), x);
+                    s1a = Dot<TCodes, TDot>(s1a, CodeDecoding.Unit<TCodes>(CodeDecoding.QuadA<TCodes>(rec, qd), CodeDecoding.QuadB<TCodes>(pb, qd), 0, 1), x);
                     x = Broadcast(xq + 4);
-                    s0b = Dot<TCodes, TDot>(s0b, CodeDecoding.Unit<TCodes>(rec, pb, qd, 1, 0), x);
-                    s1b = Dot<TCodes, TDot>(s1b, CodeDecoding.Unit<TCodes>(rec, pb, qd, 1, 1), x);
+                    s0b = Dot<TCodes, TDot>(s0b, CodeDecoding.Unit<TCodes>(CodeDecoding.QuadA<TCodes>(rec, qd), CodeDecoding.QuadB<TCodes>(pb, qd), 1, 0), x);
+                    s1b = Dot<TCodes, TDot>(s1b, CodeDecoding.Unit<TCodes>(CodeDecoding.QuadA<TCodes>(rec, qd), CodeDecoding.QuadB<TCodes>(pb, qd), 1, 1), x);
                     x = Broadcast(xq + 8);
-                    s0a = Dot<TCodes, TDot>(s0a, CodeDecoding.Unit<TCodes>(rec, pb, qd, 2, 0), x);
-                    s1a = Dot<TCodes, TDot>(s1a, CodeDecoding.Unit<TCodes>(rec, pb, qd, 2, 1), x);
+                    s0a = Dot<TCodes, TDot>(s0a, CodeDecoding.Unit<TCodes>(CodeDecoding.QuadA<TCodes>(rec, qd), CodeDecoding.QuadB<TCodes>(pb, qd), 2, 0), x);
+                    s1a = Dot<TCodes, TDot>(s1a, CodeDecoding.Unit<TCodes>(CodeDecoding.QuadA<TCodes>(rec, qd), CodeDecoding.QuadB<TCodes>(pb, qd), 2, 1), x);
                     x = Broadcast(xq + 12);
-                    s0b = Dot<TCodes, TDot>(s0b, CodeDecoding.Unit<TCodes>(rec, pb, qd, 3, 0), x);
-                    s1b = Dot<TCodes, TDot>(s1b, CodeDecoding.Unit<TCodes>(rec, pb, qd, 3, 1), x);
+                    s0b = Dot<TCodes, TDot>(s0b, CodeDecoding.Unit<TCodes>(CodeDecoding.QuadA<TCodes>(rec, qd), CodeDecoding.QuadB<TCodes>(pb, qd), 3, 0), x);
+                    s1b = Dot<TCodes, TDot>(s1b, CodeDecoding.Unit<TCodes>(CodeDecoding.QuadA<TCodes>(rec, qd), CodeDecoding.QuadB<TCodes>(pb, qd), 3, 1), x);
                 }
 
                 var t0 = s0a + s0b;
@@ -348,8 +348,8 @@ internal static unsafe class QuantGemmBaseline
         where TCodes : struct, ICodes
         where TDot : struct, IDot
     {
-        var w0 = CodeDecoding.Unit<TCodes>(rec, pb, qd, t, 0);
-        var w1 = CodeDecoding.Unit<TCodes>(rec, pb, qd, t, 1);
+        var w0 = CodeDecoding.Unit<TCodes>(CodeDecoding.QuadA<TCodes>(rec, qd), CodeDecoding.QuadB<TCodes>(pb, qd), t, 0);
+        var w1 = CodeDecoding.Unit<TCodes>(CodeDecoding.QuadA<TCodes>(rec, qd), CodeDecoding.QuadB<TCodes>(pb, qd), t, 1);
         var x = Broadcast(x0 + (4 * t));
         s00 = Dot<TCodes, TDot>(s00, w0, x);
         s01 = Dot<TCodes, TDot>(s01, w1, x);
