@@ -30,6 +30,9 @@ internal static unsafe class QuantGemm
     /// <summary>How far ahead of the record being computed the tiles prefetch: about a DRAM latency's worth of streaming.</summary>
     private const long PrefetchBytes = 4096;
 
+    /// <summary>How many super-blocks' integer sums a tile keeps before finishing them (4 KiB of stack for 4 rows).</summary>
+    private const int DeferredSuperBlocks = 16;
+
     /// <summary>Computes panels [panelStart, panelEnd) for all <paramref name="m"/> rows of already quantized activations.</summary>
     /// <param name="isa">which implementation to run; tests pin one to compare them, the runner leaves the best available.</param>
     public static void Run(QuantActivations activations, int m, QuantMatrix w, float* y, int ldy, bool accumulate, int panelStart, int panelEnd, QuantIsa isa = QuantIsa.Best)
@@ -249,7 +252,10 @@ internal static unsafe class QuantGemm
         float* ss3 = scaledSums ? a.RowScaledSums(row3) : null;
 
         float* acc = stackalloc float[4 * P];
-        int* isum = stackalloc int[4 * P];
+        // A group kind's super-blocks are finished (IM and the float step) in runs of DeferredSuperBlocks,
+        // in order, from their integer sums kept here: one call per run instead of one per super-block.
+        int* isums = stackalloc int[HasGroups<TF>() ? DeferredSuperBlocks * 4 * P : 1];
+        int firstDeferred = 0;
         new Span<float>(acc, TR.Count * P).Clear();
         // Prefetch the record PrefetchBytes ahead (past the panel's end: the next panel, which a
         // thread's contiguous range computes next), so that the weights stream in while this one is
@@ -262,6 +268,7 @@ internal static unsafe class QuantGemm
 
             int k0 = s * TF.SuperBlock;
             int g16 = k0 / 16;
+            int* isum = isums + ((s - firstDeferred) * 4 * P);
             for (int j = 0; j < groups; j++)
             {
                 var s00 = Vector256<int>.Zero;
@@ -345,9 +352,10 @@ internal static unsafe class QuantGemm
                 }
             }
 
-            if (HasGroups<TF>())
+            if (HasGroups<TF>() && (s + 1 - firstDeferred == DeferredSuperBlocks || s + 1 == superBlocks))
             {
-                FinishSuperBlock<TF, TR>(rec + scalesAt, rec + groupScalesAt, rec + groupMinsAt, g16, dx0[s], dx1[s], dx2[s], dx3[s], xs0, xs1, xs2, xs3, isum, acc);
+                FinishSuperBlocks<TF, TR>(data, firstDeferred, s + 1, dx0, dx1, dx2, dx3, xs0, xs1, xs2, xs3, isums, acc);
+                firstDeferred = s + 1;
             }
         }
 
@@ -364,11 +372,28 @@ internal static unsafe class QuantGemm
     }
 
     /// <summary>
-    /// A group kind's super-block end for every row of a tile: IM = Σ_groups min · X (no codes needed:
-    /// one pass over the groups, the rows' sums in registers), then the float step into acc. Kept out
-    /// of <see cref="Tile"/> so that the JIT's inlining budget goes to the dot loop.
+    /// Super-blocks [<paramref name="first"/>, <paramref name="end"/>) of a group kind's panel, finished
+    /// in order: their integer sums IS are in <paramref name="isums"/> (4 rows of 16 per super-block).
+    /// Kept out of <see cref="Tile"/> so that the JIT's inlining budget goes to the dot loop.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void FinishSuperBlocks<TF, TR>(byte* data, int first, int end, float* dx0, float* dx1, float* dx2, float* dx3, int* xs0, int* xs1, int* xs2, int* xs3, int* isums, float* acc)
+        where TF : struct, IFormat
+        where TR : struct, IRowCount
+    {
+        var layout = PanelFormat.LayoutOf<TF>();
+        for (int s = first; s < end; s++)
+        {
+            byte* rec = data + ((long)s * layout.Bytes);
+            FinishSuperBlock<TF, TR>(rec + layout.Scales, rec + layout.GroupScales, rec + layout.GroupMins, s * TF.SuperBlock / 16, dx0[s], dx1[s], dx2[s], dx3[s], xs0, xs1, xs2, xs3, isums + ((s - first) * 4 * P), acc);
+        }
+    }
+
+    /// <summary>
+    /// A group kind's super-block end for every row of a tile: IM = Σ_groups min · X (no codes needed:
+    /// one pass over the groups, the rows' sums in registers), then the float step into acc.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void FinishSuperBlock<TF, TR>(byte* scales, byte* groupScales, byte* groupMins, int g16, float dx0, float dx1, float dx2, float dx3, int* xs0, int* xs1, int* xs2, int* xs3, int* isum, float* acc)
         where TF : struct, IFormat
         where TR : struct, IRowCount

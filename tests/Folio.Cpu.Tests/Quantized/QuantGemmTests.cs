@@ -20,17 +20,18 @@ public sealed unsafe class QuantGemmTests
 
     private sealed class Case : IDisposable
     {
-        public Case(DType type, int seed)
+        public Case(DType type, int seed, int k = K)
         {
+            Width = k;
             var rng = new Random(seed);
             var (values, bytes) = GgmlReferenceBlocks.Layout(type);
-            int rowBytes = K / values * bytes;
+            int rowBytes = Width / values * bytes;
             Rows = new byte[N][];
             Store = new NativeTensorStore("random-blocks");
-            var view = Store.Add("w", type, [N, K], (long)N * rowBytes);
+            var view = Store.Add("w", type, [N, Width], (long)N * rowBytes);
             for (int n = 0; n < N; n++)
             {
-                Rows[n] = GgmlReferenceBlocks.RandomBlocks(type, K / values, rng, scale: 0.01f);
+                Rows[n] = GgmlReferenceBlocks.RandomBlocks(type, Width / values, rng, scale: 0.01f);
                 Rows[n].CopyTo(new Span<byte>(view.Data + ((long)n * rowBytes), rowBytes));
             }
 
@@ -38,12 +39,15 @@ public sealed unsafe class QuantGemmTests
             X = new float[M][];
             for (int m = 0; m < M; m++)
             {
-                X[m] = Enumerable.Range(0, K).Select(_ => (float)((rng.NextDouble() * 2) - 1) * (m + 1)).ToArray();
+                X[m] = Enumerable.Range(0, Width).Select(_ => (float)((rng.NextDouble() * 2) - 1) * (m + 1)).ToArray();
             }
 
             // One block of one row all zero: its scale is 0 and so are its codes.
             Array.Clear(X[2], 64, 32);
         }
+
+        /// <summary>K of this case's matrix.</summary>
+        public int Width { get; }
 
         public NativeTensorStore Store { get; }
         public TensorView View { get; }
@@ -52,9 +56,9 @@ public sealed unsafe class QuantGemmTests
 
         public float[] RunKernel(QuantIsa isa, bool accumulate = false)
         {
-            using var matrix = QuantMatrix.FromTensors([View], [N], K);
+            using var matrix = QuantMatrix.FromTensors([View], [N], Width);
             using var acts = new QuantActivations();
-            acts.EnsureCapacity(M, K);
+            acts.EnsureCapacity(M, Width);
             var y = new float[M * N];
             if (accumulate)
             {
@@ -70,7 +74,7 @@ public sealed unsafe class QuantGemmTests
                 {
                     fixed (float* px = X[m])
                     {
-                        acts.QuantizeRow(px, m, K, matrix.NeedsBlocks32, matrix.NeedsBlocks256);
+                        acts.QuantizeRow(px, m, Width, matrix.NeedsBlocks32, matrix.NeedsBlocks256);
                     }
                 }
 
@@ -85,9 +89,19 @@ public sealed unsafe class QuantGemmTests
 
     [Theory]
     [MemberData(nameof(Types))]
-    public void Every_implementation_gives_the_reference_bits(DType type)
+    public void Every_implementation_gives_the_reference_bits(DType type) => AssertReferenceBits(type, K);
+
+    /// <summary>
+    /// 18 super-blocks of 256 values (144 blocks of 32): longer than the run of super-blocks whose
+    /// integer sums a tile keeps before finishing them, so a run ends inside a row.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void Every_implementation_gives_the_reference_bits_over_a_long_row(DType type) => AssertReferenceBits(type, 18 * 256);
+
+    private static void AssertReferenceBits(DType type, int k)
     {
-        using var c = new Case(type, seed: (int)type + 100);
+        using var c = new Case(type, seed: (int)type + 100, k);
         int block = QuantLayouts.Of(type).Values;
         var expected = new float[M * N];
         for (int m = 0; m < M; m++)
