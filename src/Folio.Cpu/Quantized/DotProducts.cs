@@ -27,6 +27,9 @@ internal interface IDot
 
     static abstract int SignedOffset { get; }
 
+    /// <summary>acc[i] += a[2i] · b[2i] + a[2i + 1] · b[2i + 1], int16 pairs into int32 lanes (exact for the small values the kernels pass).</summary>
+    static abstract Vector256<int> WordPairs(Vector256<int> acc, Vector256<short> a, Vector256<short> b);
+
     /// <summary>Whether each product goes straight into an int32 lane (no int16 pair that could saturate), so any unsigned byte may be a code.</summary>
     static abstract bool WidensToInt32 { get; }
 }
@@ -37,6 +40,11 @@ internal struct VnniDot : IDot
     public static int SignedOffset => 128;
 
     public static bool WidensToInt32 => true;
+
+    /// <summary>VPDPWSSD.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> WordPairs(Vector256<int> acc, Vector256<short> a, Vector256<short> b) =>
+        AvxVnni.MultiplyWideningAndAdd(acc, a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> Unsigned(Vector256<int> acc, Vector256<byte> w, Vector256<sbyte> x) =>
@@ -60,6 +68,11 @@ internal struct Avx2Dot : IDot
     public static int SignedOffset => 0;
 
     public static bool WidensToInt32 => false;
+
+    /// <summary>VPMADDWD then an add.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> WordPairs(Vector256<int> acc, Vector256<short> a, Vector256<short> b) =>
+        acc + Avx2.MultiplyAddAdjacent(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> Unsigned(Vector256<int> acc, Vector256<byte> w, Vector256<sbyte> x) =>

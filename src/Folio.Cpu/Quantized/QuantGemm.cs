@@ -354,7 +354,7 @@ internal static unsafe class QuantGemm
 
             if (HasGroups<TF>() && (s + 1 - firstDeferred == DeferredSuperBlocks || s + 1 == superBlocks))
             {
-                FinishSuperBlocks<TF, TR>(data, firstDeferred, s + 1, dx0, dx1, dx2, dx3, xs0, xs1, xs2, xs3, isums, acc);
+                FinishSuperBlocks<TF, TDot, TR>(data, firstDeferred, s + 1, dx0, dx1, dx2, dx3, xs0, xs1, xs2, xs3, isums, acc);
                 firstDeferred = s + 1;
             }
         }
@@ -377,15 +377,16 @@ internal static unsafe class QuantGemm
     /// Kept out of <see cref="Tile"/> so that the JIT's inlining budget goes to the dot loop.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void FinishSuperBlocks<TF, TR>(byte* data, int first, int end, float* dx0, float* dx1, float* dx2, float* dx3, int* xs0, int* xs1, int* xs2, int* xs3, int* isums, float* acc)
+    private static void FinishSuperBlocks<TF, TDot, TR>(byte* data, int first, int end, float* dx0, float* dx1, float* dx2, float* dx3, int* xs0, int* xs1, int* xs2, int* xs3, int* isums, float* acc)
         where TF : struct, IFormat
+        where TDot : struct, IDot
         where TR : struct, IRowCount
     {
         var layout = PanelFormat.LayoutOf<TF>();
         for (int s = first; s < end; s++)
         {
             byte* rec = data + ((long)s * layout.Bytes);
-            FinishSuperBlock<TF, TR>(rec + layout.Scales, rec + layout.GroupScales, rec + layout.GroupMins, s * TF.SuperBlock / 16, dx0[s], dx1[s], dx2[s], dx3[s], xs0, xs1, xs2, xs3, isums + ((s - first) * 4 * P), acc);
+            FinishSuperBlock<TF, TDot, TR>(rec + layout.Scales, rec + layout.GroupScales, rec + layout.GroupMins, s * TF.SuperBlock / 16, dx0[s], dx1[s], dx2[s], dx3[s], xs0, xs1, xs2, xs3, isums + ((s - first) * 4 * P), acc);
         }
     }
 
@@ -394,8 +395,9 @@ internal static unsafe class QuantGemm
     /// one pass over the groups, the rows' sums in registers), then the float step into acc.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void FinishSuperBlock<TF, TR>(byte* scales, byte* groupScales, byte* groupMins, int g16, float dx0, float dx1, float dx2, float dx3, int* xs0, int* xs1, int* xs2, int* xs3, int* isum, float* acc)
+    private static void FinishSuperBlock<TF, TDot, TR>(byte* scales, byte* groupScales, byte* groupMins, int g16, float dx0, float dx1, float dx2, float dx3, int* xs0, int* xs1, int* xs2, int* xs3, int* isum, float* acc)
         where TF : struct, IFormat
+        where TDot : struct, IDot
         where TR : struct, IRowCount
     {
         int groups = TF.SuperBlock / TF.Group;
@@ -409,28 +411,29 @@ internal static unsafe class QuantGemm
         var im31 = Vector256<int>.Zero;
         if (HasMin<TF>())
         {
-            for (int j = 0; j < groups; j++)
+            // Two groups per step: per row, min_j · X_j + min_j+1 · X_j+1 as one int16 pair product
+            // (mins below 64, |X| at most 32 · 127), exact as the int32 products were.
+            for (int j = 0; j < groups; j += 2)
             {
-                var mn0 = GroupMin<TF>(groupScales + (j * P), groupMins + (j * P));
-                var mn1 = GroupMin<TF>(groupScales + (j * P) + 8, groupMins + (j * P) + 8);
-                var x = Vector256.Create(GroupSum<TF>(xs0 + g16, j));
-                im00 += mn0 * x;
-                im01 += mn1 * x;
+                var (mn0, mn1) = GroupMinPairs<TF>(groupScales + (j * P), groupMins + (j * P));
+                var x = GroupSumPair<TF>(xs0 + g16, j);
+                im00 = TDot.WordPairs(im00, mn0, x);
+                im01 = TDot.WordPairs(im01, mn1, x);
                 if (TR.Count > 1)
                 {
-                    x = Vector256.Create(GroupSum<TF>(xs1 + g16, j));
-                    im10 += mn0 * x;
-                    im11 += mn1 * x;
+                    x = GroupSumPair<TF>(xs1 + g16, j);
+                    im10 = TDot.WordPairs(im10, mn0, x);
+                    im11 = TDot.WordPairs(im11, mn1, x);
                 }
 
                 if (TR.Count > 2)
                 {
-                    x = Vector256.Create(GroupSum<TF>(xs2 + g16, j));
-                    im20 += mn0 * x;
-                    im21 += mn1 * x;
-                    x = Vector256.Create(GroupSum<TF>(xs3 + g16, j));
-                    im30 += mn0 * x;
-                    im31 += mn1 * x;
+                    x = GroupSumPair<TF>(xs2 + g16, j);
+                    im20 = TDot.WordPairs(im20, mn0, x);
+                    im21 = TDot.WordPairs(im21, mn1, x);
+                    x = GroupSumPair<TF>(xs3 + g16, j);
+                    im30 = TDot.WordPairs(im30, mn0, x);
+                    im31 = TDot.WordPairs(im31, mn1, x);
                 }
             }
         }
@@ -575,12 +578,31 @@ internal static unsafe class QuantGemm
         _ => Avx2.ConvertToVector256Int32(gs) & Vector256.Create(0xF),
     };
 
-    /// <summary>The integer mins of one group for 8 panel rows: their own bytes, or the high nibbles of the scale bytes (packed).</summary>
+    /// <summary>
+    /// The integer mins of groups j and j + 1 for the panel's rows 0-7 and 8-15, as int16 pairs (group
+    /// j's min, then group j + 1's, per row): their own bytes, or the high nibbles of the scale bytes (packed).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> GroupMin<TF>(byte* gs, byte* gm)
-        where TF : struct, IFormat => TF.Scales == ScaleKind.GroupsMin
-        ? Avx2.ConvertToVector256Int32(gm)
-        : Vector256.ShiftRightLogical(Avx2.ConvertToVector256Int32(gs), 4);
+    private static (Vector256<short> Rows0To7, Vector256<short> Rows8To15) GroupMinPairs<TF>(byte* gs, byte* gm)
+        where TF : struct, IFormat
+    {
+        byte* src = TF.Scales == ScaleKind.GroupsMin ? gm : gs;
+        var a = Vector128.Load(src);
+        var b = Vector128.Load(src + P);
+        if (TF.Scales == ScaleKind.GroupsMinPacked)
+        {
+            a = Vector128.ShiftRightLogical(a.AsUInt16(), 4).AsByte() & Vector128.Create((byte)0x0F);
+            b = Vector128.ShiftRightLogical(b.AsUInt16(), 4).AsByte() & Vector128.Create((byte)0x0F);
+        }
+
+        return (Avx2.ConvertToVector256Int16(Sse2.UnpackLow(a, b)).AsInt16(), Avx2.ConvertToVector256Int16(Sse2.UnpackHigh(a, b)).AsInt16());
+    }
+
+    /// <summary>X of groups j and j + 1 of an activation row, as the int16 pair every lane multiplies (each fits: at most 32 · 127).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> GroupSumPair<TF>(int* sums, int j)
+        where TF : struct, IFormat =>
+        Vector256.Create((GroupSum<TF>(sums, j) & 0xFFFF) | (GroupSum<TF>(sums, j + 1) << 16)).AsInt16();
 
     /// <summary>
     /// y[j] = acc[j] (+ bias[j]) (+ y[j] when accumulating) for the panel's valid outputs. A full
