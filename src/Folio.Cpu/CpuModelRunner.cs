@@ -629,16 +629,19 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         g.GemmY = y;
         g.GemmLdy = ldy;
         g.GemmAccumulate = accumulate;
+        // Claims shrink to a sixteenth of a thread's share: with guided claims the last ones are
+        // small, so a decode step's many small GEMMs do not end with one thread waiting a quarter.
+        int chunk = _team.ChunkFor(w.Panels, chunksPerThread: 16);
         if (w.Mapped is not { } mapped)
         {
-            _team.Run(g, w.Panels, _team.ChunkFor(w.Panels));
+            _team.Run(g, w.Panels, chunk);
             return;
         }
 
         g.GemmSource = _expertCache?.Acquire(mapped) ?? MappedMatrix.Source.Scratch;
         try
         {
-            _team.Run(g, w.Panels, _team.ChunkFor(w.Panels));
+            _team.Run(g, w.Panels, chunk);
         }
         catch when (g.GemmSource == MappedMatrix.Source.Fill)
         {

@@ -58,8 +58,8 @@ public sealed class CpuThreadTeam : IDisposable
     public int ThreadCount { get; }
 
     /// <summary>
-    /// Runs units [0, <paramref name="units"/>) of <paramref name="work"/> on the team in chunks of
-    /// <paramref name="chunk"/> units and returns when all are done.
+    /// Runs units [0, <paramref name="units"/>) of <paramref name="work"/> on the team in chunks of at
+    /// least <paramref name="chunk"/> units (larger while much is left) and returns when all are done.
     /// </summary>
     public void Run(IParallelWork work, int units, int chunk)
     {
@@ -119,13 +119,17 @@ public sealed class CpuThreadTeam : IDisposable
                 return;
             }
 
-            if (Interlocked.CompareExchange(ref _claim, c + chunk, c) != c)
+            // Guided claims: a share of what is left (half of an even split), never under the chunk,
+            // so the first claims are large and the last ones small: a thread that finishes early
+            // waits at most one small chunk for the others instead of one of a fixed quarter.
+            int take = Math.Max(chunk, (units - next) / (2 * ThreadCount));
+            if (Interlocked.CompareExchange(ref _claim, c + take, c) != c)
             {
                 continue;
             }
 
             // The claim succeeded while this generation was open, so the fields read above are its own.
-            int end = Math.Min(next + chunk, units);
+            int end = Math.Min(next + take, units);
             try
             {
                 work.Execute(next, end, threadIndex);
