@@ -25,6 +25,7 @@ public sealed class CpuThreadTeam : IDisposable
 {
     private const int Closed = int.MaxValue;
     private static readonly long SpinTicks = Stopwatch.Frequency / 2000; // 0.5 ms of spinning before sleeping
+    private const int TightPolls = 4096; // about half a millisecond of Thread.SpinWait(4)
 
     private readonly Thread[] _workers;
     private readonly object _sleepLock = new();
@@ -90,9 +91,21 @@ public sealed class CpuThreadTeam : IDisposable
         }
 
         ClaimAndRun(0);
+
+        // Poll the others' last chunks at a steady short interval first: SpinWait's backoff doubles
+        // its pause each turn, so after a few turns the caller noticed the end of an op microseconds
+        // late, and a decode step is a hundred ops of tens of microseconds. Past about half a
+        // millisecond (a worker descheduled on a shared machine) it backs off and yields as before.
         var spin = default(SpinWait);
+        int polls = 0;
         while (Volatile.Read(ref _done) != units)
         {
+            if (++polls < TightPolls)
+            {
+                Thread.SpinWait(4);
+                continue;
+            }
+
             spin.SpinOnce(sleep1Threshold: -1);
         }
 
