@@ -37,6 +37,11 @@ internal static unsafe class QuantGemm
     /// <param name="isa">which implementation to run; tests pin one to compare them, the runner leaves the best available.</param>
     public static void Run(QuantActivations activations, int m, QuantMatrix w, float* y, int ldy, bool accumulate, int panelStart, int panelEnd, QuantIsa isa = QuantIsa.Best)
     {
+        if (panelStart < panelEnd)
+        {
+            PrefetchRangeStart(w, panelStart);
+        }
+
         for (int p = panelStart; p < panelEnd; p++)
         {
             var part = w.PartOf(p);
@@ -67,6 +72,27 @@ internal static unsafe class QuantGemm
             {
                 QuantGemmScalar.Panel(job, m);
             }
+        }
+    }
+
+    /// <summary>
+    /// The first PrefetchBytes of a range's first panel: the tiles prefetch that far ahead of
+    /// themselves, so without this a range would start on weights nothing asked for yet (a thread
+    /// claims several ranges per matrix).
+    /// </summary>
+    private static void PrefetchRangeStart(QuantMatrix w, int panel)
+    {
+        if (!Sse.IsSupported)
+        {
+            return;
+        }
+
+        var part = w.PartOf(panel);
+        byte* start = part.Data + ((panel - part.Panel0) * part.PanelBytes);
+        long bytes = Math.Min(PrefetchBytes, part.PanelBytes);
+        for (long l = 0; l < bytes; l += 64)
+        {
+            Sse.Prefetch0(start + l);
         }
     }
 
