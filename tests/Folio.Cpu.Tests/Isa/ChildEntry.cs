@@ -4,7 +4,8 @@ namespace Folio.Cpu.Tests.Isa;
 /// The test assembly's entry point (the test SDK's generated one is switched off), so that the ISA
 /// tests can run this assembly as a child process: <c>dotnet Folio.Cpu.Tests.dll isa-probe OUT SOURCE...</c>
 /// writes <see cref="IsaProbe.Features"/> then each source's probe to OUT. Test runners never call it.
-/// <c>quant-bench</c> runs the int8 kernel microbenchmark (<see cref="Quantized.Bench.QuantKernelBench"/>).
+/// <c>quant-bench</c> runs the int8 kernel microbenchmark (<see cref="Quantized.Bench.QuantKernelBench"/>);
+/// <c>tile-jit</c> compiles every int8 tile once (<see cref="Quantized.TileJitProbe"/>, for <see cref="Quantized.TileInliningTests"/>).
 /// </summary>
 public static class ChildEntry
 {
@@ -29,6 +30,12 @@ public static class ChildEntry
             var types = args.Length > 3 ? args[3].Split(',') : null;
             var rows = args.Length > 4 ? args[4].Split(',').Select(r => int.Parse(r, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : null;
             Quantized.Bench.QuantKernelBench.Run(Console.Out, threads, megabytes, types, rows);
+            return 0;
+        }
+
+        if (args.Length == 1 && args[0] == "tile-jit")
+        {
+            Quantized.TileJitProbe.Run();
             return 0;
         }
 

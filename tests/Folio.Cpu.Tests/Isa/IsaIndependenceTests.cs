@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.Intrinsics;
 using Folio.Cpu.Tests.Support;
 using Folio.ModelTools;
@@ -95,33 +94,6 @@ public sealed class IsaIndependenceTests
 
     private static string Shorten(string line) => line.Length > 300 ? line[..300] + "..." : line;
 
-    private static void RunChild(Dictionary<string, string> env, string output, string[] sources)
-    {
-        string dll = typeof(ChildEntry).Assembly.Location;
-        string host = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
-        var psi = new ProcessStartInfo(host) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        psi.ArgumentList.Add(dll);
-        psi.ArgumentList.Add("isa-probe");
-        psi.ArgumentList.Add(output);
-        foreach (string s in sources)
-        {
-            psi.ArgumentList.Add(s);
-        }
-
-        foreach (var (k, v) in env)
-        {
-            psi.Environment[k] = v;
-        }
-
-        using var process = Process.Start(psi)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(8)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail("the child process ran past 8 minutes");
-        }
-
-        Assert.True(process.ExitCode == 0, $"child exited with {process.ExitCode}: {stdout.Result}\n{stderr.Result}");
-    }
+    private static void RunChild(Dictionary<string, string> env, string output, string[] sources) =>
+        ChildProcess.Run(env, TimeSpan.FromMinutes(8), ["isa-probe", output, .. sources]);
 }
