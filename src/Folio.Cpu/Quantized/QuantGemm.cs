@@ -346,16 +346,16 @@ internal static unsafe class QuantGemm
                     var dh1 = CodeDecoding.Halves(d16 + 8);
                     var mh0 = HasMin<TF>() ? CodeDecoding.Halves(d16 + P) : default;
                     var mh1 = HasMin<TF>() ? CodeDecoding.Halves(d16 + P + 8) : default;
-                    BlockRow<TF>(s00, s01, offset * GroupSum<TF>(xs0 + g16, 0), dx0[s], scaledSums ? ss0[s] : 0, dh0, dh1, mh0, mh1, acc);
+                    BlockRow<TF>(s00, s01, offset == 0 ? 0 : offset * GroupSum<TF>(xs0 + g16, 0), dx0[s], scaledSums ? ss0[s] : 0, dh0, dh1, mh0, mh1, acc);
                     if (TR.Count > 1)
                     {
-                        BlockRow<TF>(s10, s11, offset * GroupSum<TF>(xs1 + g16, 0), dx1[s], scaledSums ? ss1[s] : 0, dh0, dh1, mh0, mh1, acc + P);
+                        BlockRow<TF>(s10, s11, offset == 0 ? 0 : offset * GroupSum<TF>(xs1 + g16, 0), dx1[s], scaledSums ? ss1[s] : 0, dh0, dh1, mh0, mh1, acc + P);
                     }
 
                     if (TR.Count > 2)
                     {
-                        BlockRow<TF>(s20, s21, offset * GroupSum<TF>(xs2 + g16, 0), dx2[s], scaledSums ? ss2[s] : 0, dh0, dh1, mh0, mh1, acc + (2 * P));
-                        BlockRow<TF>(s30, s31, offset * GroupSum<TF>(xs3 + g16, 0), dx3[s], scaledSums ? ss3[s] : 0, dh0, dh1, mh0, mh1, acc + (3 * P));
+                        BlockRow<TF>(s20, s21, offset == 0 ? 0 : offset * GroupSum<TF>(xs2 + g16, 0), dx2[s], scaledSums ? ss2[s] : 0, dh0, dh1, mh0, mh1, acc + (2 * P));
+                        BlockRow<TF>(s30, s31, offset == 0 ? 0 : offset * GroupSum<TF>(xs3 + g16, 0), dx3[s], scaledSums ? ss3[s] : 0, dh0, dh1, mh0, mh1, acc + (3 * P));
                     }
 
                     continue;
@@ -365,16 +365,16 @@ internal static unsafe class QuantGemm
                 var sc0 = GroupScale<TF>(gs);
                 var sc1 = GroupScale<TF>(gs + 8);
                 bool first = j == 0;
-                GroupRow(first, s00, s01, offset * GroupSum<TF>(xs0 + g16, j), sc0, sc1, isum);
+                GroupRow(first, s00, s01, offset == 0 ? 0 : offset * GroupSum<TF>(xs0 + g16, j), sc0, sc1, isum);
                 if (TR.Count > 1)
                 {
-                    GroupRow(first, s10, s11, offset * GroupSum<TF>(xs1 + g16, j), sc0, sc1, isum + P);
+                    GroupRow(first, s10, s11, offset == 0 ? 0 : offset * GroupSum<TF>(xs1 + g16, j), sc0, sc1, isum + P);
                 }
 
                 if (TR.Count > 2)
                 {
-                    GroupRow(first, s20, s21, offset * GroupSum<TF>(xs2 + g16, j), sc0, sc1, isum + (2 * P));
-                    GroupRow(first, s30, s31, offset * GroupSum<TF>(xs3 + g16, j), sc0, sc1, isum + (3 * P));
+                    GroupRow(first, s20, s21, offset == 0 ? 0 : offset * GroupSum<TF>(xs2 + g16, j), sc0, sc1, isum + (2 * P));
+                    GroupRow(first, s30, s31, offset == 0 ? 0 : offset * GroupSum<TF>(xs3 + g16, j), sc0, sc1, isum + (3 * P));
                 }
             }
 
