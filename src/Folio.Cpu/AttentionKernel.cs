@@ -93,6 +93,7 @@ internal static unsafe class AttentionKernel
 
         VectorMath.Scale(output, output, 1f / sum, headDim);
     }
+
     /// <summary>
     /// The scores of four consecutive keys (<paramref name="k"/>, then every <paramref name="kvDim"/>
     /// floats): each exactly <see cref="VectorMath.Dot"/>'s AVX-512 arithmetic (one 16-wide FMA chain,
@@ -116,18 +117,10 @@ internal static unsafe class AttentionKernel
             a3 = Vector512.FusedMultiplyAdd(qi, Vector512.Load(k3 + i), a3);
         }
 
-        scores[0] = Fold(a0) * scale;
-        scores[1] = Fold(a1) * scale;
-        scores[2] = Fold(a2) * scale;
-        scores[3] = Fold(a3) * scale;
-    }
-
-    /// <summary>The lanes of a 16-wide sum folded in <see cref="VectorMath.Dot"/>'s order.</summary>
-    private static float Fold(Vector512<float> acc)
-    {
-        var s8 = acc.GetLower() + acc.GetUpper();
-        var s4 = s8.GetLower() + s8.GetUpper();
-        return (s4[0] + s4[2]) + (s4[1] + s4[3]);
+        scores[0] = VectorMath.FoldSum(a0) * scale;
+        scores[1] = VectorMath.FoldSum(a1) * scale;
+        scores[2] = VectorMath.FoldSum(a2) * scale;
+        scores[3] = VectorMath.FoldSum(a3) * scale;
     }
 
     /// <summary>output[0..64) = Σ_j scores[j - firstKey] · v_j[0..64), the keys in position order, four 16-wide sums in registers.</summary>

@@ -56,8 +56,7 @@ internal static unsafe class VectorMath
                 return DotScalar(a, b, n);
             }
 
-            var s4 = s8.GetLower() + s8.GetUpper();
-            sum = (s4[0] + s4[2]) + (s4[1] + s4[3]);
+            sum = FoldSum(s8);
         }
 
         for (int i = whole; i < n; i++)
@@ -66,6 +65,20 @@ internal static unsafe class VectorMath
         }
 
         return sum;
+    }
+
+    /// <summary>
+    /// A 16-lane partial sum folded as <see cref="Dot"/> folds it: the two halves added, then
+    /// <see cref="FoldSum(Vector256{float})"/>. Kernels that compute several dots side by side fold
+    /// with this, so each of their dots has <see cref="Dot"/>'s bits.
+    /// </summary>
+    public static float FoldSum(Vector512<float> acc) => FoldSum(acc.GetLower() + acc.GetUpper());
+
+    /// <summary>An 8-lane partial sum folded in <see cref="Dot"/>'s order: the halves added, then lanes (0 + 2) + (1 + 3).</summary>
+    public static float FoldSum(Vector256<float> s8)
+    {
+        var s4 = s8.GetLower() + s8.GetUpper();
+        return (s4[0] + s4[2]) + (s4[1] + s4[3]);
     }
 
     /// <summary><see cref="Dot"/> without vectors: the same 16 lanes and tree, one float at a time.</summary>

@@ -41,6 +41,7 @@ public static class ChildEntry
 
         Console.Error.WriteLine("usage: Folio.Cpu.Tests isa-probe OUT SOURCE... (run by IsaIndependenceTests)");
         Console.Error.WriteLine("       Folio.Cpu.Tests quant-bench [THREADS] [MB] [TYPES] [ROWS] (int8 kernel microbenchmark, baseline against current; build Release)");
+        Console.Error.WriteLine("       Folio.Cpu.Tests tile-jit (compiles every int8 tile once; run by TileInliningTests with DOTNET_JitDisasm)");
         return 2;
     }
 }

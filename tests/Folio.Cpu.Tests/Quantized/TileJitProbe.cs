@@ -11,12 +11,8 @@ namespace Folio.Cpu.Tests.Quantized;
 /// </summary>
 internal static unsafe class TileJitProbe
 {
-    /// <summary>Every type <c>QuantGemm</c> has an int8 kernel for.</summary>
-    public static readonly DType[] Types =
-    [
-        DType.Q8_0, DType.Q4_0, DType.Q4_1, DType.Q5_0, DType.Q5_1, DType.IQ4_NL,
-        DType.Q2_K, DType.Q3_K, DType.Q4_K, DType.Q5_K, DType.Q6_K, DType.IQ4_XS,
-    ];
+    /// <summary>Every quantized type Folio reads that has a panel format, which is every type <c>QuantGemm</c> has an int8 kernel for.</summary>
+    public static readonly DType[] Types = QuantLayouts.Quantized.Where(t => PanelFormat.For(t) is not null).ToArray();
 
     public const int Rows = 7;
 
