@@ -48,14 +48,22 @@ if [ "$rabbit_cluster_was_up" = no ]; then bash tests/rabbitmq-cluster.sh stop >
 # One closing line for the whole run, summed over every project's trx report.
 python3 - "$results" <<'PY' || true
 import sys, glob, re
+import xml.etree.ElementTree as ET
 p = f = s = 0
+failures = []
 for path in glob.glob(sys.argv[1] + "/**/*.trx", recursive=True):
     text = open(path, encoding="utf-8").read()
+    # CI keeps only the tail of the output: repeat each failure's name and message down here.
+    for result in ET.fromstring(text).iter():
+        if result.tag.endswith("UnitTestResult") and result.get("outcome") == "Failed":
+            message = next((e.text or "" for e in result.iter() if e.tag.endswith("Message")), "")
+            failures.append(f"FAILED {result.get('testName')}\n  " + "\n  ".join(message.strip().splitlines()[:25]))
     m = re.search(r'<Counters [^>]*', text)
     if not m: continue
     attrs = dict(re.findall(r'(\w+)="(\d+)"', m.group(0)))
     p += int(attrs.get("passed", 0)); f += int(attrs.get("failed", 0)) + int(attrs.get("error", 0))
     s += int(attrs.get("total", 0)) - int(attrs.get("executed", 0))
+for failure in failures: print(failure)
 print(f"tests: {p} passed, {f} failed, {s} skipped")
 PY
 exit $status
