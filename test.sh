@@ -36,14 +36,19 @@ eval "$(bash tests/servers.sh env)"
 rabbit_cluster_was_up=no
 if (exec 3<>/dev/tcp/127.0.0.1/5681) 2>/dev/null; then rabbit_cluster_was_up=yes; fi
 
+# run_tests RESULTS-DIR CONSOLE-VERBOSITY [dotnet test options]: the built solution's tests, a trx
+# report per project in RESULTS-DIR; returns dotnet test's status (callers take it with ||, so a
+# failure does not stop the script).
+run_tests() {
+  local dir=$1 verbosity=$2; shift 2
+  dotnet test Worker.sln -c Release --no-build -nologo \
+    --logger "trx" --results-directory "$dir" --logger "console;verbosity=$verbosity" "$@"
+}
+
 results=$(mktemp -d)
 dotnet build Worker.sln -c Release -nologo -v quiet
-set +e
-dotnet test Worker.sln -c Release --no-build -nologo \
-  --logger "trx" --results-directory "$results" \
-  --logger "console;verbosity=normal"
-status=$?
-set -e
+status=0
+run_tests "$results" normal || status=$?
 # One closing line for the whole run, summed over every project's trx report, below the name and
 # message of each failed test.
 python3 tests/summarize-trx.py "$results" --failed-methods "$results/failed-methods.txt" || true
@@ -55,11 +60,8 @@ if [ "$status" -ne 0 ] && [ -s "$results/failed-methods.txt" ] && [ "$(wc -l < "
   filter=$(sed 's/^/FullyQualifiedName=/' "$results/failed-methods.txt" | paste -sd '|')
   echo "test.sh: rerunning once: $filter"
   rerun="$results/rerun"
-  set +e
-  dotnet test Worker.sln -c Release --no-build -nologo --filter "$filter" \
-    --logger "trx" --results-directory "$rerun" --logger "console;verbosity=minimal"
-  rerun_status=$?
-  set -e
+  rerun_status=0
+  run_tests "$rerun" minimal --filter "$filter" || rerun_status=$?
   if python3 tests/summarize-trx.py "$rerun" --check && [ "$rerun_status" -eq 0 ]; then
     sed 's/^/FLAKY (failed, then passed its rerun): /' "$results/failed-methods.txt"
     status=0
