@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Folio.Cpu;
 
@@ -26,14 +27,31 @@ internal static unsafe class AttentionKernel
     {
         int n = contextLength - firstKey;
 
+        if (firstKey < contextLength)
+        {
+            PrefetchBlockRows(kPool, blockTable, blockSize, kvOffset, kvDim, headDim, firstKey / blockSize, firstKey, contextLength);
+        }
+
         // Keys are walked block by block: one division per block, not two per key (an integer
         // division costs tens of cycles, and at a few hundred positions the divisions alone took a
         // fifth of a decode step). Same keys, same order, same arithmetic.
+
         for (int j = firstKey; j < contextLength;)
         {
             int block = j / blockSize;
             int end = Math.Min(contextLength, (block + 1) * blockSize);
             float* k = kPool + (((long)blockTable[block] * blockSize) + (j - (block * blockSize))) * kvDim + kvOffset;
+
+            // The cache is read once per kv head and token, from memory more often than not (a
+            // layer's K/V of a few hundred positions is megabytes): the next block's keys and this
+            // block's values are requested now, while this block's scores are computed, so the
+            // misses overlap instead of each key's rows waiting on their own.
+            if (end < contextLength)
+            {
+                PrefetchBlockRows(kPool, blockTable, blockSize, kvOffset, kvDim, headDim, block + 1, end, contextLength);
+            }
+
+            PrefetchBlockRows(vPool, blockTable, blockSize, kvOffset, kvDim, headDim, block, j, end);
             if (Vector512.IsHardwareAccelerated && headDim % VectorMath.ReductionLanes == 0)
             {
                 for (; j + 4 <= end; j += 4, k += 4 * kvDim)
@@ -53,11 +71,7 @@ internal static unsafe class AttentionKernel
             VectorMath.SoftCap(scores, n, softcap);
         }
 
-        float max = float.NegativeInfinity;
-        for (int j = 0; j < n; j++)
-        {
-            max = MathF.Max(max, scores[j]);
-        }
+        float max = VectorMath.Max(scores, n);
 
         VectorMath.ExpShifted(scores, n, max);
         float sum = 0;
@@ -80,7 +94,10 @@ internal static unsafe class AttentionKernel
         }
 
         new Span<float>(output + d, headDim - d).Clear();
-        for (int j = firstKey; j < contextLength;)
+
+        // The rest of the head (none when its size is a multiple of 64), key by key; skipped whole
+        // when empty, or it walks every key only to call AddScaled with nothing to add.
+        for (int j = d < headDim ? firstKey : contextLength; j < contextLength;)
         {
             int block = j / blockSize;
             int end = Math.Min(contextLength, (block + 1) * blockSize);
@@ -92,6 +109,26 @@ internal static unsafe class AttentionKernel
         }
 
         VectorMath.Scale(output, output, 1f / sum, headDim);
+    }
+
+    /// <summary>Prefetches one head's rows of positions [from, to) of logical block <paramref name="block"/> (all inside it or clipped to it).</summary>
+    private static void PrefetchBlockRows(float* pool, int* blockTable, int blockSize, int kvOffset, int kvDim, int headDim, int block, int from, int to)
+    {
+        if (!Sse.IsSupported)
+        {
+            return;
+        }
+
+        int first = Math.Max(from, block * blockSize);
+        int last = Math.Min(to, (block + 1) * blockSize);
+        float* row = pool + ((((long)blockTable[block] * blockSize) + (first - (block * blockSize))) * kvDim) + kvOffset;
+        for (int j = first; j < last; j++, row += kvDim)
+        {
+            for (int b = 0; b < headDim * sizeof(float); b += 64)
+            {
+                Sse.Prefetch0((byte*)row + b);
+            }
+        }
     }
 
     /// <summary>

@@ -5,6 +5,7 @@ namespace Folio.Cpu.Tests.Isa;
 /// tests can run this assembly as a child process: <c>dotnet Folio.Cpu.Tests.dll isa-probe OUT SOURCE...</c>
 /// writes <see cref="IsaProbe.Features"/> then each source's probe to OUT. Test runners never call it.
 /// <c>quant-bench</c> runs the int8 kernel microbenchmark (<see cref="Quantized.Bench.QuantKernelBench"/>);
+/// <c>attention-bench</c> times the attention kernel against its frozen baseline (<see cref="Bench.AttentionBench"/>);
 /// <c>tile-jit</c> compiles every int8 tile once (<see cref="Quantized.TileJitProbe"/>, for <see cref="Quantized.TileInliningTests"/>).
 /// </summary>
 public static class ChildEntry
@@ -33,6 +34,13 @@ public static class ChildEntry
             return 0;
         }
 
+        if (args.Length >= 1 && args[0] == "attention-bench")
+        {
+            int positions = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 96;
+            Bench.AttentionBench.Run(Console.Out, positions, cold: args.Length > 2 && args[2] == "cold");
+            return 0;
+        }
+
         if (args.Length == 1 && args[0] == "tile-jit")
         {
             Quantized.TileJitProbe.Run();
@@ -41,6 +49,7 @@ public static class ChildEntry
 
         Console.Error.WriteLine("usage: Folio.Cpu.Tests isa-probe OUT SOURCE... (run by IsaIndependenceTests)");
         Console.Error.WriteLine("       Folio.Cpu.Tests quant-bench [THREADS] [MB] [TYPES] [ROWS] (int8 kernel microbenchmark, baseline against current; build Release)");
+        Console.Error.WriteLine("       Folio.Cpu.Tests attention-bench [POSITIONS] [cold] (attention kernel microbenchmark, baseline against current; build Release)");
         Console.Error.WriteLine("       Folio.Cpu.Tests tile-jit (compiles every int8 tile once; run by TileInliningTests with DOTNET_JitDisasm)");
         return 2;
     }

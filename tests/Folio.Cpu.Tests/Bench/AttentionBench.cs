@@ -1,0 +1,99 @@
+using System.Diagnostics;
+
+namespace Folio.Cpu.Tests.Bench;
+
+/// <summary>
+/// <c>dotnet Folio.Cpu.Tests.dll attention-bench [POSITIONS] [cold]</c>: one decode token's attention
+/// on the bench model's shape (12 layers, 16 query heads over 4 KV heads of 64, blocks of 16), one
+/// thread, the frozen <see cref="AttentionKernelBaseline"/> and the current <see cref="AttentionKernel"/>
+/// taking turns round by round, best round kept; <c>cold</c> sweeps 64 MB through the caches before
+/// each round, as a decode step's weights do. Checks that both give the same bits. Run it with
+/// <c>DOTNET_TieredCompilation=0</c>, or the first rounds time unoptimized code.
+/// </summary>
+internal static unsafe class AttentionBench
+{
+    private const int HeadDim = 64, KvHeads = 4, Heads = 16, BlockSize = 16, Layers = 12, Rounds = 300;
+
+    public static void Run(TextWriter output, int positions, bool cold)
+    {
+        int kvDim = KvHeads * HeadDim;
+        int blocks = (positions + BlockSize - 1) / BlockSize;
+        long layerElements = (long)blocks * BlockSize * kvDim;
+        using var k = new NativeBuffer(Layers * layerElements);
+        using var v = new NativeBuffer(Layers * layerElements);
+        using var q = new NativeBuffer(Heads * HeadDim);
+        using var scores = new NativeBuffer(positions);
+        using var current = new NativeBuffer(Layers * Heads * HeadDim);
+        using var baseline = new NativeBuffer(Layers * Heads * HeadDim);
+        using var sweep = new NativeBuffer(cold ? 16L << 20 : 1);
+        var rng = new Random(1);
+        for (long i = 0; i < k.Capacity; i++)
+        {
+            k.Pointer[i] = (float)(rng.NextDouble() - 0.5);
+            v.Pointer[i] = (float)(rng.NextDouble() - 0.5);
+        }
+
+        for (int i = 0; i < Heads * HeadDim; i++)
+        {
+            q.Pointer[i] = (float)(rng.NextDouble() - 0.5);
+        }
+
+        // Blocks in reverse order, so that the block table is really followed.
+        int[] table = Enumerable.Range(0, blocks).Reverse().ToArray();
+        float* currentOut = current.Pointer, baselineOut = baseline.Pointer;
+        double bestOld = double.MaxValue, bestNew = double.MaxValue;
+        for (int round = 0; round < Rounds; round++)
+        {
+            bestOld = Math.Min(bestOld, Time(baseline: true));
+            bestNew = Math.Min(bestNew, Time(baseline: false));
+        }
+
+        for (long i = 0; i < current.Capacity; i++)
+        {
+            if (BitConverter.SingleToInt32Bits(current.Pointer[i]) != BitConverter.SingleToInt32Bits(baseline.Pointer[i]))
+            {
+                throw new InvalidOperationException($"output {i}: {current.Pointer[i]} against the baseline's {baseline.Pointer[i]}");
+            }
+        }
+
+        output.WriteLine($"attention of one decode token, {Layers} layers x {Heads} heads (head {HeadDim}, {KvHeads} KV heads), {positions} positions, one thread, best of {Rounds} rounds{(cold ? ", caches swept before each" : "")}");
+        output.WriteLine($"| baseline (129c5de) | current | speed-up | current ns per key and head |");
+        output.WriteLine($"| ---: | ---: | ---: | ---: |");
+        output.WriteLine($"| {bestOld:F1} us | {bestNew:F1} us | {bestOld / bestNew:F2}x | {bestNew * 1000 / (Layers * Heads * positions):F1} |");
+
+        double Time(bool baseline)
+        {
+            if (cold)
+            {
+                for (long i = 0; i < sweep.Capacity; i += 16)
+                {
+                    sweep.Pointer[i] += 1;
+                }
+            }
+
+            long start = Stopwatch.GetTimestamp();
+            fixed (int* t = table)
+            {
+                for (int l = 0; l < Layers; l++)
+                {
+                    for (int h = 0; h < Heads; h++)
+                    {
+                        float* kl = k.Pointer + (l * layerElements), vl = v.Pointer + (l * layerElements);
+                        float* o = (baseline ? baselineOut : currentOut) + (((l * Heads) + h) * HeadDim);
+                        int kvOffset = h / (Heads / KvHeads) * HeadDim;
+                        if (baseline)
+                        {
+                            AttentionKernelBaseline.AttendOne(q.Pointer + (h * HeadDim), kl, vl, t, BlockSize, kvOffset, kvDim, HeadDim, 0, positions, 0.125f, 0f, scores.Pointer, o);
+                        }
+                        else
+                        {
+                            AttentionKernel.AttendOne(q.Pointer + (h * HeadDim), kl, vl, t, BlockSize, kvOffset, kvDim, HeadDim, 0, positions, 0.125f, 0f, scores.Pointer, o);
+                        }
+                    }
+                }
+            }
+
+            return Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        }
+    }
+}

@@ -1,0 +1,154 @@
+using System.Runtime.Intrinsics;
+
+using Folio.Cpu;
+
+namespace Folio.Cpu.Tests.Bench;
+
+/// <summary>
+/// The attention kernel as it was before its key/value prefetch, vectorized max and skipped empty
+/// tail (commit 129c5de), frozen here so that <see cref="AttentionBench"/> times it beside the current
+/// <see cref="AttentionKernel"/> in one process and checks both give the same bits. Not used by any
+/// test of correctness.
+/// </summary>
+internal static unsafe class AttentionKernelBaseline
+{
+    /// <param name="q">[headDim] the (roped) query of one head.</param>
+    /// <param name="kPool">one layer's K pool, [numBlocks, blockSize, numKvHeads, headDim].</param>
+    /// <param name="vPool">one layer's V pool, same layout.</param>
+    /// <param name="blockTable">the sequence's physical block ids in logical order.</param>
+    /// <param name="kvOffset">kvHead * headDim: where this head's K/V start inside a slot.</param>
+    /// <param name="kvDim">numKvHeads * headDim: the stride between slots.</param>
+    /// <param name="firstKey">the first visible position (0, or the start of a sliding window).</param>
+    /// <param name="contextLength">keys at positions firstKey..contextLength-1 are visible (causal: position + 1).</param>
+    /// <param name="softcap">scores s become softcap · tanh(s / softcap) when &gt; 0 (Gemma 2).</param>
+    /// <param name="scores">scratch of at least contextLength floats.</param>
+    /// <param name="output">[headDim] result.</param>
+    public static void AttendOne(float* q, float* kPool, float* vPool, int* blockTable, int blockSize, int kvOffset, int kvDim, int headDim, int firstKey, int contextLength, float scale, float softcap, float* scores, float* output)
+    {
+        int n = contextLength - firstKey;
+
+        // Keys are walked block by block: one division per block, not two per key (an integer
+        // division costs tens of cycles, and at a few hundred positions the divisions alone took a
+        // fifth of a decode step). Same keys, same order, same arithmetic.
+        for (int j = firstKey; j < contextLength;)
+        {
+            int block = j / blockSize;
+            int end = Math.Min(contextLength, (block + 1) * blockSize);
+            float* k = kPool + (((long)blockTable[block] * blockSize) + (j - (block * blockSize))) * kvDim + kvOffset;
+            if (Vector512.IsHardwareAccelerated && headDim % VectorMath.ReductionLanes == 0)
+            {
+                for (; j + 4 <= end; j += 4, k += 4 * kvDim)
+                {
+                    Dot4(q, k, kvDim, headDim, scale, scores + (j - firstKey));
+                }
+            }
+
+            for (; j < end; j++, k += kvDim)
+            {
+                scores[j - firstKey] = VectorMath.Dot(q, k, headDim) * scale;
+            }
+        }
+
+        if (softcap > 0)
+        {
+            VectorMath.SoftCap(scores, n, softcap);
+        }
+
+        float max = float.NegativeInfinity;
+        for (int j = 0; j < n; j++)
+        {
+            max = MathF.Max(max, scores[j]);
+        }
+
+        VectorMath.ExpShifted(scores, n, max);
+        float sum = 0;
+        for (int j = 0; j < n; j++)
+        {
+            sum += scores[j];
+        }
+
+        // output = Σ_j p_j · v_j, each element a chain of FMAs over the keys in position order. The
+        // head is taken 64 values at a time with the sums in registers: adding into memory made
+        // every key wait for the previous key's store of the same output (a store-to-load chain
+        // about three times an FMA's latency). Each element sees the same FMAs in the same order.
+        int d = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; d + 64 <= headDim; d += 64)
+            {
+                WeightedSum64(vPool + kvOffset + d, blockTable, blockSize, kvDim, firstKey, contextLength, scores, output + d);
+            }
+        }
+
+        new Span<float>(output + d, headDim - d).Clear();
+        for (int j = firstKey; j < contextLength;)
+        {
+            int block = j / blockSize;
+            int end = Math.Min(contextLength, (block + 1) * blockSize);
+            float* v = vPool + (((long)blockTable[block] * blockSize) + (j - (block * blockSize))) * kvDim + kvOffset + d;
+            for (; j < end; j++, v += kvDim)
+            {
+                VectorMath.AddScaled(output + d, v, scores[j - firstKey], headDim - d);
+            }
+        }
+
+        VectorMath.Scale(output, output, 1f / sum, headDim);
+    }
+
+    /// <summary>
+    /// The scores of four consecutive keys (<paramref name="k"/>, then every <paramref name="kvDim"/>
+    /// floats): each exactly <see cref="VectorMath.Dot"/>'s AVX-512 arithmetic (one 16-wide FMA chain,
+    /// the halves folded, then the pairs of four lanes) times the scale, for a head dimension that is a
+    /// multiple of 16. One key's dot is a chain of dependent FMAs and folds; four side by side keep the
+    /// FMA units busy where one after the other each waited on its own chain. Same bits as four Dot calls.
+    /// </summary>
+    private static void Dot4(float* q, float* k, int kvDim, int headDim, float scale, float* scores)
+    {
+        var a0 = Vector512<float>.Zero;
+        var a1 = Vector512<float>.Zero;
+        var a2 = Vector512<float>.Zero;
+        var a3 = Vector512<float>.Zero;
+        float* k1 = k + kvDim, k2 = k + (2 * kvDim), k3 = k + (3 * kvDim);
+        for (int i = 0; i < headDim; i += 16)
+        {
+            var qi = Vector512.Load(q + i);
+            a0 = Vector512.FusedMultiplyAdd(qi, Vector512.Load(k + i), a0);
+            a1 = Vector512.FusedMultiplyAdd(qi, Vector512.Load(k1 + i), a1);
+            a2 = Vector512.FusedMultiplyAdd(qi, Vector512.Load(k2 + i), a2);
+            a3 = Vector512.FusedMultiplyAdd(qi, Vector512.Load(k3 + i), a3);
+        }
+
+        scores[0] = VectorMath.FoldSum(a0) * scale;
+        scores[1] = VectorMath.FoldSum(a1) * scale;
+        scores[2] = VectorMath.FoldSum(a2) * scale;
+        scores[3] = VectorMath.FoldSum(a3) * scale;
+    }
+
+    /// <summary>output[0..64) = Σ_j scores[j - firstKey] · v_j[0..64), the keys in position order, four 16-wide sums in registers.</summary>
+    private static void WeightedSum64(float* v0, int* blockTable, int blockSize, int kvDim, int firstKey, int contextLength, float* scores, float* output)
+    {
+        var a0 = Vector512<float>.Zero;
+        var a1 = Vector512<float>.Zero;
+        var a2 = Vector512<float>.Zero;
+        var a3 = Vector512<float>.Zero;
+        for (int j = firstKey; j < contextLength;)
+        {
+            int block = j / blockSize;
+            int end = Math.Min(contextLength, (block + 1) * blockSize);
+            float* v = v0 + ((((long)blockTable[block] * blockSize) + (j - (block * blockSize))) * kvDim);
+            for (; j < end; j++, v += kvDim)
+            {
+                var p = Vector512.Create(scores[j - firstKey]);
+                a0 = Vector512.FusedMultiplyAdd(p, Vector512.Load(v), a0);
+                a1 = Vector512.FusedMultiplyAdd(p, Vector512.Load(v + 16), a1);
+                a2 = Vector512.FusedMultiplyAdd(p, Vector512.Load(v + 32), a2);
+                a3 = Vector512.FusedMultiplyAdd(p, Vector512.Load(v + 48), a3);
+            }
+        }
+
+        a0.Store(output);
+        a1.Store(output + 16);
+        a2.Store(output + 32);
+        a3.Store(output + 48);
+    }
+}
