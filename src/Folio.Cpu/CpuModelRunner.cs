@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Folio.Cpu.Quantized;
 using Folio.Engine.Execution;
 using Folio.Models;
@@ -204,6 +205,9 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
 
     public int BlockSize { get; }
 
+    /// <summary>When set, every forward step's team operations are timed into it (see <see cref="StepProfile"/>); null, the default, times nothing.</summary>
+    public StepProfile? Profile { get; set; }
+
     public int NumBlocks { get; }
 
     /// <summary>Scratch grows with the batch, so only the model's context bounds a CPU runner.</summary>
@@ -271,6 +275,7 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         }
 
         EnsureScratch(batch);
+        Profile?.BeginStep();
         var w = _work;
         w.Batch = batch;
         w.NumTokens = t;
@@ -285,12 +290,12 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
             w.Layer = layer;
             w.Op = Op.InputNorm;
             Dispatch(t);
-            Gemm(_normed.Pointer, c.HiddenSize, t, layer.Qkv, _qkv.Pointer, qkvWidth, accumulate: false);
+            Gemm(_normed.Pointer, c.HiddenSize, t, layer.Qkv, _qkv.Pointer, qkvWidth, accumulate: false, StepPhase.QkvProjection);
             w.Op = Op.RopeAndCache;
             Dispatch(t);
             w.Op = Op.Attention;
             Dispatch(t * c.NumHeads);
-            Residual(_attn.Pointer, c.QDim, t, layer.O, layer.AttentionOutNorm);
+            Residual(_attn.Pointer, c.QDim, t, layer.O, layer.AttentionOutNorm, StepPhase.AttentionOutput);
             w.Op = Op.PostAttentionNorm;
             Dispatch(t);
             if (layer.ExpertGateUp is not null)
@@ -299,13 +304,13 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
                 continue;
             }
 
-            Gemm(_normed.Pointer, c.HiddenSize, t, layer.GateUp, _gateUp.Pointer, 2 * c.IntermediateSize, accumulate: false);
+            Gemm(_normed.Pointer, c.HiddenSize, t, layer.GateUp, _gateUp.Pointer, 2 * c.IntermediateSize, accumulate: false, StepPhase.GateUpProjection);
             w.GluIn = _gateUp.Pointer;
             w.GluOut = _act.Pointer;
             w.GluWidth = c.IntermediateSize;
             w.Op = Op.Activation;
             Dispatch(t);
-            Residual(_act.Pointer, c.IntermediateSize, t, layer.Down!, layer.MlpOutNorm);
+            Residual(_act.Pointer, c.IntermediateSize, t, layer.Down!, layer.MlpOutNorm, StepPhase.DownProjection);
         }
 
         int rows = batch.NumLogitRows;
@@ -318,7 +323,7 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         Dispatch(rows);
         fixed (float* l = logits)
         {
-            Gemm(_logitRows.Pointer, c.HiddenSize, rows, _lmHead, l, c.VocabSize, accumulate: false);
+            Gemm(_logitRows.Pointer, c.HiddenSize, rows, _lmHead, l, c.VocabSize, accumulate: false, StepPhase.LmHead);
             if (c.FinalLogitSoftcap is not null)
             {
                 w.Logits = l;
@@ -340,7 +345,7 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         var c = Config;
         var w = _work;
         int k = c.NumExpertsPerToken, h = c.HiddenSize, f = c.ExpertIntermediateSize;
-        Gemm(_normed.Pointer, h, t, layer.GateUp, _router.Pointer, _routerWidth, accumulate: false);
+        Gemm(_normed.Pointer, h, t, layer.GateUp, _router.Pointer, _routerWidth, accumulate: false, StepPhase.Router);
         w.Op = Op.Route;
         Dispatch(t);
 
@@ -375,7 +380,7 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
             if (n > 0)
             {
                 long r0 = _expertStart[e];
-                Gemm(_expertIn.Pointer + (r0 * h), h, n, layer.ExpertGateUp![e], _expertGateUp.Pointer + (r0 * 2 * f), 2 * f, accumulate: false);
+                Gemm(_expertIn.Pointer + (r0 * h), h, n, layer.ExpertGateUp![e], _expertGateUp.Pointer + (r0 * 2 * f), 2 * f, accumulate: false, StepPhase.Experts);
             }
         }
 
@@ -390,7 +395,7 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
             if (n > 0)
             {
                 long r0 = _expertStart[e];
-                Gemm(_expertAct.Pointer + (r0 * f), f, n, layer.ExpertDown![e], _expertOut.Pointer + (r0 * h), h, accumulate: false);
+                Gemm(_expertAct.Pointer + (r0 * f), f, n, layer.ExpertDown![e], _expertOut.Pointer + (r0 * h), h, accumulate: false, StepPhase.Experts);
             }
         }
 
@@ -398,13 +403,13 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         {
             // Every token through the shared expert, from the same normed rows (before CombineExperts reuses them).
             int fs = c.SharedExpertIntermediateSize;
-            Gemm(_normed.Pointer, h, t, sharedGateUp, _sharedGateUp.Pointer, 2 * fs, accumulate: false);
+            Gemm(_normed.Pointer, h, t, sharedGateUp, _sharedGateUp.Pointer, 2 * fs, accumulate: false, StepPhase.SharedExpert);
             w.GluIn = _sharedGateUp.Pointer;
             w.GluOut = _sharedAct.Pointer;
             w.GluWidth = fs;
             w.Op = Op.Activation;
             Dispatch(t);
-            Gemm(_sharedAct.Pointer, fs, t, layer.SharedDown!, _sharedOut.Pointer, h, accumulate: false);
+            Gemm(_sharedAct.Pointer, fs, t, layer.SharedDown!, _sharedOut.Pointer, h, accumulate: false, StepPhase.SharedExpert);
         }
 
         w.Op = Op.CombineExperts;
@@ -415,16 +420,16 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
     /// hidden += x·Wᵀ, or with a post-norm (Gemma) hidden += RMSNorm(x·Wᵀ)·w: the projection goes to
     /// a scratch row first and is normalised and added per token.
     /// </summary>
-    private void Residual(float* x, int ldx, int t, LinearWeight weight, NativeBuffer? postNorm)
+    private void Residual(float* x, int ldx, int t, LinearWeight weight, NativeBuffer? postNorm, StepPhase phase)
     {
         var c = Config;
         if (postNorm is null)
         {
-            Gemm(x, ldx, t, weight, _hidden.Pointer, c.HiddenSize, accumulate: true);
+            Gemm(x, ldx, t, weight, _hidden.Pointer, c.HiddenSize, accumulate: true, phase);
             return;
         }
 
-        Gemm(x, ldx, t, weight, _branch.Pointer, c.HiddenSize, accumulate: false);
+        Gemm(x, ldx, t, weight, _branch.Pointer, c.HiddenSize, accumulate: false, phase);
         _work.PostNorm = postNorm;
         _work.Op = Op.AddNormed;
         Dispatch(t);
@@ -605,9 +610,36 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
     }
 
     /// <summary>Runs the current op over <paramref name="units"/> units (the team runs tiny ops on the calling thread: same code, same result).</summary>
-    private void Dispatch(int units) => _team.Run(_work, units, _team.ChunkFor(units));
+    private void Dispatch(int units) => RunTeam(_work, units, _team.ChunkFor(units), PhaseOf(_work.Op));
 
-    private void Gemm(float* x, int ldx, int m, LinearWeight w, float* y, int ldy, bool accumulate)
+    /// <summary>The team runs one operation; with a <see cref="Profile"/>, timed as <paramref name="phase"/>.</summary>
+    private void RunTeam(IParallelWork work, int units, int chunk, StepPhase phase)
+    {
+        if (Profile is not { } profile)
+        {
+            _team.Run(work, units, chunk);
+            return;
+        }
+
+        long start = Stopwatch.GetTimestamp();
+        _team.Run(work, units, chunk);
+        profile.Record(phase, Stopwatch.GetTimestamp() - start);
+    }
+
+    private static StepPhase PhaseOf(Op op) => op switch
+    {
+        Op.EmbedAndAngles => StepPhase.Embedding,
+        Op.InputNorm or Op.PostAttentionNorm or Op.AddNormed or Op.FinalNorm => StepPhase.Norms,
+        Op.RopeAndCache => StepPhase.RopeAndCache,
+        Op.Attention => StepPhase.Attention,
+        Op.Activation => StepPhase.Activation,
+        Op.Route or Op.GatherExpertRows or Op.CombineExperts => StepPhase.Routing,
+        Op.QuantizeRows => StepPhase.QuantizeRows,
+        Op.SoftcapLogits => StepPhase.LmHead,
+        _ => throw new InvalidOperationException($"{op} is timed by its caller, not by Dispatch"),
+    };
+
+    private void Gemm(float* x, int ldx, int m, LinearWeight w, float* y, int ldy, bool accumulate, StepPhase phase)
     {
         var g = _work;
         if (w.TakesQuantizedRows)
@@ -634,14 +666,14 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         int chunk = _team.ChunkFor(w.Panels, chunksPerThread: 16);
         if (w.Mapped is not { } mapped)
         {
-            _team.Run(g, w.Panels, chunk);
+            RunTeam(g, w.Panels, chunk, phase);
             return;
         }
 
         g.GemmSource = _expertCache?.Acquire(mapped) ?? MappedMatrix.Source.Scratch;
         try
         {
-            _team.Run(g, w.Panels, chunk);
+            RunTeam(g, w.Panels, chunk, phase);
         }
         catch when (g.GemmSource == MappedMatrix.Source.Fill)
         {

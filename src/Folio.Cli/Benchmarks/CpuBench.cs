@@ -89,11 +89,12 @@ public static class CpuBench
             int steps = b == 1 ? o.DecodeSteps : Math.Max(1, o.DecodeSteps / 4);
             WarmUp(label, $"batch {b,3}", () => FolioDecode(runner, b, o.PromptTokens, steps, blocksPerSeq), peer is null ? null : () => peer.Decode(b, o.PromptTokens, steps, c.VocabSize), output);
             mapped.Start(r => FolioDecode(r, b, o.PromptTokens, steps, blocksPerSeq));
+            var profile = o.OpTimes ? new StepProfile() : null;
             for (int round = 0; round < o.Rounds; round++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 double gbps = probe.Measure();
-                double f = FolioDecode(runner, b, o.PromptTokens, steps, blocksPerSeq);
+                double f = FolioDecode(runner, b, o.PromptTokens, steps, blocksPerSeq, profile);
                 if (f > folio)
                 {
                     (folio, bandwidth) = (f, gbps);
@@ -110,6 +111,11 @@ public static class CpuBench
 
                 output.WriteLine(line);
                 task.Advance(description: $"{label} batch {b} round {round + 1}");
+            }
+
+            if (profile is not null)
+            {
+                output.WriteLine($"  {label} batch {b,3} step time by phase, every round's timed steps: {profile.Summary()}");
             }
 
             rows.Add(new CpuBenchRow(label, b == 1 ? "single decode" : $"decode, batch {b}", b, false, folio, peer is null ? null : llama, runner.WeightBytes, macs, int8, bandwidth));
@@ -177,7 +183,8 @@ public static class CpuBench
         return layers + ((long)c.VocabSize * h);
     }
 
-    private static double FolioDecode(CpuModelRunner runner, int batch, int prompt, int steps, int blocksPerSeq)
+    /// <param name="profile">when given, the timed steps (not the prompt's prefill nor the warm-up step) are timed into it, phase by phase.</param>
+    private static double FolioDecode(CpuModelRunner runner, int batch, int prompt, int steps, int blocksPerSeq, StepProfile? profile = null)
     {
         int vocab = runner.Config.VocabSize;
         var fb = new ForwardBatch(Math.Max(batch * prompt, batch), batch, blocksPerSeq);
@@ -203,6 +210,7 @@ public static class CpuBench
             // Step -1 is a warm-up (first use of the decode shapes), not timed.
             if (step == 0)
             {
+                runner.Profile = profile;
                 start = Stopwatch.GetTimestamp();
             }
 
@@ -217,7 +225,9 @@ public static class CpuBench
             runner.Forward(fb, logits);
         }
 
-        return batch * steps / Stopwatch.GetElapsedTime(start).TotalSeconds;
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        runner.Profile = null;
+        return batch * steps / seconds;
     }
 
     private static double FolioPrefill(CpuModelRunner runner, int tokens, int blocksPerSeq)

@@ -26,6 +26,9 @@ public sealed record CpuBenchOptions
 
     public bool SkipLlama { get; init; }
 
+    /// <summary>Also print, per decode case, where Folio's timed steps spent their time (<see cref="Folio.Cpu.StepProfile"/>).</summary>
+    public bool OpTimes { get; init; }
+
     /// <summary>
     /// Also measure a mixture's experts read from the mapped file (<see cref="Folio.Cpu.CpuRunnerOptions.MapExperts"/>),
     /// one runner per entry of <see cref="ExpertCaches"/>, in the same rounds as the packed experts.

@@ -23,6 +23,7 @@ public sealed class BenchCpuCommand : FolioCommand
     private readonly FolioOption<int> _prefillTokens = CliOptions.Int("--prefill-tokens", "N", "length of the prompt whose prefill is timed; 0 skips it", 512, min: 0);
     private readonly FolioOption<int> _repeat = CliOptions.Int("--repeat", "N", "measurements per case and engine after one untimed warm-up round, alternating; the best is reported", 3, min: 1, oldSpellings: "--rounds");
     private readonly FolioOption<bool> _skipLlama = CliOptions.Flag("--skip-llama", "measure Folio only");
+    private readonly FolioOption<bool> _opTimes = CliOptions.Flag("--op-times", "also print where Folio's timed decode steps spent their time, phase by phase (projections, attention, norms, ...)");
     private readonly FolioOption<bool> _mapExperts = CliOptions.Flag("--map-experts", "also measure a mixture's experts read from the mapped file (packed panel by panel as routed), in the same rounds as experts packed at load");
     private readonly FolioOption<string?> _expertCache = CliOptions.String("--expert-cache", "LIST", "with --map-experts: sizes of the cache of packed expert panels to measure, one mapped runner each (default, 0 for none, or sizes such as 512MiB)", defaultText: "the runner's default, a quarter of available memory");
     private readonly FolioOption<string?> _plot = CliOptions.String("--plot", "FILE.png", "also draw decode tokens/s against batch size");
@@ -30,7 +31,7 @@ public sealed class BenchCpuCommand : FolioCommand
     public BenchCpuCommand()
         : base("bench cpu", "tokens/s of Folio's CPU backend and llama.cpp on the same GGUF files, as shares of the machine's limits")
     {
-        Add(_models, _makeModels, _weights, _threads, _batches, _promptTokens, _decodeSteps, _prefillTokens, _repeat, _skipLlama, _mapExperts, _expertCache, _plot);
+        Add(_models, _makeModels, _weights, _threads, _batches, _promptTokens, _decodeSteps, _prefillTokens, _repeat, _skipLlama, _opTimes, _mapExperts, _expertCache, _plot);
     }
 
     public override string Synopsis => "(--model PATH.gguf ... | --make-models DIR [--weights LIST]) [options]";
@@ -100,6 +101,7 @@ public sealed class BenchCpuCommand : FolioCommand
             PrefillTokens = parse.GetValue(_prefillTokens),
             Rounds = parse.GetValue(_repeat),
             SkipLlama = parse.GetValue(_skipLlama),
+            OpTimes = parse.GetValue(_opTimes),
             MapExperts = parse.GetValue(_mapExperts),
             ExpertCaches = expertCaches,
             PlotPath = parse.GetValue(_plot),
