@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -35,12 +36,11 @@ internal static unsafe class AttentionKernel
         // Keys are walked block by block: one division per block, not two per key (an integer
         // division costs tens of cycles, and at a few hundred positions the divisions alone took a
         // fifth of a decode step). Same keys, same order, same arithmetic.
-
         for (int j = firstKey; j < contextLength;)
         {
             int block = j / blockSize;
             int end = Math.Min(contextLength, (block + 1) * blockSize);
-            float* k = kPool + (((long)blockTable[block] * blockSize) + (j - (block * blockSize))) * kvDim + kvOffset;
+            float* k = SlotOf(kPool, blockTable, blockSize, kvDim, block, j) + kvOffset;
 
             // The cache is read once per kv head and token, from memory more often than not (a
             // layer's K/V of a few hundred positions is megabytes): the next block's keys and this
@@ -101,7 +101,7 @@ internal static unsafe class AttentionKernel
         {
             int block = j / blockSize;
             int end = Math.Min(contextLength, (block + 1) * blockSize);
-            float* v = vPool + (((long)blockTable[block] * blockSize) + (j - (block * blockSize))) * kvDim + kvOffset + d;
+            float* v = SlotOf(vPool, blockTable, blockSize, kvDim, block, j) + kvOffset + d;
             for (; j < end; j++, v += kvDim)
             {
                 VectorMath.AddScaled(output + d, v, scores[j - firstKey], headDim - d);
@@ -110,6 +110,11 @@ internal static unsafe class AttentionKernel
 
         VectorMath.Scale(output, output, 1f / sum, headDim);
     }
+
+    /// <summary>The first float of <paramref name="position"/>'s slot in a pool, <paramref name="block"/> being the logical block that holds it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float* SlotOf(float* pool, int* blockTable, int blockSize, int kvDim, int block, int position) =>
+        pool + ((((long)blockTable[block] * blockSize) + (position - (block * blockSize))) * kvDim);
 
     /// <summary>Prefetches one head's rows of positions [from, to) of logical block <paramref name="block"/> (all inside it or clipped to it).</summary>
     private static void PrefetchBlockRows(float* pool, int* blockTable, int blockSize, int kvOffset, int kvDim, int headDim, int block, int from, int to)
@@ -121,7 +126,7 @@ internal static unsafe class AttentionKernel
 
         int first = Math.Max(from, block * blockSize);
         int last = Math.Min(to, (block + 1) * blockSize);
-        float* row = pool + ((((long)blockTable[block] * blockSize) + (first - (block * blockSize))) * kvDim) + kvOffset;
+        float* row = SlotOf(pool, blockTable, blockSize, kvDim, block, first) + kvOffset;
         for (int j = first; j < last; j++, row += kvDim)
         {
             for (int b = 0; b < headDim * sizeof(float); b += 64)
@@ -138,7 +143,7 @@ internal static unsafe class AttentionKernel
     /// multiple of 16. One key's dot is a chain of dependent FMAs and folds; four side by side keep the
     /// FMA units busy where one after the other each waited on its own chain. Same bits as four Dot calls.
     /// </summary>
-    private static void Dot4(float* q, float* k, int kvDim, int headDim, float scale, float* scores)
+    internal static void Dot4(float* q, float* k, int kvDim, int headDim, float scale, float* scores)
     {
         var a0 = Vector512<float>.Zero;
         var a1 = Vector512<float>.Zero;
@@ -161,7 +166,7 @@ internal static unsafe class AttentionKernel
     }
 
     /// <summary>output[0..64) = Σ_j scores[j - firstKey] · v_j[0..64), the keys in position order, four 16-wide sums in registers.</summary>
-    private static void WeightedSum64(float* v0, int* blockTable, int blockSize, int kvDim, int firstKey, int contextLength, float* scores, float* output)
+    internal static void WeightedSum64(float* v0, int* blockTable, int blockSize, int kvDim, int firstKey, int contextLength, float* scores, float* output)
     {
         var a0 = Vector512<float>.Zero;
         var a1 = Vector512<float>.Zero;
@@ -171,7 +176,7 @@ internal static unsafe class AttentionKernel
         {
             int block = j / blockSize;
             int end = Math.Min(contextLength, (block + 1) * blockSize);
-            float* v = v0 + ((((long)blockTable[block] * blockSize) + (j - (block * blockSize))) * kvDim);
+            float* v = SlotOf(v0, blockTable, blockSize, kvDim, block, j);
             for (; j < end; j++, v += kvDim)
             {
                 var p = Vector512.Create(scores[j - firstKey]);

@@ -205,28 +205,37 @@ public static class CpuBench
         runner.Forward(fb, logits);
         var one = new int[1];
         long start = 0;
-        for (int step = -1; step < steps; step++)
+        double seconds;
+        try
         {
-            // Step -1 is a warm-up (first use of the decode shapes), not timed.
-            if (step == 0)
+            for (int step = -1; step < steps; step++)
             {
-                runner.Profile = profile;
-                start = Stopwatch.GetTimestamp();
+                // Step -1 is a warm-up (first use of the decode shapes), not timed.
+                if (step == 0)
+                {
+                    runner.Profile = profile;
+                    start = Stopwatch.GetTimestamp();
+                }
+
+                int pos = prompt + step + 1;
+                fb.Clear();
+                for (int s = 0; s < batch; s++)
+                {
+                    one[0] = BenchTokens.At(s, pos, vocab);
+                    fb.AddSequence(one, pos, tables[s], runner.BlockSize, wantLogits: true);
+                }
+
+                runner.Forward(fb, logits);
             }
 
-            int pos = prompt + step + 1;
-            fb.Clear();
-            for (int s = 0; s < batch; s++)
-            {
-                one[0] = BenchTokens.At(s, pos, vocab);
-                fb.AddSequence(one, pos, tables[s], runner.BlockSize, wantLogits: true);
-            }
-
-            runner.Forward(fb, logits);
+            seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+        finally
+        {
+            // Even when a step throws: the profile must not go on timing other cases' steps.
+            runner.Profile = null;
         }
 
-        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        runner.Profile = null;
         return batch * steps / seconds;
     }
 

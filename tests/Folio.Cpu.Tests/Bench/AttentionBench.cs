@@ -5,7 +5,7 @@ namespace Folio.Cpu.Tests.Bench;
 /// <summary>
 /// <c>dotnet Folio.Cpu.Tests.dll attention-bench [POSITIONS] [cold]</c>: one decode token's attention
 /// on the bench model's shape (12 layers, 16 query heads over 4 KV heads of 64, blocks of 16), one
-/// thread, the frozen <see cref="AttentionKernelBaseline"/> and the current <see cref="AttentionKernel"/>
+/// thread, <see cref="AttentionKernelBaseline"/> (the walk before its prefetch) and the current <see cref="AttentionKernel"/>
 /// taking turns round by round, best round kept; <c>cold</c> sweeps 64 MB through the caches before
 /// each round, as a decode step's weights do. Checks that both give the same bits. Run it with
 /// <c>DOTNET_TieredCompilation=0</c>, or the first rounds time unoptimized code.
