@@ -13,7 +13,19 @@ namespace Folio.Cpu;
 /// </summary>
 internal static unsafe class AttentionKernel
 {
-    /// <param name="q">[headDim] the (roped) query of one head.</param>
+    /// <summary>Attention of one query head: <see cref="AttendGroup"/> with a group of one.</summary>
+    public static void AttendOne(float* q, float* kPool, float* vPool, int* blockTable, int blockSize, int kvOffset, int kvDim, int headDim, int firstKey, int contextLength, float scale, float softcap, float* scores, float* output) =>
+        AttendGroup(q, 1, kPool, vPool, blockTable, blockSize, kvOffset, kvDim, headDim, firstKey, contextLength, scale, softcap, scores, output);
+
+    /// <summary>
+    /// Attention of <paramref name="heads"/> query heads that share one KV head (grouped-query
+    /// attention), in one walk over that head's keys and values: each block of keys is scored for
+    /// every head while it is in L1, and the values are read once for up to four heads. Each head's
+    /// output goes through exactly the steps it would alone (the same score arithmetic per key, the
+    /// same softmax, the same chain of FMAs per output element in key order), so the bits are those
+    /// of <paramref name="heads"/> separate calls.
+    /// </summary>
+    /// <param name="q">[heads][headDim] the (roped) queries, consecutive.</param>
     /// <param name="kPool">one layer's K pool, [numBlocks, blockSize, numKvHeads, headDim].</param>
     /// <param name="vPool">one layer's V pool, same layout.</param>
     /// <param name="blockTable">the sequence's physical block ids in logical order.</param>
@@ -22,9 +34,9 @@ internal static unsafe class AttentionKernel
     /// <param name="firstKey">the first visible position (0, or the start of a sliding window).</param>
     /// <param name="contextLength">keys at positions firstKey..contextLength-1 are visible (causal: position + 1).</param>
     /// <param name="softcap">scores s become softcap · tanh(s / softcap) when &gt; 0 (Gemma 2).</param>
-    /// <param name="scores">scratch of at least contextLength floats.</param>
-    /// <param name="output">[headDim] result.</param>
-    public static void AttendOne(float* q, float* kPool, float* vPool, int* blockTable, int blockSize, int kvOffset, int kvDim, int headDim, int firstKey, int contextLength, float scale, float softcap, float* scores, float* output)
+    /// <param name="scores">scratch of at least heads · (contextLength - firstKey) floats.</param>
+    /// <param name="output">[heads][headDim] result.</param>
+    public static void AttendGroup(float* q, int heads, float* kPool, float* vPool, int* blockTable, int blockSize, int kvOffset, int kvDim, int headDim, int firstKey, int contextLength, float scale, float softcap, float* scores, float* output)
     {
         int n = contextLength - firstKey;
 
@@ -52,63 +64,96 @@ internal static unsafe class AttentionKernel
             }
 
             PrefetchBlockRows(vPool, blockTable, blockSize, kvOffset, kvDim, headDim, block, j, end);
-            if (Vector512.IsHardwareAccelerated && headDim % VectorMath.ReductionLanes == 0)
+            for (int h = 0; h < heads; h++)
             {
-                for (; j + 4 <= end; j += 4, k += 4 * kvDim)
-                {
-                    Dot4(q, k, kvDim, headDim, scale, scores + (j - firstKey));
-                }
+                ScoreKeys(q + (h * headDim), k, kvDim, headDim, scale, scores + (h * n) + (j - firstKey), end - j);
             }
 
-            for (; j < end; j++, k += kvDim)
+            j = end;
+        }
+
+        float* sums = stackalloc float[heads];
+        for (int h = 0; h < heads; h++)
+        {
+            float* hs = scores + (h * n);
+            if (softcap > 0)
             {
-                scores[j - firstKey] = VectorMath.Dot(q, k, headDim) * scale;
+                VectorMath.SoftCap(hs, n, softcap);
             }
-        }
 
-        if (softcap > 0)
-        {
-            VectorMath.SoftCap(scores, n, softcap);
-        }
+            float max = VectorMath.Max(hs, n);
+            VectorMath.ExpShifted(hs, n, max);
+            float sum = 0;
+            for (int j = 0; j < n; j++)
+            {
+                sum += hs[j];
+            }
 
-        float max = VectorMath.Max(scores, n);
-
-        VectorMath.ExpShifted(scores, n, max);
-        float sum = 0;
-        for (int j = 0; j < n; j++)
-        {
-            sum += scores[j];
+            sums[h] = sum;
         }
 
         // output = Σ_j p_j · v_j, each element a chain of FMAs over the keys in position order. The
         // head is taken 64 values at a time with the sums in registers: adding into memory made
         // every key wait for the previous key's store of the same output (a store-to-load chain
-        // about three times an FMA's latency). Each element sees the same FMAs in the same order.
+        // about three times an FMA's latency). Four heads at a time read each value once and keep
+        // sixteen independent chains going; each element sees the same FMAs in the same order.
         int d = 0;
         if (Vector512.IsHardwareAccelerated)
         {
             for (; d + 64 <= headDim; d += 64)
             {
-                WeightedSum64(vPool + kvOffset + d, blockTable, blockSize, kvDim, firstKey, contextLength, scores, output + d);
+                int h = 0;
+                for (; h + 4 <= heads; h += 4)
+                {
+                    WeightedSum64x4(vPool + kvOffset + d, blockTable, blockSize, kvDim, firstKey, contextLength, scores + (h * n), n, output + (h * headDim) + d, headDim);
+                }
+
+                for (; h < heads; h++)
+                {
+                    WeightedSum64(vPool + kvOffset + d, blockTable, blockSize, kvDim, firstKey, contextLength, scores + (h * n), output + (h * headDim) + d);
+                }
             }
         }
 
-        new Span<float>(output + d, headDim - d).Clear();
-
-        // The rest of the head (none when its size is a multiple of 64), key by key; skipped whole
-        // when empty, or it walks every key only to call AddScaled with nothing to add.
-        for (int j = d < headDim ? firstKey : contextLength; j < contextLength;)
+        for (int h = 0; h < heads; h++)
         {
-            int block = j / blockSize;
-            int end = Math.Min(contextLength, (block + 1) * blockSize);
-            float* v = SlotOf(vPool, blockTable, blockSize, kvDim, block, j) + kvOffset + d;
-            for (; j < end; j++, v += kvDim)
+            float* o = output + (h * headDim);
+            float* hs = scores + (h * n);
+            new Span<float>(o + d, headDim - d).Clear();
+
+            // The rest of the head (none when its size is a multiple of 64), key by key; skipped whole
+            // when empty, or it walks every key only to call AddScaled with nothing to add.
+            for (int j = d < headDim ? firstKey : contextLength; j < contextLength;)
             {
-                VectorMath.AddScaled(output + d, v, scores[j - firstKey], headDim - d);
+                int block = j / blockSize;
+                int end = Math.Min(contextLength, (block + 1) * blockSize);
+                float* v = SlotOf(vPool, blockTable, blockSize, kvDim, block, j) + kvOffset + d;
+                for (; j < end; j++, v += kvDim)
+                {
+                    VectorMath.AddScaled(o + d, v, hs[j - firstKey], headDim - d);
+                }
+            }
+
+            VectorMath.Scale(o, o, 1f / sums[h], headDim);
+        }
+    }
+
+    /// <summary>The scaled scores of <paramref name="count"/> consecutive keys of a block (from <paramref name="k"/>, every kvDim floats) against one query.</summary>
+    private static void ScoreKeys(float* q, float* k, int kvDim, int headDim, float scale, float* scores, int count)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated && headDim % VectorMath.ReductionLanes == 0)
+        {
+            for (; i + 4 <= count; i += 4, k += 4 * kvDim)
+            {
+                Dot4(q, k, kvDim, headDim, scale, scores + i);
             }
         }
 
-        VectorMath.Scale(output, output, 1f / sum, headDim);
+        for (; i < count; i++, k += kvDim)
+        {
+            scores[i] = VectorMath.Dot(q, k, headDim) * scale;
+        }
     }
 
     /// <summary>The first float of <paramref name="position"/>'s slot in a pool, <paramref name="block"/> being the logical block that holds it.</summary>
@@ -191,5 +236,81 @@ internal static unsafe class AttentionKernel
         a1.Store(output + 16);
         a2.Store(output + 32);
         a3.Store(output + 48);
+    }
+
+    /// <summary>
+    /// <see cref="WeightedSum64"/> for four heads at once: head h's scores at scores + h · <paramref name="scoreStride"/>,
+    /// its output at output + h · <paramref name="outputStride"/>. Each value row is loaded once for the four.
+    /// </summary>
+    internal static void WeightedSum64x4(float* v0, int* blockTable, int blockSize, int kvDim, int firstKey, int contextLength, float* scores, int scoreStride, float* output, int outputStride)
+    {
+        var a00 = Vector512<float>.Zero;
+        var a01 = Vector512<float>.Zero;
+        var a02 = Vector512<float>.Zero;
+        var a03 = Vector512<float>.Zero;
+        var a10 = Vector512<float>.Zero;
+        var a11 = Vector512<float>.Zero;
+        var a12 = Vector512<float>.Zero;
+        var a13 = Vector512<float>.Zero;
+        var a20 = Vector512<float>.Zero;
+        var a21 = Vector512<float>.Zero;
+        var a22 = Vector512<float>.Zero;
+        var a23 = Vector512<float>.Zero;
+        var a30 = Vector512<float>.Zero;
+        var a31 = Vector512<float>.Zero;
+        var a32 = Vector512<float>.Zero;
+        var a33 = Vector512<float>.Zero;
+        float* s0 = scores - firstKey, s1 = s0 + scoreStride, s2 = s1 + scoreStride, s3 = s2 + scoreStride;
+        for (int j = firstKey; j < contextLength;)
+        {
+            int block = j / blockSize;
+            int end = Math.Min(contextLength, (block + 1) * blockSize);
+            float* v = SlotOf(v0, blockTable, blockSize, kvDim, block, j);
+            for (; j < end; j++, v += kvDim)
+            {
+                var v0j = Vector512.Load(v);
+                var v1j = Vector512.Load(v + 16);
+                var v2j = Vector512.Load(v + 32);
+                var v3j = Vector512.Load(v + 48);
+                var p = Vector512.Create(s0[j]);
+                a00 = Vector512.FusedMultiplyAdd(p, v0j, a00);
+                a01 = Vector512.FusedMultiplyAdd(p, v1j, a01);
+                a02 = Vector512.FusedMultiplyAdd(p, v2j, a02);
+                a03 = Vector512.FusedMultiplyAdd(p, v3j, a03);
+                p = Vector512.Create(s1[j]);
+                a10 = Vector512.FusedMultiplyAdd(p, v0j, a10);
+                a11 = Vector512.FusedMultiplyAdd(p, v1j, a11);
+                a12 = Vector512.FusedMultiplyAdd(p, v2j, a12);
+                a13 = Vector512.FusedMultiplyAdd(p, v3j, a13);
+                p = Vector512.Create(s2[j]);
+                a20 = Vector512.FusedMultiplyAdd(p, v0j, a20);
+                a21 = Vector512.FusedMultiplyAdd(p, v1j, a21);
+                a22 = Vector512.FusedMultiplyAdd(p, v2j, a22);
+                a23 = Vector512.FusedMultiplyAdd(p, v3j, a23);
+                p = Vector512.Create(s3[j]);
+                a30 = Vector512.FusedMultiplyAdd(p, v0j, a30);
+                a31 = Vector512.FusedMultiplyAdd(p, v1j, a31);
+                a32 = Vector512.FusedMultiplyAdd(p, v2j, a32);
+                a33 = Vector512.FusedMultiplyAdd(p, v3j, a33);
+            }
+        }
+
+        float* o1 = output + outputStride, o2 = o1 + outputStride, o3 = o2 + outputStride;
+        a00.Store(output);
+        a01.Store(output + 16);
+        a02.Store(output + 32);
+        a03.Store(output + 48);
+        a10.Store(o1);
+        a11.Store(o1 + 16);
+        a12.Store(o1 + 32);
+        a13.Store(o1 + 48);
+        a20.Store(o2);
+        a21.Store(o2 + 16);
+        a22.Store(o2 + 32);
+        a23.Store(o2 + 48);
+        a30.Store(o3);
+        a31.Store(o3 + 16);
+        a32.Store(o3 + 32);
+        a33.Store(o3 + 48);
     }
 }

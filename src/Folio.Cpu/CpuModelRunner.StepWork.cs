@@ -41,6 +41,9 @@ public sealed unsafe partial class CpuModelRunner
         public float* GluOut;
         public int GluWidth;
 
+        /// <summary>Attention units per token and KV head: its query heads in this many equal parts (see <see cref="AttentionSplit"/>).</summary>
+        public int AttentionParts = 1;
+
         public float* GemmX;
         public int GemmLdx;
         public int GemmM;
@@ -112,9 +115,11 @@ public sealed unsafe partial class CpuModelRunner
                     break;
                 case Op.Attention:
                     float* scores = r._scores[threadIndex].Pointer;
+                    int perToken = c.NumKvHeads * AttentionParts;
                     for (int u = start; u < end; u++)
                     {
-                        Attention(u / c.NumHeads, u % c.NumHeads, scores);
+                        int part = u % perToken;
+                        Attention(u / perToken, part / AttentionParts, part % AttentionParts, scores);
                     }
 
                     break;
@@ -346,20 +351,26 @@ public sealed unsafe partial class CpuModelRunner
             Buffer.MemoryCopy(k + c.KvDim, Layer.VCache.Pointer + (slot * c.KvDim), kvBytes, kvBytes);
         }
 
-        private void Attention(int t, int head, float* scores)
+        /// <summary>
+        /// Part <paramref name="part"/> of token <paramref name="t"/>'s query heads that share KV head
+        /// <paramref name="kvHead"/>, in one walk over its keys.
+        /// </summary>
+        private void Attention(int t, int kvHead, int part, float* scores)
         {
             var r = runner;
             var c = r.Config;
             int s = r._tokenSeq[t];
             int width = c.QDim + (2 * c.KvDim);
-            float* q = r._qkv.Pointer + ((long)t * width) + (head * c.HeadDim);
-            int kvHead = head / c.QueryGroupSize;
+            int heads = c.QueryGroupSize / AttentionParts;
+            int firstHead = (kvHead * c.QueryGroupSize) + (part * heads);
+            float* q = r._qkv.Pointer + ((long)t * width) + (firstHead * c.HeadDim);
             int position = Batch.Positions[t];
             int firstKey = Layer.Local ? Math.Max(0, position + 1 - c.SlidingWindow!.Value) : 0;
             fixed (int* table = Batch.BlockTable(s))
             {
-                AttentionKernel.AttendOne(
+                AttentionKernel.AttendGroup(
                     q,
+                    heads,
                     Layer.KCache.Pointer,
                     Layer.VCache.Pointer,
                     table,
@@ -372,7 +383,7 @@ public sealed unsafe partial class CpuModelRunner
                     c.EffectiveAttentionScale,
                     c.AttentionLogitSoftcap ?? 0f,
                     scores,
-                    r._attn.Pointer + ((long)t * c.QDim) + (head * c.HeadDim));
+                    r._attn.Pointer + ((long)t * c.QDim) + (firstHead * c.HeadDim));
             }
         }
     }

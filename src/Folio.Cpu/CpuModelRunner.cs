@@ -191,7 +191,7 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         _scores = new NativeBuffer[options.Threads];
         for (int t = 0; t < _scores.Length; t++)
         {
-            _scores[t] = new NativeBuffer((long)NumBlocks * BlockSize);
+            _scores[t] = new NativeBuffer((long)NumBlocks * BlockSize * Config.QueryGroupSize);
         }
 
         _mappedScratch = mappedNeeds.CreateScratch(options.Threads);
@@ -294,7 +294,8 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
             w.Op = Op.RopeAndCache;
             Dispatch(t);
             w.Op = Op.Attention;
-            Dispatch(t * c.NumHeads);
+            w.AttentionParts = AttentionSplit(t);
+            Dispatch(t * c.NumKvHeads * w.AttentionParts);
             Residual(_attn.Pointer, c.QDim, t, layer.O, layer.AttentionOutNorm, StepPhase.AttentionOutput);
             w.Op = Op.PostAttentionNorm;
             Dispatch(t);
@@ -610,6 +611,25 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
     }
 
     /// <summary>Runs the current op over <paramref name="units"/> units (the team runs tiny ops on the calling thread: same code, same result).</summary>
+    /// <summary>
+    /// Into how many parts each KV head's query heads are cut for a step of <paramref name="tokens"/>
+    /// tokens. A whole group per unit reads its keys and values once for all its heads, but with few
+    /// tokens and few KV heads (one, for multi-query models) there would be fewer units than threads
+    /// to share them: the group is halved until there are two units a thread or it cannot be halved.
+    /// A head's bits do not depend on the part it is computed in.
+    /// </summary>
+    private int AttentionSplit(int tokens)
+    {
+        int group = Config.QueryGroupSize;
+        int parts = 1;
+        while (group % (parts * 2) == 0 && (long)tokens * Config.NumKvHeads * parts < 2L * _team.ThreadCount)
+        {
+            parts *= 2;
+        }
+
+        return parts;
+    }
+
     private void Dispatch(int units) => RunTeam(_work, units, _team.ChunkFor(units), PhaseOf(_work.Op));
 
     /// <summary>The team runs one operation; with a <see cref="Profile"/>, timed as <paramref name="phase"/>.</summary>

@@ -105,6 +105,25 @@ public sealed class CpuDeterminismTests
     }
 
     [Fact]
+    public void Splitting_a_query_group_across_threads_does_not_change_any_logit_bit()
+    {
+        // Multi-query attention: one KV head for four query heads. Alone, one token's attention is
+        // one unit per KV head; with more threads than that the runner cuts the group into two or
+        // four parts, and a head's bits must not depend on the part that computed it.
+        var mqa = TestModel.Shape(hidden: 64, layers: 2, heads: 4, kvHeads: 1, headDim: 16, ffn: 96, vocab: 97);
+        using var model = TestModel.Create(mqa, seed: 13);
+        float[][] Run(int threads)
+        {
+            using var r = Runner(model, threads);
+            return new BatchDriver(r).RunAlone(new TestSequence(Tokens(30, 14, mqa.VocabSize), [0, 1, 2]), 1);
+        }
+
+        var one = Run(1);
+        AssertBitwiseEqual(one, Run(2));
+        AssertBitwiseEqual(one, Run(3));
+    }
+
+    [Fact]
     public void A_decode_step_allocates_nothing_once_scratch_has_grown()
     {
         using var model = TestModel.Create(Gqa, seed: 12);

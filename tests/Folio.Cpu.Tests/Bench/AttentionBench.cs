@@ -5,14 +5,15 @@ namespace Folio.Cpu.Tests.Bench;
 /// <summary>
 /// <c>dotnet Folio.Cpu.Tests.dll attention-bench [POSITIONS] [cold]</c>: one decode token's attention
 /// on the bench model's shape (12 layers, 16 query heads over 4 KV heads of 64, blocks of 16), one
-/// thread, <see cref="AttentionKernelBaseline"/> (the walk before its prefetch) and the current <see cref="AttentionKernel"/>
-/// taking turns round by round, best round kept; <c>cold</c> sweeps 64 MB through the caches before
+/// thread, <see cref="AttentionKernelBaseline"/> (the walk before its prefetch, one query head at a
+/// time) and the current <see cref="AttentionKernel"/> (each KV head's four query heads in one walk,
+/// as the runner calls it) taking turns round by round, best round kept; <c>cold</c> sweeps 64 MB through the caches before
 /// each round, as a decode step's weights do. Checks that both give the same bits. Run it with
 /// <c>DOTNET_TieredCompilation=0</c>, or the first rounds time unoptimized code.
 /// </summary>
 internal static unsafe class AttentionBench
 {
-    private const int HeadDim = 64, KvHeads = 4, Heads = 16, BlockSize = 16, Layers = 12, Rounds = 300;
+    private const int HeadDim = 64, KvHeads = 4, Heads = 16, Group = Heads / KvHeads, BlockSize = 16, Layers = 12, Rounds = 300;
 
     public static void Run(TextWriter output, int positions, bool cold)
     {
@@ -22,7 +23,7 @@ internal static unsafe class AttentionBench
         using var k = new NativeBuffer(Layers * layerElements);
         using var v = new NativeBuffer(Layers * layerElements);
         using var q = new NativeBuffer(Heads * HeadDim);
-        using var scores = new NativeBuffer(positions);
+        using var scores = new NativeBuffer(Group * positions);
         using var current = new NativeBuffer(Layers * Heads * HeadDim);
         using var baseline = new NativeBuffer(Layers * Heads * HeadDim);
         using var sweep = new NativeBuffer(cold ? 16L << 20 : 1);
@@ -76,19 +77,24 @@ internal static unsafe class AttentionBench
             {
                 for (int l = 0; l < Layers; l++)
                 {
-                    for (int h = 0; h < Heads; h++)
+                    float* kl = k.Pointer + (l * layerElements), vl = v.Pointer + (l * layerElements);
+                    if (baseline)
                     {
-                        float* kl = k.Pointer + (l * layerElements), vl = v.Pointer + (l * layerElements);
-                        float* o = (baseline ? baselineOut : currentOut) + (((l * Heads) + h) * HeadDim);
-                        int kvOffset = h / (Heads / KvHeads) * HeadDim;
-                        if (baseline)
+                        for (int h = 0; h < Heads; h++)
                         {
+                            float* o = baselineOut + (((l * Heads) + h) * HeadDim);
+                            int kvOffset = h / Group * HeadDim;
                             AttentionKernelBaseline.AttendOne(q.Pointer + (h * HeadDim), kl, vl, t, BlockSize, kvOffset, kvDim, HeadDim, 0, positions, 0.125f, 0f, scores.Pointer, o);
                         }
-                        else
-                        {
-                            AttentionKernel.AttendOne(q.Pointer + (h * HeadDim), kl, vl, t, BlockSize, kvOffset, kvDim, HeadDim, 0, positions, 0.125f, 0f, scores.Pointer, o);
-                        }
+
+                        continue;
+                    }
+
+                    // The runner's way: each KV head's group of query heads in one walk.
+                    for (int g = 0; g < KvHeads; g++)
+                    {
+                        float* o = currentOut + (((l * Heads) + (g * Group)) * HeadDim);
+                        AttentionKernel.AttendGroup(q.Pointer + (g * Group * HeadDim), Group, kl, vl, t, BlockSize, g * HeadDim, kvDim, HeadDim, 0, positions, 0.125f, 0f, scores.Pointer, o);
                     }
                 }
             }
