@@ -83,13 +83,7 @@ internal static unsafe class AttentionKernel
 
             float max = VectorMath.Max(hs, n);
             VectorMath.ExpShifted(hs, n, max);
-            float sum = 0;
-            for (int j = 0; j < n; j++)
-            {
-                sum += hs[j];
-            }
-
-            sums[h] = sum;
+            sums[h] = VectorMath.Sum(hs, n);
         }
 
         // output = Σ_j p_j · v_j, each element a chain of FMAs over the keys in position order. The

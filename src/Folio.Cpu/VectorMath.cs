@@ -117,6 +117,93 @@ internal static unsafe class VectorMath
         return sum;
     }
 
+    /// <summary>
+    /// Σ x[i] in <see cref="Dot"/>'s order with additions for its fused multiply-adds: 16 lanes, lane j
+    /// the sum of elements j, j+16, j+32, ... of the whole 16-element chunks; the halving tree; then
+    /// the tail elements in order. Attention's softmax divides by this sum: one dependent addition a
+    /// key was a fifth of a long context's attention, sixteen chains side by side are not.
+    /// </summary>
+    public static float Sum(float* x, int n)
+    {
+        int whole = n / ReductionLanes * ReductionLanes;
+        float sum = 0;
+        if (whole > 0)
+        {
+            Vector256<float> s8;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                var acc = Vector512<float>.Zero;
+                for (int i = 0; i < whole; i += 16)
+                {
+                    acc += Vector512.Load(x + i);
+                }
+
+                s8 = acc.GetLower() + acc.GetUpper();
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                var lo = Vector256<float>.Zero;
+                var hi = Vector256<float>.Zero;
+                for (int i = 0; i < whole; i += 16)
+                {
+                    lo += Vector256.Load(x + i);
+                    hi += Vector256.Load(x + i + 8);
+                }
+
+                s8 = lo + hi;
+            }
+            else
+            {
+                return SumScalar(x, n);
+            }
+
+            sum = FoldSum(s8);
+        }
+
+        for (int i = whole; i < n; i++)
+        {
+            sum += x[i];
+        }
+
+        return sum;
+    }
+
+    /// <summary><see cref="Sum"/> without vectors: the same 16 lanes and tree, one float at a time.</summary>
+    internal static float SumScalar(float* x, int n)
+    {
+        int whole = n / ReductionLanes * ReductionLanes;
+        float* lanes = stackalloc float[ReductionLanes];
+        new Span<float>(lanes, ReductionLanes).Clear();
+        for (int i = 0; i < whole; i += ReductionLanes)
+        {
+            for (int j = 0; j < ReductionLanes; j++)
+            {
+                lanes[j] += x[i + j];
+            }
+        }
+
+        float sum = 0;
+        if (whole > 0)
+        {
+            for (int width = ReductionLanes / 2; width >= 4; width /= 2)
+            {
+                for (int j = 0; j < width; j++)
+                {
+                    lanes[j] += lanes[j + width];
+                }
+            }
+
+            sum = (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
+        }
+
+        for (int i = whole; i < n; i++)
+        {
+            sum += x[i];
+        }
+
+        return sum;
+    }
+
     /// <summary>y += s · x (element-wise, fused; each element independent, so order-free).</summary>
     public static void AddScaled(float* y, float* x, float s, int n)
     {

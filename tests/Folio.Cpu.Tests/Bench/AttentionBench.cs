@@ -8,7 +8,8 @@ namespace Folio.Cpu.Tests.Bench;
 /// thread, <see cref="AttentionKernelBaseline"/> (the walk before its prefetch, one query head at a
 /// time) and the current <see cref="AttentionKernel"/> (each KV head's four query heads in one walk,
 /// as the runner calls it) taking turns round by round, best round kept; <c>cold</c> sweeps 64 MB through the caches before
-/// each round, as a decode step's weights do. Checks that both give the same bits. Run it with
+/// each round, as a decode step's weights do. Checks that both agree to rounding (the softmax's sum
+/// now runs in sixteen lanes). Run it with
 /// <c>DOTNET_TieredCompilation=0</c>, or the first rounds time unoptimized code.
 /// </summary>
 internal static unsafe class AttentionBench
@@ -49,15 +50,22 @@ internal static unsafe class AttentionBench
             bestNew = Math.Min(bestNew, Time(baseline: false));
         }
 
+        // The softmax's sum now runs in sixteen lanes (VectorMath.Sum) where the baseline adds key by
+        // key, so the two agree to rounding, not to the bit.
+        double worst = 0;
         for (long i = 0; i < current.Capacity; i++)
         {
-            if (BitConverter.SingleToInt32Bits(current.Pointer[i]) != BitConverter.SingleToInt32Bits(baseline.Pointer[i]))
+            double a = current.Pointer[i], b = baseline.Pointer[i];
+            double error = Math.Abs(a - b) / Math.Max(1e-3, Math.Abs(b));
+            worst = Math.Max(worst, error);
+            if (!(error <= 1e-5))
             {
-                throw new InvalidOperationException($"output {i}: {current.Pointer[i]} against the baseline's {baseline.Pointer[i]}");
+                throw new InvalidOperationException($"output {i}: {a} against the baseline's {b}");
             }
         }
 
         output.WriteLine($"attention of one decode token, {Layers} layers x {Heads} heads (head {HeadDim}, {KvHeads} KV heads), {positions} positions, one thread, best of {Rounds} rounds{(cold ? ", caches swept before each" : "")}");
+        output.WriteLine($"largest difference from the baseline, relative: {worst:E1}");
         output.WriteLine($"| baseline (129c5de) | current | speed-up | current ns per key and head |");
         output.WriteLine($"| ---: | ---: | ---: | ---: |");
         output.WriteLine($"| {bestOld:F1} us | {bestNew:F1} us | {bestOld / bestNew:F2}x | {bestNew * 1000 / (Layers * Heads * positions):F1} |");
