@@ -279,6 +279,7 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         var w = _work;
         w.Batch = batch;
         w.NumTokens = t;
+        w.AttentionParts = AttentionSplit(t);
 
         // Embedding and rotary angles, once per step.
         w.Op = Op.EmbedAndAngles;
@@ -294,7 +295,6 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
             w.Op = Op.RopeAndCache;
             Dispatch(t);
             w.Op = Op.Attention;
-            w.AttentionParts = AttentionSplit(t);
             Dispatch(t * c.NumKvHeads * w.AttentionParts);
             Residual(_attn.Pointer, c.QDim, t, layer.O, layer.AttentionOutNorm, StepPhase.AttentionOutput);
             w.Op = Op.PostAttentionNorm;
@@ -610,7 +610,6 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         }
     }
 
-    /// <summary>Runs the current op over <paramref name="units"/> units (the team runs tiny ops on the calling thread: same code, same result).</summary>
     /// <summary>
     /// Into how many parts each KV head's query heads are cut for a step of <paramref name="tokens"/>
     /// tokens. A whole group per unit reads its keys and values once for all its heads, but with few
@@ -630,6 +629,7 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         return parts;
     }
 
+    /// <summary>Runs the current op over <paramref name="units"/> units (the team runs tiny ops on the calling thread: same code, same result).</summary>
     private void Dispatch(int units) => RunTeam(_work, units, _team.ChunkFor(units), PhaseOf(_work.Op));
 
     /// <summary>The team runs one operation; with a <see cref="Profile"/>, timed as <paramref name="phase"/>.</summary>

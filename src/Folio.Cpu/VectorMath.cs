@@ -95,19 +95,7 @@ internal static unsafe class VectorMath
             }
         }
 
-        float sum = 0;
-        if (whole > 0)
-        {
-            for (int width = ReductionLanes / 2; width >= 4; width /= 2)
-            {
-                for (int j = 0; j < width; j++)
-                {
-                    lanes[j] += lanes[j + width];
-                }
-            }
-
-            sum = (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
-        }
+        float sum = whole > 0 ? FoldLanes(lanes) : 0;
 
         for (int i = whole; i < n; i++)
         {
@@ -182,19 +170,7 @@ internal static unsafe class VectorMath
             }
         }
 
-        float sum = 0;
-        if (whole > 0)
-        {
-            for (int width = ReductionLanes / 2; width >= 4; width /= 2)
-            {
-                for (int j = 0; j < width; j++)
-                {
-                    lanes[j] += lanes[j + width];
-                }
-            }
-
-            sum = (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
-        }
+        float sum = whole > 0 ? FoldLanes(lanes) : 0;
 
         for (int i = whole; i < n; i++)
         {
@@ -202,6 +178,20 @@ internal static unsafe class VectorMath
         }
 
         return sum;
+    }
+
+    /// <summary>The scalar forms' sixteen lanes folded as <see cref="FoldSum(Vector512{float})"/> folds them (the lanes are overwritten).</summary>
+    private static float FoldLanes(float* lanes)
+    {
+        for (int width = ReductionLanes / 2; width >= 4; width /= 2)
+        {
+            for (int j = 0; j < width; j++)
+            {
+                lanes[j] += lanes[j + width];
+            }
+        }
+
+        return (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
     }
 
     /// <summary>y += s · x (element-wise, fused; each element independent, so order-free).</summary>
