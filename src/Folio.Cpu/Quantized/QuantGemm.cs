@@ -389,7 +389,7 @@ internal static unsafe class QuantGemm
 
             if (HasGroups<TF>() && (s + 1 - firstDeferred == DeferredSuperBlocks || s + 1 == superBlocks))
             {
-                FinishSuperBlocks<TF, TDot, TR>(data, firstDeferred, s + 1, dx0, dx1, dx2, dx3, xs0, xs1, xs2, xs3, isums, acc);
+                FinishSuperBlocks<TF, TDot, TR>(data, firstDeferred, s + 1, dx0, dx1, dx2, dx3, a, row, isums, acc);
                 firstDeferred = s + 1;
             }
         }
@@ -412,16 +412,22 @@ internal static unsafe class QuantGemm
     /// Kept out of <see cref="Tile"/> so that the JIT's inlining budget goes to the dot loop.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void FinishSuperBlocks<TF, TDot, TR>(byte* data, int first, int end, float* dx0, float* dx1, float* dx2, float* dx3, int* xs0, int* xs1, int* xs2, int* xs3, int* isums, float* acc)
+    private static void FinishSuperBlocks<TF, TDot, TR>(byte* data, int first, int end, float* dx0, float* dx1, float* dx2, float* dx3, in ActivationRows a, int row, int* isums, float* acc)
         where TF : struct, IFormat
         where TDot : struct, IDot
         where TR : struct, IRowCount
     {
         var layout = PanelFormat.LayoutOf<TF>();
+        int pairsPerSuperBlock = TF.SuperBlock / TF.Group / 2;
+        int* xp0 = a.RowGroupPairs(row, TF.Group);
+        int* xp1 = TR.Count > 1 ? a.RowGroupPairs(row + 1, TF.Group) : xp0;
+        int* xp2 = TR.Count > 2 ? a.RowGroupPairs(row + 2, TF.Group) : xp0;
+        int* xp3 = TR.Count > 3 ? a.RowGroupPairs(row + 3, TF.Group) : xp0;
         for (int s = first; s < end; s++)
         {
             byte* rec = data + ((long)s * layout.Bytes);
-            FinishSuperBlock<TF, TDot, TR>(rec + layout.Scales, rec + layout.GroupScales, rec + layout.GroupMins, s * TF.SuperBlock / 16, dx0[s], dx1[s], dx2[s], dx3[s], xs0, xs1, xs2, xs3, isums + ((s - first) * 4 * P), acc);
+            int pair = s * pairsPerSuperBlock;
+            FinishSuperBlock<TF, TDot, TR>(rec + layout.Scales, rec + layout.GroupScales, rec + layout.GroupMins, dx0[s], dx1[s], dx2[s], dx3[s], xp0 + pair, xp1 + pair, xp2 + pair, xp3 + pair, isums + ((s - first) * 4 * P), acc);
         }
     }
 
@@ -430,7 +436,7 @@ internal static unsafe class QuantGemm
     /// one pass over the groups, the rows' sums in registers), then the float step into acc.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void FinishSuperBlock<TF, TDot, TR>(byte* scales, byte* groupScales, byte* groupMins, int g16, float dx0, float dx1, float dx2, float dx3, int* xs0, int* xs1, int* xs2, int* xs3, int* isum, float* acc)
+    private static void FinishSuperBlock<TF, TDot, TR>(byte* scales, byte* groupScales, byte* groupMins, float dx0, float dx1, float dx2, float dx3, int* xp0, int* xp1, int* xp2, int* xp3, int* isum, float* acc)
         where TF : struct, IFormat
         where TDot : struct, IDot
         where TR : struct, IRowCount
@@ -451,22 +457,22 @@ internal static unsafe class QuantGemm
             for (int j = 0; j < groups; j += 2)
             {
                 var (mn0, mn1) = GroupMinPairs<TF>(groupScales + (j * P), groupMins + (j * P));
-                var x = GroupSumPair<TF>(xs0 + g16, j);
+                var x = GroupSumPair(xp0, j);
                 im00 = TDot.WordPairs(im00, mn0, x);
                 im01 = TDot.WordPairs(im01, mn1, x);
                 if (TR.Count > 1)
                 {
-                    x = GroupSumPair<TF>(xs1 + g16, j);
+                    x = GroupSumPair(xp1, j);
                     im10 = TDot.WordPairs(im10, mn0, x);
                     im11 = TDot.WordPairs(im11, mn1, x);
                 }
 
                 if (TR.Count > 2)
                 {
-                    x = GroupSumPair<TF>(xs2 + g16, j);
+                    x = GroupSumPair(xp2, j);
                     im20 = TDot.WordPairs(im20, mn0, x);
                     im21 = TDot.WordPairs(im21, mn1, x);
-                    x = GroupSumPair<TF>(xs3 + g16, j);
+                    x = GroupSumPair(xp3, j);
                     im30 = TDot.WordPairs(im30, mn0, x);
                     im31 = TDot.WordPairs(im31, mn1, x);
                 }
@@ -633,11 +639,9 @@ internal static unsafe class QuantGemm
         return (Avx2.ConvertToVector256Int16(Sse2.UnpackLow(a, b)).AsInt16(), Avx2.ConvertToVector256Int16(Sse2.UnpackHigh(a, b)).AsInt16());
     }
 
-    /// <summary>X of groups j and j + 1 of an activation row, as the int16 pair every lane multiplies (each fits: at most 32 · 127).</summary>
+    /// <summary>X of groups j and j + 1 (j even) of a super-block, as the int16 pair every lane multiplies, from the row's packed pairs (<see cref="ActivationRows.RowGroupPairs"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<short> GroupSumPair<TF>(int* sums, int j)
-        where TF : struct, IFormat =>
-        Vector256.Create((GroupSum<TF>(sums, j) & 0xFFFF) | (GroupSum<TF>(sums, j + 1) << 16)).AsInt16();
+    private static Vector256<short> GroupSumPair(int* pairs, int j) => Vector256.Create(pairs[j / 2]).AsInt16();
 
     /// <summary>
     /// y[j] = acc[j] (+ bias[j]) (+ y[j] when accumulating) for the panel's valid outputs. A full
