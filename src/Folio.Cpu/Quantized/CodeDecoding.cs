@@ -57,23 +57,23 @@ internal static unsafe class CodeDecoding
         (sbyte)-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
         -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
 
-    /// <summary>Where quad <paramref name="quad"/> (16 consecutive k, 4 groups) starts in a record's plane A.</summary>
+    /// <summary>The bytes of one quad (16 consecutive k, 4 groups) in a record's plane A: quad q starts q times this into the record.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static byte* QuadA<TCodes>(byte* rec, int quad)
-        where TCodes : struct, ICodes => rec + (quad * TCodes.Kind switch
+    public static int QuadABytes<TCodes>()
+        where TCodes : struct, ICodes => TCodes.Kind switch
         {
             CodeKind.Signed8 => 256,
             CodeKind.Crumb or CodeKind.Crumb1 => 64,
             _ => 128,
-        });
+        };
 
-    /// <summary>Where quad <paramref name="quad"/> starts in a record's plane B (one bit: 32 bytes a quad; two bits: 64).</summary>
+    /// <summary>The bytes of one quad in a record's plane B (one bit: 32 bytes a quad; two bits: 64).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static byte* QuadB<TCodes>(byte* planeB, int quad)
-        where TCodes : struct, ICodes => planeB + (quad * (TCodes.Kind == CodeKind.Nibble2 ? 64 : 32));
+    public static int QuadBBytes<TCodes>()
+        where TCodes : struct, ICodes => TCodes.Kind == CodeKind.Nibble2 ? 64 : 32;
 
-    /// <param name="quadA">the quad's start in plane A (<see cref="QuadA"/>).</param>
-    /// <param name="quadB">the quad's start in plane B (<see cref="QuadB"/>).</param>
+    /// <param name="quadA">the quad's start in plane A (<see cref="QuadABytes"/>).</param>
+    /// <param name="quadB">the quad's start in plane B (<see cref="QuadBBytes"/>).</param>
     /// <param name="t">group within the quad, 0..3.</param>
     /// <param name="u">unit, 0 (panel rows 0-7) or 1 (rows 8-15).</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -156,12 +156,12 @@ internal static unsafe class QuantGemm
     private static Vector256<sbyte> Broadcast(sbyte* x) => Vector256.Create(*(int*)x).AsSByte();
 
     /// <summary>
-    /// Quad <paramref name="qd"/>'s share of prefetching the record at <paramref name="ahead"/>: a
-    /// constant number of lines per quad (as many as the record has quads to spread them over), with
-    /// no loop of its own. The quads' shares together cover the whole record.
+    /// One quad's share of prefetching the record ahead, from <paramref name="p"/>: a constant number
+    /// of lines per quad (as many as the record has quads to spread them over, so that the quads'
+    /// shares together cover the record), with no loop of its own.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PrefetchQuad<TF>(byte* ahead, int qd)
+    private static void PrefetchQuad<TF>(byte* p)
         where TF : struct, IFormat
     {
         int recordBytes = PanelFormat.LayoutOf<TF>().Bytes;
@@ -177,7 +177,6 @@ internal static unsafe class QuantGemm
             throw new InvalidOperationException($"{lines} prefetch lines per quad; the unrolled form issues at most 6");
         }
 
-        byte* p = ahead + (qd * lines * 64);
         Sse.Prefetch0(p);
         if (lines > 1)
         {
@@ -296,12 +295,19 @@ internal static unsafe class QuantGemm
         // thread's contiguous range computes next), so that the weights stream in while this one is
         // computed; a few lines per quad of k, spread through the dot loop rather than a loop of their own.
         long ahead = (PrefetchBytes + recordBytes - 1) / recordBytes * recordBytes;
+        int prefetchStep = (recordBytes + (TF.SuperBlock / 16 * 64) - 1) / (TF.SuperBlock / 16 * 64) * 64; // PrefetchQuad's lines
         for (int s = 0; s < superBlocks; s++)
         {
             byte* rec = data + (s * recordBytes);
-            byte* pb = rec + planeB;
 
+            // The dot loop walks its codes, prefetch line and activations with pointers that step by
+            // constants: indices recomputed from the quad (multiplies, sign extensions) had been as
+            // many instructions as the vector work, and the tile is bound by instructions, not dots.
+            byte* qa = rec;
+            byte* qb = rec + planeB;
+            byte* pf = rec + ahead;
             int k0 = s * TF.SuperBlock;
+            nint k = k0;
             int g16 = k0 / 16;
             int* isum = isums + ((s - firstDeferred) * 4 * P);
             for (int j = 0; j < groups; j++)
@@ -314,16 +320,17 @@ internal static unsafe class QuantGemm
                 var s21 = Vector256<int>.Zero;
                 var s30 = Vector256<int>.Zero;
                 var s31 = Vector256<int>.Zero;
-                for (int qd = j * quadsPerGroup; qd < (j + 1) * quadsPerGroup; qd++)
+                for (int i = 0; i < quadsPerGroup; i++)
                 {
-                    int k = k0 + (qd * 16);
-                    PrefetchQuad<TF>(rec + ahead, qd);
-                    byte* qa = CodeDecoding.QuadA<TF>(rec, qd);
-                    byte* qb = CodeDecoding.QuadB<TF>(pb, qd);
+                    PrefetchQuad<TF>(pf);
                     Step<TF, TDot, TR>(qa, qb, 0, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
                     Step<TF, TDot, TR>(qa, qb, 1, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
                     Step<TF, TDot, TR>(qa, qb, 2, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
                     Step<TF, TDot, TR>(qa, qb, 3, q0 + k, q1 + k, q2 + k, q3 + k, ref s00, ref s01, ref s10, ref s11, ref s20, ref s21, ref s30, ref s31);
+                    qa += CodeDecoding.QuadABytes<TF>();
+                    qb += CodeDecoding.QuadBBytes<TF>();
+                    pf += prefetchStep;
+                    k += 16;
                 }
 
                 if (TR.Count == 1)

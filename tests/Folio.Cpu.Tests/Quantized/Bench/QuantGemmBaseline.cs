@@ -165,17 +165,17 @@ internal static unsafe class QuantGemmBaseline
                 {
                     sbyte* xq = xs + (qd * 16);
                     var x = Broadcast(xq);
-                    s0a = Dot<TCodes, TDot>(s0a, CodeDecoding.Unit<TCodes>(CodeDecoding.QuadA<TCodes>(rec, qd), CodeDecoding.QuadB<TCodes>(pb, qd), 0, 0), x);
-                    s1a = Dot<TCodes, TDot>(s1a, CodeDecoding.Unit<TCodes>(CodeDecoding.QuadA<TCodes>(rec, qd), CodeDecoding.QuadB<TCodes>(pb, qd), 0, 1), x);
+                    s0a = Dot<TCodes, TDot>(s0a, CodeDecoding.Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 0, 0), x);
+                    s1a = Dot<TCodes, TDot>(s1a, CodeDecoding.Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 0, 1), x);
                     x = Broadcast(xq + 4);
-                    s0b = Dot<TCodes, TDot>(s0b, CodeDecoding.Unit<TCodes>(CodeDecoding.QuadA<TCodes>(rec, qd), CodeDecoding.QuadB<TCodes>(pb, qd), 1, 0), x);
-                    s1b = Dot<TCodes, TDot>(s1b, CodeDecoding.Unit<TCodes>(CodeDecoding.QuadA<TCodes>(rec, qd), CodeDecoding.QuadB<TCodes>(pb, qd), 1, 1), x);
+                    s0b = Dot<TCodes, TDot>(s0b, CodeDecoding.Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 1, 0), x);
+                    s1b = Dot<TCodes, TDot>(s1b, CodeDecoding.Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 1, 1), x);
                     x = Broadcast(xq + 8);
-                    s0a = Dot<TCodes, TDot>(s0a, CodeDecoding.Unit<TCodes>(CodeDecoding.QuadA<TCodes>(rec, qd), CodeDecoding.QuadB<TCodes>(pb, qd), 2, 0), x);
-                    s1a = Dot<TCodes, TDot>(s1a, CodeDecoding.Unit<TCodes>(CodeDecoding.QuadA<TCodes>(rec, qd), CodeDecoding.QuadB<TCodes>(pb, qd), 2, 1), x);
+                    s0a = Dot<TCodes, TDot>(s0a, CodeDecoding.Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 2, 0), x);
+                    s1a = Dot<TCodes, TDot>(s1a, CodeDecoding.Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 2, 1), x);
                     x = Broadcast(xq + 12);
-                    s0b = Dot<TCodes, TDot>(s0b, CodeDecoding.Unit<TCodes>(CodeDecoding.QuadA<TCodes>(rec, qd), CodeDecoding.QuadB<TCodes>(pb, qd), 3, 0), x);
-                    s1b = Dot<TCodes, TDot>(s1b, CodeDecoding.Unit<TCodes>(CodeDecoding.QuadA<TCodes>(rec, qd), CodeDecoding.QuadB<TCodes>(pb, qd), 3, 1), x);
+                    s0b = Dot<TCodes, TDot>(s0b, CodeDecoding.Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 3, 0), x);
+                    s1b = Dot<TCodes, TDot>(s1b, CodeDecoding.Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 3, 1), x);
                 }
 
                 var t0 = s0a + s0b;
@@ -348,8 +348,8 @@ internal static unsafe class QuantGemmBaseline
         where TCodes : struct, ICodes
         where TDot : struct, IDot
     {
-        var w0 = CodeDecoding.Unit<TCodes>(CodeDecoding.QuadA<TCodes>(rec, qd), CodeDecoding.QuadB<TCodes>(pb, qd), t, 0);
-        var w1 = CodeDecoding.Unit<TCodes>(CodeDecoding.QuadA<TCodes>(rec, qd), CodeDecoding.QuadB<TCodes>(pb, qd), t, 1);
+        var w0 = CodeDecoding.Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), t, 0);
+        var w1 = CodeDecoding.Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), t, 1);
         var x = Broadcast(x0 + (4 * t));
         s00 = Dot<TCodes, TDot>(s00, w0, x);
         s01 = Dot<TCodes, TDot>(s01, w1, x);
@@ -429,4 +429,19 @@ internal static unsafe class QuantGemmBaseline
             y[j] = accumulate ? y[j] + v : v;
         }
     }
+
+    // CodeDecoding.QuadA and QuadB as they were when this copy was frozen: the kernel now steps by
+    // the quads' sizes instead, and the baseline keeps its own code so that its speed stays put.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte* QuadA<TCodes>(byte* rec, int quad)
+        where TCodes : struct, ICodes => rec + (quad * TCodes.Kind switch
+        {
+            CodeKind.Signed8 => 256,
+            CodeKind.Crumb or CodeKind.Crumb1 => 64,
+            _ => 128,
+        });
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte* QuadB<TCodes>(byte* planeB, int quad)
+        where TCodes : struct, ICodes => planeB + (quad * (TCodes.Kind == CodeKind.Nibble2 ? 64 : 32));
 }
