@@ -238,6 +238,18 @@ internal static unsafe class QuantGemm
     private static int OffsetSum<TF>(int offset, int* sums, int j)
         where TF : struct, IFormat => offset == 0 ? 0 : offset * GroupSum<TF>(sums, j);
 
+    /// <summary>
+    /// The zero point a group kind's integer sums carry (Q3_K's 4, Q6_K's 32, and the signed
+    /// formats' offset under VNNI). It comes off once per super-block in <see cref="FinishSuperBlock"/>
+    /// as offset · Σ_groups scale · X, not once per group and row in the dot loop:
+    /// IS = Σ scale · (S - offset · X) = Σ scale · S - offset · Σ scale · X, the same integer
+    /// (int32 arithmetic wraps alike both ways).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int GroupOffset<TF, TDot>()
+        where TF : struct, IFormat
+        where TDot : struct, IDot => TF.Offset + (IsSigned<TF>() ? TDot.SignedOffset : 0);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Dot<TF, TDot>(Vector256<int> acc, Vector256<byte> prepared, Vector256<byte> w, Vector256<sbyte> x)
         where TF : struct, IFormat
@@ -381,16 +393,16 @@ internal static unsafe class QuantGemm
                 var sc0 = GroupScale<TF>(gs);
                 var sc1 = GroupScale<TF>(gs + 8);
                 bool first = j == 0;
-                GroupRow(first, s00, s01, OffsetSum<TF>(offset, xs0 + g16, j), sc0, sc1, isum);
+                GroupRow(first, s00, s01, sc0, sc1, isum);
                 if (TR.Count > 1)
                 {
-                    GroupRow(first, s10, s11, OffsetSum<TF>(offset, xs1 + g16, j), sc0, sc1, isum + P);
+                    GroupRow(first, s10, s11, sc0, sc1, isum + P);
                 }
 
                 if (TR.Count > 2)
                 {
-                    GroupRow(first, s20, s21, OffsetSum<TF>(offset, xs2 + g16, j), sc0, sc1, isum + (2 * P));
-                    GroupRow(first, s30, s31, OffsetSum<TF>(offset, xs3 + g16, j), sc0, sc1, isum + (3 * P));
+                    GroupRow(first, s20, s21, sc0, sc1, isum + (2 * P));
+                    GroupRow(first, s30, s31, sc0, sc1, isum + (3 * P));
                 }
             }
 
@@ -486,6 +498,11 @@ internal static unsafe class QuantGemm
             }
         }
 
+        if (GroupOffset<TF, TDot>() != 0)
+        {
+            SubtractOffsetTerms<TF, TDot, TR>(groupScales, xp0, xp1, xp2, xp3, isum);
+        }
+
         ushort* d16 = (ushort*)scales;
         var dh0 = CodeDecoding.Halves(d16);
         var dh1 = CodeDecoding.Halves(d16 + 8);
@@ -501,6 +518,71 @@ internal static unsafe class QuantGemm
         {
             SuperBlockRow<TF>(isum + (2 * P), im20, im21, dx2, dh0, dh1, mh0, mh1, acc + (2 * P));
             SuperBlockRow<TF>(isum + (3 * P), im30, im31, dx3, dh0, dh1, mh0, mh1, acc + (3 * P));
+        }
+    }
+
+    /// <summary>
+    /// IS -= offset · Σ_groups scale · X for every row of a tile (see <see cref="GroupOffset"/>): two
+    /// groups per step like the mins, scale_j · X_j + scale_j+1 · X_j+1 as one int16 pair product
+    /// (|scale| at most 128, |X| at most 32 · 127).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SubtractOffsetTerms<TF, TDot, TR>(byte* groupScales, int* xp0, int* xp1, int* xp2, int* xp3, int* isum)
+        where TF : struct, IFormat
+        where TDot : struct, IDot
+        where TR : struct, IRowCount
+    {
+        int groups = TF.SuperBlock / TF.Group;
+        var io00 = Vector256<int>.Zero;
+        var io01 = Vector256<int>.Zero;
+        var io10 = Vector256<int>.Zero;
+        var io11 = Vector256<int>.Zero;
+        var io20 = Vector256<int>.Zero;
+        var io21 = Vector256<int>.Zero;
+        var io30 = Vector256<int>.Zero;
+        var io31 = Vector256<int>.Zero;
+        for (int j = 0; j < groups; j += 2)
+        {
+            var a = Vector128.Load(groupScales + (j * P));
+            var b = Vector128.Load(groupScales + ((j + 1) * P));
+            var sc0 = Avx2.ConvertToVector256Int16(Sse2.UnpackLow(a, b).AsSByte());
+            var sc1 = Avx2.ConvertToVector256Int16(Sse2.UnpackHigh(a, b).AsSByte());
+            var x = GroupSumPair(xp0, j);
+            io00 = TDot.WordPairs(io00, sc0, x);
+            io01 = TDot.WordPairs(io01, sc1, x);
+            if (TR.Count > 1)
+            {
+                x = GroupSumPair(xp1, j);
+                io10 = TDot.WordPairs(io10, sc0, x);
+                io11 = TDot.WordPairs(io11, sc1, x);
+            }
+
+            if (TR.Count > 2)
+            {
+                x = GroupSumPair(xp2, j);
+                io20 = TDot.WordPairs(io20, sc0, x);
+                io21 = TDot.WordPairs(io21, sc1, x);
+                x = GroupSumPair(xp3, j);
+                io30 = TDot.WordPairs(io30, sc0, x);
+                io31 = TDot.WordPairs(io31, sc1, x);
+            }
+        }
+
+        var o = Vector256.Create(GroupOffset<TF, TDot>());
+        (Vector256.Load(isum) - (io00 * o)).Store(isum);
+        (Vector256.Load(isum + 8) - (io01 * o)).Store(isum + 8);
+        if (TR.Count > 1)
+        {
+            (Vector256.Load(isum + P) - (io10 * o)).Store(isum + P);
+            (Vector256.Load(isum + P + 8) - (io11 * o)).Store(isum + P + 8);
+        }
+
+        if (TR.Count > 2)
+        {
+            (Vector256.Load(isum + (2 * P)) - (io20 * o)).Store(isum + (2 * P));
+            (Vector256.Load(isum + (2 * P) + 8) - (io21 * o)).Store(isum + (2 * P) + 8);
+            (Vector256.Load(isum + (3 * P)) - (io30 * o)).Store(isum + (3 * P));
+            (Vector256.Load(isum + (3 * P) + 8) - (io31 * o)).Store(isum + (3 * P) + 8);
         }
     }
 
@@ -581,13 +663,12 @@ internal static unsafe class QuantGemm
         (Vector256.Load(acc + 8) + c1).Store(acc + 8);
     }
 
-    /// <summary>A group kind's group for one row: IS += scale · (S - offset·X), the super-block's sums starting at the first group.</summary>
+    /// <summary>A group kind's group for one row: IS += scale · S, the super-block's sums starting at the first group (the zero point's term comes off in <see cref="FinishSuperBlock"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void GroupRow(bool first, Vector256<int> t0, Vector256<int> t1, int offsetSum, Vector256<int> sc0, Vector256<int> sc1, int* isum)
+    private static void GroupRow(bool first, Vector256<int> t0, Vector256<int> t1, Vector256<int> sc0, Vector256<int> sc1, int* isum)
     {
-        var o = Vector256.Create(offsetSum);
-        var a0 = (t0 - o) * sc0;
-        var a1 = (t1 - o) * sc1;
+        var a0 = t0 * sc0;
+        var a1 = t1 * sc1;
         if (!first)
         {
             a0 += Vector256.Load(isum);
