@@ -89,8 +89,7 @@ internal static unsafe class CodeDecoding
         {
             // Two-bit plane: 32 bytes per two groups, unit v = 2 (g % 2) + u in bits 2v, 2v + 1.
             var c = Vector256.Load(quadA + ((t >> 1) * 32)).AsUInt16();
-            int v = (2 * (t & 1)) + u;
-            var low = (Vector256.ShiftRightLogical(c, 2 * v).AsByte() & Vector256.Create((byte)0x03));
+            var low = MoveLeft(c, -2 * ((2 * (t & 1)) + u)).AsByte() & Vector256.Create((byte)0x03);
             if (TCodes.Kind == CodeKind.Crumb)
             {
                 return low;
@@ -98,9 +97,7 @@ internal static unsafe class CodeDecoding
 
             // One-bit plane: 32 bytes per four groups, unit bit 2t + u, moved to bit 2.
             var h = Vector256.Load(quadB).AsUInt16();
-            int bit = (2 * t) + u;
-            var high = bit <= 2 ? Vector256.ShiftLeft(h, 2 - bit) : Vector256.ShiftRightLogical(h, bit - 2);
-            return low | (high.AsByte() & Vector256.Create((byte)0x04));
+            return low | (MoveLeft(h, 2 - ((2 * t) + u)).AsByte() & Vector256.Create((byte)0x04));
         }
 
         var n = Vector256.Load(quadA + (t * 32)).AsUInt16();
@@ -112,22 +109,31 @@ internal static unsafe class CodeDecoding
 
         if (TCodes.Kind == CodeKind.Nibble1)
         {
+            // One-bit plane: unit bit 2t + u, moved to bit 4.
             var h = Vector256.Load(quadB).AsUInt16();
-            int bit = (2 * t) + u;
-            var high = bit <= 4 ? Vector256.ShiftLeft(h, 4 - bit) : Vector256.ShiftRightLogical(h, bit - 4);
-            return nibble | (high.AsByte() & Vector256.Create((byte)0x10));
+            return nibble | (MoveLeft(h, 4 - ((2 * t) + u)).AsByte() & Vector256.Create((byte)0x10));
         }
 
         if (TCodes.Kind == CodeKind.Nibble2)
         {
+            // Two-bit plane: 32 bytes per two groups, unit v = 2 (t % 2) + u in bits 2v, 2v + 1, moved to bits 4-5.
             var h = Vector256.Load(quadB + ((t >> 1) * 32)).AsUInt16();
-            int v = 2 * ((2 * (t & 1)) + u);
-            var high = v <= 4 ? Vector256.ShiftLeft(h, 4 - v) : Vector256.ShiftRightLogical(h, v - 4);
-            return nibble | (high.AsByte() & Vector256.Create((byte)0x30));
+            return nibble | (MoveLeft(h, 4 - (2 * ((2 * (t & 1)) + u))).AsByte() & Vector256.Create((byte)0x30));
         }
 
         return nibble;
     }
+
+    /// <summary>
+    /// Each 16-bit lane shifted left by <paramref name="left"/> bits (right when negative). Callers
+    /// pass the count as an expression of their constant arguments, never through a local: the JIT
+    /// sees a count held in a local as a variable and emits the shift with a count register (a load
+    /// and a register copy per shift), while a count built from constant arguments folds into the
+    /// instruction.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<ushort> MoveLeft(Vector256<ushort> h, int left) =>
+        left > 0 ? Vector256.ShiftLeft(h, left) : left < 0 ? Vector256.ShiftRightLogical(h, -left) : h;
 
     /// <summary>8 f16 values to f32, exactly (finite inputs): the magnitude bits shifted into place times 2^112, then the sign.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -165,17 +165,17 @@ internal static unsafe class QuantGemmBaseline
                 {
                     sbyte* xq = xs + (qd * 16);
                     var x = Broadcast(xq);
-                    s0a = Dot<TCodes, TDot>(s0a, CodeDecoding.Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 0, 0), x);
-                    s1a = Dot<TCodes, TDot>(s1a, CodeDecoding.Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 0, 1), x);
+                    s0a = Dot<TCodes, TDot>(s0a, Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 0, 0), x);
+                    s1a = Dot<TCodes, TDot>(s1a, Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 0, 1), x);
                     x = Broadcast(xq + 4);
-                    s0b = Dot<TCodes, TDot>(s0b, CodeDecoding.Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 1, 0), x);
-                    s1b = Dot<TCodes, TDot>(s1b, CodeDecoding.Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 1, 1), x);
+                    s0b = Dot<TCodes, TDot>(s0b, Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 1, 0), x);
+                    s1b = Dot<TCodes, TDot>(s1b, Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 1, 1), x);
                     x = Broadcast(xq + 8);
-                    s0a = Dot<TCodes, TDot>(s0a, CodeDecoding.Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 2, 0), x);
-                    s1a = Dot<TCodes, TDot>(s1a, CodeDecoding.Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 2, 1), x);
+                    s0a = Dot<TCodes, TDot>(s0a, Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 2, 0), x);
+                    s1a = Dot<TCodes, TDot>(s1a, Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 2, 1), x);
                     x = Broadcast(xq + 12);
-                    s0b = Dot<TCodes, TDot>(s0b, CodeDecoding.Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 3, 0), x);
-                    s1b = Dot<TCodes, TDot>(s1b, CodeDecoding.Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 3, 1), x);
+                    s0b = Dot<TCodes, TDot>(s0b, Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 3, 0), x);
+                    s1b = Dot<TCodes, TDot>(s1b, Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), 3, 1), x);
                 }
 
                 var t0 = s0a + s0b;
@@ -348,8 +348,8 @@ internal static unsafe class QuantGemmBaseline
         where TCodes : struct, ICodes
         where TDot : struct, IDot
     {
-        var w0 = CodeDecoding.Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), t, 0);
-        var w1 = CodeDecoding.Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), t, 1);
+        var w0 = Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), t, 0);
+        var w1 = Unit<TCodes>(QuadA<TCodes>(rec, qd), QuadB<TCodes>(pb, qd), t, 1);
         var x = Broadcast(x0 + (4 * t));
         s00 = Dot<TCodes, TDot>(s00, w0, x);
         s01 = Dot<TCodes, TDot>(s01, w1, x);
@@ -430,8 +430,8 @@ internal static unsafe class QuantGemmBaseline
         }
     }
 
-    // CodeDecoding.QuadA and QuadB as they were when this copy was frozen: the kernel now steps by
-    // the quads' sizes instead, and the baseline keeps its own code so that its speed stays put.
+    // CodeDecoding.QuadA, QuadB and Unit as they were when this copy was frozen: the kernel's own
+    // have changed since, and the baseline keeps its code so that its speed stays put.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static byte* QuadA<TCodes>(byte* rec, int quad)
         where TCodes : struct, ICodes => rec + (quad * TCodes.Kind switch
@@ -444,4 +444,61 @@ internal static unsafe class QuantGemmBaseline
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static byte* QuadB<TCodes>(byte* planeB, int quad)
         where TCodes : struct, ICodes => planeB + (quad * (TCodes.Kind == CodeKind.Nibble2 ? 64 : 32));
+
+    private static readonly Vector256<sbyte> Iq4Levels = Vector256.Create(
+        (sbyte)-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
+        -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Unit<TCodes>(byte* quadA, byte* quadB, int t, int u)
+        where TCodes : struct, ICodes
+    {
+        if (TCodes.Kind == CodeKind.Signed8)
+        {
+            return Vector256.Load(quadA + (t * 64) + (u * 32));
+        }
+
+        if (TCodes.Kind is CodeKind.Crumb or CodeKind.Crumb1)
+        {
+            // Two-bit plane: 32 bytes per two groups, unit v = 2 (g % 2) + u in bits 2v, 2v + 1.
+            var c = Vector256.Load(quadA + ((t >> 1) * 32)).AsUInt16();
+            int v = (2 * (t & 1)) + u;
+            var low = (Vector256.ShiftRightLogical(c, 2 * v).AsByte() & Vector256.Create((byte)0x03));
+            if (TCodes.Kind == CodeKind.Crumb)
+            {
+                return low;
+            }
+
+            // One-bit plane: 32 bytes per four groups, unit bit 2t + u, moved to bit 2.
+            var h = Vector256.Load(quadB).AsUInt16();
+            int bit = (2 * t) + u;
+            var high = bit <= 2 ? Vector256.ShiftLeft(h, 2 - bit) : Vector256.ShiftRightLogical(h, bit - 2);
+            return low | (high.AsByte() & Vector256.Create((byte)0x04));
+        }
+
+        var n = Vector256.Load(quadA + (t * 32)).AsUInt16();
+        var nibble = (u == 0 ? n : Vector256.ShiftRightLogical(n, 4)).AsByte() & Vector256.Create((byte)0x0F);
+        if (TCodes.Kind == CodeKind.NibbleTable)
+        {
+            return Avx2.Shuffle(Iq4Levels, nibble.AsSByte()).AsByte();
+        }
+
+        if (TCodes.Kind == CodeKind.Nibble1)
+        {
+            var h = Vector256.Load(quadB).AsUInt16();
+            int bit = (2 * t) + u;
+            var high = bit <= 4 ? Vector256.ShiftLeft(h, 4 - bit) : Vector256.ShiftRightLogical(h, bit - 4);
+            return nibble | (high.AsByte() & Vector256.Create((byte)0x10));
+        }
+
+        if (TCodes.Kind == CodeKind.Nibble2)
+        {
+            var h = Vector256.Load(quadB + ((t >> 1) * 32)).AsUInt16();
+            int v = 2 * ((2 * (t & 1)) + u);
+            var high = v <= 4 ? Vector256.ShiftLeft(h, 4 - v) : Vector256.ShiftRightLogical(h, v - 4);
+            return nibble | (high.AsByte() & Vector256.Create((byte)0x30));
+        }
+
+        return nibble;
+    }
 }
