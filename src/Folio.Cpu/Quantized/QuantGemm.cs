@@ -476,25 +476,7 @@ internal static unsafe class QuantGemm
             for (int j = 0; j < groups; j += 2)
             {
                 var (mn0, mn1) = GroupMinPairs<TF>(groupScales + (j * P), groupMins + (j * P));
-                var x = GroupSumPair(xp0, j);
-                im00 = TDot.WordPairs(im00, mn0, x);
-                im01 = TDot.WordPairs(im01, mn1, x);
-                if (TR.Count > 1)
-                {
-                    x = GroupSumPair(xp1, j);
-                    im10 = TDot.WordPairs(im10, mn0, x);
-                    im11 = TDot.WordPairs(im11, mn1, x);
-                }
-
-                if (TR.Count > 2)
-                {
-                    x = GroupSumPair(xp2, j);
-                    im20 = TDot.WordPairs(im20, mn0, x);
-                    im21 = TDot.WordPairs(im21, mn1, x);
-                    x = GroupSumPair(xp3, j);
-                    im30 = TDot.WordPairs(im30, mn0, x);
-                    im31 = TDot.WordPairs(im31, mn1, x);
-                }
+                AddPairProducts<TDot, TR>(mn0, mn1, xp0, xp1, xp2, xp3, j, ref im00, ref im01, ref im10, ref im11, ref im20, ref im21, ref im30, ref im31);
             }
         }
 
@@ -518,6 +500,37 @@ internal static unsafe class QuantGemm
         {
             SuperBlockRow<TF>(isum + (2 * P), im20, im21, dx2, dh0, dh1, mh0, mh1, acc + (2 * P));
             SuperBlockRow<TF>(isum + (3 * P), im30, im31, dx3, dh0, dh1, mh0, mh1, acc + (3 * P));
+        }
+    }
+
+    /// <summary>
+    /// For every row of a tile, two groups' coefficients (int16 pairs for the panel's rows 0-7 and
+    /// 8-15: the mins, or the scales) times the row's X of groups j and j + 1, added into the row's
+    /// two accumulators.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddPairProducts<TDot, TR>(Vector256<short> c0, Vector256<short> c1, int* xp0, int* xp1, int* xp2, int* xp3, int j, ref Vector256<int> a00, ref Vector256<int> a01, ref Vector256<int> a10, ref Vector256<int> a11, ref Vector256<int> a20, ref Vector256<int> a21, ref Vector256<int> a30, ref Vector256<int> a31)
+        where TDot : struct, IDot
+        where TR : struct, IRowCount
+    {
+        var x = GroupSumPair(xp0, j);
+        a00 = TDot.WordPairs(a00, c0, x);
+        a01 = TDot.WordPairs(a01, c1, x);
+        if (TR.Count > 1)
+        {
+            x = GroupSumPair(xp1, j);
+            a10 = TDot.WordPairs(a10, c0, x);
+            a11 = TDot.WordPairs(a11, c1, x);
+        }
+
+        if (TR.Count > 2)
+        {
+            x = GroupSumPair(xp2, j);
+            a20 = TDot.WordPairs(a20, c0, x);
+            a21 = TDot.WordPairs(a21, c1, x);
+            x = GroupSumPair(xp3, j);
+            a30 = TDot.WordPairs(a30, c0, x);
+            a31 = TDot.WordPairs(a31, c1, x);
         }
     }
 
@@ -547,25 +560,7 @@ internal static unsafe class QuantGemm
             var b = Vector128.Load(groupScales + ((j + 1) * P));
             var sc0 = Avx2.ConvertToVector256Int16(Sse2.UnpackLow(a, b).AsSByte());
             var sc1 = Avx2.ConvertToVector256Int16(Sse2.UnpackHigh(a, b).AsSByte());
-            var x = GroupSumPair(xp0, j);
-            io00 = TDot.WordPairs(io00, sc0, x);
-            io01 = TDot.WordPairs(io01, sc1, x);
-            if (TR.Count > 1)
-            {
-                x = GroupSumPair(xp1, j);
-                io10 = TDot.WordPairs(io10, sc0, x);
-                io11 = TDot.WordPairs(io11, sc1, x);
-            }
-
-            if (TR.Count > 2)
-            {
-                x = GroupSumPair(xp2, j);
-                io20 = TDot.WordPairs(io20, sc0, x);
-                io21 = TDot.WordPairs(io21, sc1, x);
-                x = GroupSumPair(xp3, j);
-                io30 = TDot.WordPairs(io30, sc0, x);
-                io31 = TDot.WordPairs(io31, sc1, x);
-            }
+            AddPairProducts<TDot, TR>(sc0, sc1, xp0, xp1, xp2, xp3, j, ref io00, ref io01, ref io10, ref io11, ref io20, ref io21, ref io30, ref io31);
         }
 
         var o = Vector256.Create(GroupOffset<TF, TDot>());
