@@ -155,6 +155,10 @@ internal static unsafe class QuantGemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<sbyte> Broadcast(sbyte* x) => Vector256.Create(*(int*)x).AsSByte();
 
+    /// <summary>How many lines each quad of k prefetches: as many as a record of <paramref name="recordBytes"/> has quads to spread them over.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int PrefetchLinesPerQuad(int recordBytes, int superBlock) => (recordBytes + (superBlock / 16 * 64) - 1) / (superBlock / 16 * 64);
+
     /// <summary>
     /// One quad's share of prefetching the record ahead, from <paramref name="p"/>: a constant number
     /// of lines per quad (as many as the record has quads to spread them over, so that the quads'
@@ -164,9 +168,7 @@ internal static unsafe class QuantGemm
     private static void PrefetchQuad<TF>(byte* p)
         where TF : struct, IFormat
     {
-        int recordBytes = PanelFormat.LayoutOf<TF>().Bytes;
-        int quads = TF.SuperBlock / 16;
-        int lines = (recordBytes + (quads * 64) - 1) / (quads * 64);
+        int lines = PrefetchLinesPerQuad(PanelFormat.LayoutOf<TF>().Bytes, TF.SuperBlock);
         if (!Sse.IsSupported)
         {
             return;
@@ -307,7 +309,7 @@ internal static unsafe class QuantGemm
         // thread's contiguous range computes next), so that the weights stream in while this one is
         // computed; a few lines per quad of k, spread through the dot loop rather than a loop of their own.
         long ahead = (PrefetchBytes + recordBytes - 1) / recordBytes * recordBytes;
-        int prefetchStep = (recordBytes + (TF.SuperBlock / 16 * 64) - 1) / (TF.SuperBlock / 16 * 64) * 64; // PrefetchQuad's lines
+        int prefetchStep = PrefetchLinesPerQuad(recordBytes, TF.SuperBlock) * 64;
         for (int s = 0; s < superBlocks; s++)
         {
             byte* rec = data + (s * recordBytes);
@@ -556,29 +558,30 @@ internal static unsafe class QuantGemm
         var io31 = Vector256<int>.Zero;
         for (int j = 0; j < groups; j += 2)
         {
-            var a = Vector128.Load(groupScales + (j * P));
-            var b = Vector128.Load(groupScales + ((j + 1) * P));
-            var sc0 = Avx2.ConvertToVector256Int16(Sse2.UnpackLow(a, b).AsSByte());
-            var sc1 = Avx2.ConvertToVector256Int16(Sse2.UnpackHigh(a, b).AsSByte());
+            var (sc0, sc1) = GroupScalePairs(groupScales + (j * P));
             AddPairProducts<TDot, TR>(sc0, sc1, xp0, xp1, xp2, xp3, j, ref io00, ref io01, ref io10, ref io11, ref io20, ref io21, ref io30, ref io31);
         }
 
         var o = Vector256.Create(GroupOffset<TF, TDot>());
-        (Vector256.Load(isum) - (io00 * o)).Store(isum);
-        (Vector256.Load(isum + 8) - (io01 * o)).Store(isum + 8);
+        SubtractTimes(isum, io00, io01, o);
         if (TR.Count > 1)
         {
-            (Vector256.Load(isum + P) - (io10 * o)).Store(isum + P);
-            (Vector256.Load(isum + P + 8) - (io11 * o)).Store(isum + P + 8);
+            SubtractTimes(isum + P, io10, io11, o);
         }
 
         if (TR.Count > 2)
         {
-            (Vector256.Load(isum + (2 * P)) - (io20 * o)).Store(isum + (2 * P));
-            (Vector256.Load(isum + (2 * P) + 8) - (io21 * o)).Store(isum + (2 * P) + 8);
-            (Vector256.Load(isum + (3 * P)) - (io30 * o)).Store(isum + (3 * P));
-            (Vector256.Load(isum + (3 * P) + 8) - (io31 * o)).Store(isum + (3 * P) + 8);
+            SubtractTimes(isum + (2 * P), io20, io21, o);
+            SubtractTimes(isum + (3 * P), io30, io31, o);
         }
+    }
+
+    /// <summary>One row's 16 sums: row -= (t0, t1) · o, int32 wrapping.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SubtractTimes(int* row, Vector256<int> t0, Vector256<int> t1, Vector256<int> o)
+    {
+        (Vector256.Load(row) - (t0 * o)).Store(row);
+        (Vector256.Load(row + 8) - (t1 * o)).Store(row + 8);
     }
 
     /// <summary>
@@ -719,8 +722,25 @@ internal static unsafe class QuantGemm
             b = Vector128.ShiftRightLogical(b.AsUInt16(), 4).AsByte() & Vector128.Create((byte)0x0F);
         }
 
-        return (Avx2.ConvertToVector256Int16(Sse2.UnpackLow(a, b)).AsInt16(), Avx2.ConvertToVector256Int16(Sse2.UnpackHigh(a, b)).AsInt16());
+        return RowPairs(a, b, signed: false);
     }
+
+    /// <summary>
+    /// The signed scales of groups j and j + 1 (the kind without mins, <paramref name="gs"/> at group j's
+    /// scale bytes) for the panel's rows 0-7 and 8-15, as int16 pairs like <see cref="GroupMinPairs"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<short> Rows0To7, Vector256<short> Rows8To15) GroupScalePairs(byte* gs) =>
+        RowPairs(Vector128.Load(gs), Vector128.Load(gs + P), signed: true);
+
+    /// <summary>
+    /// Two groups' bytes for the panel's 16 rows (<paramref name="a"/>: group j, <paramref name="b"/>:
+    /// group j + 1), interleaved per row and widened to int16 pairs for rows 0-7 and rows 8-15.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<short> Rows0To7, Vector256<short> Rows8To15) RowPairs(Vector128<byte> a, Vector128<byte> b, bool signed) => signed
+        ? (Avx2.ConvertToVector256Int16(Sse2.UnpackLow(a, b).AsSByte()), Avx2.ConvertToVector256Int16(Sse2.UnpackHigh(a, b).AsSByte()))
+        : (Avx2.ConvertToVector256Int16(Sse2.UnpackLow(a, b)).AsInt16(), Avx2.ConvertToVector256Int16(Sse2.UnpackHigh(a, b)).AsInt16());
 
     /// <summary>X of groups j and j + 1 (j even) of a super-block, as the int16 pair every lane multiplies, from the row's packed pairs (<see cref="ActivationRows.RowGroupPairs"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
