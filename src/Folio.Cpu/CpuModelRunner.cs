@@ -681,8 +681,8 @@ public sealed unsafe partial class CpuModelRunner : IModelRunner
         g.GemmY = y;
         g.GemmLdy = ldy;
         g.GemmAccumulate = accumulate;
-        // Claims shrink to a sixteenth of a thread's share: with guided claims the last ones are
-        // small, so a decode step's many small GEMMs do not end with one thread waiting a quarter.
+        // A thread's claims halve what is left of its segment down to a sixteenth of its share, so a
+        // decode step's many small GEMMs do not end with one thread waiting on a large last claim.
         int chunk = _team.ChunkFor(w.Panels, chunksPerThread: 16);
         if (w.Mapped is not { } mapped)
         {

@@ -11,15 +11,22 @@ public interface IParallelWork
 
 /// <summary>
 /// A persistent team of threads that run one <see cref="IParallelWork"/> at a time, the calling
-/// thread taking part as thread 0. Units are claimed in chunks from a shared counter, so a thread
-/// the OS deschedules (the machine may be shared) never holds up the others beyond the chunk it is
-/// on, and the caller never waits for a worker that has not started. Which thread computes a unit
-/// never changes its value: a unit is always computed whole, by the same code.
+/// thread taking part as thread 0. Which thread computes a unit never changes its value: a unit is
+/// always computed whole, by the same code.
 ///
-/// Dispatch allocates nothing. The claim word packs the operation's generation (high 32 bits)
-/// with the next unit (low 32 bits): a claim succeeds only while its generation is open, and the
-/// caller closes a generation before it touches the fields of the next, so a late worker can
-/// never run units of an operation with another operation's fields.
+/// Each operation's units are cut into one contiguous segment per thread. A thread claims its own
+/// segment front to back, a chunk at a time, so that its claims follow one another through memory
+/// (a GEMM's thread streams its weights as one run, and the prefetch each tile issues past its
+/// panel's end lands on the panel the thread computes next); a thread whose segment is empty steals
+/// the back half of the fullest other segment and makes it its own. So a thread the OS deschedules
+/// (the machine may be shared) never holds up the others beyond the chunk it is on, and the caller
+/// never waits for a worker that has not started: its segment is taken over.
+///
+/// Dispatch allocates nothing. The generation word (high 32 bits: the operation's generation; low:
+/// open or closed) is published after the operation's fields and segments are written, and every
+/// segment word carries its operation's generation beside its bounds, so a claim (a compare-and-swap
+/// of the whole word) succeeds only on a segment of the generation the claimant saw open: a late
+/// worker can never run units of an operation with another operation's fields.
 /// </summary>
 public sealed class CpuThreadTeam : IDisposable
 {
@@ -27,11 +34,19 @@ public sealed class CpuThreadTeam : IDisposable
     private static readonly long SpinTicks = Stopwatch.Frequency / 2000; // 0.5 ms of spinning before sleeping
     private const int TightPolls = 4096; // about half a millisecond of Thread.SpinWait(4)
 
+    /// <summary>A segment's bounds are 16-bit: larger operations are handed out in slices of several units.</summary>
+    private const int MaxSlices = ushort.MaxValue;
+
+    /// <summary>Longs between segment words: one cache line each, so owners claim without sharing a line.</summary>
+    private const int SegmentStride = 8;
+
     private readonly Thread[] _workers;
     private readonly object _sleepLock = new();
+    private readonly long[] _segments;
     private IParallelWork? _work;
     private int _units;
     private int _chunk;
+    private int _sliceUnits;
     private long _claim = Closed;
     private int _done;
     private int _generation;
@@ -47,6 +62,7 @@ public sealed class CpuThreadTeam : IDisposable
         }
 
         ThreadCount = threadCount;
+        _segments = new long[(threadCount + 1) * SegmentStride];
         _workers = new Thread[threadCount - 1];
         for (int i = 0; i < _workers.Length; i++)
         {
@@ -59,8 +75,9 @@ public sealed class CpuThreadTeam : IDisposable
     public int ThreadCount { get; }
 
     /// <summary>
-    /// Runs units [0, <paramref name="units"/>) of <paramref name="work"/> on the team in chunks of at
-    /// least <paramref name="chunk"/> units (larger while much is left) and returns when all are done.
+    /// Runs units [0, <paramref name="units"/>) of <paramref name="work"/> on the team in claims of
+    /// <paramref name="chunk"/> units (a stolen half may be larger, the last claims smaller) and
+    /// returns when all are done.
     /// </summary>
     public void Run(IParallelWork work, int units, int chunk)
     {
@@ -76,11 +93,20 @@ public sealed class CpuThreadTeam : IDisposable
             return;
         }
 
+        int sliceUnits = (units + MaxSlices - 1) / MaxSlices;
+        int slices = (units + sliceUnits - 1) / sliceUnits;
         _work = work;
         _units = units;
-        _chunk = chunk;
+        _chunk = Math.Max(1, chunk / sliceUnits);
+        _sliceUnits = sliceUnits;
         Volatile.Write(ref _done, 0);
         int generation = ++_generation;
+        for (int t = 0; t < ThreadCount; t++)
+        {
+            Volatile.Write(ref _segments[t * SegmentStride], Segment(generation, (int)((long)slices * t / ThreadCount), (int)((long)slices * (t + 1) / ThreadCount)));
+        }
+
+        // Publishing the generation (a full fence) makes the fields and segments above visible first.
         Interlocked.Exchange(ref _claim, (long)generation << 32);
         if (Volatile.Read(ref _sleepers) > 0)
         {
@@ -90,7 +116,7 @@ public sealed class CpuThreadTeam : IDisposable
             }
         }
 
-        ClaimAndRun(0);
+        ClaimAndRun(0, generation);
 
         // Poll the others' last chunks at a steady short interval first: SpinWait's backoff doubles
         // its pause each turn, so after a few turns the caller noticed the end of an op microseconds
@@ -118,34 +144,77 @@ public sealed class CpuThreadTeam : IDisposable
         }
     }
 
-    private void ClaimAndRun(int threadIndex)
+    private static long Segment(int generation, int next, int end) => ((long)generation << 32) | ((long)next << 16) | (uint)end;
+
+    private static int GenerationOf(long segment) => (int)(segment >> 32);
+
+    private static int NextOf(long segment) => (int)((segment >> 16) & 0xFFFF);
+
+    private static int EndOf(long segment) => (int)(segment & 0xFFFF);
+
+    /// <summary>Claims and runs chunks of the thread's own segment, then steals, until no segment of <paramref name="generation"/> has units left.</summary>
+    private void ClaimAndRun(int threadIndex, int generation)
     {
+        // Read after the generation was seen open; a claim below succeeds only while every segment
+        // still carries that generation, so these are the operation's own fields.
+        var work = Volatile.Read(ref _work);
+        int units = Volatile.Read(ref _units);
+        int chunk = Volatile.Read(ref _chunk);
+        int sliceUnits = Volatile.Read(ref _sliceUnits);
+        if (work is null)
+        {
+            return;
+        }
+
+        // Units done are counted here and added to the shared count once, on the way out: an atomic
+        // add per claim would move the counter's cache line between the cores at every claim.
+        int done = 0;
+        try
+        {
+            ClaimOwnAndStolen(threadIndex, generation, work, units, chunk, sliceUnits, ref done);
+        }
+        finally
+        {
+            Interlocked.Add(ref _done, done);
+        }
+    }
+
+    private void ClaimOwnAndStolen(int threadIndex, int generation, IParallelWork work, int units, int chunk, int sliceUnits, ref int done)
+    {
+        ref long own = ref _segments[threadIndex * SegmentStride];
         while (true)
         {
-            long c = Volatile.Read(ref _claim);
-            int next = (int)(c & 0xFFFFFFFF);
-            int units = Volatile.Read(ref _units);
-            int chunk = Volatile.Read(ref _chunk);
-            var work = Volatile.Read(ref _work);
-            if (next >= units || work is null)
+            long s = Volatile.Read(ref own);
+            if (GenerationOf(s) != generation)
             {
                 return;
             }
 
-            // Guided claims: a share of what is left (half of an even split), never under the chunk,
-            // so the first claims are large and the last ones small: a thread that finishes early
-            // waits at most one small chunk for the others instead of one of a fixed quarter.
-            int take = Math.Max(chunk, (units - next) / (2 * ThreadCount));
-            if (Interlocked.CompareExchange(ref _claim, c + take, c) != c)
+            int next = NextOf(s), end = EndOf(s);
+            if (next >= end)
             {
+                if (!Steal(threadIndex, generation))
+                {
+                    return;
+                }
+
                 continue;
             }
 
-            // The claim succeeded while this generation was open, so the fields read above are its own.
-            int end = Math.Min(next + take, units);
+            // Half of what is left, never under the chunk: few claims while much is left (each is a
+            // call of the work, and a GEMM's restarts its prefetching), small ones at the end, so a
+            // thread waits at most one small chunk for the others.
+            int take = Math.Min(Math.Max(chunk, (end - next) / 2), end - next);
+            if (Interlocked.CompareExchange(ref own, Segment(generation, next + take, end), s) != s)
+            {
+                continue; // a thief took the back of the segment meanwhile
+            }
+
+            int first = next * sliceUnits;
+            int limit = Math.Min((next + take) * sliceUnits, units);
             try
             {
-                work.Execute(next, end, threadIndex);
+                work.Execute(first, limit, threadIndex);
             }
             catch (Exception e)
             {
@@ -153,8 +222,46 @@ public sealed class CpuThreadTeam : IDisposable
             }
             finally
             {
-                Interlocked.Add(ref _done, end - next);
+                done += limit - first;
             }
+        }
+    }
+
+    /// <summary>
+    /// Moves the back half of the fullest other segment (at least one slice) into this thread's
+    /// empty segment; false when no segment of <paramref name="generation"/> has a slice left.
+    /// </summary>
+    private bool Steal(int threadIndex, int generation)
+    {
+        while (true)
+        {
+            int victim = -1, most = 0;
+            long seen = 0;
+            for (int t = 0; t < ThreadCount; t++)
+            {
+                long s = Volatile.Read(ref _segments[t * SegmentStride]);
+                int left = EndOf(s) - NextOf(s);
+                if (t != threadIndex && GenerationOf(s) == generation && left > most)
+                {
+                    (victim, most, seen) = (t, left, s);
+                }
+            }
+
+            if (victim < 0)
+            {
+                return false;
+            }
+
+            int end = EndOf(seen);
+            int take = (most + 1) / 2;
+            if (Interlocked.CompareExchange(ref _segments[victim * SegmentStride], Segment(generation, NextOf(seen), end - take), seen) != seen)
+            {
+                continue;
+            }
+
+            // Nobody claims from an empty segment, so this thread's own word is its alone to refill.
+            Volatile.Write(ref _segments[threadIndex * SegmentStride], Segment(generation, end - take, end));
+            return true;
         }
     }
 
@@ -193,8 +300,12 @@ public sealed class CpuThreadTeam : IDisposable
                 return;
             }
 
-            seen = OpenGeneration();
-            ClaimAndRun(index);
+            long claim = Volatile.Read(ref _claim);
+            seen = (int)(claim >> 32);
+            if ((int)claim != Closed)
+            {
+                ClaimAndRun(index, seen);
+            }
         }
     }
 
