@@ -6,6 +6,7 @@ namespace Folio.Cpu.Tests.Isa;
 /// writes <see cref="IsaProbe.Features"/> then each source's probe to OUT. Test runners never call it.
 /// <c>quant-bench</c> runs the int8 kernel microbenchmark (<see cref="Quantized.Bench.QuantKernelBench"/>);
 /// <c>attention-bench</c> times the attention kernel against its frozen baseline (<see cref="Bench.AttentionBench"/>);
+/// <c>team-bench</c> streams GEMMs through the thread team against its frozen baseline (<see cref="Bench.TeamBench"/>);
 /// <c>tile-jit</c> compiles every int8 tile once (<see cref="Quantized.TileJitProbe"/>, for <see cref="Quantized.TileInliningTests"/>).
 /// </summary>
 public static class ChildEntry
@@ -41,6 +42,14 @@ public static class ChildEntry
             return 0;
         }
 
+        if (args.Length >= 1 && args[0] == "team-bench")
+        {
+            int megabytes = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 120;
+            int rounds = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 15;
+            Bench.TeamBench.Run(Console.Out, megabytes, rounds);
+            return 0;
+        }
+
         if (args.Length == 1 && args[0] == "tile-jit")
         {
             Quantized.TileJitProbe.Run();
@@ -50,6 +59,7 @@ public static class ChildEntry
         Console.Error.WriteLine("usage: Folio.Cpu.Tests isa-probe OUT SOURCE... (run by IsaIndependenceTests)");
         Console.Error.WriteLine("       Folio.Cpu.Tests quant-bench [THREADS] [MB] [TYPES] [ROWS] (int8 kernel microbenchmark, baseline against current; build Release)");
         Console.Error.WriteLine("       Folio.Cpu.Tests attention-bench [POSITIONS] [cold] (attention kernel microbenchmark, baseline against current; build Release)");
+        Console.Error.WriteLine("       Folio.Cpu.Tests team-bench [MB] [ROUNDS] (single-row GEMM operations on the thread team, baseline against current; build Release)");
         Console.Error.WriteLine("       Folio.Cpu.Tests tile-jit (compiles every int8 tile once; run by TileInliningTests with DOTNET_JitDisasm)");
         return 2;
     }
