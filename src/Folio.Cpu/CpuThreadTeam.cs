@@ -75,9 +75,10 @@ public sealed class CpuThreadTeam : IDisposable
     public int ThreadCount { get; }
 
     /// <summary>
-    /// Runs units [0, <paramref name="units"/>) of <paramref name="work"/> on the team in claims of
-    /// <paramref name="chunk"/> units (a stolen half may be larger, the last claims smaller) and
-    /// returns when all are done.
+    /// Runs units [0, <paramref name="units"/>) of <paramref name="work"/> on the team and returns
+    /// when all are done. A thread's claims take half of what is left of its segment, never under
+    /// <paramref name="chunk"/> units (but for a segment's last few); it runs at once on the calling
+    /// thread when <paramref name="units"/> is at most <paramref name="chunk"/>.
     /// </summary>
     public void Run(IParallelWork work, int units, int chunk)
     {
