@@ -37,7 +37,7 @@ public sealed class CpuThreadTeam : IDisposable
     /// <summary>A segment's bounds are 16-bit: larger operations are handed out in slices of several units.</summary>
     private const int MaxSlices = ushort.MaxValue;
 
-    /// <summary>Longs between segment words: one cache line each, so owners claim without sharing a line.</summary>
+    /// <summary>Longs between segment words: one cache line each, so owners claim without sharing a line (the array has one stride more, so the last word's line is its own too).</summary>
     private const int SegmentStride = 8;
 
     private readonly Thread[] _workers;
@@ -167,28 +167,22 @@ public sealed class CpuThreadTeam : IDisposable
             return;
         }
 
-        // Units done are counted here and added to the shared count once, on the way out: an atomic
-        // add per claim would move the counter's cache line between the cores at every claim.
-        int done = 0;
-        try
-        {
-            ClaimOwnAndStolen(threadIndex, generation, work, units, chunk, sliceUnits, ref done);
-        }
-        finally
-        {
-            Interlocked.Add(ref _done, done);
-        }
+        // Units done are counted by each thread and added to the shared count once, on the way out:
+        // an atomic add per claim would move the counter's cache line between the cores at every claim.
+        Interlocked.Add(ref _done, ClaimOwnAndStolen(threadIndex, generation, work, units, chunk, sliceUnits));
     }
 
-    private void ClaimOwnAndStolen(int threadIndex, int generation, IParallelWork work, int units, int chunk, int sliceUnits, ref int done)
+    /// <summary>The claiming loop of <see cref="ClaimAndRun"/>; returns how many units this thread ran (a kernel's failure is recorded, its units still count).</summary>
+    private int ClaimOwnAndStolen(int threadIndex, int generation, IParallelWork work, int units, int chunk, int sliceUnits)
     {
         ref long own = ref _segments[threadIndex * SegmentStride];
+        int done = 0;
         while (true)
         {
             long s = Volatile.Read(ref own);
             if (GenerationOf(s) != generation)
             {
-                return;
+                return done;
             }
 
             int next = NextOf(s), end = EndOf(s);
@@ -196,7 +190,7 @@ public sealed class CpuThreadTeam : IDisposable
             {
                 if (!Steal(threadIndex, generation))
                 {
-                    return;
+                    return done;
                 }
 
                 continue;
@@ -221,10 +215,8 @@ public sealed class CpuThreadTeam : IDisposable
             {
                 Interlocked.CompareExchange(ref _failure, e, null);
             }
-            finally
-            {
-                done += limit - first;
-            }
+
+            done += limit - first;
         }
     }
 

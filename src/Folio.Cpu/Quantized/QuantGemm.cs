@@ -241,14 +241,15 @@ internal static unsafe class QuantGemm
         where TF : struct, IFormat => offset == 0 ? 0 : offset * GroupSum<TF>(sums, j);
 
     /// <summary>
-    /// The zero point a group kind's integer sums carry (Q3_K's 4, Q6_K's 32, and the signed
-    /// formats' offset under VNNI). It comes off once per super-block in <see cref="FinishSuperBlock"/>
-    /// as offset · Σ_groups scale · X, not once per group and row in the dot loop:
-    /// IS = Σ scale · (S - offset · X) = Σ scale · S - offset · Σ scale · X, the same integer
-    /// (int32 arithmetic wraps alike both ways).
+    /// The zero point a format's integer sums S carry: its own offset (Q4_0's 8, Q3_K's 4, Q6_K's 32)
+    /// plus, for signed codes, the dot form's (VNNI feeds them biased to unsigned). A block kind takes
+    /// offset · X off each block's sums (<see cref="BlockRow"/>); a group kind once per super-block in
+    /// <see cref="FinishSuperBlock"/>, as offset · Σ_groups scale · X, not once per group and row in
+    /// the dot loop: IS = Σ scale · (S - offset · X) = Σ scale · S - offset · Σ scale · X, the same
+    /// integer (int32 arithmetic wraps alike both ways).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int GroupOffset<TF, TDot>()
+    private static int ZeroPoint<TF, TDot>()
         where TF : struct, IFormat
         where TDot : struct, IDot => TF.Offset + (IsSigned<TF>() ? TDot.SignedOffset : 0);
 
@@ -282,7 +283,7 @@ internal static unsafe class QuantGemm
         int scalesAt = layout.Scales;
         int groupScalesAt = layout.GroupScales;
         int groupMinsAt = layout.GroupMins;
-        int offset = TF.Offset + (IsSigned<TF>() ? TDot.SignedOffset : 0);
+        int offset = ZeroPoint<TF, TDot>();
         int groups = TF.SuperBlock / TF.Group;
         int quadsPerGroup = TF.Group / 16;
 
@@ -482,7 +483,7 @@ internal static unsafe class QuantGemm
             }
         }
 
-        if (GroupOffset<TF, TDot>() != 0)
+        if (ZeroPoint<TF, TDot>() != 0)
         {
             SubtractOffsetTerms<TF, TDot, TR>(groupScales, xp0, xp1, xp2, xp3, isum);
         }
@@ -537,7 +538,7 @@ internal static unsafe class QuantGemm
     }
 
     /// <summary>
-    /// IS -= offset · Σ_groups scale · X for every row of a tile (see <see cref="GroupOffset"/>): two
+    /// IS -= offset · Σ_groups scale · X for every row of a tile (see <see cref="ZeroPoint"/>): two
     /// groups per step like the mins, scale_j · X_j + scale_j+1 · X_j+1 as one int16 pair product
     /// (|scale| at most 128, |X| at most 32 · 127).
     /// </summary>
@@ -562,7 +563,7 @@ internal static unsafe class QuantGemm
             AddPairProducts<TDot, TR>(sc0, sc1, xp0, xp1, xp2, xp3, j, ref io00, ref io01, ref io10, ref io11, ref io20, ref io21, ref io30, ref io31);
         }
 
-        var o = Vector256.Create(GroupOffset<TF, TDot>());
+        var o = Vector256.Create(ZeroPoint<TF, TDot>());
         SubtractTimes(isum, io00, io01, o);
         if (TR.Count > 1)
         {

@@ -26,6 +26,8 @@ internal static unsafe class TeamBench
         public void Execute(int start, int limit, int threadIndex) => QuantGemm.Run(activations, 1, Weights, y, Weights.N, accumulate: false, start, limit);
     }
 
+    private static readonly NoWork Idle = new();
+
     private sealed class NoWork : IParallelWork
     {
         public void Execute(int start, int limit, int threadIndex)
@@ -88,8 +90,8 @@ internal static unsafe class TeamBench
                     var cur = new List<double>();
                     for (int round = 0; round < rounds; round++)
                     {
-                        old.Add(Round(ops, work, (w, u, c) => baseline.Run(w, u, c), () => baseline.Run(new NoWork(), 2, 1)));
-                        cur.Add(Round(ops, work, (w, u, c) => current.Run(w, u, c), () => current.Run(new NoWork(), 2, 1)));
+                        old.Add(Round(ops, work, current, (w, u, c) => baseline.Run(w, u, c)));
+                        cur.Add(Round(ops, work, current, (w, u, c) => current.Run(w, u, c)));
                     }
 
                     double oldMedian = Median(old), curMedian = Median(cur);
@@ -108,18 +110,18 @@ internal static unsafe class TeamBench
         }
     }
 
-    /// <summary>One pass over every operation of a case; GB/s of weights.</summary>
-    private static double Round(QuantMatrix[] ops, GemmWork work, Action<IParallelWork, int, int> run, Action wake)
+    /// <summary>One pass over every operation of a case, with the runner's chunk size for a GEMM (<paramref name="chunks"/> gives it); GB/s of weights.</summary>
+    private static double Round(QuantMatrix[] ops, GemmWork work, CpuThreadTeam chunks, Action<IParallelWork, int, int> run)
     {
         // The other team's worker spins for half a millisecond after its last operation: let it sleep, then wake this one.
         Thread.Sleep(2);
-        wake();
+        run(Idle, 2, 1);
         long bytes = 0;
         long start = Stopwatch.GetTimestamp();
         foreach (var m in ops)
         {
             work.Weights = m;
-            run(work, m.Panels, Math.Max(1, m.Panels / 32));
+            run(work, m.Panels, chunks.ChunkFor(m.Panels, chunksPerThread: 16));
             bytes += m.Bytes;
         }
 
